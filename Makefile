@@ -1,0 +1,56 @@
+# Balance — the two commands that are always true: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+FLASK  := $(VENV)/bin/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+# Parallel test workers (2 cores on CI machines).
+WORKERS ?= 2
+
+.PHONY: run test bench lint venv deps dev-deps db chromium clean
+
+$(VENV)/bin/activate:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(VENV)/bin/activate
+	$(PIP) install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $(VENV)/.deps $@
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+db: deps
+	$(FLASK) db upgrade
+	$(FLASK) demo-data --if-empty
+
+## make run: virtualenv, install, migrate, demo data on an empty database, serve on :5000
+run: db
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## make test: install test dependencies and run the whole suite (parallel)
+test: dev-deps
+	$(PY) -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+## make bench: gunicorn + wrk against PostgreSQL with 10,000 specialists; writes docs/benchmarks.md
+bench: dev-deps
+	$(PY) -m bench.run
+
+lint: dev-deps
+	$(VENV)/bin/ruff check marketplace tests config.py wsgi.py
+
+## Browser for the end-to-end tests (Debian's Chromium; Playwright drives it, never downloads one)
+chromium:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium present"; else \
+	  for i in 1 2 3 4 5; do (apt-get update -qq && apt-get install -y -qq chromium) && break; \
+	  echo "apt busy, retrying in 10s"; sleep 10; done; fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,115 @@
+"""Configuration classes, read from the environment.
+
+Development defaults work out of the box (SQLite in ``instance/``, console mail,
+payments disabled). Production refuses to start with the default SECRET_KEY.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+DEFAULT_SECRET_KEY = "dev-not-secret-change-me"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'balance.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
+
+    # Sessions: signed cookies only (stateless app processes).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
+
+    WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # photo uploads are capped at 5 MB
+
+    # Rate limiting (Flask-Limiter). Use redis://… when more than one process serves.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Mail: "console" prints to the log stream (without bodies of private messages),
+    # "smtp" delivers via MAIL_SERVER. Everything goes through the outbox table.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 5)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Balance <no-reply@balance.example>")
+    ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL", "admin@balance.example")
+
+    # Where this app is reachable, for links in e-mails sent from CLI commands.
+    SERVER_BASE_URL = os.environ.get("SERVER_BASE_URL", "http://127.0.0.1:5000")
+
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    MAX_PHOTO_BYTES = 5 * 1024 * 1024
+
+    # Stripe: with no secret key, paid booking says "Payments are not enabled".
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
+    STRIPE_CHECKOUT_HOSTS = os.environ.get("STRIPE_CHECKOUT_HOSTS", "https://checkout.stripe.com")
+
+    PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = _bool("FLASK_DEBUG", False)
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False  # individual tests turn it back on to prove CSRF is enforced
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_BACKEND = "memory"
+    SERVER_NAME = None
+    STRIPE_SECRET_KEY = None
+    STRIPE_WEBHOOK_SECRET = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None) -> type[Config]:
+    return CONFIGS[name or os.environ.get("BALANCE_ENV", "development")]

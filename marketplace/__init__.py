@@ -1,0 +1,95 @@
+"""Balance — a marketplace for finding a therapist and booking a free consultation."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from config import DEFAULT_SECRET_KEY, INSTANCE_DIR, get_config
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Application factory: reads like a table of contents."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(get_config(config_name))
+    if overrides:
+        app.config.update(overrides)
+    refuse_insecure_production(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def refuse_insecure_production(app: Flask) -> None:
+    if not app.debug and not app.testing and os.environ.get("BALANCE_ENV") == "production":
+        if app.config["SECRET_KEY"] in (None, "", DEFAULT_SECRET_KEY):
+            raise RuntimeError("Refusing to start in production with the default SECRET_KEY.")
+
+
+def configure_logging(app: Flask) -> None:
+    from marketplace.logging_setup import configure
+
+    configure(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from marketplace.extensions import csrf, db, limiter, login_manager, migrate
+    from marketplace.database import configure_engine_events
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine_events(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    import marketplace.auth.loader  # noqa: F401  (registers the user loader)
+    import marketplace.models  # noqa: F401  (every table known to metadata / Alembic)
+
+
+def register_blueprints(app: Flask) -> None:
+    from marketplace.blueprints import BLUEPRINTS
+
+    for blueprint, prefix in BLUEPRINTS():
+        app.register_blueprint(blueprint, url_prefix=prefix)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from marketplace.errors import register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from marketplace.database import register_unit_of_work
+    from marketplace.security import register_security
+
+    register_unit_of_work(app)
+    register_security(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from marketplace.templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from marketplace.cli import register
+
+    register(app)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from marketplace.forms import ValidTimezone, clean_text
+from marketplace.timeutil import all_timezones
+
+
+class AccountForm(FlaskForm):
+    display_name = StringField("Your name", filters=[clean_text], validators=[DataRequired(), Length(max=80)])
+    email = EmailField("E-mail", filters=[clean_text], validators=[DataRequired(), Email(), Length(max=254)])
+    timezone = SelectField("Time zone", validators=[DataRequired(), ValidTimezone()],
+                           description="All times on Balance and in e-mails are shown in this zone.")
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = [(z, z.replace("_", " ")) for z in all_timezones()]
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=256)],
+                             description="At least 10 characters. Changing it logs you out on other devices.")
+    confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "Passwords don't match.")])
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=256)])

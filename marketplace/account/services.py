@@ -1,0 +1,66 @@
+"""Account settings, data export and account deletion."""
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from marketplace.account.hooks import DELETION_HOOKS, EXPORTERS
+from marketplace.audit import record_audit
+from marketplace.auth.models import User, find_user_by_email, normalize_email
+from marketplace.auth.services import AccountError, hash_password, verify_password
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.timeutil import is_valid_timezone
+
+log = logging.getLogger(__name__)
+
+
+def update_account(user: User, *, display_name: str, email: str, timezone: str) -> None:
+    if not is_valid_timezone(timezone):
+        raise AccountError("Choose a valid time zone.")
+    email = normalize_email(email)
+    if email != user.email:
+        other = find_user_by_email(email)
+        if other is not None and other.id != user.id:
+            raise AccountError("Another account already uses this e-mail address.")
+        user.email = email
+    user.display_name = display_name.strip()
+    user.timezone = timezone
+    db.session.flush()
+
+
+def export_user_data(user: User) -> dict[str, Any]:
+    """Everything Balance stores about ``user``, as JSON-serialisable data."""
+    data: dict[str, Any] = {
+        "account": {
+            "id": user.id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "role": user.role.value,
+            "timezone": user.timezone,
+            "created_at": user.created_at.isoformat(),
+            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+        }
+    }
+    for section, exporter in sorted(EXPORTERS.items()):
+        data[section] = exporter(user)
+    return data
+
+
+def delete_account(user: User, password: str) -> None:
+    """Delete an account: each domain cleans up (cancels future consultations with notice,
+    anonymises messages and questions), then personal fields are erased."""
+    if not verify_password(user, password):
+        raise AccountError("Your password is not correct.")
+    for hook in DELETION_HOOKS:
+        hook(user)
+    record_audit(user, "account.deleted", user)
+    user.email = f"deleted-{user.id}-{secrets.token_hex(4)}@deleted.invalid"
+    user.display_name = "Deleted user"
+    user.password_hash = hash_password(secrets.token_urlsafe(32))
+    user.deleted_at = utcnow()
+    user.active = False
+    user.auth_version += 1
+    db.session.flush()
+    log.info("user %s deleted their account", user.id)

@@ -1,0 +1,77 @@
+"""Account page: settings, password, data export, deletion."""
+from __future__ import annotations
+
+import json
+
+from flask import Response, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from marketplace.account import bp
+from marketplace.account.forms import AccountForm, DeleteAccountForm, PasswordChangeForm
+from marketplace.account.services import delete_account, export_user_data, update_account
+from marketplace.auth.services import AccountError, change_password
+
+
+def _render(account_form=None, password_form=None, delete_form=None, status=200):  # type: ignore[no-untyped-def]
+    return render_template(
+        "account/index.html",
+        account_form=account_form or AccountForm(obj=current_user),
+        password_form=password_form or PasswordChangeForm(),
+        delete_form=delete_form or DeleteAccountForm(),
+    ), status
+
+
+@bp.route("", methods=["GET", "POST"])
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    form = AccountForm(obj=current_user)
+    if form.validate_on_submit():
+        try:
+            update_account(current_user, display_name=form.display_name.data, email=form.email.data,
+                           timezone=form.timezone.data)
+        except AccountError as exc:
+            flash(str(exc), "error")
+            return _render(account_form=form, status=422)
+        flash("Your account settings have been saved.", "success")
+        return redirect(url_for("account.index"))
+    return _render(account_form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/password", methods=["POST"])
+@login_required
+def password():  # type: ignore[no-untyped-def]
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current_password.data, form.password.data)
+        except AccountError as exc:
+            flash(str(exc), "error")
+            return _render(password_form=form, status=422)
+        login_user(current_user._get_current_object())  # keep this session, others are logged out
+        flash("Your password has been changed. Other devices have been logged out.", "success")
+        return redirect(url_for("account.index"))
+    return _render(password_form=form, status=422)
+
+
+@bp.route("/export")
+@login_required
+def export():  # type: ignore[no-untyped-def]
+    payload = json.dumps(export_user_data(current_user), indent=2, default=str, ensure_ascii=False)
+    return Response(payload, mimetype="application/json",
+                    headers={"Content-Disposition": "attachment; filename=balance-my-data.json"})
+
+
+@bp.route("/delete", methods=["POST"])
+@login_required
+def delete():  # type: ignore[no-untyped-def]
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            delete_account(current_user, form.password.data)
+        except AccountError as exc:
+            flash(str(exc), "error")
+            return _render(delete_form=form, status=422)
+        logout_user()
+        flash("Your account has been deleted. Take care.", "info")
+        return redirect(url_for("main.home"))
+    return _render(delete_form=form, status=422)

@@ -1,0 +1,2 @@
+"""Models of the articles domain."""
+from __future__ import annotations

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from marketplace.forms import ValidTimezone, clean_text
+
+
+class SignupForm(FlaskForm):
+    display_name = StringField("Your name", filters=[clean_text],
+                               validators=[DataRequired(), Length(max=80)],
+                               description="Shown to specialists you contact. A first name is enough.")
+    email = EmailField("E-mail", filters=[clean_text], validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)],
+                             description="At least 10 characters. Avoid common passwords.")
+    confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords don't match.")])
+    timezone = HiddenField(validators=[Optional(), ValidTimezone()])
+    next = HiddenField()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", filters=[clean_text], validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    remember = BooleanField("Keep me logged in on this device")
+    next = HiddenField()
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("E-mail", filters=[clean_text], validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "Passwords don't match.")])
+
+
+class LogoutForm(FlaskForm):
+    """Empty form: carries the CSRF token for the POST-only logout."""

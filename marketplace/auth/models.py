@@ -1,0 +1,74 @@
+"""Users and roles."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Enum, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.database import UTCDateTime, utcnow
+from marketplace.extensions import db
+
+
+class Role(str, enum.Enum):
+    CLIENT = "client"
+    SPECIALIST = "specialist"
+    ADMIN = "admin"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        # E-mails are stored lower-cased; this makes uniqueness case-insensitive by construction.
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        Index("ix_users_role", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]))
+    display_name: Mapped[str] = mapped_column(String(80))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Bumped on password change / reset: invalidates other sessions, remember cookies and reset tokens.
+    auth_version: Mapped[int] = mapped_column(default=1)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Flask-Login: the session id carries the auth version, so bumping it logs out everywhere.
+    def get_id(self) -> str:
+        return f"{self.id}:{self.auth_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active and self.deleted_at is None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def is_specialist(self) -> bool:
+        return self.role is Role.SPECIALIST
+
+    @property
+    def is_client(self) -> bool:
+        return self.role is Role.CLIENT
+
+    def __repr__(self) -> str:  # never include the e-mail: reprs end up in logs
+        return f"<User {self.id} {self.role.value}>"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
+
+
+__all__ = ["Role", "User", "find_user_by_email", "normalize_email", "func"]

@@ -1,0 +1,105 @@
+"""Sign up, log in, log out, password reset. Thin: forms in, one service call, flash, redirect."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from marketplace.auth import bp
+from marketplace.auth.forms import LoginForm, LogoutForm, ResetPasswordForm, ResetRequestForm, SignupForm
+from marketplace.auth.models import Role
+from marketplace.auth.services import (
+    AccountError,
+    authenticate,
+    register_user,
+    request_password_reset,
+    reset_password,
+    user_for_reset_token,
+)
+from marketplace.extensions import limiter
+from marketplace.security import safe_next
+
+AUTH_LIMIT = "10 per minute;50 per hour"
+
+
+def _role_from_request() -> Role:
+    return Role.SPECIALIST if request.args.get("role") == "specialist" else Role.CLIENT
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def signup():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = SignupForm(next=request.args.get("next", ""))
+    role = _role_from_request()
+    if form.validate_on_submit():
+        try:
+            user = register_user(email=form.email.data, password=form.password.data,
+                                 display_name=form.display_name.data, role=role, timezone=form.timezone.data)
+        except AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            login_user(user)
+            flash("Welcome to Balance — your account is ready.", "success")
+            if role is Role.SPECIALIST and not form.next.data:
+                return redirect(url_for("specialists.edit_profile"))
+            return redirect(safe_next(form.next.data))
+    return render_template("auth/signup.html", form=form, role=role), 200 if not form.errors else 422
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash("That e-mail and password don't match an account.", "error")
+            return render_template("auth/login.html", form=form), 401
+        login_user(user, remember=form.remember.data)
+        flash("You are logged in.", "success")
+        return redirect(safe_next(form.next.data))
+    return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    if not LogoutForm().validate_on_submit():
+        abort(400)
+    logout_user()
+    flash("You have been logged out.", "info")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per minute;20 per hour", methods=["POST"])
+def reset_request():  # type: ignore[no-untyped-def]
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        request_password_reset(form.email.data)
+        flash("If an account exists for that address, we have sent a link to reset the password. "
+              "It works once and expires in an hour.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reset_with_token(token: str):  # type: ignore[no-untyped-def]
+    user = user_for_reset_token(token)
+    if user is None:
+        flash("This reset link is invalid, expired or already used. Request a new one.", "error")
+        return redirect(url_for("auth.reset_request"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            reset_password(user, form.password.data)
+        except AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            logout_user()
+            flash("Your password has been changed. Please log in.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form), 200 if not form.errors else 422

@@ -1,0 +1,2 @@
+"""Models of the consultations domain."""
+from __future__ import annotations

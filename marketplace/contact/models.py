@@ -1,0 +1,2 @@
+"""Models of the contact domain."""
+from __future__ import annotations

@@ -1,0 +1,130 @@
+"""Database plumbing: UTC datetimes, the per-request unit of work, lookup helpers.
+
+Services *flush*; the request (or a CLI command) *commits once*. Mail queued in the
+outbox during the request is delivered only after that commit succeeded, so a
+rolled-back action never sends an e-mail.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from flask import Flask, Response, abort, g
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+from marketplace.extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    """Aware UTC now. Used as a *callable* column default, never evaluated at import."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite stores naive UTC text in one fixed
+    format, so equal instants compare (and are unique) as equal strings.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def configure_engine_events(engine: Engine) -> None:
+    """SQLite: enforce foreign keys, WAL, and queue writers instead of failing at once."""
+    if engine.dialect.name != "sqlite":
+        return
+    from flask import current_app
+
+    busy_ms = int(current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def after_commit(callback: Any) -> None:
+    """Run ``callback()`` after this request's (or command's) commit succeeded."""
+    g.setdefault("_after_commit", []).append(callback)
+
+
+def commit() -> None:
+    """Commit the unit of work, then run the after-commit callbacks (mail delivery)."""
+    db.session.commit()
+    callbacks = g.pop("_after_commit", []) if g else []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a side effect must never undo or hide a committed action
+            log.exception("after-commit callback failed")
+
+
+def rollback() -> None:
+    db.session.rollback()
+    if g:
+        g.pop("_after_commit", None)
+
+
+def register_unit_of_work(app: Flask) -> None:
+    @app.after_request
+    def _commit_on_success(response: Response) -> Response:
+        if response.status_code < 400:
+            commit()
+        else:
+            rollback()
+        return response
+
+    @app.teardown_request
+    def _rollback_on_error(exc: BaseException | None) -> None:
+        if exc is not None:
+            rollback()
+
+
+def get_or_404(model: type[T], ident: Any) -> T:
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def get_owned_or_404(model: type[T], ident: Any, user: Any, *, permission: str = "view") -> T:
+    """Load ``model`` by id and 404 unless ``obj.can_<permission>(user)``.
+
+    404 rather than 403 so that the existence of other people's records is not revealed.
+    """
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    check = getattr(obj, f"can_{permission}")
+    if not check(user):
+        abort(404)
+    return obj

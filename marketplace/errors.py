@@ -1,0 +1,36 @@
+"""Error pages (HTML for people, JSON for /healthz-style clients) and friendly 413/429."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "That request could not be understood",
+    403: "You don't have access to this page",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    413: "That file is too large",
+    429: "Too many attempts — please wait a moment and try again",
+    500: "Something went wrong on our side",
+}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        code = exc.code or 500
+        if request.accept_mimetypes.best == "application/json" or request.path.startswith("/payments/webhook"):
+            return {"error": TITLES.get(code, exc.name)}, code
+        return render_template("errors/error.html", code=code, title=TITLES.get(code, exc.name),
+                               description=None if code >= 500 else exc.description), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(exc, HTTPException):
+            return _http_error(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_template("errors/error.html", code=500, title=TITLES[500], description=None), 500

@@ -1,0 +1,2 @@
+"""Models of the featured domain."""
+from __future__ import annotations

@@ -1,0 +1,25 @@
+"""Form pieces shared across blueprints."""
+from __future__ import annotations
+
+from typing import Any
+
+from wtforms import Field
+from wtforms.validators import ValidationError
+
+from marketplace.text import strip_control_chars
+from marketplace.timeutil import is_valid_timezone
+
+
+def clean_text(value: Any) -> Any:
+    """Filter for every free-text field: strip surrounding space and control characters."""
+    if isinstance(value, str):
+        return strip_control_chars(value).strip()
+    return value
+
+
+class ValidTimezone:
+    message = "Choose a valid time zone."
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if field.data and not is_valid_timezone(field.data):
+            raise ValidationError(self.message)

@@ -1,0 +1,40 @@
+"""Structured (key=value) logs without personal data: no e-mails, bodies, notes or passwords."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask, g, has_request_context, request
+
+
+class RequestContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            record.request_id = g.get("request_id", "-")
+            record.path = request.path
+        else:
+            record.request_id = "-"
+            record.path = "-"
+        return True
+
+
+def configure(app: Flask) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(
+        "ts=%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s path=%(path)s msg=%(message)s"
+    ))
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger("marketplace")
+    if not any(getattr(h, "_balance", False) for h in root.handlers):
+        handler._balance = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    # Werkzeug's access log prints query strings (may contain e-mail in ?next=…); keep it at warning in prod.
+    if not app.debug:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    import secrets
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = request.headers.get("X-Request-ID", "")[:64] or secrets.token_hex(8)

@@ -1,0 +1,2 @@
+"""Models of the messaging domain."""
+from __future__ import annotations

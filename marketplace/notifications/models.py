@@ -1,0 +1,39 @@
+"""Outbox: every e-mail is a row written in the same transaction as the action."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.database import UTCDateTime, utcnow
+from marketplace.extensions import db
+
+
+class MailStatus(str, enum.Enum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by one deliverer; never picked up again (at-most-once)
+    SENT = "sent"
+
+
+class OutboxMail(db.Model):
+    __tablename__ = "outbox_mail"
+    __table_args__ = (Index("ix_outbox_mail_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Lets callers make a mail idempotent (e.g. "reminder-24h:<consultation id>").
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    status: Mapped[MailStatus] = mapped_column(
+        Enum(MailStatus, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        default=MailStatus.PENDING,
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

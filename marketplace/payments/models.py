@@ -1,0 +1,2 @@
+"""Models of the payments domain."""
+from __future__ import annotations

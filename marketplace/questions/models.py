@@ -1,0 +1,2 @@
+"""Models of the questions domain."""
+from __future__ import annotations

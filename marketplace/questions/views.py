@@ -1,0 +1,11 @@
+"""Views of the questions blueprint (placeholder until the capability lands)."""
+from __future__ import annotations
+
+from flask import render_template
+
+from marketplace.questions import bp
+
+
+@bp.route("")
+def index():  # type: ignore[no-untyped-def]
+    return render_template("placeholder.html", heading="Questions")

@@ -1,0 +1,113 @@
+"""Security headers and CSP, safe ``next`` redirects, role and login-gating decorators."""
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, current_app, render_template, request, url_for
+from flask_login import current_user
+
+# Seed wording for the gated actions (PRODUCT.md, "Login gating").
+PROMPT_MESSAGE = "You need to be logged in to send messages"
+PROMPT_SPECIALIST_PROFILE = "To create your specialist profile, please log in to your account."
+PROMPT_CONTACT = "You need to be logged in to contact us"
+PROMPT_QUESTION = "To create a new Question, please log in or create an account"
+PROMPT_BOOKING = "You need to be logged in to book a consultation"
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only local absolute paths: '/x?y'. Rejects '//host', '/\\host', schemes and control chars."""
+    if not target or not isinstance(target, str):
+        return False
+    if any(ord(ch) < 32 or ch == "\\" for ch in target):
+        return False
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next(target: str | None, default_endpoint: str = "main.home") -> str:
+    return target if is_safe_next(target) else url_for(default_endpoint)
+
+
+def current_path() -> str:
+    """The current URL as a local path (with query string) to use as ``next``."""
+    path = request.full_path if request.query_string else request.path
+    return path if is_safe_next(path) else "/"
+
+
+def login_required_with_prompt(prompt: str) -> Callable:
+    """Gate an action: visitors get a 200 page with the seed prompt and Login / Sign up
+    links that bring them back here (``next``). One helper for every gated action."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                next_url = request.path if request.method != "GET" else current_path()
+                return render_template("gated.html", prompt=prompt, next_url=next_url)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def role_required(*roles: Any) -> Callable:
+    """Logged-in users with one of ``roles``; others get 403 (visitors go to login)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def build_csp(nonce: str | None = None) -> str:
+    form_action = " ".join(["'self'", *current_app.config.get("STRIPE_CHECKOUT_HOSTS", "").split()])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "frame-ancestors 'none'",
+            f"form-action {form_action}",
+        ]
+    )
+
+
+def register_security(app: Flask) -> None:
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", build_csp())
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            # Pages with personal data must not be stored by shared caches or the back button.
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def random_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)

@@ -1,0 +1,130 @@
+"""Specialist profiles and the fixed vocabularies they reference."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Column, Enum, ForeignKey, Index, String, Table, Text
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.database import UTCDateTime, utcnow
+from marketplace.extensions import db
+
+
+class VocabularyMixin:
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(80))
+
+
+class Specialty(VocabularyMixin, db.Model):
+    __tablename__ = "specialties"
+
+
+class Approach(VocabularyMixin, db.Model):
+    __tablename__ = "approaches"
+
+
+class Language(VocabularyMixin, db.Model):
+    __tablename__ = "languages"
+
+
+class Format(VocabularyMixin, db.Model):
+    """video / phone / in_person."""
+
+    __tablename__ = "formats"
+
+
+def _link_table(name: str, column: str, target_table: str) -> Table:
+    return Table(
+        name,
+        db.metadata,
+        Column("profile_id", ForeignKey("specialist_profiles.id", ondelete="CASCADE"), primary_key=True),
+        Column(column, ForeignKey(f"{target_table}.id", ondelete="CASCADE"), primary_key=True, index=True),
+    )
+
+
+profile_specialties = _link_table("profile_specialties", "specialty_id", "specialties")
+profile_approaches = _link_table("profile_approaches", "approach_id", "approaches")
+profile_languages = _link_table("profile_languages", "language_id", "languages")
+profile_formats = _link_table("profile_formats", "format_id", "formats")
+
+
+class VerificationStatus(str, enum.Enum):
+    UNSUBMITTED = "unsubmitted"
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class SpecialistProfile(db.Model):
+    __tablename__ = "specialist_profiles"
+    __table_args__ = (
+        CheckConstraint("fee_cents IS NULL OR fee_cents >= 0", name="fee_non_negative"),
+        CheckConstraint("years_of_practice IS NULL OR years_of_practice >= 0", name="years_non_negative"),
+        # The directory's base filter and default sort.
+        Index("ix_specialist_profiles_public", "is_published", "next_available_at"),
+        Index("ix_specialist_profiles_fee", "fee_cents"),
+        Index("ix_specialist_profiles_location", "country", "city"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str | None] = mapped_column(String(120))
+    licence_type: Mapped[str | None] = mapped_column(String(120))
+    licence_number: Mapped[str | None] = mapped_column(String(60))
+    licence_jurisdiction: Mapped[str | None] = mapped_column(String(120))
+    verification_status: Mapped[VerificationStatus] = mapped_column(
+        Enum(VerificationStatus, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e]),
+        default=VerificationStatus.UNSUBMITTED,
+        index=True,
+    )
+    verification_note: Mapped[str | None] = mapped_column(String(500))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    years_of_practice: Mapped[int | None]
+    city: Mapped[str | None] = mapped_column(String(80))
+    country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    fee_cents: Mapped[int | None]  # minor units of `currency` (yen for JPY)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    session_minutes: Mapped[int] = mapped_column(default=50)
+    offers_free_consultation: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    accepting_new_clients: Mapped[bool] = mapped_column(Boolean, default=True)
+    bio_markdown: Mapped[str] = mapped_column(Text, default="")
+    bio_html: Mapped[str] = mapped_column(Text, default="")  # sanitised render of bio_markdown
+    photo_filename: Mapped[str | None] = mapped_column(String(80))
+    video_link: Mapped[str | None] = mapped_column(String(300))  # meeting details: participants only
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    is_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Soonest free consultation slot, refreshed when availability or bookings change,
+    # so the directory can show and sort by it without computing slots per card.
+    next_available_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    user = relationship("User", backref=db.backref("specialist_profile", uselist=False, lazy="select"))
+    specialties: Mapped[list[Specialty]] = relationship(secondary=profile_specialties, order_by=Specialty.label)
+    approaches: Mapped[list[Approach]] = relationship(secondary=profile_approaches, order_by=Approach.label)
+    languages: Mapped[list[Language]] = relationship(secondary=profile_languages, order_by=Language.label)
+    formats: Mapped[list[Format]] = relationship(secondary=profile_formats, order_by=Format.id)
+
+    @hybrid_property
+    def is_verified(self) -> bool:
+        return self.verification_status == VerificationStatus.VERIFIED
+
+    def format_slugs(self) -> set[str]:
+        return {f.slug for f in self.formats}
+
+    def can_edit(self, user: object) -> bool:
+        return getattr(user, "id", None) == self.user_id
+
+    def __repr__(self) -> str:
+        return f"<SpecialistProfile {self.id} {self.slug}>"
