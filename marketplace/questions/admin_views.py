@@ -1,0 +1,4 @@
+"""Admin pages of the questions domain (registered on the admin blueprint, /admin/…)."""
+from __future__ import annotations
+
+from marketplace.admin import bp  # noqa: F401
