@@ -25,6 +25,12 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 pytest_plugins = ["tests.factories"]
 
+# Tests use addresses @example.test (RFC 2606); email-validator refuses special-use
+# domains unless told it runs in a test environment.
+import email_validator  # noqa: E402
+
+email_validator.TEST_ENVIRONMENT = True
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally with a printed reason; fail in CI."""
