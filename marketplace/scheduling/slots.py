@@ -48,6 +48,7 @@ by sampling ``utcoffset`` every 3 hours and bisecting each change to the second
 (zoneinfo has no public transition API); within a segment the offset is
 constant, so wall clock <-> UTC is a plain subtraction.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -270,9 +271,7 @@ def _windows_by_date(
     return weekly, extras, off_days
 
 
-def _window_pieces(
-    ws: int, we: int, segments: list[tuple[int, int, int]]
-) -> list[list[tuple[int, int, int]]]:
+def _window_pieces(ws: int, we: int, segments: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
     """Real-time pieces of a wall-clock window, grouped into contiguous runs.
 
     Returns groups; each group is a list of (utc_lo, utc_hi, offset) pieces
@@ -359,15 +358,27 @@ def _iter_slots(
         if windows and not capped:
             for w_start, w_end in windows:
                 yield from _window_slots(
-                    _wall_us(day, w_start), _wall_us(day, w_end), segments,
-                    earliest, latest, duration, step, busy_index,
+                    _wall_us(day, w_start),
+                    _wall_us(day, w_end),
+                    segments,
+                    earliest,
+                    latest,
+                    duration,
+                    step,
+                    busy_index,
                 )
         day += timedelta(days=1)
 
 
 def _window_slots(
-    ws: int, we: int, segments: list[tuple[int, int, int]],
-    earliest: int, latest: int, duration: int, step: int, busy_index: _BusyIndex,
+    ws: int,
+    we: int,
+    segments: list[tuple[int, int, int]],
+    earliest: int,
+    latest: int,
+    duration: int,
+    step: int,
+    busy_index: _BusyIndex,
 ) -> Iterator[int]:
     """Aligned, fitting, non-conflicting slot starts for one wall-clock window [ws, we)."""
     for group in _window_pieces(ws, we, segments):
