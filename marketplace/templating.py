@@ -43,6 +43,8 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         viewer_timezone=timeutil.viewer_timezone,
         prompts=security,
+        # A global (not a context variable) so macros imported without context can use it.
+        current_path=security.current_path,
     )
 
     @app.context_processor
@@ -54,4 +56,4 @@ def register(app: Flask) -> None:
 
             return unread_count(current_user)
 
-        return {"unread_messages": unread_messages, "current_path": security.current_path}
+        return {"unread_messages": unread_messages}

@@ -1,4 +1,28 @@
 """Admin pages of the contact domain (registered on the admin blueprint, /admin/…)."""
 from __future__ import annotations
 
-from marketplace.admin import bp  # noqa: F401
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from marketplace.admin import bp
+from marketplace.contact.models import ContactMessage
+from marketplace.contact.services import FILTERS, list_contact_messages, set_contact_handled
+from marketplace.database import get_owned_or_404
+
+
+@bp.route("/contact")
+def contact_messages():  # type: ignore[no-untyped-def]
+    show = request.args.get("show", "unhandled")
+    show = show if show in FILTERS else "unhandled"
+    return render_template("contact/admin_list.html", messages=list_contact_messages(show), show=show,
+                           filters=FILTERS)
+
+
+@bp.route("/contact/<int:message_id>/handled", methods=["POST"])
+def contact_set_handled(message_id: int):  # type: ignore[no-untyped-def]
+    message = get_owned_or_404(ContactMessage, message_id, current_user, permission="handle")
+    handled = request.form.get("handled", "1") == "1"
+    set_contact_handled(message, current_user, handled)
+    flash("Marked as handled." if handled else "Marked as not handled.", "success")
+    show = request.form.get("show", "unhandled")
+    return redirect(url_for("admin.contact_messages", show=show if show in FILTERS else "unhandled"))

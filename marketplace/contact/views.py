@@ -1,11 +1,24 @@
-"""Views of the contact blueprint (placeholder until the capability lands)."""
+"""Contact us (logged-in users only)."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from marketplace.contact import bp
+from marketplace.contact.forms import ContactForm
+from marketplace.contact.services import submit_contact_message
+from marketplace.extensions import limiter
+from marketplace.messaging.views import MESSAGE_SENT, sender_key
+from marketplace.security import PROMPT_CONTACT, login_required_with_prompt
 
 
-@bp.route("")
+@bp.route("", methods=["GET", "POST"])
+@login_required_with_prompt(PROMPT_CONTACT)
+@limiter.limit("5 per minute;20 per day", methods=["POST"], key_func=sender_key)
 def index():  # type: ignore[no-untyped-def]
-    return render_template("placeholder.html", heading="Contact us")
+    form = ContactForm()
+    if form.validate_on_submit():
+        submit_contact_message(current_user, subject=form.subject.data, body=form.body.data)
+        flash(MESSAGE_SENT, "success")
+        return redirect(url_for("contact.index"))
+    return render_template("contact/index.html", form=form), 422 if form.errors else 200

@@ -1,11 +1,74 @@
-"""Views of the messaging blueprint (placeholder until the capability lands)."""
+"""Messages: inbox, thread (participants only), new message to a specialist (or a client)."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from marketplace.extensions import limiter
 from marketplace.messaging import bp
+from marketplace.messaging.forms import MessageForm
+from marketplace.messaging.services import (
+    MessagingError,
+    get_conversation_for,
+    list_conversations,
+    mark_conversation_read,
+    read_receipt_message_id,
+    resolve_new_conversation,
+    send_message,
+    start_conversation,
+)
+from marketplace.security import PROMPT_MESSAGE, login_required_with_prompt
+
+MESSAGE_SENT = "Your message has been sent"
+SEND_LIMIT = "20 per minute"
+
+
+def sender_key() -> str:
+    """Rate-limit per account (several people may share one address)."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr or "-"
 
 
 @bp.route("")
+@login_required_with_prompt(PROMPT_MESSAGE)
 def inbox():  # type: ignore[no-untyped-def]
-    return render_template("placeholder.html", heading="Messages")
+    return render_template("messaging/inbox.html", summaries=list_conversations(current_user))
+
+
+@bp.route("/<int:conversation_id>", methods=["GET", "POST"])
+@login_required_with_prompt(PROMPT_MESSAGE)
+@limiter.limit(SEND_LIMIT, methods=["POST"], key_func=sender_key)
+def thread(conversation_id: int):  # type: ignore[no-untyped-def]
+    conversation = get_conversation_for(current_user, conversation_id)
+    form = MessageForm()
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            send_message(conversation, current_user, form.body.data)
+        except MessagingError as exc:
+            flash(str(exc), "error")
+            status = exc.status
+        else:
+            flash(MESSAGE_SENT, "success")
+            return redirect(url_for("messaging.thread", conversation_id=conversation.id, _anchor="latest"))
+    mark_conversation_read(conversation, current_user)
+    return render_template("messaging/thread.html", conversation=conversation, form=form,
+                           read_id=read_receipt_message_id(conversation, current_user)), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required_with_prompt(PROMPT_MESSAGE)
+@limiter.limit(SEND_LIMIT, methods=["POST"], key_func=sender_key)
+def new():  # type: ignore[no-untyped-def]
+    try:
+        target = resolve_new_conversation(current_user, to_slug=request.args.get("to"),
+                                          client_id=request.args.get("client", type=int))
+        if target.existing and request.method == "GET":
+            return redirect(url_for("messaging.thread", conversation_id=target.existing.id, _anchor="reply"))
+        form = MessageForm()
+        if form.validate_on_submit():
+            conversation = start_conversation(current_user, target, form.body.data)
+            flash(MESSAGE_SENT, "success")
+            return redirect(url_for("messaging.thread", conversation_id=conversation.id, _anchor="latest"))
+    except MessagingError as exc:
+        return render_template("messaging/not_allowed.html", reason=str(exc)), exc.status
+    return render_template("messaging/new.html", form=form, target=target), 422 if form.errors else 200
