@@ -67,7 +67,8 @@ def postgres_url(worker_id: str) -> Iterator[str]:
     try:
         admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
         with admin.connect() as conn:
-            name = f"{base.database}_balance_{worker_id}"
+            # worker id + pid: several pytest runs (and xdist workers) never share a database.
+            name = f"{base.database}_balance_{worker_id}_{os.getpid()}"
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any connection problem means "not available"

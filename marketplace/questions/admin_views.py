@@ -1,4 +1,44 @@
-"""Admin pages of the questions domain (registered on the admin blueprint, /admin/…)."""
+"""Admin pages of the questions domain (registered on the admin blueprint, /admin/…):
+the moderation queue, hide / restore, dismiss a report."""
 from __future__ import annotations
 
-from marketplace.admin import bp  # noqa: F401
+from flask import flash, redirect, render_template, request
+from flask_login import current_user
+
+from marketplace.admin import bp
+from marketplace.questions.services import (
+    QuestionError,
+    dismiss_report,
+    hidden_content,
+    moderation_queue,
+    set_content_hidden,
+)
+from marketplace.security import safe_next
+
+
+@bp.route("/moderation")
+def moderation():  # type: ignore[no-untyped-def]
+    return render_template("questions/admin_moderation.html", queue=moderation_queue(), hidden=hidden_content())
+
+
+@bp.route("/moderation/<any(question, answer):target_type>/<int:target_id>/<any(hide, restore):action>",
+          methods=["POST"])
+def moderate_content(target_type: str, target_id: int, action: str):  # type: ignore[no-untyped-def]
+    try:
+        set_content_hidden(current_user, target_type, target_id, hidden=action == "hide")
+    except QuestionError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"The {target_type} is {'hidden' if action == 'hide' else 'visible again'}.", "success")
+    return redirect(safe_next(request.form.get("next"), "admin.moderation"))
+
+
+@bp.route("/moderation/reports/<int:report_id>/dismiss", methods=["POST"])
+def dismiss_moderation_report(report_id: int):  # type: ignore[no-untyped-def]
+    try:
+        dismiss_report(current_user, report_id)
+    except QuestionError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("The report has been dismissed.", "success")
+    return redirect(safe_next(request.form.get("next"), "admin.moderation"))
