@@ -64,12 +64,27 @@ def configure_engine_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, emit BEGIN: otherwise SAVEPOINTs (begin_nested)
+        # are not nested in a transaction and RELEASE commits (SQLAlchemy's pysqlite recipe).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        # Requests that intend to write take the write lock up front, so concurrent writers
+        # queue on the busy timeout instead of failing on a stale read snapshot.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent() else "BEGIN")
+
+
+def _write_intent() -> bool:
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def after_commit(callback: Any) -> None:

@@ -1,4 +1,32 @@
 """Admin pages of the payments domain (registered on the admin blueprint, /admin/…)."""
 from __future__ import annotations
 
-from marketplace.admin import bp  # noqa: F401
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from marketplace.admin import bp
+from marketplace.database import get_or_404
+from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payments.services import PaymentError, list_payments, retry_refund
+
+
+@bp.route("/payments")
+def payments() -> Any:
+    status = request.args.get("status") or None
+    status = status if status in {s.value for s in PaymentStatus} else None
+    return render_template("payments/admin_list.html", payments=list_payments(status), status=status,
+                           statuses=list(PaymentStatus))
+
+
+@bp.route("/payments/<int:payment_id>/retry-refund", methods=["POST"])
+def payment_retry_refund(payment_id: int) -> Any:
+    payment = get_or_404(Payment, payment_id)
+    try:
+        retry_refund(payment, current_user)
+    except PaymentError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("The refund was accepted by Stripe.", "success")
+    return redirect(url_for("admin.payments", status=request.form.get("status") or None))

@@ -1,4 +1,120 @@
-"""Views of the payments blueprint."""
+"""Views of the payments blueprint (/payments): paid-session booking, Stripe Checkout
+redirects, the success page and the Stripe webhook.
+
+Thin: parse, call one service, flash, redirect or render. Rules live in services.py.
+"""
 from __future__ import annotations
 
-from marketplace.payments import bp  # noqa: F401
+import logging
+from typing import Any
+
+import stripe
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from marketplace.consultations.models import Consultation
+from marketplace.consultations.notifications import format_label
+from marketplace.database import get_owned_or_404
+from marketplace.extensions import csrf, limiter
+from marketplace.payments import bp
+from marketplace.payments import services as svc
+from marketplace.payments.forms import PaidBookingForm
+from marketplace.payments.models import Payment
+from marketplace.payments.stripe_client import construct_webhook_event, payments_enabled
+from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
+from marketplace.specialists.services import profile_for_viewer
+from marketplace.timeutil import viewer_timezone
+
+log = logging.getLogger(__name__)
+
+_STATUS = {"disabled": 200, "not_eligible": 403, "not_bookable": 409, "invalid": 422, "taken": 409,
+           "stripe": 503}
+
+
+# --- template helpers (the consultation-page partial) ------------------------------------------
+
+@bp.app_template_global()
+def paid_session_policy(consultation: Consultation) -> svc.RefundPolicy | None:
+    """What cancelling this paid session now means for the viewer's money (None if unpaid)."""
+    return svc.refund_policy(consultation, current_user)
+
+
+@bp.app_template_global()
+def can_book_paid_session(consultation: Consultation) -> bool:
+    """Show "Book a paid session" on a free consultation whose outcome allows it."""
+    return (consultation.is_free and consultation.outcome is not None
+            and consultation.outcome.value == "proceed" and consultation.is_client(current_user))
+
+
+# --- booking -----------------------------------------------------------------------------------
+
+def _render_book(profile: Any, form: PaidBookingForm, *, status: int = 200, error: str | None = None) -> Any:
+    """The booking page; "Payments are not enabled" without keys, 403 for clients who may not book."""
+    enabled = payments_enabled()
+    eligible = enabled and svc.may_book_paid_session(current_user, profile)
+    slots = svc.paid_session_slots_by_day(profile, viewer_timezone()) if eligible else {}
+    return render_template("payments/book.html", profile=profile, form=form, enabled=enabled,
+                           eligible=eligible, slots=slots, error=error,
+                           not_eligible=svc.NOT_ELIGIBLE.format(name=profile.display_name)
+                           ), 403 if enabled and not eligible else status
+
+
+@bp.route("/book/<slug>", methods=["GET", "POST"])
+@login_required_with_prompt(PROMPT_BOOKING)
+def book(slug: str) -> Any:
+    profile = profile_for_viewer(slug, current_user) or abort(404)
+    form = PaidBookingForm()
+    form.set_formats([(f.slug, format_label(f.slug)) for f in profile.formats])
+    if request.method == "GET" or not payments_enabled():
+        return _render_book(profile, form)
+    if not form.validate_on_submit():
+        return _render_book(profile, form, status=422)
+    result = svc.book_paid_session(current_user, profile, form.start_utc, form.format.data)
+    if not result.ok:
+        return _render_book(profile, form, status=_STATUS.get(result.error or "", 422), error=result.message)
+    return redirect(result.payment.checkout_url, code=303)  # type: ignore[union-attr]
+
+
+@bp.route("/checkout/<int:payment_id>")
+@login_required
+def checkout(payment_id: int) -> Any:
+    """(Re)open Stripe Checkout for a pending hold; PRODUCT.md's /payments/checkout/<session_id>."""
+    payment = get_owned_or_404(Payment, payment_id, current_user)
+    try:
+        return redirect(svc.checkout_redirect(payment, current_user), code=303)
+    except svc.PaymentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("payments.book", slug=payment.consultation.specialist.slug))
+
+
+@bp.route("/checkout/<int:payment_id>/cancelled")
+@login_required
+def checkout_cancelled(payment_id: int) -> Any:
+    """Stripe's cancel_url: the client left Checkout without paying."""
+    payment = get_owned_or_404(Payment, payment_id, current_user)
+    if payment.status.value == "pending":
+        flash("Payment not completed. Your time is held for a few minutes — you can still pay "
+              "from this page.", "warning")
+    return redirect(url_for("consultations.detail", consultation_id=payment.consultation_id))
+
+
+@bp.route("/success")
+@login_required
+def success() -> Any:
+    payment = svc.payment_for_checkout_session(request.args.get("session_id"), current_user) or abort(404)
+    return render_template("payments/success.html", payment=payment, consultation=payment.consultation)
+
+
+# --- Stripe webhook ------------------------------------------------------------------------------
+
+@bp.route("/webhook", methods=["POST"])
+@csrf.exempt
+@limiter.exempt
+def webhook() -> Any:
+    """Stripe → us. The signature is verified before anything is read; replays do nothing."""
+    try:
+        event = construct_webhook_event(request.get_data(), request.headers.get("Stripe-Signature"))
+    except (ValueError, stripe.SignatureVerificationError):
+        log.warning("stripe webhook rejected: bad signature or payload")
+        return {"error": "invalid signature"}, 400
+    return {"received": True, "result": svc.process_stripe_event(event)}, 200

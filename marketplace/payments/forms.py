@@ -1,0 +1,32 @@
+"""Forms of the payments domain."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField
+from wtforms.validators import InputRequired
+
+
+class PaidBookingForm(FlaskForm):
+    """Choose a slot (and a format) for a paid session.
+
+    The slot value is the consultations domain's slot string (``format_slot``); the service
+    re-checks it against the slot engine, so a forged value is refused there.
+    """
+
+    slot = RadioField("Choose a time", validators=[InputRequired(message="Please choose a time.")],
+                      validate_choice=False)
+    format = RadioField("How would you like to meet?",
+                        validators=[InputRequired(message="Choose how you would like to meet.")])
+
+    def set_formats(self, formats: list[tuple[str, str]]) -> None:
+        self.format.choices = formats  # type: ignore[assignment]
+        if len(formats) == 1 and not self.format.data:
+            self.format.data = formats[0][0]
+
+    @property
+    def start_utc(self) -> datetime | None:
+        from marketplace.consultations.booking import parse_slot
+
+        return parse_slot(self.slot.data)

@@ -1,0 +1,99 @@
+"""Real browser: a client whose free consultation ended with "proceed" books a paid session,
+pays on the (fake) Stripe Checkout page, and sees the session confirmed after the signed
+webhook reached the app."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from marketplace.consultations.availability import set_weekly_hours
+from marketplace.consultations.models import (
+    Consultation,
+    ConsultationKind,
+    ConsultationOutcome,
+    ConsultationState,
+)
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.payments.models import Payment, PaymentStatus
+from tests.factories import PASSWORD
+from tests.fakes.stripe_fake import FakeStripe, serve_fake_stripe
+
+WEBHOOK_SECRET = "whsec_balance_e2e_secret"
+
+
+def assert_accessible(page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    serious = [(v["id"], v["impact"]) for v in violations if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+
+
+@pytest.fixture
+def fake_stripe(live_server: Any, page: Any) -> Iterator[FakeStripe]:
+    """The fake Stripe API + hosted checkout, delivering webhooks to the live app."""
+    with serve_fake_stripe(f"{live_server.url}/payments/webhook", WEBHOOK_SECRET) as fake:
+        live_server.app.config.update(
+            STRIPE_SECRET_KEY="sk_test_balance_e2e", STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            STRIPE_API_BASE=fake.base_url, STRIPE_MAX_NETWORK_RETRIES=0, STRIPE_CHECKOUT_HOSTS=fake.base_url,
+        )
+        # The page fixture blocks every host but the app; Stripe's checkout host is allowed.
+        page.route(f"{fake.base_url}/**", lambda route: route.continue_())
+        yield fake
+
+
+def test_client_pays_for_a_session_and_sees_it_confirmed(page: Any, live_server: Any, fake_stripe: FakeStripe,
+                                                          make_user: Any, make_specialist: Any) -> None:
+    profile = make_specialist(display_name="Dr Mira Holt", fee_cents=9000, currency="EUR", session_minutes=50)
+    set_weekly_hours(profile.id, [(wd, "09:00", "17:00") for wd in range(7)])
+    client_user = make_user(display_name="Ilya")
+    first = (utcnow() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    db.session.add(Consultation(client_id=client_user.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
+                                state=ConsultationState.COMPLETED, start_utc=first,
+                                end_utc=first + timedelta(minutes=30), format="video",
+                                outcome=ConsultationOutcome.PROCEED))
+    db.session.commit()
+
+    page.goto("/auth/login")
+    page.get_by_label("E-mail").fill(client_user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"/payments/book/{profile.slug}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book a session with Dr Mira Holt")
+    expect(page.get_by_test_id("session-fee")).to_have_text("€90")
+    assert_accessible(page)
+    page.get_by_role("radio").first.check()
+    page.get_by_role("button", name="Continue to payment").click()
+
+    # On the (fake) Stripe Checkout page: the right amount, then Pay.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(fake_stripe.base_url)}/checkout/cs_test_\w+$"))
+    expect(page.locator("#amount")).to_have_text("90.00 EUR")
+    page.get_by_role("button", name="Pay 90.00 EUR").click()
+
+    # Back in Balance: the webhook confirmed the session (reload until it has).
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/payments/success\?session_id=cs_test_"))
+    heading = page.get_by_role("heading", level=1)
+    for _ in range(20):
+        if heading.inner_text() == "Your session is confirmed":
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(heading).to_have_text("Your session is confirmed")
+    expect(page.get_by_test_id("payment-result")).to_contain_text("€90")
+    assert_accessible(page)
+
+    assert [status for _, status in fake_stripe.deliveries] == [200]
+    db.session.expire_all()
+    payment = db.session.scalars(select(Payment)).one()
+    assert payment.status is PaymentStatus.PAID
+    assert payment.consultation.state is ConsultationState.CONFIRMED
+    assert payment.consultation.start_utc > utcnow()
+    assert page.foreign_requests == []
