@@ -1,11 +1,45 @@
-"""Views of the featured blueprint (placeholder until the capability lands)."""
+"""Public pages of the featured domain, and the template globals other domains include."""
 from __future__ import annotations
+
+from typing import Any
 
 from flask import render_template
 
-from marketplace.featured import bp
+from marketplace.featured import (
+    bp,
+    tracking,  # noqa: F401  (registers the campaign profile-view hook)
+)
+from marketplace.featured.services import (
+    FeaturedNote,
+    SpecialistCampaignStats,
+    active_campaign,
+    campaign_stats_for_profile,
+    featured_note_for,
+    featured_profiles,
+)
 
 
 @bp.route("/campaign")
 def campaign():  # type: ignore[no-untyped-def]
-    return render_template("placeholder.html", heading="Featured specialists")
+    """The advertising landing page: why a free consultation, the featured specialists, a call to action."""
+    return render_template("featured/campaign.html", campaign=active_campaign(),
+                           featured=featured_profiles(placement="campaign"))
+
+
+def _own_profile(user: Any) -> Any:
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_specialist", False):
+        return None
+    return getattr(user, "specialist_profile", None)
+
+
+@bp.app_template_global()
+def featured_note(user: Any) -> FeaturedNote | None:
+    """For templates/featured/_dashboard_note.html: the specialist's place in the running campaign."""
+    return featured_note_for(_own_profile(user))
+
+
+@bp.app_template_global()
+def featured_campaign_stats(user: Any) -> list[SpecialistCampaignStats]:
+    """For templates/featured/_specialist_stats.html: the specialist's own campaign numbers."""
+    profile = _own_profile(user)
+    return campaign_stats_for_profile(profile) if profile is not None else []

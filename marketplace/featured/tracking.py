@@ -1,0 +1,26 @@
+"""Server-side campaign tracking: no third-party trackers, no cookies, no personal data.
+
+Impressions are counted where featured cards are rendered (``record_impressions``).
+Profile views are counted here: links from featured placements carry ``?src=campaign``.
+Bookings are counted from consultations booked with ``source == "campaign"``.
+"""
+from __future__ import annotations
+
+from flask import request
+
+from marketplace.featured import bp
+from marketplace.featured.services import CAMPAIGN_SOURCE, record_profile_view
+
+PROFILE_ENDPOINT = "specialists.profile"
+
+
+@bp.before_app_request
+def count_campaign_profile_view() -> None:
+    """A GET of a specialist's profile reached from a campaign placement counts as one view."""
+    if request.method != "GET" or request.endpoint != PROFILE_ENDPOINT:
+        return
+    if request.args.get("src") != CAMPAIGN_SOURCE:
+        return
+    slug = (request.view_args or {}).get("slug")
+    if isinstance(slug, str) and slug:
+        record_profile_view(slug)
