@@ -93,6 +93,7 @@ def create_specialist(**overrides: Any) -> Any:
     )
     values.update(overrides)
     profile = SpecialistProfile(**values)
+    db.session.add(profile)
     profile.specialties = vocab(Specialty, specialties)
     profile.approaches = vocab(Approach, approaches)
     profile.languages = vocab(Language, languages)

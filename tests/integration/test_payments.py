@@ -577,7 +577,7 @@ def test_two_clients_racing_for_one_paid_slot_get_one_hold(stripe_app: Any, pair
     for t in threads:
         t.join(30)
 
-    db.session.expire_all()
+    db.session.rollback()  # end this session's read snapshot (SQLite) so it sees the racers' commits
     statuses = sorted(status for status, _ in results)
     assert statuses == [303, 409], statuses
     loser = next(body for status, body in results if status == 409)
