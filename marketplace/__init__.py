@@ -25,6 +25,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     os.makedirs(app.instance_path, exist_ok=True)
 
     configure_logging(app)
+    register_url_converters(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -44,6 +45,19 @@ def configure_logging(app: Flask) -> None:
     from marketplace.logging_setup import configure
 
     configure(app)
+
+
+def register_url_converters(app: Flask) -> None:
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseId(IntegerConverter):
+        """``<int:…>`` limited to the database integer range: a larger id is a 404, not an overflow."""
+
+        def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseId
 
 
 def register_extensions(app: Flask) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, StringField
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Regexp, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Regexp, ValidationError, NumberRange
 
 from marketplace.forms import clean_text
 
@@ -30,7 +30,8 @@ class CampaignForm(FlaskForm):
 class FeatureForm(FlaskForm):
     """Add one specialist (by profile id) to a campaign."""
 
-    profile_id = IntegerField("Specialist", validators=[InputRequired(message="Choose a specialist.")])
+    profile_id = IntegerField("Specialist", validators=[InputRequired(message="Choose a specialist."),
+                                                         NumberRange(min=1, max=2**31 - 1, message="Choose a specialist.")])
 
 
 class MoveForm(FlaskForm):
