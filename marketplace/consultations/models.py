@@ -1,2 +1,335 @@
-"""Models of the consultations domain."""
+"""Models of the consultations domain: consultations, the occupied-block guard against
+double booking, and each specialist's availability (weekly rules, date overrides, settings).
+
+Invariants live in the database:
+* ``occupied_blocks`` has UNIQUE (specialist_id, block_start_utc): two bookings that would
+  overlap (including the buffer) cannot both commit — on SQLite and PostgreSQL alike.
+* a partial unique index allows one non-cancelled free consultation per client and specialist.
+* CHECK constraints keep times ordered and settings in range.
+"""
 from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.database import UTCDateTime, utcnow
+from marketplace.extensions import db
+
+FREE_CONSULTATION_MINUTES = 30
+BLOCK_MINUTES = 15
+ICS_DOMAIN = "balance.example"
+
+
+def _enum(enum_cls: type[enum.Enum], length: int) -> Enum:
+    return Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class ConsultationKind(enum.StrEnum):
+    FREE = "free"
+    PAID = "paid"
+
+
+class ConsultationState(enum.StrEnum):
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    PENDING_PAYMENT = "pending_payment"  # a paid session's hold, until the webhook confirms it
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS = {
+    ConsultationState.REQUESTED: "Requested",
+    ConsultationState.CONFIRMED: "Confirmed",
+    ConsultationState.COMPLETED: "Completed",
+    ConsultationState.NO_SHOW: "No-show",
+    ConsultationState.CANCELLED: "Cancelled",
+    ConsultationState.PENDING_PAYMENT: "Awaiting payment",
+}
+
+# States that hold a place in the specialist's calendar (before and during the meeting).
+OPEN_STATES = (ConsultationState.REQUESTED, ConsultationState.CONFIRMED)
+# States that still occupy the calendar (blocks exist) — an expired payment hold is released by payments.
+CALENDAR_STATES = (*OPEN_STATES, ConsultationState.PENDING_PAYMENT)
+
+
+class ConsultationOutcome(enum.StrEnum):
+    PROCEED = "proceed"
+    NOT_A_FIT = "not_a_fit"
+
+    @property
+    def label(self) -> str:
+        return "Proceed" if self is ConsultationOutcome.PROCEED else "Not a fit"
+
+
+class Consultation(db.Model):
+    __tablename__ = "consultations"
+    __table_args__ = (
+        CheckConstraint("end_utc > start_utc", name="consultation_end_after_start"),
+        CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="consultation_price_non_negative"),
+        CheckConstraint("sequence >= 0", name="consultation_sequence_non_negative"),
+        # One free consultation per client and specialist; a cancelled one may be rebooked,
+        # a completed (or no-show) one may not.
+        Index(
+            "uq_consultations_one_free_per_pair",
+            "client_id", "specialist_id",
+            unique=True,
+            sqlite_where=text("kind = 'free' AND state != 'cancelled'"),
+            postgresql_where=text("kind = 'free' AND state != 'cancelled'"),
+        ),
+        Index("ix_consultations_specialist_start", "specialist_id", "start_utc"),
+        Index("ix_consultations_client_start", "client_id", "start_utc"),
+        Index("ix_consultations_state_start", "state", "start_utc"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
+    kind: Mapped[ConsultationKind] = mapped_column(_enum(ConsultationKind, 10), default=ConsultationKind.FREE)
+    state: Mapped[ConsultationState] = mapped_column(_enum(ConsultationState, 20),
+                                                     default=ConsultationState.REQUESTED)
+    start_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+    format: Mapped[str] = mapped_column(String(40))  # a Format slug: video / phone / in_person
+    note: Mapped[str | None] = mapped_column(Text)  # the client's note: never logged, never e-mailed
+    price_cents: Mapped[int | None] = mapped_column(Integer)  # paid sessions only
+    currency: Mapped[str | None] = mapped_column(String(3))
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # paid holds only
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[ConsultationOutcome | None] = mapped_column(_enum(ConsultationOutcome, 12))
+    outcome_note: Mapped[str | None] = mapped_column(String(1000))
+    source: Mapped[str | None] = mapped_column(String(20))  # "campaign" when booked from a campaign placement
+    # Calendar identity: a reschedule keeps the UID of the booking it replaces (calendar apps
+    # then move the event instead of adding a second one); SEQUENCE grows on every change.
+    ical_uid: Mapped[str | None] = mapped_column(String(120))
+    rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="SET NULL"))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    reminder_24h_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_1h_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    client = relationship("User", foreign_keys=[client_id], lazy="select")
+    specialist = relationship("SpecialistProfile", foreign_keys=[specialist_id], lazy="select")
+    cancelled_by = relationship("User", foreign_keys=[cancelled_by_id], lazy="select")
+
+    # --- state ------------------------------------------------------------------------------
+    @hybrid_property
+    def is_free(self) -> bool:
+        return self.kind == ConsultationKind.FREE
+
+    @hybrid_property
+    def is_cancelled(self) -> bool:
+        return self.state == ConsultationState.CANCELLED
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """Requested or confirmed: still going to happen."""
+        return self.state in OPEN_STATES
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls) -> Any:
+        return cls.state.in_(OPEN_STATES)
+
+    @property
+    def is_upcoming(self) -> bool:
+        """Open (requested / confirmed / awaiting payment) and not yet over."""
+        return self.state in CALENDAR_STATES and self.end_utc > utcnow()
+
+    @property
+    def has_started(self) -> bool:
+        return self.start_utc <= utcnow()
+
+    @property
+    def uid(self) -> str:
+        """Stable iCalendar UID (kept across reschedules)."""
+        return self.ical_uid or f"consultation-{self.id}@{ICS_DOMAIN}"
+
+    # --- participants and permissions (the seam the authorization tests exercise) --------
+    def is_client(self, user: object) -> bool:
+        return getattr(user, "id", None) is not None and user.id == self.client_id
+
+    def is_specialist(self, user: object) -> bool:
+        uid = getattr(user, "id", None)
+        return uid is not None and self.specialist is not None and self.specialist.user_id == uid
+
+    def is_participant(self, user: object) -> bool:
+        return self.is_client(user) or self.is_specialist(user)
+
+    def can_view(self, user: object) -> bool:
+        """The two participants and admins."""
+        if not getattr(user, "is_authenticated", False):
+            return False
+        return self.is_participant(user) or bool(getattr(user, "is_admin", False))
+
+    def can_view_meeting_details(self, user: object) -> bool:
+        """Video link / address / phone: the two participants only (not admins)."""
+        return self.is_participant(user) and self.state not in (ConsultationState.CANCELLED,)
+
+    def can_view_ics(self, user: object) -> bool:
+        return self.is_participant(user)
+
+    def can_cancel(self, user: object) -> bool:
+        """Either participant, while requested or confirmed, before the start."""
+        return self.is_participant(user) and self.state in OPEN_STATES and not self.has_started
+
+    def can_reschedule(self, user: object) -> bool:
+        """The client, for a free consultation that is still open, before the start."""
+        return (self.is_client(user) and self.kind is ConsultationKind.FREE
+                and self.state in OPEN_STATES and not self.has_started)
+
+    def can_confirm(self, user: object) -> bool:
+        """The specialist, for a requested consultation, before the start."""
+        return self.is_specialist(user) and self.state is ConsultationState.REQUESTED and not self.has_started
+
+    def can_complete(self, user: object) -> bool:
+        """The specialist marks it held (completed) or a no-show, once it has started."""
+        return self.is_specialist(user) and self.state in OPEN_STATES and self.has_started
+
+    def can_record_outcome(self, user: object) -> bool:
+        """The specialist records proceed / not a fit for a free consultation after its start."""
+        return (self.is_specialist(user) and self.kind is ConsultationKind.FREE and self.has_started
+                and self.outcome is None
+                and self.state in (*OPEN_STATES, ConsultationState.COMPLETED))
+
+    def __repr__(self) -> str:  # ids only: reprs end up in logs
+        return f"<Consultation {self.id} {self.state.value}>"
+
+
+class OccupiedBlock(db.Model):
+    """One row per 15-minute UTC block a booking (plus its trailing buffer) occupies.
+
+    The unique constraint is THE guard against double booking: the second of two racing
+    transactions fails on insert. Rows are deleted when the booking is cancelled.
+    """
+
+    __tablename__ = "occupied_blocks"
+    __table_args__ = (
+        UniqueConstraint("specialist_id", "block_start_utc", name="uq_occupied_blocks_specialist_block"),
+        Index("ix_occupied_blocks_consultation", "consultation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
+    block_start_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+
+
+# --- availability -------------------------------------------------------------------------
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class AvailabilityRule(db.Model):
+    """A weekly window in the specialist's own time zone, e.g. Monday 09:00–12:00."""
+
+    __tablename__ = "availability_rules"
+    __table_args__ = (
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="availability_rule_weekday"),
+        CheckConstraint("end_time > start_time", name="availability_rule_end_after_start"),
+        UniqueConstraint("specialist_id", "weekday", "start_time", "end_time", name="uq_availability_rule"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday … 6 = Sunday
+    start_time: Mapped[time] = mapped_column(Time())
+    end_time: Mapped[time] = mapped_column(Time())
+
+    @property
+    def weekday_name(self) -> str:
+        return WEEKDAYS[self.weekday]
+
+
+class OverrideKind(enum.StrEnum):
+    OFF = "off"  # the whole day is unavailable
+    EXTRA = "extra"  # extra hours on that date
+
+
+class AvailabilityOverride(db.Model):
+    """A date exception: a day off, or extra hours (wall clock in the specialist's zone)."""
+
+    __tablename__ = "availability_overrides"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'off' AND start_time IS NULL AND end_time IS NULL) OR "
+            "(kind = 'extra' AND start_time IS NOT NULL AND end_time IS NOT NULL AND end_time > start_time)",
+            name="availability_override_shape",
+        ),
+        Index("ix_availability_overrides_specialist_day", "specialist_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[OverrideKind] = mapped_column(_enum(OverrideKind, 8))
+    start_time: Mapped[time | None] = mapped_column(Time())
+    end_time: Mapped[time | None] = mapped_column(Time())
+
+
+class SchedulingSettings(db.Model):
+    """Per-profile booking policy. Missing row = the defaults below.
+
+    ``version_id`` gives optimistic locking: a form submitted from a stale tab is refused.
+    """
+
+    __tablename__ = "scheduling_settings"
+    __table_args__ = (
+        CheckConstraint("buffer_minutes >= 0 AND buffer_minutes <= 240", name="scheduling_buffer_range"),
+        CheckConstraint("min_notice_minutes >= 0", name="scheduling_notice_non_negative"),
+        CheckConstraint("horizon_days >= 1 AND horizon_days <= 365", name="scheduling_horizon_range"),
+        CheckConstraint("max_per_day IS NULL OR max_per_day >= 1", name="scheduling_max_per_day_positive"),
+    )
+
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=720)
+    horizon_days: Mapped[int] = mapped_column(Integer, default=30)
+    max_per_day: Mapped[int | None] = mapped_column(Integer)
+    auto_confirm: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    version_id: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    DEFAULTS = {"buffer_minutes": 0, "min_notice_minutes": 720, "horizon_days": 30, "max_per_day": None,
+                "auto_confirm": False}
+
+    @classmethod
+    def defaults_for(cls, specialist_id: int) -> SchedulingSettings:
+        """A transient row with the defaults (not added to the session)."""
+        return cls(specialist_id=specialist_id, version_id=0, **cls.DEFAULTS)
+
+
+__all__ = [
+    "AvailabilityOverride", "AvailabilityRule", "BLOCK_MINUTES", "CALENDAR_STATES", "Consultation",
+    "ConsultationKind", "ConsultationOutcome", "ConsultationState", "FREE_CONSULTATION_MINUTES", "OPEN_STATES",
+    "OccupiedBlock", "OverrideKind", "SchedulingSettings", "WEEKDAYS",
+]

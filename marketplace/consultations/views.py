@@ -1,11 +1,310 @@
-"""Views of the consultations blueprint (placeholder until the capability lands)."""
+"""Views of the consultations blueprint (mounted without a prefix; full paths below).
+
+Thin: parse the form, call one service, flash, redirect or render. Rules live in
+booking.py / lifecycle.py / availability.py and the model's ``can_<verb>`` methods.
+"""
 from __future__ import annotations
 
-from flask import render_template
+from typing import Any
 
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from marketplace.auth.models import Role
 from marketplace.consultations import bp
+from marketplace.consultations import services as svc
+from marketplace.consultations.forms import (
+    BookingForm,
+    CancelForm,
+    EmptyForm,
+    OutcomeForm,
+    OverrideForm,
+    RescheduleForm,
+    SchedulingSettingsForm,
+    WeeklyRuleForm,
+)
+from marketplace.consultations.models import Consultation
+from marketplace.consultations.notifications import build_ics_for, format_label
+from marketplace.consultations.stats import specialist_stats
+from marketplace.database import get_owned_or_404
+from marketplace.extensions import db
+from marketplace.security import PROMPT_BOOKING, login_required_with_prompt, role_required
+from marketplace.specialists.models import SpecialistProfile
+from marketplace.timeutil import viewer_timezone
 
+# --- template helpers (profile partial) ------------------------------------------------------
+
+@bp.app_template_global()
+def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6) -> dict:
+    """The next free slots of ``profile`` grouped by the viewer's local day."""
+    return svc.upcoming_free_slots(profile, limit=limit)
+
+
+@bp.app_template_global()
+def offers_free_booking(profile: SpecialistProfile) -> bool:
+    return svc.offers_booking(profile)
+
+
+@bp.app_template_filter("slot_param")
+def slot_param(value: Any) -> str:
+    return svc.format_slot(value)
+
+
+@bp.app_template_filter("format_label")
+def _format_label(slug: str) -> str:
+    return format_label(slug)
+
+
+def _published_profile_or_404(slug: str) -> SpecialistProfile:
+    profile = db.session.scalar(select(SpecialistProfile).where(SpecialistProfile.slug == slug)
+                                .options(selectinload(SpecialistProfile.formats)))
+    if profile is None or not profile.is_published:
+        abort(404)
+    return profile
+
+
+def _my_profile() -> SpecialistProfile:
+    profile = current_user.specialist_profile
+    if profile is None:
+        abort(404)
+    return profile
+
+
+# --- booking ----------------------------------------------------------------------------------
+
+def _render_booking(profile: SpecialistProfile, form: BookingForm, *, status: int = 200,
+                    error: str | None = None, selected: str | None = None) -> tuple[str, int]:
+    page = svc.booking_page(profile, current_user, viewer_timezone())
+    return render_template("consultations/book.html", page=page, form=form, error=error,
+                           selected=selected or form.slot.data), status
+
+
+@bp.route("/specialists/<slug>/book", methods=["GET", "POST"])
+@login_required_with_prompt(PROMPT_BOOKING)
+def book(slug: str):  # type: ignore[no-untyped-def]
+    profile = _published_profile_or_404(slug)
+    form = BookingForm(src=request.args.get("src", ""))
+    form.set_formats([(f.slug, format_label(f.slug)) for f in profile.formats])
+    if not form.validate_on_submit():
+        status = 422 if form.errors else 200
+        return _render_booking(profile, form, status=status, selected=request.args.get("slot"))
+    result = svc.book_free_consultation(current_user, profile, svc.parse_slot(form.slot.data), form.format.data,
+                                        form.note.data, source=form.src.data or None)
+    if not result.ok:
+        return _render_booking(profile, form, status=409 if result.error in ("taken", "duplicate") else 422,
+                               error=result.message)
+    flash("Your free consultation is booked." if result.consultation.state.value == "confirmed"
+          else "Your free consultation is requested. You will get an e-mail when it is confirmed.", "success")
+    return redirect(url_for("consultations.detail", consultation_id=result.consultation.id))
+
+
+# --- my consultations -------------------------------------------------------------------------
 
 @bp.route("/consultations")
+@login_required
 def my_consultations():  # type: ignore[no-untyped-def]
-    return render_template("placeholder.html", heading="My consultations")
+    return render_template("consultations/list.html", lists=svc.list_consultations(current_user))
+
+
+@bp.route("/specialists/me/consultations")
+@role_required(Role.SPECIALIST)
+def specialist_consultations():  # type: ignore[no-untyped-def]
+    return redirect(url_for("consultations.my_consultations"))
+
+
+def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) -> tuple[str, int]:
+    suggestions = (svc.suggest_other_specialists(consultation)
+                   if consultation.outcome and consultation.outcome.value == "not_a_fit"
+                   and consultation.is_client(current_user) else [])
+    return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
+                           cancel_form=forms.get("cancel_form") or CancelForm(),
+                           outcome_form=forms.get("outcome_form") or OutcomeForm()), status
+
+
+def _viewable_or_404(consultation_id: int) -> Consultation:
+    """The consultation with its people eager-loaded; 404 unless a participant or an admin."""
+    svc.load_consultation(consultation_id)  # one joined query fills the identity map …
+    return get_owned_or_404(Consultation, consultation_id, current_user)  # … so this check costs none
+
+
+@bp.route("/consultations/<int:consultation_id>")
+def detail(consultation_id: int):  # type: ignore[no-untyped-def]
+    return _render_detail(_viewable_or_404(consultation_id))
+
+
+@bp.route("/consultations/<int:consultation_id>.ics")
+def ics(consultation_id: int):  # type: ignore[no-untyped-def]
+    svc.load_consultation(consultation_id)
+    # Participants only: not even admins (the invitation carries the meeting details).
+    consultation = get_owned_or_404(Consultation, consultation_id, current_user, permission="view_ics")
+    other = (consultation.specialist.display_name if consultation.is_client(current_user)
+             else consultation.client.display_name)
+    data = build_ics_for(consultation, current_user, other, cancel=consultation.is_cancelled)
+    return Response(data, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="consultation-{consultation.id}.ics"'})
+
+
+def _back(consultation_id: int) -> Response:
+    return redirect(url_for("consultations.detail", consultation_id=consultation_id))
+
+
+def _run_action(consultation_id: int, action: Any, success: str, *args: Any, form_name: str = "",
+                form: Any = None) -> Any:
+    """POST actions: one lifecycle service, flash, back to the page (422 with the page on bad input)."""
+    consultation = _viewable_or_404(consultation_id)
+    if form is not None and not form.validate_on_submit():
+        return _render_detail(consultation, 422, **{form_name: form})
+    try:
+        action(consultation, current_user, *args)
+    except svc.ConsultationError as exc:
+        flash(str(exc), "error")
+        return _render_detail(consultation, 422, **({form_name: form} if form is not None else {}))
+    flash(success, "success")
+    return _back(consultation_id)
+
+
+@bp.route("/consultations/<int:consultation_id>/confirm", methods=["POST"])
+@login_required
+def confirm(consultation_id: int):  # type: ignore[no-untyped-def]
+    return _run_action(consultation_id, svc.confirm_consultation, "The consultation is confirmed.",
+                       form=EmptyForm())
+
+
+@bp.route("/consultations/<int:consultation_id>/complete", methods=["POST"])
+@login_required
+def complete(consultation_id: int):  # type: ignore[no-untyped-def]
+    return _run_action(consultation_id, svc.complete_consultation, "Marked as completed.", form=EmptyForm())
+
+
+@bp.route("/consultations/<int:consultation_id>/no-show", methods=["POST"])
+@login_required
+def no_show(consultation_id: int):  # type: ignore[no-untyped-def]
+    return _run_action(consultation_id, svc.mark_no_show, "Marked as a no-show.", form=EmptyForm())
+
+
+@bp.route("/consultations/<int:consultation_id>/cancel", methods=["POST"])
+@login_required
+def cancel(consultation_id: int):  # type: ignore[no-untyped-def]
+    form = CancelForm()
+    return _run_action(consultation_id, svc.cancel_consultation, "The consultation is cancelled.",
+                       form.reason.data, form_name="cancel_form", form=form)
+
+
+@bp.route("/consultations/<int:consultation_id>/outcome", methods=["POST"])
+@login_required
+def outcome(consultation_id: int):  # type: ignore[no-untyped-def]
+    form = OutcomeForm()
+    return _run_action(consultation_id, svc.record_outcome, "The outcome is saved.", form.outcome.data,
+                       form.outcome_note.data, form_name="outcome_form", form=form)
+
+
+@bp.route("/consultations/<int:consultation_id>/reschedule", methods=["GET", "POST"])
+@login_required
+def reschedule(consultation_id: int):  # type: ignore[no-untyped-def]
+    consultation = _viewable_or_404(consultation_id)
+    form = RescheduleForm()
+    if not consultation.can_reschedule(current_user):
+        flash("This consultation can no longer be rescheduled.", "error")
+        return _back(consultation_id)
+    error, status = None, 200
+    if form.validate_on_submit():
+        result = svc.reschedule_consultation(consultation, current_user, svc.parse_slot(form.slot.data))
+        if result.ok:
+            flash("Your consultation has moved to the new time.", "success")
+            return _back(result.consultation.id)
+        error, status = result.message, 409 if result.taken else 422
+    elif form.errors:
+        status = 422
+    page = svc.booking_page(consultation.specialist, current_user, viewer_timezone(), rescheduling=consultation)
+    return render_template("consultations/reschedule.html", c=consultation, page=page, form=form, error=error,
+                           selected=form.slot.data), status
+
+
+# --- specialist: availability and stats -------------------------------------------------------
+
+def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
+    profile = _my_profile()
+    view = svc.get_availability(profile)
+    settings_form = forms.get("settings_form") or SchedulingSettingsForm(
+        buffer_minutes=view.settings.buffer_minutes, min_notice_hours=view.settings.min_notice_minutes // 60,
+        horizon_days=view.settings.horizon_days, max_per_day=view.settings.max_per_day,
+        auto_confirm=view.settings.auto_confirm, video_link=profile.video_link, address=profile.address,
+        phone=profile.phone, version_id=view.settings.version_id)
+    return render_template(
+        "consultations/availability.html", profile=profile, view=view, settings_form=settings_form,
+        rule_form=forms.get("rule_form") or WeeklyRuleForm(),
+        override_form=forms.get("override_form") or OverrideForm(),
+        action_form=EmptyForm()), status
+
+
+@bp.route("/specialists/me/availability")
+@role_required(Role.SPECIALIST)
+def availability():  # type: ignore[no-untyped-def]
+    return _render_availability()
+
+
+def _availability_post(form: Any, form_name: str, call: Any, success: str) -> Any:
+    if form.validate_on_submit():
+        try:
+            call(form)
+        except svc.AvailabilityError as exc:
+            flash(str(exc), "error")
+            return _render_availability(422, **{form_name: form})
+        flash(success, "success")
+        return redirect(url_for("consultations.availability"))
+    return _render_availability(422, **{form_name: form})
+
+
+@bp.route("/specialists/me/availability/rules", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def add_rule():  # type: ignore[no-untyped-def]
+    return _availability_post(WeeklyRuleForm(), "rule_form", lambda f: svc.add_weekly_rule(
+        _my_profile(), f.weekday.data, f.start.data, f.end.data), "Weekly hours added.")
+
+
+@bp.route("/specialists/me/availability/overrides", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def add_override():  # type: ignore[no-untyped-def]
+    return _availability_post(OverrideForm(), "override_form", lambda f: svc.add_date_override(
+        _my_profile(), f.day.data, f.kind.data, f.start.data, f.end.data), "Date exception added.")
+
+
+@bp.route("/specialists/me/availability/settings", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def save_settings():  # type: ignore[no-untyped-def]
+    return _availability_post(SchedulingSettingsForm(), "settings_form", lambda f: svc.update_scheduling_settings(
+        _my_profile(), version_id=int(f.version_id.data) if (f.version_id.data or "").isdigit() else None,
+        buffer_minutes=f.buffer_minutes.data, min_notice_minutes=f.min_notice_hours.data * 60,
+        horizon_days=f.horizon_days.data, max_per_day=f.max_per_day.data, auto_confirm=f.auto_confirm.data,
+        video_link=f.video_link.data, address=f.address.data, phone=f.phone.data), "Booking settings saved.")
+
+
+def _remove(remove: Any, item_id: int, success: str) -> Response:
+    """Delete one of the specialist's own rules/exceptions; anyone else's id is a 404."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not remove(_my_profile(), item_id):
+        abort(404)
+    flash(success, "success")
+    return redirect(url_for("consultations.availability"))
+
+
+@bp.route("/specialists/me/availability/rules/<int:rule_id>/delete", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def remove_rule(rule_id: int):  # type: ignore[no-untyped-def]
+    return _remove(svc.remove_weekly_rule, rule_id, "Weekly hours removed.")
+
+
+@bp.route("/specialists/me/availability/overrides/<int:override_id>/delete", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def remove_override(override_id: int):  # type: ignore[no-untyped-def]
+    return _remove(svc.remove_date_override, override_id, "Date exception removed.")
+
+
+@bp.route("/specialists/me/stats")
+@role_required(Role.SPECIALIST)
+def stats():  # type: ignore[no-untyped-def]
+    profile = _my_profile()
+    return render_template("consultations/stats.html", profile=profile, stats=specialist_stats(profile.id))

@@ -1,8 +1,8 @@
 """Demo content for Balance: vocabularies, hand-written profiles, Q&A, articles, bulk generator.
 
-Pure Python data, no Flask or database imports, so it can be used by seed commands,
-tests and benchmarks alike. All people, practices, addresses and licence numbers
-are fictional.
+Pure Python data with no database access, so it can be used by seed commands,
+tests and benchmarks alike (the vocabularies come from ``marketplace.specialists.vocabulary``).
+All people, practices, addresses and licence numbers are fictional.
 
 Specialist dicts (hand-written and generated) share these keys:
 
@@ -23,6 +23,8 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from typing import NamedTuple
+
+from marketplace.specialists.vocabulary import APPROACHES, FORMATS, LANGUAGES, SPECIALTIES
 
 __all__ = [
     "SPECIALTIES",
@@ -47,58 +49,9 @@ __all__ = [
 
 # ---------------------------------------------------------------------------
 # Vocabularies: (slug, label). Slugs are fixed; the app's vocabulary tables use them.
+# One source: SPECIALTIES, APPROACHES, LANGUAGES and FORMATS are imported (top of module)
+# from the specialists domain's vocabulary module.
 # ---------------------------------------------------------------------------
-
-SPECIALTIES: list[tuple[str, str]] = [
-    ("anxiety", "Anxiety"),
-    ("depression", "Depression"),
-    ("relationships", "Relationships"),
-    ("trauma", "Trauma & PTSD"),
-    ("stress", "Stress & burnout"),
-    ("grief", "Grief & loss"),
-    ("self-esteem", "Self-esteem"),
-    ("addiction", "Addiction"),
-    ("eating", "Eating disorders"),
-    ("ocd", "OCD"),
-    ("family", "Family & parenting"),
-    ("lgbtq", "LGBTQ+ issues"),
-    ("sleep", "Sleep problems"),
-    ("adhd", "ADHD"),
-]
-
-APPROACHES: list[tuple[str, str]] = [
-    ("cbt", "Cognitive behavioural therapy (CBT)"),
-    ("psychodynamic", "Psychodynamic"),
-    ("humanistic", "Humanistic / person-centred"),
-    ("act", "Acceptance and commitment therapy (ACT)"),
-    ("emdr", "EMDR"),
-    ("dbt", "Dialectical behaviour therapy (DBT)"),
-    ("systemic", "Systemic / family therapy"),
-    ("gestalt", "Gestalt"),
-    ("schema", "Schema therapy"),
-    ("integrative", "Integrative"),
-]
-
-LANGUAGES: list[tuple[str, str]] = [
-    ("en", "English"),
-    ("de", "German"),
-    ("fr", "French"),
-    ("es", "Spanish"),
-    ("it", "Italian"),
-    ("pl", "Polish"),
-    ("uk", "Ukrainian"),
-    ("ru", "Russian"),
-    ("pt", "Portuguese"),
-    ("nl", "Dutch"),
-    ("tr", "Turkish"),
-    ("ar", "Arabic"),
-]
-
-FORMATS: list[tuple[str, str]] = [
-    ("video", "Video"),
-    ("phone", "Phone"),
-    ("in_person", "In person"),
-]
 
 # Question topics reuse the specialty slugs.
 TOPICS: list[tuple[str, str]] = list(SPECIALTIES)

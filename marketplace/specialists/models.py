@@ -3,8 +3,25 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Enum, ForeignKey, Index, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    cast,
+    event,
+    func,
+    literal,
+    text,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,8 +82,13 @@ class SpecialistProfile(db.Model):
         CheckConstraint("years_of_practice IS NULL OR years_of_practice >= 0", name="years_non_negative"),
         # The directory's base filter and default sort.
         Index("ix_specialist_profiles_public", "is_published", "next_available_at"),
+        # The directory's order over public profiles: walked in order, so a page stops early.
+        Index("ix_specialist_profiles_directory_order", "next_available_at", "display_name", "id",
+              postgresql_where=text("is_published"), sqlite_where=text("is_published")),
         Index("ix_specialist_profiles_fee", "fee_cents"),
+        Index("ix_specialist_profiles_fee_eur", "fee_eur_cents"),
         Index("ix_specialist_profiles_location", "country", "city"),
+        Index("ix_specialist_profiles_accepting", "accepting_new_clients"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +111,9 @@ class SpecialistProfile(db.Model):
     country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     fee_cents: Mapped[int | None]  # minor units of `currency` (yen for JPY)
+    # Approximate fee in euro cents, kept in step with fee_cents/currency (see below), so the
+    # directory's fee range works across currencies.
+    fee_eur_cents: Mapped[int | None]
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     session_minutes: Mapped[int] = mapped_column(default=50)
     offers_free_consultation: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
@@ -126,5 +151,43 @@ class SpecialistProfile(db.Model):
     def can_edit(self, user: object) -> bool:
         return getattr(user, "id", None) == self.user_id
 
+    def can_preview(self, user: object) -> bool:
+        """The owner (and admins, who verify licences) may see the profile before it is public."""
+        return self.can_edit(user) or bool(getattr(user, "is_admin", False))
+
     def __repr__(self) -> str:
         return f"<SpecialistProfile {self.id} {self.slug}>"
+
+
+def _inline(value: str) -> Any:
+    # Rendered as a SQL literal (not a bound parameter), so queries repeat the indexed expression exactly.
+    return literal(value, literal_execute=True)
+
+
+def search_document_vector() -> Any:
+    """PostgreSQL full-text document of a profile (name, title, bio).
+
+    The GIN index below and ``directory.search_condition`` use this same expression, so the
+    planner can answer text searches from the index.
+    """
+    c = SpecialistProfile.__table__.c
+    space, empty = _inline(" "), _inline("")
+    document = c.display_name + space + func.coalesce(c.title, empty) + space + func.coalesce(c.bio_markdown, empty)
+    return func.to_tsvector(search_config(), document)
+
+
+def search_config() -> Any:
+    return cast(_inline("english"), REGCONFIG)
+
+
+# The city filter compares case-insensitively.
+Index("ix_specialist_profiles_city_lower", func.lower(SpecialistProfile.__table__.c.city))
+Index("ix_specialist_profiles_search", search_document_vector(), postgresql_using="gin").ddl_if(dialect="postgresql")
+
+
+@event.listens_for(SpecialistProfile, "before_insert")
+@event.listens_for(SpecialistProfile, "before_update")
+def _keep_fee_in_eur(_mapper: Any, _connection: Any, profile: SpecialistProfile) -> None:
+    from marketplace.specialists.vocabulary import fee_in_eur_cents
+
+    profile.fee_eur_cents = fee_in_eur_cents(profile.fee_cents, profile.currency)

@@ -1,16 +1,157 @@
-"""Views of the specialists blueprint (placeholder until the capability lands)."""
+"""Views of the specialists blueprint: directory, public profile, the profile editor, photos.
+
+Thin: parse the request, call one service, flash, redirect or render.
+"""
 from __future__ import annotations
 
-from flask import render_template
+from typing import Any
 
+from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_login import current_user
+
+from marketplace.auth.models import Role
+from marketplace.security import PROMPT_SPECIALIST_PROFILE, login_required_with_prompt, role_required
 from marketplace.specialists import bp
+from marketplace.specialists.directory import DirectoryFilters, search_directory
+from marketplace.specialists.forms import ConfirmForm, DirectoryFilterForm, ProfileForm
+from marketplace.specialists.models import SpecialistProfile
+from marketplace.specialists.photos import is_photo_filename, photo_folder
+from marketplace.specialists.services import (
+    ProfileConflict,
+    ProfileError,
+    become_specialist,
+    missing_profile_fields,
+    own_profile,
+    profile_for_viewer,
+    publish_profile,
+    unpublish_profile,
+    update_profile,
+)
+from marketplace.specialists.vocabulary import country_names
+
+PHOTO_MAX_AGE = 30 * 24 * 3600  # photo names are random and never reused, so caching is safe
 
 
 @bp.route("")
 def directory():  # type: ignore[no-untyped-def]
-    return render_template("placeholder.html", heading="Specialists")
+    form = DirectoryFilterForm(request.args)
+    filters = DirectoryFilters.from_values(form.valid_data())
+    results = search_directory(filters, request.args.get("page"))
+    return render_template("specialists/directory.html", form=form, filters=filters, results=results)
 
 
-@bp.route("/me/edit")
+@bp.route("/<slug>")
+def profile(slug: str):  # type: ignore[no-untyped-def]
+    shown = profile_for_viewer(slug, current_user)
+    if shown is None:
+        abort(404)
+    return render_template("specialists/profile.html", profile=shown, preview=not shown.is_published)
+
+
+@bp.route("/photos/<filename>")
+def photo(filename: str):  # type: ignore[no-untyped-def]
+    if not is_photo_filename(filename):
+        abort(404)
+    return send_from_directory(photo_folder(), filename, mimetype="image/jpeg", max_age=PHOTO_MAX_AGE)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required_with_prompt(PROMPT_SPECIALIST_PROFILE)
+def new_profile():  # type: ignore[no-untyped-def]
+    if current_user.is_specialist:
+        return redirect(url_for(".edit_profile"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            become_specialist(current_user)
+        except ProfileError as exc:
+            flash(str(exc), "error")
+            return render_template("specialists/new.html", form=form), 403
+        flash("Your specialist profile has been created. Fill it in, then publish it when you're ready.", "success")
+        return redirect(url_for(".edit_profile"))
+    return render_template("specialists/new.html", form=form)
+
+
+@bp.route("/me/edit", methods=["GET", "POST"])
+@role_required(Role.SPECIALIST)
 def edit_profile():  # type: ignore[no-untyped-def]
-    return render_template("placeholder.html", heading="Your profile")
+    mine = _own_profile_or_404()
+    form = ProfileForm() if request.method == "POST" else ProfileForm.for_profile(mine)
+    if form.validate_on_submit():
+        try:
+            result = update_profile(mine, form.to_input(), expected_version=form.expected_version(),
+                                    photo=form.uploaded_photo(), remove_photo=bool(form.remove_photo.data))
+        except ProfileConflict as exc:
+            flash(str(exc), "error")
+            return _editor(form, mine, 409)
+        except ProfileError as exc:
+            _attach_error(form, exc)
+            return _editor(form, mine, 422)
+        flash("Your profile has been saved.", "success")
+        for notice in result.notices:
+            flash(notice, "warning")
+        return redirect(url_for(".edit_profile"))
+    return _editor(form, mine, 422 if form.errors else 200)
+
+
+@bp.route("/me/publish", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def publish():  # type: ignore[no-untyped-def]
+    try:
+        publish_profile(_own_profile_or_404(), current_user)
+    except ProfileError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("Your profile is published and visible in the directory.", "success")
+    return redirect(url_for(".edit_profile"))
+
+
+@bp.route("/me/unpublish", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def unpublish():  # type: ignore[no-untyped-def]
+    unpublish_profile(_own_profile_or_404(), current_user)
+    flash("Your profile is hidden. Only you can see it until you publish it again.", "info")
+    return redirect(url_for(".edit_profile"))
+
+
+def _own_profile_or_404() -> SpecialistProfile:
+    mine = own_profile(current_user)
+    if mine is None:
+        abort(404)
+    return mine
+
+
+def _editor(form: ProfileForm, profile: SpecialistProfile, status: int) -> Any:
+    return render_template("specialists/edit.html", form=form, profile=profile,
+                           missing=missing_profile_fields(profile)), status
+
+
+def _attach_error(form: ProfileForm, exc: ProfileError) -> None:
+    if exc.field and exc.field in form:
+        form[exc.field].errors = [*form[exc.field].errors, str(exc)]
+    else:
+        flash(str(exc), "error")
+
+
+# --- helpers for every template (the card is reused by other domains) --------------------------
+
+@bp.app_template_global()
+def specialist_booking_url(profile: Any) -> str:
+    """Where "Book a free consultation" goes: the consultations page if it exists, else its stable path."""
+    slug = getattr(profile, "slug", profile)
+    if "consultations.book" in current_app.view_functions:
+        return url_for("consultations.book", slug=slug)
+    return f"/specialists/{slug}/book"
+
+
+@bp.app_template_global()
+def specialist_photo_url(profile: Any) -> str:
+    if getattr(profile, "photo_filename", None):
+        return url_for("specialists.photo", filename=profile.photo_filename)
+    return url_for("static", filename="img/avatar.svg")
+
+
+@bp.app_template_global()
+def country_name(code: str | None) -> str:
+    """English name of an ISO 3166 country code ("DE" → "Germany")."""
+    return country_names().get(code or "", code or "")

@@ -78,3 +78,31 @@ def test_production_refuses_default_secret(monkeypatch):
     monkeypatch.setenv("BALANCE_ENV", "production")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def _redis_available() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_rate_limits_are_shared_through_redis(app):
+    """Two app instances (think: two gunicorn hosts) share one login budget via Redis."""
+    import uuid
+
+    from marketplace import create_app
+    from tests.conftest import require
+
+    require(_redis_available(), "Redis not reachable at 127.0.0.1:6379")
+    prefix = f"balance-test-{uuid.uuid4().hex}"
+    config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "RATELIMIT_ENABLED": True,
+              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": prefix}
+    first = create_app("testing", config).test_client()
+    statuses = [first.post("/auth/login", data={"email": "x@example.test", "password": "wrong-password"}).status_code
+                for _ in range(10)]
+    assert 429 not in statuses
+    second = create_app("testing", config).test_client()
+    assert second.post("/auth/login", data={"email": "x@example.test", "password": "wrong-password"}).status_code == 429

@@ -1,0 +1,1 @@
+"""Load benchmarks (``make bench``): gunicorn + wrk against PostgreSQL with realistic data."""

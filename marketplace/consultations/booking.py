@@ -1,0 +1,333 @@
+"""Booking and rescheduling the free consultation.
+
+Double booking is made impossible by the database, not by Python: a booking inserts its
+consultation row and one ``OccupiedBlock`` per 15-minute block of ``[start, end + buffer)``
+in ONE savepoint; the unique constraint (specialist, block) makes the second of two racing
+transactions fail, and the partial unique index on (client, specialist) does the same for
+a client racing to book two slots. The failure is caught here and returned as a result the
+view turns into "Sorry, this time was just taken — please choose another".
+
+SQLite note: a POST request's transaction takes the write lock up front (BEGIN IMMEDIATE, see
+``database.configure_engine_events``), so concurrent bookings queue on the busy timeout and the
+loser's fresh validation (or the constraint) refuses it. Outside a request a stale read snapshot
+can fail with "database is locked"; that, like a lock timeout, is treated as a lost race.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from marketplace.audit import record_audit
+from marketplace.auth.models import User
+from marketplace.consultations.availability import load_calendar, offers_booking, refresh_next_available
+from marketplace.consultations.models import (
+    BLOCK_MINUTES,
+    FREE_CONSULTATION_MINUTES,
+    OPEN_STATES,
+    Consultation,
+    ConsultationKind,
+    ConsultationState,
+    OccupiedBlock,
+)
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.scheduling.slots import group_by_local_day, occupied_block_starts
+from marketplace.specialists.models import SpecialistProfile
+
+log = logging.getLogger(__name__)
+
+SLOT_TAKEN = "Sorry, this time was just taken — please choose another"
+NOTE_MAX_LENGTH = 1000
+ALLOWED_SOURCES = {"campaign"}
+
+
+@dataclass
+class BookingResult:
+    """Outcome of a booking attempt: a consultation, or an error code and message."""
+
+    consultation: Consultation | None = None
+    error: str | None = None  # "taken", "duplicate", "invalid", "not_bookable", "not_client"
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.consultation is not None and self.error is None
+
+    @property
+    def taken(self) -> bool:
+        return self.error == "taken"
+
+
+def _failure(error: str, message: str) -> BookingResult:
+    return BookingResult(error=error, message=message)
+
+
+def parse_slot(value: str | None) -> datetime | None:
+    """A slot as sent by the booking form ('2026-12-01T09:00:00Z'); None if malformed."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(timezone.utc)
+
+
+def format_slot(value: datetime) -> str:
+    """The inverse of ``parse_slot``: a compact UTC ISO string for forms and links."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def active_free_consultation(client_id: int, specialist_id: int) -> Consultation | None:
+    """The client's free consultation with this specialist that is not cancelled, if any."""
+    return db.session.scalar(select(Consultation).where(
+        Consultation.client_id == client_id, Consultation.specialist_id == specialist_id,
+        Consultation.kind == ConsultationKind.FREE, Consultation.state != ConsultationState.CANCELLED,
+    ).limit(1))
+
+
+def buffer_minutes_for(profile_id: int) -> int:
+    from marketplace.consultations.models import SchedulingSettings
+
+    settings = db.session.get(SchedulingSettings, profile_id)
+    return settings.buffer_minutes if settings is not None else 0
+
+
+def block_rows(consultation: Consultation, buffer_minutes: int) -> list[OccupiedBlock]:
+    return [
+        OccupiedBlock(specialist_id=consultation.specialist_id, block_start_utc=start,
+                      consultation_id=consultation.id)
+        for start in occupied_block_starts(consultation.start_utc, consultation.end_utc, buffer_minutes,
+                                           BLOCK_MINUTES)
+    ]
+
+
+def _classify(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "occupied_blocks" in text:
+        return "taken"
+    if "consultations" in text and ("unique" in text or "duplicate" in text):
+        return "duplicate"
+    return "taken"
+
+
+def place_booking(consultation: Consultation, buffer_minutes: int, *,
+                  before: Callable[[], None] | None = None,
+                  after: Callable[[Consultation], None] | None = None) -> str | None:
+    """Insert ``consultation`` and its occupied blocks atomically (one SAVEPOINT).
+
+    ``before`` runs first inside the savepoint (e.g. cancelling the booking being rescheduled),
+    ``after`` last (audit, mail, next_available_at) — all undone together if the slot is taken.
+    Returns None on success, else "taken" or "duplicate". Reusable for paid sessions.
+    """
+    try:
+        with db.session.begin_nested():
+            if before is not None:
+                before()
+            db.session.add(consultation)
+            db.session.flush()
+            db.session.add_all(block_rows(consultation, buffer_minutes))
+            db.session.flush()
+            if after is not None:
+                after(consultation)
+                db.session.flush()
+    except IntegrityError as exc:
+        outcome = _classify(exc)
+        log.info("booking lost a race for specialist %s (%s)", consultation.specialist_id, outcome)
+        return outcome
+    except OperationalError as exc:
+        message = str(exc).lower()
+        if not any(word in message for word in ("locked", "busy", "deadlock")):
+            raise
+        log.warning("booking for specialist %s timed out waiting for the database", consultation.specialist_id)
+        return "taken"
+    return None
+
+
+def release_blocks(consultation: Consultation) -> None:
+    """Free the calendar blocks of a cancelled (or expired) booking."""
+    db.session.execute(delete(OccupiedBlock).where(OccupiedBlock.consultation_id == consultation.id))
+
+
+def _validate_request(client: User, profile: SpecialistProfile, start_utc: datetime | None, format_slug: str | None,
+                      note: str | None, now: datetime, exclude_consultation_id: int | None = None,
+                      check_pair: bool = True) -> BookingResult | None:
+    """Every rule checked before touching the database; None when the request is valid."""
+    if not getattr(client, "is_client", False):
+        return _failure("not_client", "Only client accounts can book a consultation.")
+    if not offers_booking(profile):
+        return _failure("not_bookable", f"{profile.display_name} is not offering free consultations right now.")
+    if format_slug not in profile.format_slugs():
+        return _failure("invalid", "Choose how you would like to meet.")
+    if note is not None and len(note) > NOTE_MAX_LENGTH:
+        return _failure("invalid", f"Please keep your note under {NOTE_MAX_LENGTH} characters.")
+    if start_utc is None:
+        return _failure("invalid", "Choose a time for your consultation.")
+    if check_pair and active_free_consultation(client.id, profile.id) is not None:
+        return _failure("duplicate", f"You already have a free consultation with {profile.display_name}. "
+                                     "There is one free consultation per specialist.")
+    calendar = load_calendar(profile, now, exclude_consultation_id=exclude_consultation_id)
+    if start_utc not in set(calendar.free_slots(now)):
+        # Was it a real slot that someone else has taken meanwhile, or never a slot at all?
+        calendar.busy = []
+        if start_utc in set(calendar.free_slots(now)) and start_utc > now:
+            return _failure("taken", SLOT_TAKEN)
+        return _failure("invalid", "That time is not available. Please choose one of the times shown.")
+    return None
+
+
+def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: datetime | None,
+                           format_slug: str | None, note: str | None = None, *, source: str | None = None,
+                           now: datetime | None = None) -> BookingResult:
+    """Book the free 30-minute consultation of ``client`` with ``profile`` at ``start_utc``.
+
+    Validates the slot against a fresh ``free_slots()`` computation, then inserts the
+    consultation and its blocks in one savepoint; a lost race returns ``error="taken"``
+    (or "duplicate" for a second free consultation with the same specialist). Queues the
+    e-mails (with .ics) to both sides and refreshes the profile's ``next_available_at``.
+    """
+    from marketplace.consultations.notifications import notify_booked
+
+    now = now or utcnow()
+    note = (note or "").strip() or None
+    failure = _validate_request(client, profile, start_utc, format_slug, note, now)
+    if failure is not None:
+        return failure
+    assert start_utc is not None
+    settings_buffer = buffer_minutes_for(profile.id)
+    auto_confirm = _auto_confirm(profile.id)
+    consultation = Consultation(
+        client_id=client.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
+        state=ConsultationState.CONFIRMED if auto_confirm else ConsultationState.REQUESTED,
+        start_utc=start_utc, end_utc=start_utc + timedelta(minutes=FREE_CONSULTATION_MINUTES),
+        format=format_slug, note=note, source=source if source in ALLOWED_SOURCES else None,
+        confirmed_at=now if auto_confirm else None, sequence=0,
+    )
+
+    def after(booked: Consultation) -> None:
+        record_audit(client, "consultation.booked", booked, after={"state": booked.state.value,
+                                                                   "start_utc": booked.start_utc.isoformat()})
+        notify_booked(booked)
+        refresh_next_available([profile.id], now)
+
+    error = place_booking(consultation, settings_buffer, after=after)
+    if error == "duplicate":
+        return _failure("duplicate", f"You already have a free consultation with {profile.display_name}. "
+                                     "There is one free consultation per specialist.")
+    if error is not None:
+        return _failure("taken", SLOT_TAKEN)
+    log.info("consultation %s booked (%s)", consultation.id, consultation.state.value)
+    return BookingResult(consultation=consultation)
+
+
+def _auto_confirm(profile_id: int) -> bool:
+    from marketplace.consultations.models import SchedulingSettings
+
+    settings = db.session.get(SchedulingSettings, profile_id)
+    return bool(settings and settings.auto_confirm)
+
+
+def reschedule_consultation(consultation: Consultation, user: User, start_utc: datetime | None,
+                            now: datetime | None = None) -> BookingResult:
+    """Move a free consultation to another slot: cancel it and book the new slot atomically.
+
+    The new booking keeps the calendar UID (SEQUENCE + 1), format and note. If the new slot
+    is taken, nothing changes (both steps are in one savepoint).
+    """
+    from marketplace.consultations.notifications import notify_rescheduled
+
+    now = now or utcnow()
+    if not consultation.can_reschedule(user):
+        return _failure("invalid", "This consultation can no longer be rescheduled.")
+    profile = consultation.specialist
+    if start_utc == consultation.start_utc:
+        return _failure("invalid", "Choose a different time to reschedule.")
+    failure = _validate_request(user, profile, start_utc, consultation.format, consultation.note, now,
+                                exclude_consultation_id=consultation.id, check_pair=False)
+    if failure is not None:
+        return failure
+    assert start_utc is not None
+    auto_confirm = _auto_confirm(profile.id)
+    new = Consultation(
+        client_id=consultation.client_id, specialist_id=consultation.specialist_id, kind=consultation.kind,
+        state=ConsultationState.CONFIRMED if auto_confirm else ConsultationState.REQUESTED,
+        start_utc=start_utc, end_utc=start_utc + (consultation.end_utc - consultation.start_utc),
+        format=consultation.format, note=consultation.note, source=consultation.source,
+        ical_uid=consultation.uid, rescheduled_from_id=consultation.id, sequence=consultation.sequence + 1,
+        confirmed_at=now if auto_confirm else None,
+    )
+    old_start = consultation.start_utc
+
+    def before() -> None:
+        consultation.state = ConsultationState.CANCELLED
+        consultation.cancel_reason = "Rescheduled by the client"
+        consultation.cancelled_by_id = user.id
+        consultation.cancelled_at = now
+        db.session.flush()
+        release_blocks(consultation)
+
+    def after(booked: Consultation) -> None:
+        record_audit(user, "consultation.rescheduled", booked,
+                     before={"consultation_id": consultation.id, "start_utc": old_start.isoformat()},
+                     after={"start_utc": booked.start_utc.isoformat(), "state": booked.state.value})
+        notify_rescheduled(booked, old_start)
+        refresh_next_available([profile.id], now)
+
+    error = place_booking(new, buffer_minutes_for(profile.id), before=before, after=after)
+    if error is not None:
+        db.session.refresh(consultation)  # the savepoint rolled back: show the unchanged booking
+        return _failure("taken", SLOT_TAKEN)
+    log.info("consultation %s rescheduled as %s", consultation.id, new.id)
+    return BookingResult(consultation=new)
+
+
+@dataclass
+class BookingPage:
+    """What the booking (or rescheduling) page shows to ``viewer``."""
+
+    profile: SpecialistProfile
+    tz: str
+    days: dict[date, list[datetime]]  # free slots grouped by the viewer's local day (local datetimes)
+    blocked: str | None = None  # why this viewer cannot book (then no form is shown)
+    existing: Consultation | None = None  # the viewer's open free consultation with this specialist
+
+
+def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, rescheduling: Consultation | None = None,
+                 now: datetime | None = None) -> BookingPage:
+    """Free slots of one specialist for the booking page, or the reason there is no form."""
+    now = now or utcnow()
+    page = BookingPage(profile=profile, tz=tz, days={})
+    if not offers_booking(profile):
+        page.blocked = f"{profile.display_name} is not offering free consultations right now."
+        return page
+    if not getattr(viewer, "is_client", False):
+        page.blocked = "Consultations are booked with a client account. Log in as a client to book."
+        return page
+    if not profile.formats:
+        page.blocked = f"{profile.display_name} has not yet said how they meet clients. Please check back soon."
+        return page
+    if rescheduling is None:
+        page.existing = active_free_consultation(viewer.id, profile.id)
+        if page.existing is not None:
+            page.blocked = (f"You already have a free consultation with {profile.display_name}. "
+                            "There is one free consultation per specialist.")
+            return page
+    calendar = load_calendar(profile, now, exclude_consultation_id=rescheduling.id if rescheduling else None)
+    slots = [s for s in calendar.free_slots(now) if rescheduling is None or s != rescheduling.start_utc]
+    page.days = group_by_local_day(slots, tz)
+    return page
+
+
+__all__ = [
+    "ALLOWED_SOURCES", "BookingPage", "BookingResult", "OPEN_STATES", "SLOT_TAKEN", "active_free_consultation",
+    "booking_page",
+    "book_free_consultation", "format_slot", "parse_slot", "place_booking", "release_blocks",
+    "reschedule_consultation",
+]

@@ -1,0 +1,113 @@
+"""Forms of the consultations blueprint (parsing and field-level messages only; rules live in services)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from marketplace.consultations.booking import NOTE_MAX_LENGTH
+from marketplace.consultations.lifecycle import OUTCOME_NOTE_MAX_LENGTH, REASON_MAX_LENGTH
+from marketplace.consultations.models import WEEKDAYS
+from marketplace.forms import clean_text
+
+CONSENT_LABEL = "I understand this is not an emergency service"
+
+
+class BookingForm(FlaskForm):
+    # Rendered by hand as radio buttons grouped by day (choices change every minute).
+    slot = StringField("Time", validators=[DataRequired("Choose a time for your consultation.")])
+    format = RadioField("How would you like to meet?", validators=[DataRequired("Choose how you would like to meet.")])
+    note = TextAreaField("What would you like to talk about?", filters=[clean_text],
+                         validators=[Optional(), Length(max=NOTE_MAX_LENGTH)],
+                         description="Optional. Only you and the specialist can read it.")
+    consent = BooleanField(CONSENT_LABEL, validators=[
+        DataRequired("Please confirm that you understand this is not an emergency service.")])
+    src = HiddenField()
+
+    def set_formats(self, formats: list[tuple[str, str]]) -> None:
+        """The specialist's formats; the first is preselected (and the only one is implied)."""
+        self.format.choices = formats
+        if formats and not self.format.data and (len(formats) == 1 or not self.is_submitted()):
+            self.format.data = formats[0][0]
+
+
+class RescheduleForm(FlaskForm):
+    slot = StringField("New time", validators=[DataRequired("Choose a new time.")])
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField("Reason for cancelling", filters=[clean_text],
+                           validators=[DataRequired("Please give a reason for cancelling."),
+                                       Length(max=REASON_MAX_LENGTH)],
+                           description="The other person will see it.")
+
+
+class OutcomeForm(FlaskForm):
+    outcome = RadioField("Outcome", choices=[("proceed", "Proceed — we will continue working together"),
+                                             ("not_a_fit", "Not a fit")],
+                         validators=[DataRequired("Choose “proceed” or “not a fit”.")])
+    outcome_note = TextAreaField("Note for the client (optional)", filters=[clean_text],
+                                 validators=[Optional(), Length(max=OUTCOME_NOTE_MAX_LENGTH)],
+                                 description="For example, who might suit them better.")
+
+
+class EmptyForm(FlaskForm):
+    """Carries the CSRF token of POST-only actions (confirm, complete, no-show, remove)."""
+
+
+class WeeklyRuleForm(FlaskForm):
+    weekday = SelectField("Day", coerce=int, choices=list(enumerate(WEEKDAYS)),
+                          validators=[InputRequired("Choose a day of the week.")])
+    start = TimeField("From", validators=[InputRequired("Enter a start time, e.g. 09:00.")])
+    end = TimeField("Until", validators=[InputRequired("Enter an end time, e.g. 12:00.")])
+
+
+class OverrideForm(FlaskForm):
+    day = DateField("Date", validators=[InputRequired("Choose a date.")])
+    kind = RadioField("Type", choices=[("off", "Day off"), ("extra", "Extra hours")], default="off",
+                      validators=[DataRequired("Choose “day off” or “extra hours”.")])
+    start = TimeField("From (extra hours)", validators=[Optional()])
+    end = TimeField("Until (extra hours)", validators=[Optional()])
+
+
+BUFFER_CHOICES = [(0, "No buffer"), (15, "15 minutes"), (30, "30 minutes"), (45, "45 minutes"),
+                  (60, "1 hour"), (90, "1½ hours"), (120, "2 hours")]
+
+
+class SchedulingSettingsForm(FlaskForm):
+    buffer_minutes = SelectField("Buffer between consultations", coerce=int, choices=BUFFER_CHOICES,
+                                 validators=[InputRequired()])
+    min_notice_hours = IntegerField("Minimum notice (hours)", default=12,
+                                    validators=[InputRequired("Enter the minimum notice in hours."),
+                                                NumberRange(0, 336, "Enter between 0 and 336 hours (14 days).")],
+                                    description="Clients cannot book a time sooner than this.")
+    horizon_days = IntegerField("Booking horizon (days)", default=30,
+                                validators=[InputRequired("Enter how many days ahead clients can book."),
+                                            NumberRange(1, 365, "Enter between 1 and 365 days.")],
+                                description="How far ahead clients can book.")
+    max_per_day = IntegerField("Maximum free consultations per day", validators=[
+        Optional(), NumberRange(1, 48, "Enter between 1 and 48, or leave empty for no limit.")],
+        description="Leave empty for no limit.")
+    auto_confirm = BooleanField("Confirm bookings automatically",
+                                description="Otherwise you confirm each request yourself.")
+    video_link = StringField("Video meeting link", filters=[clean_text], validators=[
+        Optional(), Length(max=300), URL(message="Enter a full link starting with https://"),
+        Regexp(r"^https?://", message="Enter a full link starting with https://")],
+        description="Shown only to clients with a booked video consultation.")
+    address = StringField("Practice address", filters=[clean_text], validators=[Optional(), Length(max=300)],
+                          description="Shown only to clients with a booked in-person consultation.")
+    phone = StringField("Phone number", filters=[clean_text], validators=[
+        Optional(), Length(max=40),
+        Regexp(r"^[0-9+()./\- ]{5,40}$", message="Enter a phone number, e.g. +49 30 1234567.")],
+        description="Shown only to clients with a booked phone consultation.")
+    version_id = HiddenField()

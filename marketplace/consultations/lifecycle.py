@@ -1,0 +1,186 @@
+"""The lifecycle of a consultation after booking:
+
+requested → confirmed (auto or by the specialist) → completed / no-show; cancelled by either
+side (with a reason) before the start; outcome (proceed / not a fit) by the specialist after
+the start. Permissions are the model's ``can_<verb>(user)`` methods; each service re-checks
+them, so a forged POST changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.audit import record_audit
+from marketplace.auth.models import User
+from marketplace.consultations.availability import refresh_next_available
+from marketplace.consultations.booking import release_blocks
+from marketplace.consultations.models import (
+    CALENDAR_STATES,
+    Consultation,
+    ConsultationOutcome,
+    ConsultationState,
+)
+from marketplace.consultations.notifications import notify_cancelled, notify_confirmed
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.specialists.models import SpecialistProfile, profile_specialties
+
+log = logging.getLogger(__name__)
+
+REASON_MAX_LENGTH = 500
+OUTCOME_NOTE_MAX_LENGTH = 1000
+
+
+class ConsultationError(Exception):
+    """A lifecycle rule was broken; the message is shown to the person (nothing changed)."""
+
+
+def load_consultation(consultation_id: int) -> Consultation | None:
+    """One consultation with the people its page and e-mails show (a single query)."""
+    return db.session.scalar(
+        select(Consultation).where(Consultation.id == consultation_id)
+        .options(joinedload(Consultation.client),
+                 joinedload(Consultation.specialist).joinedload(SpecialistProfile.user),
+                 joinedload(Consultation.cancelled_by))
+    )
+
+
+def confirm_consultation(consultation: Consultation, user: User) -> None:
+    """The specialist confirms a requested consultation (before its start)."""
+    if not consultation.can_confirm(user):
+        raise ConsultationError("This consultation cannot be confirmed (any more).")
+    consultation.state = ConsultationState.CONFIRMED
+    consultation.confirmed_at = utcnow()
+    consultation.sequence += 1
+    record_audit(user, "consultation.confirmed", consultation)
+    db.session.flush()
+    notify_confirmed(consultation)
+    log.info("consultation %s confirmed", consultation.id)
+
+
+def cancel_consultation(consultation: Consultation, user: User, reason: str | None, *,
+                        account_deleted: bool = False) -> None:
+    """Either participant cancels before the start, giving a reason; the calendar is freed
+    and both sides get an e-mail with a METHOD:CANCEL invitation."""
+    if not account_deleted and not consultation.can_cancel(user):
+        raise ConsultationError("This consultation can no longer be cancelled.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ConsultationError("Please give a reason for cancelling.")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ConsultationError(f"Please keep the reason under {REASON_MAX_LENGTH} characters.")
+    before = consultation.state.value
+    consultation.state = ConsultationState.CANCELLED
+    consultation.cancel_reason = reason
+    consultation.cancelled_by_id = user.id
+    consultation.cancelled_at = utcnow()
+    consultation.sequence += 1
+    db.session.flush()
+    release_blocks(consultation)
+    record_audit(user, "consultation.cancelled", consultation, before={"state": before},
+                 after={"state": "cancelled"})
+    notify_cancelled(consultation, user, account_deleted=account_deleted)
+    refresh_next_available([consultation.specialist_id])
+    log.info("consultation %s cancelled by user %s", consultation.id, user.id)
+
+
+def complete_consultation(consultation: Consultation, user: User) -> None:
+    """The specialist marks the consultation as held (after its start)."""
+    if not consultation.can_complete(user):
+        raise ConsultationError("This consultation cannot be marked as completed yet.")
+    consultation.state = ConsultationState.COMPLETED
+    record_audit(user, "consultation.completed", consultation)
+    db.session.flush()
+
+
+def mark_no_show(consultation: Consultation, user: User) -> None:
+    """The specialist records that the client did not come (after the start)."""
+    if not consultation.can_complete(user):
+        raise ConsultationError("This consultation cannot be marked as a no-show yet.")
+    consultation.state = ConsultationState.NO_SHOW
+    record_audit(user, "consultation.no_show", consultation)
+    db.session.flush()
+
+
+def record_outcome(consultation: Consultation, user: User, outcome: str | None, note: str | None = None) -> None:
+    """After the start, the specialist records "proceed" or "not a fit" (completing it)."""
+    if not consultation.can_record_outcome(user):
+        raise ConsultationError("The outcome can be recorded once the consultation has started.")
+    try:
+        value = ConsultationOutcome(outcome)
+    except ValueError:
+        raise ConsultationError("Choose “proceed” or “not a fit”.") from None
+    note = (note or "").strip() or None
+    if note and len(note) > OUTCOME_NOTE_MAX_LENGTH:
+        raise ConsultationError(f"Please keep the note under {OUTCOME_NOTE_MAX_LENGTH} characters.")
+    consultation.state = ConsultationState.COMPLETED
+    consultation.outcome = value
+    consultation.outcome_note = note
+    record_audit(user, "consultation.outcome", consultation, after={"outcome": value.value})
+    db.session.flush()
+    log.info("consultation %s outcome recorded", consultation.id)
+
+
+# --- lists and pages ----------------------------------------------------------------------------
+
+@dataclass
+class ConsultationLists:
+    upcoming: list[Consultation]
+    past: list[Consultation]
+    role: str  # "client" | "specialist" | "none"
+
+
+def list_consultations(user: User, now: datetime | None = None, past_limit: int = 100) -> ConsultationLists:
+    """The user's consultations (as client or as specialist): upcoming soonest first, past newest first."""
+    now = now or utcnow()
+    if user.is_specialist:
+        profile_id = db.session.scalar(select(SpecialistProfile.id).where(SpecialistProfile.user_id == user.id))
+        if profile_id is None:
+            return ConsultationLists([], [], "specialist")
+        owner = Consultation.specialist_id == profile_id
+        role = "specialist"
+    elif user.is_client:
+        owner = Consultation.client_id == user.id
+        role = "client"
+    else:
+        return ConsultationLists([], [], "none")
+    base = select(Consultation).where(owner).options(joinedload(Consultation.client),
+                                                     joinedload(Consultation.specialist))
+    upcoming_filter = Consultation.state.in_(CALENDAR_STATES) & (Consultation.end_utc > now)
+    upcoming = list(db.session.scalars(base.where(upcoming_filter).order_by(Consultation.start_utc)))
+    past = list(db.session.scalars(base.where(~upcoming_filter).order_by(Consultation.start_utc.desc())
+                                   .limit(past_limit)))
+    return ConsultationLists(upcoming, past, role)
+
+
+def suggest_other_specialists(consultation: Consultation, limit: int = 3) -> list[SpecialistProfile]:
+    """For "not a fit": other published specialists offering the free consultation who share
+    a specialty, soonest available first; ones the client already met are left out."""
+    specialty_ids = select(profile_specialties.c.specialty_id).where(
+        profile_specialties.c.profile_id == consultation.specialist_id)
+    already_met = select(Consultation.specialist_id).where(Consultation.client_id == consultation.client_id)
+    shared = (select(profile_specialties.c.profile_id, func.count().label("shared"))
+              .where(profile_specialties.c.specialty_id.in_(specialty_ids))
+              .group_by(profile_specialties.c.profile_id).subquery())
+    query = (
+        select(SpecialistProfile).join(shared, shared.c.profile_id == SpecialistProfile.id)
+        .where(SpecialistProfile.is_published.is_(True), SpecialistProfile.offers_free_consultation.is_(True),
+               SpecialistProfile.accepting_new_clients.is_(True),
+               SpecialistProfile.id != consultation.specialist_id, SpecialistProfile.id.not_in(already_met))
+        .order_by(shared.c.shared.desc(), SpecialistProfile.next_available_at.is_(None),
+                  SpecialistProfile.next_available_at, SpecialistProfile.display_name)
+        .options(selectinload(SpecialistProfile.specialties))
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+__all__ = [
+    "ConsultationError", "ConsultationLists", "cancel_consultation", "complete_consultation",
+    "confirm_consultation", "list_consultations", "load_consultation", "mark_no_show", "record_outcome",
+    "suggest_other_specialists",
+]

@@ -1,0 +1,256 @@
+"""E-mails (with .ics invitations) for consultations, and the reminder run.
+
+Every mail is queued in the outbox in the same transaction as the action and delivered after
+the commit, so a rolled-back booking never e-mails. Times are written in each RECIPIENT's
+time zone (zone named); the .ics carries the same instants. The client's note is never put
+in an e-mail.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
+from sqlalchemy.orm import joinedload
+
+from marketplace.auth.models import User
+from marketplace.consultations.models import Consultation, ConsultationState
+from marketplace.database import commit, rollback, utcnow
+from marketplace.extensions import db
+from marketplace.notifications.ics import build_ics
+from marketplace.notifications.mail import render_mail, send_mail
+from marketplace.timeutil import format_datetime, is_valid_timezone
+
+log = logging.getLogger(__name__)
+
+FORMAT_LABELS = {"video": "Video call", "phone": "Phone call", "in_person": "In person"}
+
+
+def format_label(slug: str | None) -> str:
+    return FORMAT_LABELS.get(slug or "", (slug or "").replace("_", " ").capitalize())
+
+
+def meeting_details(consultation: Consultation) -> str | None:
+    """The specialist's video link / address / phone for the chosen format (participants only)."""
+    profile = consultation.specialist
+    if profile is None:
+        return None
+    return {
+        "video": profile.video_link,
+        "in_person": profile.address,
+        "phone": profile.phone,
+    }.get(consultation.format)
+
+
+def _tz(user: User) -> str:
+    return user.timezone if is_valid_timezone(user.timezone) else "UTC"
+
+
+def consultation_url(consultation: Consultation) -> str:
+    base = current_app.config["SERVER_BASE_URL"].rstrip("/")
+    return f"{base}/consultations/{consultation.id}"
+
+
+@dataclass
+class Recipient:
+    user: User
+    role: str  # "client" | "specialist"
+    other_name: str
+
+
+def recipients(consultation: Consultation) -> list[Recipient]:
+    client = consultation.client
+    profile = consultation.specialist
+    people = []
+    if client is not None and client.deleted_at is None:
+        people.append(Recipient(client, "client", profile.display_name))
+    specialist_user = profile.user
+    if specialist_user is not None and specialist_user.deleted_at is None:
+        people.append(Recipient(specialist_user, "specialist", client.display_name if client else "a client"))
+    return people
+
+
+def ics_attachment(consultation: Consultation, recipient: Recipient, *, cancel: bool = False) -> tuple[str, str, bytes]:
+    """The consultation as an iCalendar invitation (METHOD REQUEST or CANCEL) for one recipient."""
+    method = "CANCEL" if cancel else "REQUEST"
+    data = build_ics_for(consultation, recipient.user, recipient.other_name, cancel=cancel)
+    return ("consultation.ics", f"text/calendar; method={method}", data)
+
+
+def build_ics_for(consultation: Consultation, viewer: User, other_name: str, *, cancel: bool = False) -> bytes:
+    """The .ics of a consultation as seen by ``viewer`` (download and e-mail share this)."""
+    sender_name, sender_email = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    client = consultation.client
+    specialist_user = consultation.specialist.user
+    attendees = [(p.email, p.display_name) for p in (client, specialist_user)
+                 if p is not None and "@" in (p.email or "")]
+    details = meeting_details(consultation)
+    description = (
+        f"Free 30-minute initial consultation ({format_label(consultation.format).lower()}) booked through Balance.\n"
+        f"Details: {consultation_url(consultation)}"
+    ) if consultation.is_free else f"Session booked through Balance.\nDetails: {consultation_url(consultation)}"
+    kind = "Free consultation" if consultation.is_free else "Session"
+    return build_ics(
+        uid=consultation.uid,
+        sequence=consultation.sequence,
+        method="CANCEL" if cancel else "REQUEST",
+        start_utc=consultation.start_utc,
+        end_utc=consultation.end_utc,
+        summary=f"{kind} with {other_name} (Balance)",
+        description=description,
+        location=details if not cancel else None,
+        organizer_email=sender_email or "no-reply@balance.example",
+        organizer_name=sender_name or "Balance",
+        attendees=attendees,
+        display_tz=_tz(viewer),
+        status="CONFIRMED" if consultation.state is ConsultationState.CONFIRMED else "TENTATIVE",
+    )
+
+
+def _mail(consultation: Consultation, recipient: Recipient, template: str, subject: str, *,
+          cancel: bool = False, dedupe_key: str | None = None, **context: Any) -> None:
+    tz = _tz(recipient.user)
+    body = render_mail(
+        f"email/{template}",
+        consultation=consultation,
+        recipient=recipient.user,
+        role=recipient.role,
+        other_name=recipient.other_name,
+        when=format_datetime(consultation.start_utc, tz),
+        duration=int((consultation.end_utc - consultation.start_utc).total_seconds() // 60),
+        format_label=format_label(consultation.format),
+        details=meeting_details(consultation) if consultation.state is ConsultationState.CONFIRMED else None,
+        url=consultation_url(consultation),
+        has_note=bool(consultation.note),
+        kind_label="free consultation" if consultation.is_free else "session",
+        **context,
+    )
+    send_mail(recipient.user.email, subject, body, attachments=[ics_attachment(consultation, recipient, cancel=cancel)],
+              dedupe_key=dedupe_key)
+
+
+def notify_booked(consultation: Consultation) -> None:
+    """To both sides: 'requested' (specialist confirms) or 'confirmed' (auto-confirm)."""
+    confirmed = consultation.state is ConsultationState.CONFIRMED
+    for r in recipients(consultation):
+        if r.role == "client":
+            subject = (f"Your free consultation with {r.other_name} is confirmed" if confirmed
+                       else f"Your free consultation with {r.other_name} is requested")
+        else:
+            subject = (f"New free consultation with {r.other_name}" if confirmed
+                       else f"New free consultation request from {r.other_name}")
+        _mail(consultation, r, "consultation_booked.txt", subject, confirmed=confirmed)
+
+
+def notify_confirmed(consultation: Consultation) -> None:
+    for r in recipients(consultation):
+        _mail(consultation, r, "consultation_confirmed.txt",
+              f"Confirmed: free consultation with {r.other_name}")
+
+
+def notify_cancelled(consultation: Consultation, cancelled_by: User | None, *, account_deleted: bool = False) -> None:
+    for r in recipients(consultation):
+        by_you = cancelled_by is not None and cancelled_by.id == r.user.id
+        if account_deleted and by_you:
+            continue  # the notice is for the other side
+        _mail(consultation, r, "consultation_cancelled.txt", f"Cancelled: consultation with {r.other_name}",
+              cancel=True, by_you=by_you, reason=consultation.cancel_reason, account_deleted=account_deleted)
+
+
+def notify_rescheduled(consultation: Consultation, old_start: datetime) -> None:
+    for r in recipients(consultation):
+        _mail(consultation, r, "consultation_rescheduled.txt", f"Rescheduled: consultation with {r.other_name}",
+              old_when=format_datetime(old_start, _tz(r.user)))
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+REMINDERS = {
+    "24h": (timedelta(hours=24), Consultation.reminder_24h_sent_at),
+    "1h": (timedelta(hours=1), Consultation.reminder_1h_sent_at),
+}
+
+
+def _claim_reminder(consultation_id: int, which: str, now: datetime) -> bool:
+    """Atomically mark one reminder as sent; True for exactly one caller (race-safe)."""
+    column = REMINDERS[which][1]
+    result = db.session.execute(
+        update(Consultation)
+        .where(Consultation.id == consultation_id, column.is_(None),
+               Consultation.state == ConsultationState.CONFIRMED)
+        .values({column.key: now})
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def send_reminders(now: datetime | None = None) -> dict[str, int]:
+    """Send the 24 h and 1 h reminders of confirmed consultations, each exactly once.
+
+    Each reminder is claimed by a conditional UPDATE (… WHERE reminder_Xh_sent_at IS NULL)
+    in the same transaction that queues its mails, which is committed before delivery. Safe
+    to run every minute from cron, and from several hosts at once. When the 24 h window was
+    missed (less than an hour left) only the 1 h reminder is sent.
+    """
+    now = now or utcnow()
+    due = db.session.execute(
+        select(Consultation.id, Consultation.start_utc).where(
+            Consultation.state == ConsultationState.CONFIRMED,
+            Consultation.start_utc > now,
+            Consultation.start_utc <= now + timedelta(hours=24),
+            or_(Consultation.reminder_24h_sent_at.is_(None), Consultation.reminder_1h_sent_at.is_(None)),
+        ).order_by(Consultation.start_utc)
+    ).all()
+    _commit_and_deliver()
+    sent = {"24h": 0, "1h": 0}
+    for consultation_id, start_utc in due:
+        which = "1h" if start_utc - now <= timedelta(hours=1) else "24h"
+        try:
+            claimed = _claim_reminder(consultation_id, which, now)
+            if claimed and which == "1h":
+                _claim_reminder(consultation_id, "24h", now)  # missed or done: never send it late
+            if claimed:
+                _queue_reminder(consultation_id, which)
+            _commit_and_deliver()
+        except (IntegrityError, OperationalError, PendingRollbackError) as exc:
+            # Another run claimed it, SQLite's lock timed out, or a failed mail delivery left the
+            # session unusable: nothing was claimed here, so that run (or the next one) sends it.
+            rollback()
+            log.warning("reminder %s for consultation %s skipped (%s)", which, consultation_id, type(exc).__name__)
+            continue
+        if claimed:
+            sent[which] += 1
+            log.info("reminder %s for consultation %s queued", which, consultation_id)
+    return sent
+
+
+def _commit_and_deliver() -> None:
+    """Commit (mail is delivered after it). A delivery that failed on a database error leaves its
+    mail pending for `deliver-mail` — and must not leave this session unusable for the next one."""
+    commit()
+    if not db.session.is_active:
+        db.session.rollback()
+
+
+def _queue_reminder(consultation_id: int, which: str) -> None:
+    consultation = db.session.scalar(
+        select(Consultation).where(Consultation.id == consultation_id)
+        .options(joinedload(Consultation.client), joinedload(Consultation.specialist))
+    )
+    assert consultation is not None
+    lead = "within 24 hours" if which == "24h" else "within the hour"
+    for r in recipients(consultation):
+        _mail(consultation, r, "consultation_reminder.txt",
+              f"Reminder: consultation with {r.other_name} starts {lead}",
+              dedupe_key=f"reminder-{which}:{consultation.id}:{r.role}", lead=lead)
+
+
+__all__ = [
+    "build_ics_for", "format_label", "meeting_details", "notify_booked", "notify_cancelled", "notify_confirmed",
+    "notify_rescheduled", "send_reminders",
+]

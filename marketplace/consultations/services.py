@@ -1,0 +1,166 @@
+"""Public services of the consultations domain (the module other domains import).
+
+Booking rules live in ``booking.py``, the lifecycle in ``lifecycle.py``, availability in
+``availability.py``; this module re-exports them and registers the account hooks
+(data export, account deletion).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import joinedload
+
+from marketplace.account.hooks import data_exporter, deletion_hook
+from marketplace.auth.models import User
+from marketplace.consultations.availability import (  # noqa: F401  (re-exported)
+    AvailabilityError,
+    add_date_override,
+    add_weekly_rule,
+    free_slots_for,
+    get_availability,
+    load_calendars,
+    offers_booking,
+    refresh_next_available,
+    remove_date_override,
+    remove_weekly_rule,
+    set_weekly_hours,
+    upcoming_free_slots,
+    update_scheduling_settings,
+)
+from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
+    SLOT_TAKEN,
+    BookingPage,
+    BookingResult,
+    active_free_consultation,
+    book_free_consultation,
+    booking_page,
+    format_slot,
+    parse_slot,
+    place_booking,
+    release_blocks,
+    reschedule_consultation,
+)
+from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
+    ConsultationError,
+    cancel_consultation,
+    complete_consultation,
+    confirm_consultation,
+    list_consultations,
+    load_consultation,
+    mark_no_show,
+    record_outcome,
+    suggest_other_specialists,
+)
+from marketplace.consultations.models import (
+    OPEN_STATES,
+    AvailabilityOverride,
+    AvailabilityRule,
+    Consultation,
+    ConsultationState,
+    SchedulingSettings,
+)
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.specialists.models import SpecialistProfile
+
+log = logging.getLogger(__name__)
+
+
+def has_consultation_between(client_id: int, specialist_profile_id: int) -> bool:
+    """Whether this client has (or had) any consultation with this specialist, in any state.
+
+    Used by messaging: a specialist may write to a client who booked with them.
+    """
+    return bool(db.session.scalar(select(exists().where(
+        Consultation.client_id == client_id, Consultation.specialist_id == specialist_profile_id))))
+
+
+def _profile_id_of(user: User) -> int | None:
+    return db.session.scalar(select(SpecialistProfile.id).where(SpecialistProfile.user_id == user.id))
+
+
+@data_exporter("consultations")
+def export_consultations(user: User) -> list[dict[str, Any]]:
+    """Every consultation of the user (as client or specialist). The client's note is exported
+    to the client only; meeting details are the specialist's own profile data."""
+    profile_id = _profile_id_of(user)
+    conditions = [Consultation.client_id == user.id]
+    if profile_id is not None:
+        conditions.append(Consultation.specialist_id == profile_id)
+    rows = db.session.scalars(
+        select(Consultation).where(or_(*conditions)).order_by(Consultation.start_utc)
+        .options(joinedload(Consultation.client), joinedload(Consultation.specialist))
+    )
+    data = []
+    for c in rows:
+        as_client = c.client_id == user.id
+        data.append({
+            "id": c.id,
+            "role": "client" if as_client else "specialist",
+            "kind": c.kind.value,
+            "with": c.specialist.display_name if as_client else (c.client.display_name if c.client else None),
+            "start_utc": c.start_utc.isoformat(),
+            "end_utc": c.end_utc.isoformat(),
+            "state": c.state.value,
+            "format": c.format,
+            "note": c.note if as_client else None,
+            "cancel_reason": c.cancel_reason,
+            "outcome": c.outcome.value if c.outcome else None,
+            "outcome_note": c.outcome_note if not as_client else None,
+            "source": c.source,
+            "created_at": c.created_at.isoformat(),
+        })
+    return data
+
+
+@data_exporter("availability")
+def export_availability(user: User) -> dict[str, Any] | None:
+    """A specialist's weekly hours, date exceptions and booking settings."""
+    profile_id = _profile_id_of(user)
+    if profile_id is None:
+        return None
+    settings = db.session.get(SchedulingSettings, profile_id)
+    rules = db.session.scalars(select(AvailabilityRule).where(AvailabilityRule.specialist_id == profile_id)
+                               .order_by(AvailabilityRule.weekday, AvailabilityRule.start_time))
+    overrides = db.session.scalars(select(AvailabilityOverride)
+                                   .where(AvailabilityOverride.specialist_id == profile_id)
+                                   .order_by(AvailabilityOverride.day))
+    return {
+        "weekly_rules": [{"weekday": r.weekday, "start": r.start_time.strftime("%H:%M"),
+                          "end": r.end_time.strftime("%H:%M")} for r in rules],
+        "date_overrides": [{"day": o.day.isoformat(), "kind": o.kind.value,
+                            "start": o.start_time.strftime("%H:%M") if o.start_time else None,
+                            "end": o.end_time.strftime("%H:%M") if o.end_time else None} for o in overrides],
+        "settings": None if settings is None else {
+            "buffer_minutes": settings.buffer_minutes, "min_notice_minutes": settings.min_notice_minutes,
+            "horizon_days": settings.horizon_days, "max_per_day": settings.max_per_day,
+            "auto_confirm": settings.auto_confirm,
+        },
+    }
+
+
+@deletion_hook
+def cancel_future_consultations(user: User) -> None:
+    """Account deletion: cancel the user's upcoming consultations (as client or specialist)
+    and tell the other side by e-mail."""
+    profile_id = _profile_id_of(user)
+    conditions = [Consultation.client_id == user.id]
+    if profile_id is not None:
+        conditions.append(Consultation.specialist_id == profile_id)
+    upcoming = list(db.session.scalars(
+        select(Consultation).where(or_(*conditions), Consultation.state.in_(OPEN_STATES),
+                                   Consultation.start_utc > utcnow())
+        .options(joinedload(Consultation.client), joinedload(Consultation.specialist))
+    ))
+    for consultation in upcoming:
+        cancel_consultation(consultation, user, "The account was deleted.", account_deleted=True)
+    if upcoming:
+        log.info("cancelled %s consultation(s) of deleted user %s", len(upcoming), user.id)
+
+
+__all__ = [
+    "ConsultationState", "cancel_future_consultations", "export_availability", "export_consultations",
+    "has_consultation_between",
+]

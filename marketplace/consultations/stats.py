@@ -1,0 +1,77 @@
+"""A specialist's own consultation statistics (/specialists/me/stats)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from marketplace.consultations.models import (
+    Consultation,
+    ConsultationKind,
+    ConsultationOutcome,
+    ConsultationState,
+)
+from marketplace.extensions import db
+
+PAID_COUNTED = (ConsultationState.CONFIRMED, ConsultationState.COMPLETED, ConsultationState.NO_SHOW)
+
+
+@dataclass
+class SpecialistStats:
+    booked: int = 0  # free consultations ever booked (any state)
+    upcoming: int = 0  # requested or confirmed
+    completed: int = 0
+    no_shows: int = 0
+    cancelled: int = 0
+    proceed: int = 0
+    not_a_fit: int = 0
+    from_campaign: int = 0
+    paid_sessions: int = 0  # paid consultations (0 until payments exist)
+    paid_clients: int = 0  # distinct clients who went on to a paid session
+
+    @property
+    def proceed_rate(self) -> int | None:
+        decided = self.proceed + self.not_a_fit
+        return round(100 * self.proceed / decided) if decided else None
+
+    @property
+    def paid_conversion(self) -> int | None:
+        """Share of "proceed" outcomes that led to at least one paid session (percent)."""
+        return round(100 * min(self.paid_clients, self.proceed) / self.proceed) if self.proceed else None
+
+
+def specialist_stats(profile_id: int) -> SpecialistStats:
+    """Counts by state and outcome in two grouped queries."""
+    stats = SpecialistStats()
+    rows = db.session.execute(
+        select(Consultation.kind, Consultation.state, Consultation.outcome, Consultation.source, func.count())
+        .where(Consultation.specialist_id == profile_id)
+        .group_by(Consultation.kind, Consultation.state, Consultation.outcome, Consultation.source)
+    )
+    for kind, state, outcome, source, count in rows:
+        campaign = source == "campaign"
+        if kind is ConsultationKind.PAID:
+            if state in PAID_COUNTED:
+                stats.paid_sessions += count
+            continue
+        stats.booked += count
+        if campaign:
+            stats.from_campaign += count
+        if state in (ConsultationState.REQUESTED, ConsultationState.CONFIRMED):
+            stats.upcoming += count
+        elif state is ConsultationState.COMPLETED:
+            stats.completed += count
+        elif state is ConsultationState.NO_SHOW:
+            stats.no_shows += count
+        elif state is ConsultationState.CANCELLED:
+            stats.cancelled += count
+        if outcome is ConsultationOutcome.PROCEED:
+            stats.proceed += count
+        elif outcome is ConsultationOutcome.NOT_A_FIT:
+            stats.not_a_fit += count
+    stats.paid_clients = db.session.scalar(
+        select(func.count(func.distinct(Consultation.client_id))).where(
+            Consultation.specialist_id == profile_id, Consultation.kind == ConsultationKind.PAID,
+            Consultation.state.in_(PAID_COUNTED))
+    ) or 0
+    return stats

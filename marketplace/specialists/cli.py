@@ -1,0 +1,22 @@
+"""CLI commands of the specialists domain."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from marketplace.extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("prune-photos")
+    @click.option("--min-age", default=3600, show_default=True,
+                  help="Keep files younger than this many seconds (uploads still committing).")
+    def prune_photos(min_age: int) -> None:
+        """Delete stored profile photos that no profile references (safe to run from cron)."""
+        from marketplace.specialists.models import SpecialistProfile
+        from marketplace.specialists.photos import prune_unreferenced_photos
+
+        referenced = set(db.session.scalars(
+            select(SpecialistProfile.photo_filename).where(SpecialistProfile.photo_filename.is_not(None))))
+        click.echo(f"removed {prune_unreferenced_photos(referenced, min_age)} unreferenced photo(s)")

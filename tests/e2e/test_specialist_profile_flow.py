@@ -1,0 +1,99 @@
+"""Real browser: a specialist signs up, fills in the profile with a photo and publishes it;
+a visitor then finds them through the directory filters (no JavaScript needed)."""
+from __future__ import annotations
+
+import re
+
+from PIL import Image
+from playwright.sync_api import expect
+
+PASSWORD = "a-calm-river-at-dawn"
+
+
+def assert_accessible(page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    serious = [(v["id"], [node["html"][:200] for node in v["nodes"]])
+               for v in violations if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+
+
+def test_specialist_publishes_profile_and_visitor_finds_it(page, browser, live_server, make_specialist, tmp_path):
+    make_specialist(display_name="Dr Other Anxiety", specialties=["anxiety"], languages=["de"])
+    photo = tmp_path / "portrait.png"
+    Image.new("RGB", (1400, 1400), (90, 140, 200)).save(photo)
+
+    # Sign up as a specialist: lands in the profile editor.
+    page.goto("/auth/signup?role=specialist")
+    page.get_by_label("Your name").fill("Dr Liv Marlow")
+    page.get_by_label("E-mail").fill("liv@example.test")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your specialist profile")
+    expect(page.get_by_test_id("missing-fields")).to_contain_text("at least one specialty")
+    assert_accessible(page)
+
+    # Publishing an empty profile is refused with what is missing.
+    page.get_by_role("button", name="Publish profile").click()
+    expect(page.get_by_text("Your profile can't be published yet")).to_be_visible()
+
+    # Fill in everything, with a photo.
+    page.get_by_label("Professional title").fill("Counselling psychologist")
+    page.get_by_label("Photo", exact=True).set_input_files(str(photo))
+    page.get_by_label("About you").fill("I work with **anxiety** and panic, in English and Spanish.")
+    page.get_by_label("Years of practice").fill("9")
+    page.get_by_label("Anxiety", exact=True).check()
+    page.get_by_label("Stress & burnout").check()
+    page.get_by_label("Cognitive behavioural therapy (CBT)").check()
+    page.get_by_label("English", exact=True).check()
+    page.get_by_label("Spanish").check()
+    page.get_by_label("Video", exact=True).check()
+    page.get_by_label("Session fee").fill("80")
+    page.get_by_label("Currency").select_option("EUR")
+    page.get_by_label("City").fill("Madrid")
+    page.get_by_label("Country").select_option("ES")
+    page.get_by_label("Time zone", exact=True).select_option("Europe/Madrid")
+    page.get_by_label("Licence type").fill("General health psychologist")
+    page.get_by_label("Licence number").fill("ES-M-12345")
+    page.get_by_label("Issued in (jurisdiction)").fill("Community of Madrid, Spain")
+    page.get_by_label("Video meeting link").fill("https://meet.example.org/liv")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_text("Your profile has been saved.")).to_be_visible()
+    expect(page.get_by_test_id("missing-fields")).to_have_count(0)
+
+    page.get_by_role("button", name="Publish profile").click()
+    expect(page.get_by_text("Your profile is published")).to_be_visible()
+    expect(page.get_by_test_id("publish-status")).to_contain_text("Published")
+
+    # A visitor (separate browser context, no cookies) filters the directory and finds her.
+    context = browser.new_context(base_url=live_server.url, timezone_id="America/New_York", locale="en-US")
+    try:
+        visitor = context.new_page()
+        visitor.set_default_timeout(10000)
+        visitor.goto("/specialists")
+        visitor.get_by_label("Specialty").select_option("anxiety")
+        visitor.get_by_label("Language").select_option("es")
+        visitor.get_by_label("Offers a free 30-minute consultation").check()
+        visitor.get_by_role("button", name="Show specialists").click()
+        for part in ("specialty=anxiety", "language=es", "free=1"):  # filter state lives in the URL
+            assert part in visitor.url
+        cards = visitor.get_by_test_id("specialist-card")
+        expect(cards).to_have_count(1)
+        expect(cards.first).to_contain_text("Dr Liv Marlow")
+        expect(cards.first).to_contain_text("Free 30-min consultation")
+        expect(cards.first).to_contain_text("€80")
+        assert_accessible(visitor)
+
+        cards.first.get_by_role("link", name="Dr Liv Marlow").click()
+        expect(visitor.get_by_role("heading", level=1)).to_have_text("Dr Liv Marlow")
+        expect(visitor.get_by_text("Free 30-minute consultation").first).to_be_visible()
+        expect(visitor.get_by_test_id("gated-prompt")).to_contain_text("You need to be logged in to send messages")
+        photo_el = visitor.get_by_role("img", name="Photo of Dr Liv Marlow")
+        expect(photo_el).to_have_attribute("src", re.compile(r"^/specialists/photos/[0-9a-f]{32}\.jpg$"))
+        assert visitor.evaluate("document.querySelector('.profile-photo').naturalWidth") == 1024
+        assert_accessible(visitor)
+    finally:
+        context.close()
+    assert page.foreign_requests == []
