@@ -100,6 +100,7 @@ def commit() -> None:
         try:
             callback()
         except Exception:  # a side effect must never undo or hide a committed action
+            db.session.rollback()  # leave the session usable for the next callback / request
             log.exception("after-commit callback failed")
 
 

@@ -81,20 +81,25 @@ def _claim(mail_id: int) -> bool:
 def _deliver_claimed(mail_id: int) -> int:
     mail = db.session.get(OutboxMail, mail_id)
     assert mail is not None
+    message = build_message(mail)
+    # End the read transaction before the (slow) SMTP conversation, and make each state
+    # change a single UPDATE, so SQLite writers never upgrade a stale read snapshot.
+    db.session.commit()
     try:
-        _BACKENDS[current_app.config["MAIL_BACKEND"]](build_message(mail))
+        _BACKENDS[current_app.config["MAIL_BACKEND"]](message)
     except (OSError, smtplib.SMTPException) as exc:
         # Not delivered: back to pending so `flask deliver-mail` retries it later.
-        mail.status = MailStatus.PENDING
-        mail.last_error = f"{type(exc).__name__}: {exc}"[:300]
-        db.session.commit()
+        _set_status(mail_id, MailStatus.PENDING, last_error=f"{type(exc).__name__}: {exc}"[:300])
         log.warning("mail %s not delivered yet (%s)", mail_id, type(exc).__name__)
         return 0
-    mail.status = MailStatus.SENT
-    mail.sent_at = utcnow()
-    db.session.commit()
+    _set_status(mail_id, MailStatus.SENT, sent_at=utcnow())
     log.info("mail %s delivered", mail_id)
     return 1
+
+
+def _set_status(mail_id: int, status: MailStatus, **values: Any) -> None:
+    db.session.execute(update(OutboxMail).where(OutboxMail.id == mail_id).values(status=status, **values))
+    db.session.commit()
 
 
 def build_message(mail: OutboxMail) -> EmailMessage:

@@ -26,9 +26,13 @@ from marketplace.extensions import db
 from marketplace.specialists.models import SpecialistProfile
 
 THREADS = 50
-# Every thread holds its own connection: enough for all of them at once (the default pool is 5 + 10).
-pytestmark = pytest.mark.config(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 5, "max_overflow": 5,
-                                                           "pool_timeout": 60, "pool_pre_ping": True})
+pytestmark = [
+    # Every thread holds its own connection: enough for all of them at once (the default pool is 5 + 10).
+    pytest.mark.config(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 5, "max_overflow": 5, "pool_timeout": 60,
+                                                  "pool_pre_ping": True}),
+    # One worker runs these one after another: ~55 PostgreSQL connections each (max_connections is 100).
+    pytest.mark.xdist_group("booking_concurrency"),
+]
 
 
 
