@@ -195,7 +195,10 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
     """
     from marketplace.consultations.notifications import notify_booked
 
+    from marketplace.payments.services import release_expired_holds
+
     now = now or utcnow()
+    release_expired_holds(now, specialist_id=profile.id)  # lapsed paid holds must not block this slot
     note = (note or "").strip() or None
     failure = _validate_request(client, profile, start_utc, format_slug, note, now)
     if failure is not None:

@@ -19,6 +19,7 @@ from marketplace.auth.models import User
 from marketplace.consultations.availability import refresh_next_available
 from marketplace.consultations.booking import release_blocks
 from marketplace.consultations.models import (
+    ConsultationKind,
     CALENDAR_STATES,
     Consultation,
     ConsultationOutcome,
@@ -81,6 +82,10 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
     consultation.sequence += 1
     db.session.flush()
     release_blocks(consultation)
+    if consultation.kind is ConsultationKind.PAID:
+        from marketplace.payments.services import cancel_paid_session
+
+        cancel_paid_session(consultation, user)  # refund per the shown policy, same transaction
     record_audit(user, "consultation.cancelled", consultation, before={"state": before},
                  after={"state": "cancelled"})
     notify_cancelled(consultation, user, account_deleted=account_deleted)

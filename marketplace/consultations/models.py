@@ -190,7 +190,8 @@ class Consultation(db.Model):
 
     def can_view_meeting_details(self, user: object) -> bool:
         """Video link / address / phone: the two participants only (not admins)."""
-        return self.is_participant(user) and self.state not in (ConsultationState.CANCELLED,)
+        return self.is_participant(user) and self.state not in (ConsultationState.CANCELLED,
+                                                                 ConsultationState.PENDING_PAYMENT)
 
     def can_view_ics(self, user: object) -> bool:
         return self.is_participant(user)

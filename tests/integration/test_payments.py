@@ -441,8 +441,8 @@ def test_late_payment_for_a_taken_slot_is_refunded(stripe_app: Any, client: Any,
 def _cancel(consultation: Consultation, user: Any) -> svc.RefundPolicy | None:
     from marketplace.consultations.lifecycle import cancel_consultation
 
-    cancel_consultation(consultation, user, "Something came up")
-    policy = svc.cancel_paid_session(consultation, user)
+    policy = svc.refund_policy(consultation, user)  # what the page shows before confirming
+    cancel_consultation(consultation, user, "Something came up")  # settles the payment itself
     db.session.commit()
     return policy
 
@@ -630,3 +630,16 @@ def test_consultation_page_partial_shows_payment_state(stripe_app: Any, client: 
         "status": "paid", "created_at": payment.created_at.isoformat(), "paid_at": payment.paid_at.isoformat(),
         "refunded_at": None,
     }]
+
+
+def test_cancelling_on_the_consultation_page_refunds_through_stripe(stripe_app: Any, client: Any, auth: Any,
+                                                                    pair: Any, fake_stripe: FakeStripe) -> None:
+    payment = _book_and_pay(client, auth, fake_stripe, pair)
+    page = client.get(f"/consultations/{payment.consultation_id}").get_data(as_text=True)
+    assert "refund" in page.lower()  # the policy is shown before cancelling
+    response = client.post(f"/consultations/{payment.consultation_id}/cancel", data={"reason": "Plans changed"})
+    assert response.status_code == 302
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.REFUNDED
+    assert [r["params"]["payment_intent"] for r in fake_stripe.requests if r["path"] == "/v1/refunds"] == [
+        payment.payment_intent_id]
