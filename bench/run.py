@@ -149,7 +149,7 @@ def start_gunicorn(url: str, port: int, workers: int) -> subprocess.Popen:
                LOG_LEVEL="WARNING", MAIL_BACKEND="console", FLASK_DEBUG="0")
     command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
                f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 (fixed argv)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -182,8 +182,8 @@ def ensure_wrk() -> str:
         return found
     print("wrk not found; installing the Debian package …", flush=True)
     sudo = [] if os.geteuid() == 0 else ["sudo"]
-    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)  # noqa: S603
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True)  # noqa: S603
     found = shutil.which("wrk")
     if not found:
         raise RuntimeError("could not install wrk (apt package `wrk`)")
@@ -223,7 +223,7 @@ def run_wrk(wrk: str, url: str, *, seconds: int, connections: int, threads: int,
         script.close()
         command += ["-s", script.name]
     try:
-        completed = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+        completed = subprocess.run([*command, url], capture_output=True, text=True, check=True)  # noqa: S603
     finally:
         if script:
             os.unlink(script.name)

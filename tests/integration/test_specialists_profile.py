@@ -401,3 +401,18 @@ def test_admin_cannot_become_a_specialist(client, auth, make_user):
 def test_reserved_words_never_become_slugs(app, make_user):
     user = make_user(Role.SPECIALIST, display_name="New")
     assert create_draft_profile(user).slug == "new-profile"
+
+
+def test_prune_photos_removes_only_unreferenced_old_files(app, client, auth, draft, tmp_path):
+    auth.login_as(draft.user)
+    client.post(EDIT, data=complete_form(draft, photo=(io.BytesIO(png_bytes((64, 64))), "a.png")),
+                content_type="multipart/form-data")
+    kept = reload(draft).photo_filename
+    folder = tmp_path / "uploads" / "photos"
+    orphan = folder / ("f" * 32 + ".jpg")
+    orphan.write_bytes(b"left over by a rolled-back save")
+    os.utime(folder / kept, (1, 1))
+    os.utime(orphan, (1, 1))
+    result = app.test_cli_runner().invoke(args=["prune-photos"])
+    assert "removed 1 unreferenced photo(s)" in result.output
+    assert (folder / kept).exists() and not orphan.exists()
