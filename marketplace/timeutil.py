@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import unquote
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -31,7 +32,7 @@ def viewer_timezone() -> str:
     if has_request_context():
         if getattr(current_user, "is_authenticated", False) and current_user.timezone:
             return current_user.timezone
-        cookie = request.cookies.get(TZ_COOKIE)
+        cookie = unquote(request.cookies.get(TZ_COOKIE, ""))
         if is_valid_timezone(cookie):
             return cookie  # type: ignore[return-value]
     return "UTC"

@@ -13,8 +13,9 @@
   // Browser time zone: remembered in a cookie for visitors, prefilled in signup forms.
   var tz = "";
   try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { tz = ""; }
-  if (tz && document.cookie.indexOf("tz=" + encodeURIComponent(tz)) === -1) {
-    document.cookie = "tz=" + encodeURIComponent(tz) + "; path=/; max-age=31536000; samesite=lax";
+  // IANA names only contain letters, digits, "/", "_", "+" and "-": safe as a raw cookie value.
+  if (tz && /^[A-Za-z0-9\/_+\-]+$/.test(tz) && document.cookie.indexOf("tz=" + tz) === -1) {
+    document.cookie = "tz=" + tz + "; path=/; max-age=31536000; samesite=lax";
   }
 
   document.addEventListener("DOMContentLoaded", function () {

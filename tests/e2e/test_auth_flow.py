@@ -46,3 +46,9 @@ def test_browser_timezone_is_stored_at_signup(page, sqlite_app):
     expect(page.get_by_text("Welcome to Balance")).to_be_visible()
     db.session.rollback()
     assert db.session.scalar(select(User.timezone).where(User.email == "tz@example.test")) == "Europe/Berlin"
+
+
+def test_visitor_sees_times_in_the_browser_time_zone(page):
+    page.goto("/")  # first visit: the script stores the browser's zone (context: Europe/Berlin)
+    page.goto("/free-consultation")
+    expect(page.locator("footer")).to_contain_text("Times are shown in Europe/Berlin")
