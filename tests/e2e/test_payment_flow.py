@@ -91,7 +91,7 @@ def test_client_pays_for_a_session_and_sees_it_confirmed(page: Any, live_server:
     assert_accessible(page)
 
     assert [status for _, status in fake_stripe.deliveries] == [200]
-    db.session.expire_all()
+    db.session.rollback()  # end the read snapshot: see the server threads' commits
     payment = db.session.scalars(select(Payment)).one()
     assert payment.status is PaymentStatus.PAID
     assert payment.consultation.state is ConsultationState.CONFIRMED
