@@ -17,29 +17,17 @@ because RFC 5545 resolves a repeated local time to its first occurrence.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress
+
+from marketplace.scheduling.slots import load_zone, require_aware
 
 __all__ = ["build_ics"]
 
 PRODID = "-//Balance//Therapist Marketplace//EN"
 _METHODS = {"REQUEST", "CANCEL"}
 _STATUSES = {"CONFIRMED", "TENTATIVE", "CANCELLED"}
-
-
-def _require_aware(value: datetime, name: str) -> None:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime")
-
-
-def _zone(name: str) -> ZoneInfo:
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"unknown timezone {name!r}")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(f"unknown timezone {name!r}") from exc
 
 
 def _in_zone(instant: datetime, zone: ZoneInfo) -> datetime:
@@ -116,14 +104,14 @@ def build_ics(
         raise ValueError("uid must be a non-empty string")
     if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
         raise ValueError(f"sequence must be an int >= 0, got {sequence!r}")
-    _require_aware(start_utc, "start_utc")
-    _require_aware(end_utc, "end_utc")
+    require_aware(start_utc, "start_utc")
+    require_aware(end_utc, "end_utc")
     if end_utc <= start_utc:
         raise ValueError("end_utc must be after start_utc")
     if now_utc is None:
         now_utc = datetime.now(timezone.utc)
-    _require_aware(now_utc, "now_utc")
-    zone = _zone(display_tz)
+    require_aware(now_utc, "now_utc")
+    zone = load_zone(display_tz)
 
     calendar = Calendar()
     calendar.add("prodid", PRODID)

@@ -95,14 +95,14 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
     return a_start < b_end and b_start < a_end
 
 
-def _require_aware(value: datetime, name: str) -> None:
+def require_aware(value: datetime, name: str) -> None:
     if not isinstance(value, datetime):
         raise ValueError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (got naive {value!r})")
 
 
-def _zone(name: str) -> ZoneInfo:
+def load_zone(name: str) -> ZoneInfo:
     """Load an IANA zone, turning every 'bad name' failure into ValueError."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"unknown timezone {name!r}")
@@ -184,8 +184,8 @@ class Busy:
     counts_toward_daily_cap: bool = True
 
     def __post_init__(self) -> None:
-        _require_aware(self.start_utc, "Busy.start_utc")
-        _require_aware(self.end_utc, "Busy.end_utc")
+        require_aware(self.start_utc, "Busy.start_utc")
+        require_aware(self.end_utc, "Busy.end_utc")
         if self.end_utc <= self.start_utc:
             raise ValueError("Busy.end_utc must be after Busy.start_utc")
 
@@ -202,7 +202,7 @@ class SchedulingPolicy:
     step_minutes: int = 30  # slot grid, local wall clock, from the window start
 
     def __post_init__(self) -> None:
-        _zone(self.timezone)
+        load_zone(self.timezone)
         for name in ("buffer_minutes", "min_notice_minutes", "horizon_days"):
             _require_int(getattr(self, name), name, minimum=0)
         _require_int(self.step_minutes, "step_minutes", minimum=1)
@@ -315,9 +315,9 @@ def _iter_slots(
     """Yield free slot starts (epoch microseconds), unordered, maybe repeated."""
     if not isinstance(policy, SchedulingPolicy):
         raise ValueError("policy must be a SchedulingPolicy")
-    _require_aware(now_utc, "now_utc")
+    require_aware(now_utc, "now_utc")
     _require_int(duration_minutes, "duration_minutes", minimum=1)
-    tz = _zone(policy.timezone)
+    tz = load_zone(policy.timezone)
     busy_list = list(busy)
     for b in busy_list:
         if not isinstance(b, Busy):
@@ -447,8 +447,8 @@ def occupied_block_starts(
     overlap (exact when times and buffer are multiples of the block size,
     conservative otherwise).
     """
-    _require_aware(start_utc, "start_utc")
-    _require_aware(end_utc, "end_utc")
+    require_aware(start_utc, "start_utc")
+    require_aware(end_utc, "end_utc")
     if end_utc <= start_utc:
         raise ValueError("end_utc must be after start_utc")
     _require_int(buffer_minutes, "buffer_minutes", minimum=0)
@@ -469,9 +469,9 @@ def group_by_local_day(slots_utc: list[datetime], tz_name: str) -> dict[date, li
     Returns a dict ordered by date; each value is the day's slots, sorted and
     converted to ``tz_name`` (aware datetimes).
     """
-    tz = _zone(tz_name)
+    tz = load_zone(tz_name)
     for slot in slots_utc:
-        _require_aware(slot, "slot")
+        require_aware(slot, "slot")
     grouped: dict[date, list[datetime]] = {}
     # Sort by real instant BEFORE converting: aware datetimes sharing one tzinfo
     # compare by wall clock and ignore `fold`, which misorders the repeated hour.
