@@ -1,7 +1,6 @@
 """Balance — a marketplace for finding a therapist and booking a free consultation."""
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -61,8 +60,8 @@ def register_url_converters(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from marketplace.extensions import csrf, db, limiter, login_manager, migrate
     from marketplace.database import configure_engine_events
+    from marketplace.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     with app.app_context():

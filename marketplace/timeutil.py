@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import unquote
 from functools import lru_cache
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import has_request_context, request

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -65,7 +66,12 @@ def create_user(role: Role = Role.CLIENT, **overrides: Any) -> User:
 def create_specialist(**overrides: Any) -> Any:
     """A verified, published, complete specialist offering the free consultation."""
     from marketplace.specialists.models import (
-        Approach, Format, Language, SpecialistProfile, Specialty, VerificationStatus,
+        Approach,
+        Format,
+        Language,
+        SpecialistProfile,
+        Specialty,
+        VerificationStatus,
     )
     from marketplace.text import render_markdown
 

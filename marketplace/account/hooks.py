@@ -10,7 +10,8 @@ A domain registers in its own ``services`` module::
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 EXPORTERS: dict[str, Callable[[Any], Any]] = {}
 DELETION_HOOKS: list[Callable[[Any], None]] = []

@@ -194,7 +194,6 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
     e-mails (with .ics) to both sides and refreshes the profile's ``next_available_at``.
     """
     from marketplace.consultations.notifications import notify_booked
-
     from marketplace.payments.services import release_expired_holds
 
     now = now or utcnow()

@@ -19,9 +19,9 @@ from marketplace.auth.models import User
 from marketplace.consultations.availability import refresh_next_available
 from marketplace.consultations.booking import release_blocks
 from marketplace.consultations.models import (
-    ConsultationKind,
     CALENDAR_STATES,
     Consultation,
+    ConsultationKind,
     ConsultationOutcome,
     ConsultationState,
 )

@@ -10,10 +10,11 @@ A domain adds ``marketplace/<domain>/demo.py`` with::
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-SEEDERS: list[tuple[int, str, Callable[["DemoContext"], None]]] = []
+SEEDERS: list[tuple[int, str, Callable[[DemoContext], None]]] = []
 
 # Domains that may contribute demo data (a missing module simply contributes nothing).
 DEMO_MODULES = [

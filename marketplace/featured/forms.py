@@ -5,7 +5,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, StringField
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Regexp, ValidationError, NumberRange
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Regexp, ValidationError
 
 from marketplace.forms import clean_text
 

@@ -9,9 +9,10 @@ import base64
 import logging
 import smtplib
 import sys
+from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any, Iterable
+from typing import Any
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
