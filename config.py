@@ -76,6 +76,9 @@ class Config:
     STRIPE_CHECKOUT_HOSTS = os.environ.get("STRIPE_CHECKOUT_HOSTS", "https://checkout.stripe.com")
 
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
+    # Anonymous visitors get the rendered directory page from a per-process cache for this many
+    # seconds (0 = off): publication and campaign changes show up after at most this long.
+    DIRECTORY_CACHE_SECONDS = _int("DIRECTORY_CACHE_SECONDS", 15)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TESTING = False
     DEBUG = False
@@ -96,6 +99,7 @@ class TestingConfig(Config):
     SERVER_NAME = None
     STRIPE_SECRET_KEY = None
     STRIPE_WEBHOOK_SECRET = None
+    DIRECTORY_CACHE_SECONDS = 0  # tests that need it turn it on with @pytest.mark.config
 
 
 class ProductionConfig(Config):

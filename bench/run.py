@@ -1,7 +1,9 @@
 """``make bench``: the directory and profile pages under load, compared with a trivial endpoint.
 
 1. creates the PostgreSQL database ``balance_bench`` on TEST_DATABASE_URL's server,
-2. creates the tables and loads the demo data plus 10,000 generated specialists,
+2. creates the tables and loads the demo data plus 10,000 generated specialists, then
+   4,000 bench clients with signed-in sessions and one free slot each (for the logged-in
+   directory and the booking POSTs),
 3. starts gunicorn (2 workers) on a random loopback port,
 4. runs wrk (16 connections, 2 threads, fixed duration) against every entry of ``TARGETS``,
 5. prints req/s, p50, p99 and each page's req/s as a ratio of the trivial endpoint,
@@ -53,13 +55,19 @@ class Target:
     baseline: bool = False  # the trivial endpoint other pages are compared with
     goal: bool = False  # held to the ratio / p99 goals
     lua: str | None = None  # a wrk Lua script (e.g. a POST with a body) instead of a plain GET
+    lua_context: str | None = None  # or: the name of a bench-context entry holding the script
+    warmup: bool = True  # False for requests that can only succeed once (each booking takes a slot)
 
 
 TARGETS: list[Target] = [
     Target("trivial endpoint", "/ping", baseline=True),
     Target("directory", "/specialists", goal=True),
     Target("directory, filtered, page 3", "/specialists?specialty=anxiety&language=en&free=1&page=3", goal=True),
+    Target("directory, logged in (no cache)", "/specialists", lua_context="logged_in_lua"),
     Target("profile page", "/specialists/{profile_slug}"),
+    Target("booking POST (each a new slot and client)", "/specialists/{profile_slug}/book",
+           lua_context="booking_lua",
+           warmup=False),
 ]
 
 
@@ -74,8 +82,125 @@ def _profile_slug(app: Any) -> dict[str, str]:
     return {"profile_slug": slug or "missing"}
 
 
+BOOKINGS = 4000  # more than the booking target can make in its run (each uses one slot and one client)
+THREADS_PLACEHOLDER = "__THREADS__"
+
+# wrk gives every thread its own Lua state: thread k sends requests k, k + threads, k + 2 × threads …
+# of REQUESTS, so no two requests are the same (a booking can only succeed once).
+_LUA_REQUESTS = """
+local created = 0
+function setup(thread)
+  thread:set("offset", created)
+  created = created + 1
+end
+function init(args)
+  index = offset
+end
+function request()
+  local r = REQUESTS[(index % #REQUESTS) + 1]
+  index = index + __THREADS__
+  return wrk.format(r[1], r[2], {["Cookie"] = r[3], ["Content-Type"] = "application/x-www-form-urlencoded"}, r[4])
+end
+"""
+
+
+def _lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _lua_requests(requests: list[tuple[str, str, str, str]]) -> str:
+    """A wrk script sending (method, path, cookie, body) requests in turn."""
+    rows = ",\n".join("{" + ", ".join(_lua_string(v) for v in request) + "}" for request in requests)
+    return "REQUESTS = {\n" + rows + "\n}\n" + _LUA_REQUESTS
+
+
+def _session_cookies(app: Any, users: list[Any]) -> list[tuple[str, str]]:
+    """(Cookie header, CSRF token) of a logged-in session for each user, signed like the app does."""
+    from flask import session
+    from flask_login import login_user
+    from flask_wtf.csrf import generate_csrf
+
+    serializer = app.session_interface.get_signing_serializer(app)
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookies = []
+    for user in users:
+        with app.app_context(), app.test_request_context("/"):  # a fresh `g`: flask_wtf caches the token there
+            login_user(user)
+            token = generate_csrf()
+            cookies.append((f"{name}={serializer.dumps(dict(session))}", token))
+    return cookies
+
+
+def _bench_clients(count: int) -> list[Any]:
+    from sqlalchemy import select
+
+    from marketplace.auth.models import Role, User
+    from marketplace.database import utcnow
+    from marketplace.extensions import db
+
+    now = utcnow()
+    db.session.execute(User.__table__.insert(), [
+        {"email": f"bench-client-{i}@bench.example", "password_hash": "!", "role": Role.CLIENT.value,
+         "display_name": f"Bench client {i}", "timezone": "UTC", "auth_version": 1, "active": True,
+         "created_at": now} for i in range(count)])
+    db.session.commit()
+    return list(db.session.scalars(select(User).where(User.email.like("bench-client-%")).order_by(User.id)))
+
+
+def _free_slots(count: int) -> list[tuple[str, str, datetime]]:
+    """``count`` (slug, format, start) bookable slots, at least two hours apart per specialist."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from marketplace.consultations.availability import load_calendars
+    from marketplace.database import utcnow
+    from marketplace.extensions import db
+    from marketplace.specialists.models import Format, SpecialistProfile, profile_formats
+
+    now = utcnow()
+    first_format = (select(profile_formats.c.profile_id, func.min(Format.slug).label("slug"))
+                    .join(Format, Format.id == profile_formats.c.format_id)
+                    .group_by(profile_formats.c.profile_id).subquery())
+    profiles = db.session.execute(
+        select(SpecialistProfile.id, SpecialistProfile.timezone, SpecialistProfile.slug, first_format.c.slug)
+        .join(first_format, first_format.c.profile_id == SpecialistProfile.id)
+        .where(SpecialistProfile.is_published.is_(True), SpecialistProfile.offers_free_consultation.is_(True),
+               SpecialistProfile.accepting_new_clients.is_(True))
+        .order_by(SpecialistProfile.id).limit(600)).all()
+    calendars = load_calendars([(pid, tz) for pid, tz, _slug, _format in profiles], now)
+    slots: list[tuple[str, str, datetime]] = []
+    for pid, _tz, slug, format_slug in profiles:
+        last = None
+        for start in calendars[pid].free_slots(now):
+            if start > now + timedelta(days=1) and (last is None or start - last >= timedelta(hours=2)):
+                slots.append((slug, format_slug, start))
+                last = start
+                if len(slots) >= count or sum(1 for s in slots if s[0] == slug) >= 10:
+                    break
+        if len(slots) >= count:
+            break
+    return slots
+
+
+def _logged_in_requests(app: Any) -> dict[str, str]:
+    """Directory GETs as logged-in clients (never served from the page cache), and free-consultation
+    bookings: each request books another slot as another client (one free consultation per pair)."""
+    from urllib.parse import urlencode
+
+    slots = _free_slots(BOOKINGS)
+    clients = _bench_clients(len(slots))
+    cookies = _session_cookies(app, clients)
+    bookings = [("POST", f"/specialists/{slug}/book", cookie, urlencode({
+        "slot": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "format": format_slug, "consent": "y", "note": "",
+        "csrf_token": token})) for (slug, format_slug, start), (cookie, token) in zip(slots, cookies, strict=True)]
+    browsing = [("GET", "/specialists", cookie, "") for cookie, _token in cookies[:200]]
+    return {"booking_lua": _lua_requests(bookings), "logged_in_lua": _lua_requests(browsing),
+            "bookable_slots": str(len(bookings))}
+
+
 # Each provider returns names for ``Target.path`` templates; they run once, after loading data.
-CONTEXT_PROVIDERS: list[Callable[[Any], dict[str, str]]] = [_profile_slug]
+CONTEXT_PROVIDERS: list[Callable[[Any], dict[str, str]]] = [_profile_slug, _logged_in_requests]
 
 
 @dataclass
@@ -146,7 +271,8 @@ def free_port() -> int:
 
 def start_gunicorn(url: str, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, BALANCE_ENV="development", RATELIMIT_ENABLED="0",
-               LOG_LEVEL="WARNING", MAIL_BACKEND="console", FLASK_DEBUG="0")
+               LOG_LEVEL="WARNING", FLASK_DEBUG="0",
+               MAIL_BACKEND="memory")  # booking mails: kept in memory, not printed (console) or sent
     command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
                f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 (fixed argv)
@@ -235,9 +361,13 @@ def benchmark(wrk: str, base_url: str, context: dict[str, str], args: argparse.N
     for target in TARGETS:
         path = target.path.format(**context)
         url = base_url + path
-        run_wrk(wrk, url, seconds=args.warmup, connections=args.connections, threads=args.threads, lua=target.lua)
+        lua = context[target.lua_context] if target.lua_context else target.lua
+        if lua:
+            lua = lua.replace(THREADS_PLACEHOLDER, str(args.threads))
+        if target.warmup:
+            run_wrk(wrk, url, seconds=args.warmup, connections=args.connections, threads=args.threads, lua=lua)
         output = run_wrk(wrk, url, seconds=args.duration, connections=args.connections, threads=args.threads,
-                         lua=target.lua)
+                         lua=lua)
         rps, p50, p99, requests, errors = parse_wrk(output)
         results.append(Result(target, path, rps, p50, p99, requests, errors))
         print(f"  {target.name:<32} {rps:>9.1f} req/s   p50 {p50:>7.2f} ms   p99 {p99:>7.2f} ms"

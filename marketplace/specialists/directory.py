@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, literal_column, or_, select, true, union_all
 
 from marketplace.database import utcnow
 from marketplace.extensions import db
@@ -29,7 +29,6 @@ from marketplace.specialists.models import (
     search_config,
     search_document_vector,
 )
-from marketplace.specialists.services import published_profiles_query
 
 PER_PAGE = 20
 AVAILABLE_WITHIN = timedelta(days=7)
@@ -165,9 +164,71 @@ def in_directory_order(stmt: Select) -> Select:
                          SpecialistProfile.id)
 
 
-def load_cards(ids: list[int]) -> list[SpecialistProfile]:
-    """The profiles with what a card shows (the caller restores the order of ``ids``)."""
-    return list(db.session.scalars(published_profiles_query().where(SpecialistProfile.id.in_(ids))))
+class Label(NamedTuple):
+    label: str
+
+
+@dataclass(frozen=True)
+class DirectoryCard:
+    """What ``specialists/_card.html`` shows of a profile, as plain values.
+
+    The directory loads cards with two lean queries (columns, then every card's specialty and
+    language labels at once) instead of hydrating ORM profiles and their relationships: about
+    a third of a directory page's CPU before. Same attribute names as ``SpecialistProfile``,
+    so the one card template serves both.
+    """
+
+    id: int
+    slug: str
+    display_name: str
+    title: str | None
+    photo_filename: str | None
+    verification_status: VerificationStatus
+    offers_free_consultation: bool
+    fee_cents: int | None
+    currency: str
+    next_available_at: datetime | None
+    specialties: tuple[Label, ...] = ()
+    languages: tuple[Label, ...] = ()
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification_status == VerificationStatus.VERIFIED
+
+
+_CARD_COLUMNS = (
+    SpecialistProfile.id, SpecialistProfile.slug, SpecialistProfile.display_name, SpecialistProfile.title,
+    SpecialistProfile.photo_filename, SpecialistProfile.verification_status,
+    SpecialistProfile.offers_free_consultation, SpecialistProfile.fee_cents, SpecialistProfile.currency,
+    SpecialistProfile.next_available_at,
+)
+
+
+def _card_labels(ids: list[int]) -> dict[tuple[int, str], tuple[Label, ...]]:
+    """(profile id, "specialties" | "languages") -> labels in label order, in one query."""
+    parts = [
+        select(link.c.profile_id, literal(kind).label("kind"), model.label)
+        .join(model, model.id == column)
+        .where(link.c.profile_id.in_(ids))
+        for kind, (model, link, column) in (
+            ("specialties", _VOCABULARY_FILTERS["specialty"]),
+            ("languages", _VOCABULARY_FILTERS["language"]),
+        )
+    ]
+    labels: dict[tuple[int, str], list[Label]] = {}
+    ordered = union_all(*parts).order_by(literal_column("kind"), literal_column("label"))  # as the relationships
+    for profile_id, kind, label in db.session.execute(ordered):
+        labels.setdefault((profile_id, kind), []).append(Label(label))
+    return {key: tuple(values) for key, values in labels.items()}
+
+
+def load_cards(ids: list[int]) -> list[DirectoryCard]:
+    """What the cards of these published profiles show (the caller restores the order of ``ids``)."""
+    rows = db.session.execute(select(*_CARD_COLUMNS).where(SpecialistProfile.id.in_(ids),
+                                                          SpecialistProfile.is_published == true())).all()
+    labels = _card_labels([row.id for row in rows]) if rows else {}
+    return [DirectoryCard(*row, specialties=labels.get((row.id, "specialties"), ()),
+                          languages=labels.get((row.id, "languages"), ())) for row in rows]
 
 
 def search_directory(filters: DirectoryFilters, page: Any = 1, *, now: datetime | None = None) -> Page:

@@ -30,6 +30,7 @@ from marketplace.specialists.models import (
     Specialty,
     VerificationStatus,
 )
+from marketplace.specialists.page_cache import clear_directory_cache
 from marketplace.specialists.vocabulary import CURRENCIES, currency_digits
 from marketplace.text import render_markdown, slugify
 from marketplace.timeutil import is_valid_timezone
@@ -258,6 +259,7 @@ def update_profile(profile: SpecialistProfile, data: ProfileInput, *, expected_v
                   languages=_vocabulary(Language, data.languages), formats=_vocabulary(Format, data.formats))
     result = SaveResult(profile)
     old_photo = profile.photo_filename
+    availability_before = _availability_state(profile)
     with db.session.no_autoflush:  # loading the old collections must not flush half an edit
         _apply_changes(profile, values, result)
         if photo_bytes is not None:
@@ -270,6 +272,10 @@ def update_profile(profile: SpecialistProfile, data: ProfileInput, *, expected_v
     except StaleDataError as exc:  # changed by a concurrent request between our read and write
         raise ProfileConflict() from exc
 
+    if _availability_state(profile) != availability_before:
+        refresh_profile_availability(profile)
+    if profile.is_published or availability_before[-1]:
+        _directory_changed()
     if photo_bytes is not None:
         photos.store_photo(profile.photo_filename, photo_bytes)  # type: ignore[arg-type]
     if old_photo and old_photo != profile.photo_filename:
@@ -298,6 +304,27 @@ def _hide_if_incomplete(profile: SpecialistProfile, result: SaveResult) -> None:
         profile.is_published = False
         result.notices.append("Your profile is no longer complete, so it is now hidden from the directory. "
                               f"Add {', '.join(missing)} and publish it again.")
+
+
+# Fields that decide whether (and when) a profile can be booked: changing one recomputes
+# ``next_available_at`` at once, so the directory shows and sorts by the right time.
+AVAILABILITY_FIELDS = ("offers_free_consultation", "accepting_new_clients", "timezone", "is_published")
+
+
+def _availability_state(profile: SpecialistProfile) -> tuple[Any, ...]:
+    return tuple(getattr(profile, name) for name in AVAILABILITY_FIELDS)
+
+
+def refresh_profile_availability(profile: SpecialistProfile) -> None:
+    """Recompute the profile's ``next_available_at`` now (consultations domain, imported lazily)."""
+    from marketplace.consultations.availability import refresh_next_available
+
+    refresh_next_available([profile.id])
+
+
+def _directory_changed() -> None:
+    """This process's cached directory pages are stale once the change is committed."""
+    after_commit(clear_directory_cache)
 
 
 # --- completeness and publishing -------------------------------------------------------------
@@ -346,6 +373,8 @@ def publish_profile(profile: SpecialistProfile, actor: User) -> SpecialistProfil
     if profile.verification_status is VerificationStatus.UNSUBMITTED:
         profile.verification_status = VerificationStatus.PENDING
     db.session.flush()
+    refresh_profile_availability(profile)
+    _directory_changed()
     log.info("profile %s published", profile.id)
     return profile
 
@@ -354,8 +383,12 @@ def unpublish_profile(profile: SpecialistProfile, actor: User) -> SpecialistProf
     """Hide a profile from the directory and its public page (the owner can still preview it)."""
     if not profile.can_edit(actor):
         raise ProfileError("You can only unpublish your own profile.")
+    if not profile.is_published:
+        return profile
     profile.is_published = False
     db.session.flush()
+    refresh_profile_availability(profile)
+    _directory_changed()
     log.info("profile %s unpublished", profile.id)
     return profile
 
@@ -403,6 +436,7 @@ def verify_licence(admin: User, profile_id: int) -> SpecialistProfile:
     send_mail(profile.user.email, "Your licence has been verified",
               render_mail("specialists/email/licence_verified.txt", profile=profile))
     db.session.flush()
+    _directory_changed()
     log.info("profile %s licence verified by %s", profile.id, admin.id)
     return profile
 
@@ -468,5 +502,6 @@ def erase_specialist_profile(user: User) -> None:
     profile.bio_markdown = ""
     profile.bio_html = ""
     db.session.flush()
+    _directory_changed()
     if old_photo:
         after_commit(lambda: photos.delete_photo(old_photo))

@@ -4,17 +4,30 @@ Thin: parse the request, call one service, flash, redirect or render.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_login import current_user
 
 from marketplace.auth.models import Role
+from marketplace.database import utcnow
 from marketplace.security import PROMPT_SPECIALIST_PROFILE, login_required_with_prompt, role_required
 from marketplace.specialists import bp
 from marketplace.specialists.directory import DirectoryFilters, search_directory
 from marketplace.specialists.forms import ConfirmForm, DirectoryFilterForm, ProfileForm
 from marketplace.specialists.models import SpecialistProfile
+from marketplace.specialists.page_cache import cached_directory_page, remember_directory_page
 from marketplace.specialists.photos import is_photo_filename, photo_folder
 from marketplace.specialists.services import (
     ProfileConflict,
@@ -34,10 +47,14 @@ PHOTO_MAX_AGE = 30 * 24 * 3600  # photo names are random and never reused, so ca
 
 @bp.route("")
 def directory():  # type: ignore[no-untyped-def]
+    cached = cached_directory_page()  # anonymous visitors, a few seconds (see page_cache)
+    if cached is not None:
+        return cached
     form = DirectoryFilterForm(request.args)
     filters = DirectoryFilters.from_values(form.valid_data())
     results = search_directory(filters, request.args.get("page"))
-    return render_template("specialists/directory.html", form=form, filters=filters, results=results)
+    html = render_template("specialists/directory.html", form=form, filters=filters, results=results)
+    return remember_directory_page(html, results.extra["featured_ids"])
 
 
 @bp.route("/<slug>")
@@ -137,11 +154,16 @@ def _attach_error(form: ProfileForm, exc: ProfileError) -> None:
 
 @bp.app_template_global()
 def specialist_booking_url(profile: Any) -> str:
-    """Where "Book a free consultation" goes: the consultations page if it exists, else its stable path."""
+    """Where "Book a free consultation" goes: the consultations page if it exists, else its stable path.
+
+    A profile reached from a campaign placement (``?src=campaign``) keeps that source on its
+    booking link, so the booking is attributed to the campaign.
+    """
     slug = getattr(profile, "slug", profile)
+    src = "campaign" if has_request_context() and request.args.get("src") == "campaign" else None
     if "consultations.book" in current_app.view_functions:
-        return url_for("consultations.book", slug=slug)
-    return f"/specialists/{slug}/book"
+        return url_for("consultations.book", slug=slug, src=src)
+    return f"/specialists/{slug}/book" + ("?src=campaign" if src else "")
 
 
 @bp.app_template_global()
@@ -155,3 +177,9 @@ def specialist_photo_url(profile: Any) -> str:
 def country_name(code: str | None) -> str:
     """English name of an ISO 3166 country code ("DE" → "Germany")."""
     return country_names().get(code or "", code or "")
+
+
+@bp.app_template_global()
+def is_past(moment: datetime | None) -> bool:
+    """Whether an aware UTC time has already passed (e.g. a stale ``next_available_at``)."""
+    return moment is not None and moment <= utcnow()

@@ -195,3 +195,12 @@ def test_profile_page_query_count_is_constant(client, app, count_queries):
         assert client.get(f"/specialists/{slug}").status_code == 200
     # The consultations domain's booking partial adds its own (constant) queries to this page.
     assert small.count == large.count, large.statements
+
+
+def test_a_soonest_time_already_past_is_not_shown(client, make_specialist):
+    from datetime import timedelta
+
+    make_specialist(display_name="Stale Slot", next_available_at=utcnow() - timedelta(hours=2))
+    html = client.get("/specialists").get_data(as_text=True)
+    assert "Stale Slot" in html
+    assert 'data-testid="soonest-slot"' not in html and "Soonest free time" not in html

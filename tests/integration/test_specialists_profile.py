@@ -416,3 +416,35 @@ def test_prune_photos_removes_only_unreferenced_old_files(app, client, auth, dra
     result = app.test_cli_runner().invoke(args=["prune-photos"])
     assert "removed 1 unreferenced photo(s)" in result.output
     assert (folder / kept).exists() and not orphan.exists()
+
+
+# --- wiring with other domains -----------------------------------------------------------------------
+
+def test_editor_shows_the_campaign_note(client, auth, make_specialist):
+    profile = make_specialist()
+    auth.login_as(profile.user)
+    html = client.get(EDIT).get_data(as_text=True)
+    assert 'data-testid="featured-note"' in html and "eligible for our advertising campaign" in html
+
+
+def test_availability_changes_refresh_the_soonest_free_time_at_once(client, auth, make_specialist):
+    from datetime import time
+
+    from marketplace.consultations.models import AvailabilityRule
+
+    profile = make_specialist(timezone="UTC", next_available_at=None)
+    for weekday in range(7):
+        db.session.add(AvailabilityRule(specialist_id=profile.id, weekday=weekday, start_time=time(0, 0),
+                                        end_time=time(23, 30)))
+    db.session.commit()
+    auth.login_as(profile.user)
+    form = complete_form(profile, display_name=profile.display_name, licence_number=profile.licence_number,
+                         licence_type=profile.licence_type, licence_jurisdiction=profile.licence_jurisdiction,
+                         timezone="UTC")
+    client.post(EDIT, data=dict(form, offers_free_consultation=None))
+    assert reload(profile).next_available_at is None  # no free consultation: nothing to book
+    client.post(EDIT, data=dict(form, version=str(reload(profile).version_id)))
+    assert reload(profile).next_available_at is not None
+    client.post("/specialists/me/unpublish")
+    client.post("/specialists/me/publish")
+    assert reload(profile).is_published and reload(profile).next_available_at is not None
