@@ -79,6 +79,8 @@ class Config:
     # Anonymous visitors get the rendered directory page from a per-process cache for this many
     # seconds (0 = off): publication and campaign changes show up after at most this long.
     DIRECTORY_CACHE_SECONDS = _int("DIRECTORY_CACHE_SECONDS", 15)
+    # Featured impressions of cached directory pages are summed per process and written this often.
+    IMPRESSION_FLUSH_SECONDS = float(os.environ.get("IMPRESSION_FLUSH_SECONDS", "1"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TESTING = False
     DEBUG = False
@@ -95,6 +97,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False  # individual tests turn it back on to prove CSRF is enforced
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    IMPRESSION_FLUSH_SECONDS = 0  # count every cached page view at once
     MAIL_BACKEND = "memory"
     SERVER_NAME = None
     STRIPE_SECRET_KEY = None

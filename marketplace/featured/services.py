@@ -171,8 +171,9 @@ def _dialect_insert() -> Callable[..., Any]:
     raise RuntimeError(f"campaign stats need INSERT … ON CONFLICT; unsupported database {name!r}")
 
 
-def increment_campaign_stat(counter: str, profiles: ColumnElement[bool], *, day: date | None = None) -> None:
-    """Add 1 to ``counter`` for today's row of every eligible, featured profile matching ``profiles``
+def increment_campaign_stat(counter: str, profiles: ColumnElement[bool], *, day: date | None = None,
+                            amount: int = 1) -> None:
+    """Add ``amount`` (default 1) to ``counter`` for today's row of every eligible, featured profile matching ``profiles``
     in the active campaign.
 
     One ``INSERT … SELECT … ON CONFLICT DO UPDATE SET n = n + 1`` statement: safe under
@@ -188,7 +189,7 @@ def increment_campaign_stat(counter: str, profiles: ColumnElement[bool], *, day:
             literal(day, Date).label("day"),
             FeaturedEntry.campaign_id,
             FeaturedEntry.profile_id,
-            literal(1).label(counter),
+            literal(int(amount)).label(counter),
         )
         .join(SpecialistProfile, SpecialistProfile.id == FeaturedEntry.profile_id)
         .where(*_publicly_featured(day), profiles)
@@ -201,7 +202,7 @@ def increment_campaign_stat(counter: str, profiles: ColumnElement[bool], *, day:
     ))
 
 
-def record_impressions(profile_ids: Iterable[int], placement: str) -> None:
+def record_impressions(profile_ids: Iterable[int], placement: str, *, amount: int = 1) -> None:
     """Count that these featured cards were shown (placement: home, directory, campaign).
 
     Ids that are not eligible featured profiles of the active campaign are ignored.
@@ -210,7 +211,7 @@ def record_impressions(profile_ids: Iterable[int], placement: str) -> None:
         raise ValueError(f"unknown placement {placement!r}")
     ids = sorted({int(i) for i in profile_ids})
     if ids:
-        increment_campaign_stat("impressions", SpecialistProfile.id.in_(ids))
+        increment_campaign_stat("impressions", SpecialistProfile.id.in_(ids), amount=amount)
 
 
 def record_profile_view(slug: str) -> None:
