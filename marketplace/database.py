@@ -125,6 +125,22 @@ def register_unit_of_work(app: Flask) -> None:
             rollback()
 
 
+def unique_slug(column: Any, base: str) -> str:
+    """``base`` or the first free ``base-2``, ``base-3``… among the values of ``column``.
+
+    (A unique constraint on the column still decides a race; this only picks a likely-free value.)
+    """
+    from sqlalchemy import select
+
+    taken = set(db.session.scalars(select(column).where(column.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
 def get_or_404(model: type[T], ident: Any) -> T:
     obj = db.session.get(model, ident)
     if obj is None:

@@ -16,7 +16,7 @@ from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.articles.models import Article, can_write_articles
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
-from marketplace.database import utcnow
+from marketplace.database import unique_slug, utcnow
 from marketplace.extensions import db
 from marketplace.pagination import Page, paginate
 from marketplace.text import slugify
@@ -75,13 +75,7 @@ def unique_article_slug(title: str) -> str:
     base = slugify(title, max_length=100)
     if base in RESERVED_SLUGS:
         base = f"{base}-article"
-    taken = set(db.session.scalars(select(Article.slug).where(Article.slug.like(f"{base}%"))))
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
+    return unique_slug(Article.slug, base)
 
 
 def _require_writer(user: Any) -> None:

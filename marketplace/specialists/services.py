@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.audit import record_audit
 from marketplace.auth.models import Role, User
-from marketplace.database import after_commit, utcnow
+from marketplace.database import after_commit, unique_slug, utcnow
 from marketplace.extensions import db
 from marketplace.notifications.mail import render_mail, send_mail
 from marketplace.specialists import photos
@@ -99,15 +99,7 @@ def unique_profile_slug(name: str) -> str:
     base = slugify(name, max_length=60)
     if base in RESERVED_SLUGS:
         base = f"{base}-profile"
-    taken = set(db.session.scalars(
-        select(SpecialistProfile.slug).where(SpecialistProfile.slug.like(f"{base}%"))
-    ))
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
+    return unique_slug(SpecialistProfile.slug, base)
 
 
 def create_draft_profile(user: User) -> SpecialistProfile:
