@@ -95,19 +95,19 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
 
 def complete_consultation(consultation: Consultation, user: User) -> None:
     """The specialist marks the consultation as held (after its start)."""
-    if not consultation.can_complete(user):
-        raise ConsultationError("This consultation cannot be marked as completed yet.")
-    consultation.state = ConsultationState.COMPLETED
-    record_audit(user, "consultation.completed", consultation)
-    db.session.flush()
+    _record_attendance(consultation, user, ConsultationState.COMPLETED, "completed")
 
 
 def mark_no_show(consultation: Consultation, user: User) -> None:
     """The specialist records that the client did not come (after the start)."""
+    _record_attendance(consultation, user, ConsultationState.NO_SHOW, "a no-show")
+
+
+def _record_attendance(consultation: Consultation, user: User, state: ConsultationState, label: str) -> None:
     if not consultation.can_complete(user):
-        raise ConsultationError("This consultation cannot be marked as a no-show yet.")
-    consultation.state = ConsultationState.NO_SHOW
-    record_audit(user, "consultation.no_show", consultation)
+        raise ConsultationError(f"This consultation cannot be marked as {label} yet.")
+    consultation.state = state
+    record_audit(user, f"consultation.{state.value}", consultation)
     db.session.flush()
 
 
