@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace.audit import record_audit
@@ -33,6 +34,7 @@ from marketplace.consultations.models import (
     ConsultationKind,
     ConsultationState,
     OccupiedBlock,
+    SchedulingSettings,
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
@@ -135,9 +137,14 @@ def place_booking(consultation: Consultation, buffer_minutes: int, *,
             db.session.flush()
             db.session.add_all(block_rows(consultation, buffer_minutes))
             db.session.flush()
+            if _over_daily_cap(consultation):
+                raise _DailyCapReached
             if after is not None:
                 after(consultation)
                 db.session.flush()
+    except _DailyCapReached:
+        log.info("booking for specialist %s refused: daily cap reached meanwhile", consultation.specialist_id)
+        return "taken"
     except IntegrityError as exc:
         outcome = _classify(exc)
         log.info("booking lost a race for specialist %s (%s)", consultation.specialist_id, outcome)
@@ -149,6 +156,39 @@ def place_booking(consultation: Consultation, buffer_minutes: int, *,
         log.warning("booking for specialist %s timed out waiting for the database", consultation.specialist_id)
         return "taken"
     return None
+
+
+class _DailyCapReached(Exception):
+    """Another booking filled the specialist's day while this one was being placed."""
+
+
+def _over_daily_cap(consultation: Consultation) -> bool:
+    """Whether this booking exceeds the specialist's ``max_per_day`` (their local day).
+
+    Runs inside the booking savepoint after the insert. The specialist's settings row is locked
+    first (``FOR UPDATE`` on PostgreSQL; SQLite already serialises writers), so two bookings of
+    different slots on the same day cannot both see room for one more.
+    """
+    settings = db.session.scalar(
+        select(SchedulingSettings).where(SchedulingSettings.specialist_id == consultation.specialist_id)
+        .with_for_update()
+    )
+    if settings is None or settings.max_per_day is None:
+        return False
+    profile = db.session.get(SpecialistProfile, consultation.specialist_id)
+    zone = ZoneInfo(profile.timezone if profile else "UTC")
+    local_day = consultation.start_utc.astimezone(zone).date()
+    day_start = datetime.combine(local_day, time(0), zone).astimezone(timezone.utc)
+    day_end = datetime.combine(local_day + timedelta(days=1), time(0), zone).astimezone(timezone.utc)
+    booked = db.session.scalar(
+        select(func.count(Consultation.id)).where(
+            Consultation.specialist_id == consultation.specialist_id,
+            Consultation.state != ConsultationState.CANCELLED,
+            Consultation.start_utc >= day_start,
+            Consultation.start_utc < day_end,
+        )
+    )
+    return (booked or 0) > settings.max_per_day
 
 
 def release_blocks(consultation: Consultation) -> None:

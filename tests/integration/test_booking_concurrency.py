@@ -169,3 +169,36 @@ def test_concurrent_http_posts_give_one_booking_and_friendly_409s(app, make_spec
     db.session.rollback()  # end this session's read snapshot: see what the others committed
     assert db.session.scalar(select(func.count(Consultation.id))) == 1
     assert db.session.scalar(select(func.count(OccupiedBlock.id))) == 2
+
+
+def test_daily_cap_holds_when_clients_race_for_different_slots_of_one_day(app, make_specialist, make_user):
+    """max_per_day=1: ten clients book ten different slots of the same local day at once → one booking."""
+    from marketplace.consultations.models import SchedulingSettings
+
+    profile = bookable_specialist(make_specialist)
+    settings = db.session.get(SchedulingSettings, profile.id)
+    if settings is None:
+        settings = SchedulingSettings.defaults_for(profile.id)
+        db.session.add(settings)
+    settings.max_per_day = 1
+    db.session.commit()
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(profile.timezone)
+    slots = future_slots(profile, 48)
+    first_day = slots[0].astimezone(zone).date()
+    same_day = [s for s in slots if s.astimezone(zone).date() == first_day][:10]
+    if len(same_day) < 2:  # the first day may be nearly over: use the next one
+        next_day = [s for s in slots if s.astimezone(zone).date() != first_day]
+        same_day = [s for s in next_day if s.astimezone(zone).date() == next_day[0].astimezone(zone).date()][:10]
+    assert len(same_day) >= 2
+    client_ids = [make_user(Role.CLIENT).id for _ in same_day]
+    profile_id = profile.id
+
+    results, errors = run_at_barrier(app, [service_job(cid, profile_id, slot)
+                                           for cid, slot in zip(client_ids, same_day, strict=True)])
+
+    assert errors == []
+    assert results.count("ok") == 1, results
+    db.session.rollback()  # end this session's read snapshot: see what the others committed
+    assert db.session.scalar(select(func.count(Consultation.id))) == 1
