@@ -103,6 +103,10 @@ def _future_slot(days: int = 3, hour: int = 10) -> datetime:
 
 def _try(world: World, name: str, builder: Callable[[World], Any]) -> None:
     """Build one object; on failure keep ``None`` and remember why (the first line of the error)."""
+    if not db.session().in_nested_transaction():
+        # End any read snapshot first: on SQLite a transaction that read before a live-server
+        # thread wrote cannot upgrade to a write ("database is locked").
+        db.session.commit()
     try:
         with db.session.begin_nested():
             obj = builder(world)
