@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from sqlalchemy import String, Text, text
 
 from marketplace.extensions import db
+from tests.conftest import require
 from tests.factories import PASSWORD
 from tests.quality.conftest import World, WriteRecorder, build_world, client_as, row_counts
 
@@ -327,7 +328,7 @@ def test_hostile_payload(form_name: str, field_name: str, payload: str, quality_
     try:
         data = form.valid(w)
     except AttributeError as exc:
-        pytest.skip(f"world lacks an object for {form_name}: {exc} ({w.missing})")
+        require(False, f"world lacks an object for {form_name}: {exc} ({w.missing})")  # a missing world object fails in CI
     key = _field_name(form_name, w, field_name)
     if payload == "missing":
         data.pop(key, None)
@@ -357,7 +358,7 @@ def test_invalid_csrf_is_refused(form_name: str, quality_app: Any) -> None:
     try:
         data = form.valid(w)
     except AttributeError as exc:
-        pytest.skip(f"world lacks an object for {form_name}: {exc} ({w.missing})")
+        require(False, f"world lacks an object for {form_name}: {exc} ({w.missing})")  # a missing world object fails in CI
     quality_app.config["WTF_CSRF_ENABLED"] = True
     try:
         for token in (None, "forged-token", "IjAwMCI.ZZZ.forged"):
@@ -381,7 +382,7 @@ def test_arbitrary_text(form_name: str, field_name: str, quality_app: Any) -> No
     try:
         form.valid(w)
     except AttributeError as exc:
-        pytest.skip(f"world lacks an object for {form_name}: {exc}")
+        require(False, f"world lacks an object for {form_name}: {exc}")  # a missing world object fails in CI
 
     @settings(max_examples=15, deadline=None, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
