@@ -478,7 +478,7 @@ def export_specialist_profile(user: User) -> dict[str, Any] | None:
     return data
 
 
-@deletion_hook
+@deletion_hook(order=90)  # after consultations were cancelled in the specialist's name
 def erase_specialist_profile(user: User) -> None:
     """Hide the profile and erase its personal details; the row stays for past consultations."""
     profile = own_profile(user)
