@@ -1,14 +1,12 @@
 """Real browser: sign up, log out, log in, and the offline banner."""
 from playwright.sync_api import expect
 
+from tests.e2e.helpers import sign_up
+
 
 def test_signup_login_and_offline_banner(page):
     page.goto("/auth/signup")
-    page.get_by_label("Your name").fill("Mira")
-    page.get_by_label("E-mail").fill("mira@example.test")
-    page.get_by_label("Password", exact=True).fill("a-calm-river-at-dawn")
-    page.get_by_label("Repeat password").fill("a-calm-river-at-dawn")
-    page.get_by_role("button", name="Create account").click()
+    sign_up(page, "Mira", "mira@example.test")
     expect(page.get_by_text("Welcome to Balance")).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
@@ -38,11 +36,7 @@ def test_browser_timezone_is_stored_at_signup(page, sqlite_app):
     from marketplace.extensions import db
 
     page.goto("/auth/signup")  # the context's time zone is Europe/Berlin
-    page.get_by_label("Your name").fill("Tz")
-    page.get_by_label("E-mail").fill("tz@example.test")
-    page.get_by_label("Password", exact=True).fill("a-calm-river-at-dawn")
-    page.get_by_label("Repeat password").fill("a-calm-river-at-dawn")
-    page.get_by_role("button", name="Create account").click()
+    sign_up(page, "Tz", "tz@example.test")
     expect(page.get_by_text("Welcome to Balance")).to_be_visible()
     db.session.rollback()
     assert db.session.scalar(select(User.timezone).where(User.email == "tz@example.test")) == "Europe/Berlin"

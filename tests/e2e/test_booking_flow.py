@@ -12,6 +12,7 @@ from marketplace.consultations.availability import refresh_next_available, set_w
 from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState, OccupiedBlock
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from tests.e2e.helpers import sign_up
 from tests.factories import PASSWORD
 
 CLIENT_ZONE = "America/New_York"
@@ -40,11 +41,7 @@ def test_client_books_specialist_confirms_and_records_proceed(browser, live_serv
     client = context.new_page()
     client.set_default_timeout(10000)
     client.goto("/auth/signup")
-    client.get_by_label("Your name").fill("Noor")
-    client.get_by_label("E-mail").fill("noor@example.test")
-    client.get_by_label("Password", exact=True).fill("a-calm-river-at-dawn")
-    client.get_by_label("Repeat password").fill("a-calm-river-at-dawn")
-    client.get_by_role("button", name="Create account").click()
+    sign_up(client, "Noor", "noor@example.test")
     expect(client.get_by_text("Welcome to Balance")).to_be_visible()
 
     # Find the specialist in the directory, open the profile, start booking.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.e2e.helpers import sign_up
 from tests.factories import PASSWORD
 
 SENT = "Your message has been sent"
@@ -25,11 +26,7 @@ def test_visitor_signs_up_messages_a_specialist_who_replies(page, browser, live_
     prompt = page.get_by_test_id("gated-prompt")
     expect(prompt).to_contain_text("You need to be logged in to send messages")
     prompt.get_by_role("link", name="Sign up").click()
-    page.get_by_label("Your name").fill("Noa")
-    page.get_by_label("E-mail").fill("noa@example.test")
-    page.get_by_label("Password", exact=True).fill("a-calm-river-at-dawn")
-    page.get_by_label("Repeat password").fill("a-calm-river-at-dawn")
-    page.get_by_role("button", name="Create account").click()
+    sign_up(page, "Noa", "noa@example.test")
 
     # Back on the profile, now with the message button.
     expect(page).to_have_url(f"{live_server.url}/specialists/{slug}")

@@ -1,6 +1,8 @@
 """Real browser: a visitor is prompted, signs up, asks anonymously, reports; pages pass axe-core."""
 from playwright.sync_api import expect
 
+from tests.e2e.helpers import sign_up
+
 
 def assert_accessible(page) -> None:
     from axe_playwright_python.sync_playwright import Axe
@@ -27,11 +29,7 @@ def test_visitor_signs_up_and_asks_anonymously(page, live_server, make_user):
     prompt = page.get_by_test_id("gated-prompt")
     expect(prompt).to_contain_text("To create a new Question, please log in or create an account")
     prompt.get_by_role("link", name="Sign up").click()
-    page.get_by_label("Your name").fill("Quinn Privateperson")
-    page.get_by_label("E-mail").fill("quinn@example.test")
-    page.get_by_label("Password", exact=True).fill("a-calm-river-at-dawn")
-    page.get_by_label("Repeat password").fill("a-calm-river-at-dawn")
-    page.get_by_role("button", name="Create account").click()
+    sign_up(page, "Quinn Privateperson", "quinn@example.test")
 
     expect(page).to_have_url(f"{live_server.url}/questions/new")
     assert_accessible(page)

@@ -7,6 +7,8 @@ import re
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.e2e.helpers import sign_up
+
 PASSWORD = "a-calm-river-at-dawn"
 
 
@@ -26,11 +28,7 @@ def test_specialist_publishes_profile_and_visitor_finds_it(page, browser, live_s
 
     # Sign up as a specialist: lands in the profile editor.
     page.goto("/auth/signup?role=specialist")
-    page.get_by_label("Your name").fill("Dr Liv Marlow")
-    page.get_by_label("E-mail").fill("liv@example.test")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    sign_up(page, "Dr Liv Marlow", "liv@example.test", PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Your specialist profile")
     expect(page.get_by_test_id("missing-fields")).to_contain_text("at least one specialty")
     assert_accessible(page)
