@@ -46,9 +46,37 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # photo uploads are capped at 5 MB
 
+    # One switch for everything shared between processes and hosts: REDIS_URL=redis://127.0.0.1:6379/0
+    # sets the job queue, the cache, the counters and the rate limits (each can be set on its own).
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+
+    # Background jobs (Huey): SQLite file in instance/ by default, Redis in production.
+    JOBS_URL = os.environ.get("JOBS_URL", REDIS_URL)
+    JOBS_NAME = os.environ.get("JOBS_NAME", "balance")
+    JOBS_IMMEDIATE = False  # tests: run each job synchronously when it is enqueued
+
+    # Shared cache (Flask-Caching): in-process by default, Redis when configured.
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", REDIS_URL)
+    CACHE_TYPE = "RedisCache" if CACHE_REDIS_URL else "SimpleCache"
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "balance:")
+    CACHE_DEFAULT_TIMEOUT = 300
+    CACHE_THRESHOLD = 5000  # SimpleCache: entries per process
+    CACHE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if CACHE_REDIS_URL else {}
+
+    # Impressions and profile views: counted without a database write on GET, written by a job.
+    COUNTERS_URL = os.environ.get("COUNTERS_URL", REDIS_URL)
+    COUNTER_FLUSH_SECONDS = float(os.environ.get("COUNTER_FLUSH_SECONDS", "5"))
+
+    # Responses compressed (gzip / brotli) when the browser accepts it.
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/plain", "application/javascript", "application/json",
+                          "text/calendar", "image/svg+xml"]
+    COMPRESS_MIN_SIZE = 500
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+
     # Rate limiting (Flask-Limiter). Use redis://… when more than one process serves.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI",
+                                           REDIS_URL or "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
     # Mail: "console" prints to the log stream (without bodies of private messages),
@@ -60,6 +88,8 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 5)
+    # A mail claimed by a worker that died or hung is claimed again after this many seconds.
+    MAIL_LEASE_SECONDS = _int("MAIL_LEASE_SECONDS", 120)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Balance <no-reply@balance.example>")
     ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL", "admin@balance.example")
 
@@ -97,7 +127,12 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False  # individual tests turn it back on to prove CSRF is enforced
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
-    IMPRESSION_FLUSH_SECONDS = 0  # count every cached page view at once
+    JOBS_IMMEDIATE = True
+    COUNTERS_URL = ""
+    COUNTER_FLUSH_SECONDS = 0  # hand every count to the (immediate) job queue at once
+    CACHE_TYPE = "SimpleCache"
+    CACHE_REDIS_URL = ""
+    CACHE_OPTIONS: dict = {}
     MAIL_BACKEND = "memory"
     SERVER_NAME = None
     STRIPE_SECRET_KEY = None

@@ -31,6 +31,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     register_request_hooks(app)
     register_template_helpers(app)
     register_commands(app)
+    register_jobs(app)
     return app
 
 
@@ -61,7 +62,8 @@ def register_url_converters(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from marketplace.database import configure_engine_events
-    from marketplace.extensions import csrf, db, limiter, login_manager, migrate
+    from marketplace import counters
+    from marketplace.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     with app.app_context():
@@ -70,6 +72,9 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
+    compress.init_app(app)
+    counters.init_app(app)
     login_manager.init_app(app)
     import marketplace.auth.loader  # noqa: F401  (registers the user loader)
     import marketplace.models  # noqa: F401  (every table known to metadata / Alembic)
@@ -80,6 +85,13 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint, prefix in BLUEPRINTS():
         app.register_blueprint(blueprint, url_prefix=prefix)
+
+
+def register_jobs(app: Flask) -> None:
+    """Bind every registered job (domains register them at import) to this app's queue."""
+    from marketplace.jobs import jobs
+
+    jobs.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,0 +1,63 @@
+"""Shared caches: Flask-Caching, in-process by default, Redis when ``CACHE_REDIS_URL`` (or
+``REDIS_URL``) is set, so several app processes and hosts see one cache.
+
+Invalidation is by version, not by time alone: a cached value's key carries the versions of
+what it depends on (``versioned_key("profile", profile_id, tz)`` with ``version("profile:7")``),
+and a change bumps the version after commit (``bump_after_commit``), so the next read misses and
+every process sees the change at once. Timeouts only bound memory and time-dependent content.
+
+A version that is missing (evicted, or a new cache) starts from the clock, never from 0, so a
+reset can never make an older entry current again.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from marketplace.database import after_commit
+from marketplace.extensions import cache
+
+
+def version(name: str) -> int:
+    """The current version of ``name`` (e.g. "directory", "profile:42")."""
+    key = f"v:{name}"
+    value = cache.get(key)
+    if value is None:
+        value = time.time_ns()
+        cache.add(key, value, timeout=0)  # add: a racing process that set it first wins
+        value = cache.get(key) or value
+    return int(value)
+
+
+def versions(*names: str) -> tuple[int, ...]:
+    """Several versions in one round trip."""
+    keys = [f"v:{name}" for name in names]
+    values = cache.get_many(*keys)
+    if all(v is not None for v in values):
+        return tuple(int(v) for v in values)
+    return tuple(version(name) for name in names)
+
+
+def bump_version(*names: str) -> None:
+    """Make everything cached under these versions stale, for every process sharing the cache."""
+    for name in names:
+        key = f"v:{name}"
+        if cache.inc(key) is None:  # a backend that cannot increment a missing key
+            cache.set(key, time.time_ns(), timeout=0)
+
+
+def bump_after_commit(*names: str) -> None:
+    """``bump_version`` once the current unit of work has committed."""
+    after_commit(lambda: bump_version(*names))
+
+
+def cached(key: str, produce: Any, timeout: int | None = None) -> Any:
+    """``cache[key]``, computed by ``produce()`` and stored on a miss."""
+    value = cache.get(key)
+    if value is None:
+        value = produce()
+        cache.set(key, value, timeout=timeout)
+    return value
+
+
+__all__ = ["bump_after_commit", "bump_version", "cached", "version", "versions"]

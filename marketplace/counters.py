@@ -1,0 +1,115 @@
+"""Counters that a GET may add to without writing to the database (impressions, profile views).
+
+* With Redis (``COUNTERS_URL`` or ``REDIS_URL``): ``HINCRBY`` on one hash, shared by every
+  process; a periodic job drains it atomically (``RENAME`` then read) and writes the sums.
+* Without (the embedded default): counts are summed in the process and, at most every
+  ``COUNTER_FLUSH_SECONDS``, handed to the job queue as one batch (``flush_job``), after the
+  response's unit of work. A process that dies loses at most that last interval.
+
+Keys are strings chosen by the domain (e.g. ``"impressions|directory|2026-11-29|42"``).
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+
+from marketplace.database import after_commit
+
+EXTENSION = "counters"
+HASH = "balance:counters"
+
+
+class LocalCounters:
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._last_flush = time.monotonic()
+
+    def add(self, key: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[key] += amount
+
+    def due_batch(self) -> dict[str, int] | None:
+        """The counts to flush now (and forget), or None if the interval has not passed."""
+        with self._lock:
+            now = time.monotonic()
+            if not self._counts or now - self._last_flush < self.interval:
+                return None
+            batch, self._counts = dict(self._counts), Counter()
+            self._last_flush = now
+            return batch
+
+    def drain(self) -> dict[str, int]:
+        with self._lock:
+            batch, self._counts = dict(self._counts), Counter()
+            return batch
+
+
+class RedisCounters:
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    def add(self, key: str, amount: int = 1) -> None:
+        try:
+            self.client.hincrby(HASH, key, amount)
+        except redis.RedisError:  # a lost count is better than a failed page
+            pass
+
+    def due_batch(self) -> dict[str, int] | None:
+        return None  # the periodic job drains Redis
+
+    def drain(self) -> dict[str, int]:
+        staging = f"{HASH}:draining:{uuid.uuid4().hex}"
+        try:
+            self.client.rename(HASH, staging)
+        except redis.ResponseError:  # no such key: nothing counted
+            return {}
+        values = self.client.hgetall(staging)
+        self.client.delete(staging)
+        return {k.decode(): int(v) for k, v in values.items()}
+
+
+def init_app(app: Flask) -> None:
+    url = app.config.get("COUNTERS_URL") or ""
+    store: LocalCounters | RedisCounters
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        store = RedisCounters(url)
+    else:
+        store = LocalCounters(float(app.config.get("COUNTER_FLUSH_SECONDS", 5)))
+    app.extensions[EXTENSION] = store
+
+
+def _store() -> LocalCounters | RedisCounters:
+    return current_app.extensions[EXTENSION]
+
+
+def add(key: str, amount: int = 1, *, flush: Callable[[dict[str, int]], None]) -> None:
+    """Count ``key``; ``flush(batch)`` is queued after the unit of work when a batch is due."""
+    store = _store()
+    store.add(key, amount)
+    if isinstance(store, LocalCounters) and (batch := store.due_batch()):
+        after_commit(lambda: flush(batch))
+
+
+def drain() -> Mapping[str, int]:
+    """Everything counted and not yet written (periodic job, shutdown, tests)."""
+    return _store().drain()
+
+
+def parse(key: str) -> list[str]:
+    return key.split("|")
+
+
+def key(*parts: Any) -> str:
+    return "|".join(str(p) for p in parts)
+
+
+__all__ = ["add", "drain", "init_app", "key", "parse"]
