@@ -14,13 +14,13 @@ from marketplace.extensions import db
 
 class MailStatus(str, enum.Enum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by one deliverer; never picked up again (at-most-once)
+    SENDING = "sending"  # claimed by one deliverer until ``claimed_until``; then claimable again
     SENT = "sent"
 
 
 class OutboxMail(db.Model):
     __tablename__ = "outbox_mail"
-    __table_args__ = (Index("ix_outbox_mail_status", "status"),)
+    __table_args__ = (Index("ix_outbox_mail_status", "status", "claimed_until"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(254))
@@ -34,6 +34,8 @@ class OutboxMail(db.Model):
         default=MailStatus.PENDING,
     )
     attempts: Mapped[int] = mapped_column(default=0)
+    # The lease of the worker that claimed it: a worker that died or hung loses it after this.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
