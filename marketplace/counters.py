@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import redis
@@ -91,10 +91,11 @@ def _store() -> LocalCounters | RedisCounters:
     return current_app.extensions[EXTENSION]
 
 
-def add(key: str, amount: int = 1, *, flush: Callable[[dict[str, int]], None]) -> None:
-    """Count ``key``; ``flush(batch)`` is queued after the unit of work when a batch is due."""
+def add(keys: Iterable[str], *, flush: Callable[[dict[str, int]], None]) -> None:
+    """Count each key once; ``flush(batch)`` runs after the unit of work when a batch is due."""
     store = _store()
-    store.add(key, amount)
+    for key in keys:
+        store.add(key)
     if isinstance(store, LocalCounters) and (batch := store.due_batch()):
         after_commit(lambda: flush(batch))
 

@@ -7,9 +7,11 @@
 * **The active campaign** is the campaign with the active flag whose inclusive UTC date range
   contains today. If several overlap, the one that started most recently wins (ties: the one
   created last), so a short special campaign can run inside a long one.
-* **Tracking** is server-side and aggregated per day in ``campaign_stats`` by one
-  concurrency-safe upsert (``increment_campaign_stat``). Bookings are counted from the
-  consultations table (``Consultation.source == "campaign"``) at display time.
+* **Tracking** is server-side and aggregated per day in ``campaign_stats``. A page view never
+  writes to the database: ``count_impressions`` / ``count_profile_view`` add to the off-request
+  counters (``marketplace.counters``), and a job writes the sums with one concurrency-safe upsert
+  per group (``increment_campaign_stat``). Bookings are counted from the consultations table
+  (``Consultation.source == "campaign"``) at display time.
 """
 from __future__ import annotations
 
@@ -23,10 +25,12 @@ from sqlalchemy import ColumnElement, Date, and_, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from marketplace import counters
 from marketplace.audit import record_audit
 from marketplace.database import rollback, utcnow
 from marketplace.extensions import db
 from marketplace.featured.models import Campaign, CampaignStat, FeaturedEntry
+from marketplace.jobs import enqueue, jobs
 from marketplace.specialists.models import SpecialistProfile, VerificationStatus
 from marketplace.specialists.services import published_profiles_query
 
@@ -138,7 +142,7 @@ def featured_profiles(limit: int | None = None, *, placement: str | None = None)
         stmt = stmt.limit(limit)
     profiles = list(db.session.scalars(stmt))
     if placement:
-        record_impressions([p.id for p in profiles], placement)
+        count_impressions([p.id for p in profiles], placement)
     return profiles
 
 
@@ -214,9 +218,55 @@ def record_impressions(profile_ids: Iterable[int], placement: str, *, amount: in
         increment_campaign_stat("impressions", SpecialistProfile.id.in_(ids), amount=amount)
 
 
-def record_profile_view(slug: str) -> None:
-    """Count a profile view that came from a campaign placement (``?src=campaign``)."""
-    increment_campaign_stat("profile_views", SpecialistProfile.slug == slug)
+# --- off the request path: counted in memory or Redis, written by a job ------------------------
+
+MAX_SLUG_LENGTH = 120
+
+
+def count_impressions(profile_ids: Iterable[int], placement: str) -> None:
+    """Count that these featured cards were shown, without a database write (see ``counters``)."""
+    if placement not in PLACEMENTS:
+        raise ValueError(f"unknown placement {placement!r}")
+    day = today_utc().isoformat()
+    counters.add([counters.key("impressions", placement, day, profile_id) for profile_id in {int(i) for i in profile_ids}],
+                 flush=_queue_counts)
+
+
+def count_profile_view(slug: str) -> None:
+    """Count a profile view from a campaign placement (``?src=campaign``), without a database write."""
+    if slug and len(slug) <= MAX_SLUG_LENGTH and "|" not in slug:
+        counters.add([counters.key("profile_views", "", today_utc().isoformat(), slug)], flush=_queue_counts)
+
+
+def _queue_counts(batch: dict[str, int]) -> None:
+    enqueue(write_campaign_counts, batch)
+
+
+@jobs.task
+def write_campaign_counts(batch: dict[str, int]) -> None:
+    """Add counted impressions and profile views to ``campaign_stats``: one upsert per
+    (counter, day, amount) group. Counts of profiles no longer featured are dropped."""
+    groups: dict[tuple[str, str, int], list[str]] = {}
+    for key, amount in batch.items():
+        parts = counters.parse(key)
+        if len(parts) != 4 or parts[0] not in COUNTERS or amount <= 0:
+            continue
+        counter, _placement, day, ident = parts
+        groups.setdefault((counter, day, amount), []).append(ident)
+    for (counter, day, amount), idents in sorted(groups.items()):
+        if counter == "impressions":
+            profiles = SpecialistProfile.id.in_(sorted(int(i) for i in idents if i.isdigit()))
+        else:
+            profiles = SpecialistProfile.slug.in_(sorted(idents))
+        increment_campaign_stat(counter, profiles, day=date.fromisoformat(day), amount=amount)
+
+
+@jobs.periodic(minute="*")
+def flush_campaign_counts() -> None:
+    """Write what the shared (Redis) counters have collected since the last run."""
+    batch = dict(counters.drain())
+    if batch:
+        write_campaign_counts(batch)
 
 
 def _utc_start(day: date) -> datetime:

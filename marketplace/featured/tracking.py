@@ -1,6 +1,7 @@
 """Server-side campaign tracking: no third-party trackers, no cookies, no personal data.
 
-Impressions are counted where featured cards are rendered (``record_impressions``).
+Impressions are counted where featured cards are rendered (``count_impressions``); neither
+count writes to the database during the request (see ``marketplace.counters``).
 Profile views are counted here: links from featured placements carry ``?src=campaign``.
 Bookings are counted from consultations booked with ``source == "campaign"``.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 from flask import request
 
 from marketplace.featured import bp
-from marketplace.featured.services import CAMPAIGN_SOURCE, record_profile_view
+from marketplace.featured.services import CAMPAIGN_SOURCE, count_profile_view
 
 PROFILE_ENDPOINT = "specialists.profile"
 
@@ -23,4 +24,4 @@ def count_campaign_profile_view() -> None:
         return
     slug = (request.view_args or {}).get("slug")
     if isinstance(slug, str) and slug:
-        record_profile_view(slug)
+        count_profile_view(slug)
