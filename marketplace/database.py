@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, g
+from flask import Flask, Response, abort, g, has_app_context, has_request_context, request
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
@@ -82,8 +82,9 @@ def configure_engine_events(engine: Engine) -> None:
 
 
 def _write_intent() -> bool:
-    from flask import has_request_context, request
-
+    """POST-like requests and background jobs (``g.write_intent``) mean to write."""
+    if has_app_context() and g.get("write_intent"):
+        return True
     return has_request_context() and request.method in {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 
@@ -111,6 +111,7 @@ def _in_app_context(app: Flask, func: Callable[..., Any]) -> Callable[..., Any]:
     """Run ``func`` as one unit of work in its own app context (and so its own DB session)."""
     def run(*args: Any, **kwargs: Any) -> Any:
         with app.app_context():
+            g.write_intent = True  # SQLite: take the write lock up front (see database.py)
             try:
                 result = func(*args, **kwargs)
                 commit()

@@ -8,14 +8,15 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.auth.models import Role, User, find_user_by_email, normalize_email
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.notifications.mail import render_mail, send_mail
+from marketplace.jobs import enqueue_after_commit, jobs
+from marketplace.notifications.mail import external_url, render_mail, send_mail
 from marketplace.timeutil import is_valid_timezone
 
 log = logging.getLogger(__name__)
@@ -147,11 +148,18 @@ def user_for_reset_token(token: str) -> User | None:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the account exists. Says nothing either way (no account probing)."""
+    """Queue the reset mail. The request does the same (no) work whether or not the account
+    exists, so neither its answer nor its timing tells (no account probing)."""
+    enqueue_after_commit(send_password_reset_link, email)
+
+
+@jobs.task
+def send_password_reset_link(email: str) -> None:
+    """Job: mail a reset link if an active account has this address; nothing otherwise."""
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         return
-    link = url_for("auth.reset_with_token", token=make_reset_token(user), _external=True)
+    link = external_url("auth.reset_with_token", token=make_reset_token(user))
     send_mail(user.email, "Reset your Balance password",
               render_mail("email/password_reset.txt", user=user, link=link,
                           minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60))

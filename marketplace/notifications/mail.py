@@ -1,5 +1,9 @@
-"""The one way to send e-mail: ``send_mail()`` queues into the outbox table; delivery
-happens after the surrounding transaction commits (and ``flask deliver-mail`` retries).
+"""The one way to send e-mail: ``send_mail()`` writes an outbox row in the action's transaction
+(the source of truth); after commit ONE job per unit of work delivers the rows it wrote, on a
+worker, never in the request. A periodic job sweeps what is left: rows the SMTP server refused
+(back to pending) and rows whose worker died or hung after claiming them (the claim is a lease,
+``MAIL_LEASE_SECONDS``). Each row is claimed by one conditional UPDATE, so with any number of
+workers a mail goes out once.
 
 Backends: ``console`` (default; prints to stdout), ``smtp``, ``memory`` (tests).
 """
@@ -10,15 +14,17 @@ import logging
 import smtplib
 import sys
 from collections.abc import Iterable
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-from flask import current_app, render_template
-from sqlalchemy import select, update
+from flask import current_app, g, render_template, url_for
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from marketplace.database import after_commit, utcnow
 from marketplace.extensions import db
+from marketplace.jobs import enqueue, jobs
 from marketplace.notifications.models import MailStatus, OutboxMail
 
 log = logging.getLogger(__name__)
@@ -41,9 +47,32 @@ def send_mail(to: str, subject: str, body: str, *, attachments: Iterable[Attachm
     )
     db.session.add(mail)
     db.session.flush()
-    mail_id = mail.id
-    after_commit(lambda: deliver_mail_ids([mail_id]))
+    _deliver_after_commit(mail.id)
     return mail
+
+
+class _MailBatch:
+    """The mail ids of one unit of work; called after its commit, it queues one delivery job."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+
+    def __call__(self) -> None:
+        enqueue(deliver_mail, self.ids)
+
+
+def _deliver_after_commit(mail_id: int) -> None:
+    batch = g.get("_outbox_batch")
+    if batch is None or batch not in g.get("_after_commit", ()):  # none yet in this unit of work
+        batch = g._outbox_batch = _MailBatch()
+        after_commit(batch)
+    batch.ids.append(mail_id)
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link for an e-mail, on ``SERVER_BASE_URL`` (works in jobs, which have no request)."""
+    with current_app.test_request_context(base_url=current_app.config["SERVER_BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)
 
 
 def render_mail(template: str, **context: Any) -> str:
@@ -52,10 +81,28 @@ def render_mail(template: str, **context: Any) -> str:
     return render_template(template, **context)
 
 
+@jobs.task
+def deliver_mail(ids: list[int]) -> int:
+    """Job: deliver these outbox rows (those still claimable). Returns the count sent."""
+    return deliver_mail_ids(ids)
+
+
+@jobs.periodic(minute="*")
+def deliver_pending_mail() -> int:
+    """Job: the sweep — refused mail and mail whose worker's lease ran out."""
+    return deliver_pending()
+
+
+def _claimable(now: Any) -> ColumnElement[bool]:
+    """Pending, or claimed by a worker whose lease has run out (it died or hung)."""
+    return or_(OutboxMail.status == MailStatus.PENDING,
+               and_(OutboxMail.status == MailStatus.SENDING, OutboxMail.claimed_until < now))
+
+
 def deliver_pending(limit: int = 200) -> int:
-    """Deliver queued mail (cron-safe: each row is claimed atomically). Returns count sent."""
+    """Deliver queued mail (safe on any number of workers: each row is claimed atomically)."""
     ids = db.session.scalars(
-        select(OutboxMail.id).where(OutboxMail.status == MailStatus.PENDING).order_by(OutboxMail.id).limit(limit)
+        select(OutboxMail.id).where(_claimable(utcnow())).order_by(OutboxMail.id).limit(limit)
     ).all()
     db.session.commit()
     return deliver_mail_ids(list(ids))
@@ -64,22 +111,32 @@ def deliver_pending(limit: int = 200) -> int:
 def deliver_mail_ids(ids: list[int]) -> int:
     sent = 0
     for mail_id in ids:
-        if _claim(mail_id):
-            sent += _deliver_claimed(mail_id)
+        attempt = claim_mail(mail_id)
+        if attempt is not None:
+            sent += _deliver_claimed(mail_id, attempt)
     return sent
 
 
-def _claim(mail_id: int) -> bool:
-    result = db.session.execute(
+def claim_mail(mail_id: int) -> int | None:
+    """Take the lease on one row: one conditional UPDATE, so only one worker wins it.
+
+    Returns the claim's attempt number (its token: the outcome is written only while the row is
+    still held by this attempt, so a worker that hung past its lease cannot undo another's send),
+    or None when the row is not claimable (sent, or leased to a live worker).
+    """
+    now = utcnow()
+    lease = timedelta(seconds=int(current_app.config.get("MAIL_LEASE_SECONDS", 120)))
+    attempt = db.session.scalar(
         update(OutboxMail)
-        .where(OutboxMail.id == mail_id, OutboxMail.status == MailStatus.PENDING)
-        .values(status=MailStatus.SENDING, attempts=OutboxMail.attempts + 1)
+        .where(OutboxMail.id == mail_id, _claimable(now))
+        .values(status=MailStatus.SENDING, attempts=OutboxMail.attempts + 1, claimed_until=now + lease)
+        .returning(OutboxMail.attempts)
     )
     db.session.commit()
-    return result.rowcount == 1
+    return attempt
 
 
-def _deliver_claimed(mail_id: int) -> int:
+def _deliver_claimed(mail_id: int, attempt: int) -> int:
     mail = db.session.get(OutboxMail, mail_id)
     assert mail is not None
     message = build_message(mail)
@@ -90,16 +147,20 @@ def _deliver_claimed(mail_id: int) -> int:
         _BACKENDS[current_app.config["MAIL_BACKEND"]](message)
     except (OSError, smtplib.SMTPException) as exc:
         # Not delivered: back to pending so `flask deliver-mail` retries it later.
-        _set_status(mail_id, MailStatus.PENDING, last_error=f"{type(exc).__name__}: {exc}"[:300])
+        _set_status(mail_id, attempt, MailStatus.PENDING, claimed_until=None,
+                    last_error=f"{type(exc).__name__}: {exc}"[:300])
         log.warning("mail %s not delivered yet (%s)", mail_id, type(exc).__name__)
         return 0
-    _set_status(mail_id, MailStatus.SENT, sent_at=utcnow())
+    _set_status(mail_id, attempt, MailStatus.SENT, sent_at=utcnow(), claimed_until=None)
     log.info("mail %s delivered", mail_id)
     return 1
 
 
-def _set_status(mail_id: int, status: MailStatus, **values: Any) -> None:
-    db.session.execute(update(OutboxMail).where(OutboxMail.id == mail_id).values(status=status, **values))
+def _set_status(mail_id: int, attempt: int, status: MailStatus, **values: Any) -> None:
+    """Record the outcome of this attempt (nothing if the lease passed to another attempt)."""
+    db.session.execute(update(OutboxMail).where(
+        OutboxMail.id == mail_id, OutboxMail.attempts == attempt, OutboxMail.status == MailStatus.SENDING,
+    ).values(status=status, **values))
     db.session.commit()
 
 
