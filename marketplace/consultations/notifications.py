@@ -22,6 +22,7 @@ from marketplace.auth.models import User
 from marketplace.consultations.models import Consultation, ConsultationState
 from marketplace.database import commit, rollback, utcnow
 from marketplace.extensions import db
+from marketplace.jobs import jobs
 from marketplace.notifications.ics import build_ics
 from marketplace.notifications.mail import render_mail, send_mail
 from marketplace.timeutil import format_datetime, is_valid_timezone
@@ -187,6 +188,12 @@ def _claim_reminder(consultation_id: int, which: str, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+@jobs.periodic(minute="*")
+def send_due_reminders() -> dict[str, int]:
+    """Job, every minute on the queue's scheduler: ``send_reminders``."""
+    return send_reminders()
 
 
 def send_reminders(now: datetime | None = None) -> dict[str, int]:
