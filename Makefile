@@ -9,7 +9,7 @@ PORT   ?= 5000
 # Parallel test workers (2 cores on CI machines).
 WORKERS ?= 2
 
-.PHONY: run test bench lint venv deps dev-deps db chromium clean
+.PHONY: run worker test bench lint venv deps dev-deps db chromium clean
 
 $(VENV)/bin/activate:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
@@ -31,9 +31,17 @@ db: deps
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
 
-## make run: virtualenv, install, migrate, demo data on an empty database, serve on :5000
+## make run: virtualenv, install, migrate, demo data on an empty database, then the web server on :5000
+## and a job worker (mail, reminders, availability, counters) together; Ctrl-C stops both.
 run: db
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "Starting the job worker and the web server on http://$(HOST):$(PORT) (Ctrl-C stops both)"
+	@$(VENV)/bin/huey_consumer wsgi.huey --workers 2 --worker-type thread --quiet & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host $(HOST) --port $(PORT)
+
+## make worker: only the job worker (production runs any number of these, on any hosts)
+worker: deps
+	$(VENV)/bin/huey_consumer wsgi.huey --workers 2 --worker-type thread
 
 ## make test: install test dependencies and run the whole suite (parallel)
 test: dev-deps

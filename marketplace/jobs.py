@@ -68,10 +68,11 @@ class JobQueue:
         tasks: dict[str, TaskWrapper] = {}
         for name, entry in self.registered.items():
             runner = _in_app_context(app, entry.func)
+            short = entry.func.__qualname__  # Huey prefixes the module itself
             if entry.schedule is not None:
-                tasks[name] = huey.periodic_task(crontab(**entry.schedule), name=name)(runner)
+                tasks[name] = huey.periodic_task(crontab(**entry.schedule), name=short)(runner)
             else:
-                tasks[name] = huey.task(name=name, retries=entry.retries, retry_delay=entry.retry_delay)(runner)
+                tasks[name] = huey.task(name=short, retries=entry.retries, retry_delay=entry.retry_delay)(runner)
         app.extensions[EXTENSION] = _AppJobs(huey, tasks)
         return huey
 
