@@ -1,0 +1,164 @@
+"""A request does only what its response needs: no database write on GET, and the embedded
+SQLite default serves parallel logged-in readers without errors."""
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import event, func, select
+
+from marketplace import counters
+from marketplace.auth.models import Role
+from marketplace.extensions import db
+from marketplace.featured.models import CampaignStat
+from marketplace.featured.services import flush_campaign_counts
+from tests.conftest import LiveServer
+from tests.factories import PASSWORD
+from tests.integration.test_consultations import open_all_week
+from tests.integration.test_featured import make_campaign
+
+# Production-like: a real queue (its own file) and counts summed in the process for a while.
+PRODUCTION_LIKE = pytest.mark.config(
+    JOBS_IMMEDIATE=False, JOBS_URL=f"sqlite:///{tempfile.mkdtemp(prefix='balance-jobs-')}/jobs.db",
+    COUNTER_FLUSH_SECONDS=60, RATELIMIT_ENABLED=False,
+)
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class WriteRecorder:
+    """Every INSERT/UPDATE/DELETE the app's engine runs, from any thread."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.writes: list[str] = []
+
+    def _on_execute(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(WRITES):
+            self.writes.append(statement.split("\n")[0][:120])
+
+    def __enter__(self) -> WriteRecorder:
+        event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._on_execute)
+
+
+@pytest.fixture
+def world(app: Any, make_specialist: Any, make_user: Any) -> dict[str, Any]:
+    featured = make_specialist(formats=["video"], display_name="Dr Featured Person")
+    other = make_specialist(formats=["video"])
+    open_all_week(featured)
+    open_all_week(other)
+    make_campaign(featured, other)
+    client_user = make_user(Role.CLIENT, email="reader@example.test")
+    db.session.commit()
+    return {"featured": featured, "other": other, "client": client_user}
+
+
+def _pages(world: dict[str, Any]) -> list[str]:
+    slug = world["featured"].slug
+    return ["/", "/specialists", "/specialists?language=en&page=1", f"/specialists/{slug}",
+            f"/specialists/{slug}?src=campaign", "/campaign", "/questions", "/articles"]
+
+
+@PRODUCTION_LIKE
+def test_no_database_write_on_any_get(app, client, auth, world):
+    auth.login_as(world["client"])
+    with WriteRecorder(db.engine) as recorder:
+        for path in _pages(world):
+            assert client.get(path).status_code == 200, path
+        auth.logout()
+        for path in _pages(world):
+            assert client.get(path).status_code == 200, path
+    assert recorder.writes == []
+
+    # The featured cards shown and the campaign profile views were counted all the same (in the
+    # process, for the periodic job to write).
+    with app.app_context():
+        counted = counters.drain()
+    assert any(key.startswith("impressions|home|") for key in counted)
+    assert sum(n for key, n in counted.items() if key.startswith("profile_views|")) == 2
+
+
+@pytest.mark.config(COUNTER_FLUSH_SECONDS=0)
+def test_counted_impressions_and_views_reach_the_statistics(app, client, world):
+    featured = world["featured"]
+    client.get("/")
+    client.get(f"/specialists/{featured.slug}?src=campaign")
+    db.session.commit()
+    impressions = db.session.scalar(select(func.sum(CampaignStat.impressions)).where(CampaignStat.profile_id == featured.id))
+    views = db.session.scalar(select(func.sum(CampaignStat.profile_views)).where(CampaignStat.profile_id == featured.id))
+    assert impressions >= 1 and views == 1
+
+
+@PRODUCTION_LIKE
+def test_counts_summed_in_the_process_are_written_by_the_periodic_job(app, client, world):
+    featured = world["featured"]
+    for _ in range(3):
+        client.get("/")
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(CampaignStat)) == 0  # nothing written on GET
+    with app.app_context():
+        flush_campaign_counts()  # what the scheduler runs every minute (it drains this process's counts here)
+        db.session.commit()
+    db.session.commit()
+    assert db.session.scalar(select(func.sum(CampaignStat.impressions))
+                             .where(CampaignStat.profile_id == featured.id)) == 3
+
+
+@PRODUCTION_LIKE
+def test_32_parallel_logged_in_readers_on_sqlite_get_no_errors(sqlite_app, make_specialist, make_user):
+    featured = make_specialist(formats=["video"])
+    open_all_week(featured)
+    make_campaign(featured)
+    readers = [make_user(Role.CLIENT, email=f"reader{i}@example.test") for i in range(8)]
+    db.session.commit()
+    paths = ["/", "/specialists", f"/specialists/{featured.slug}", f"/specialists/{featured.slug}?src=campaign"]
+    statuses: Counter[int] = Counter()
+    errors: list[str] = []
+
+    with LiveServer(sqlite_app) as server:
+        sessions = []
+        for user in readers:
+            s = requests.Session()
+            response = s.post(f"{server.url}/auth/login", data={"email": user.email, "password": PASSWORD},
+                              allow_redirects=False, timeout=10)
+            assert response.status_code == 302
+            sessions.append(s)
+        barrier = threading.Barrier(32)
+
+        def read(n: int) -> None:
+            s = sessions[n % len(sessions)]
+            barrier.wait(10)
+            for round_ in range(4):
+                path = paths[(n + round_) % len(paths)]
+                try:
+                    response = s.get(server.url + path, timeout=30)
+                    statuses[response.status_code] += 1
+                except requests.RequestException as exc:
+                    errors.append(f"{path}: {exc}")
+
+        threads = [threading.Thread(target=read, args=(n,)) for n in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert errors == []
+    assert statuses == Counter({200: 128})
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_pages_are_compressed_when_the_browser_accepts_it(client, encoding):
+    plain = client.get("/free-consultation")
+    compressed = client.get("/free-consultation", headers={"Accept-Encoding": encoding})
+    assert plain.status_code == compressed.status_code == 200
+    assert "Content-Encoding" not in plain.headers
+    assert compressed.headers["Content-Encoding"] == encoding
+    assert "Accept-Encoding" in compressed.headers.get("Vary", "")
+    assert len(compressed.data) < len(plain.data) / 2
