@@ -42,7 +42,8 @@ def bump_version(*names: str) -> None:
     """Make everything cached under these versions stale, for every process sharing the cache."""
     for name in names:
         key = f"v:{name}"
-        if cache.inc(key) is None:  # a backend that cannot increment a missing key
+        cache.add(key, time.time_ns(), timeout=0)  # missing (evicted): restart from the clock, not 0
+        if cache.cache.inc(key) is None:  # a backend that cannot increment
             cache.set(key, time.time_ns(), timeout=0)
 
 
