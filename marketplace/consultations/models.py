@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -35,6 +36,7 @@ from marketplace.extensions import db
 
 FREE_CONSULTATION_MINUTES = 30
 BLOCK_MINUTES = 15
+SLOT_STEP_MINUTES = 30  # slots start on the half hour of each window (local wall clock)
 ICS_DOMAIN = "balance.example"
 
 
@@ -329,8 +331,36 @@ class SchedulingSettings(db.Model):
         return cls(specialist_id=specialist_id, version_id=0, **cls.DEFAULTS)
 
 
+class AvailabilitySnapshot(db.Model):
+    """A specialist's free 30-minute slots, precomputed so pages read them in one query.
+
+    Written only by the availability refresh (``availability.refresh_next_available``: the job
+    queued after every calendar change, the periodic sweep, the CLI). Readers drop the slots that
+    have meanwhile come closer than ``min_notice_minutes``. A row whose ``version`` is not the
+    current ``SNAPSHOT_VERSION`` is treated as missing (readers compute the slots themselves).
+    """
+
+    __tablename__ = "availability_snapshots"
+    __table_args__ = (
+        Index("ix_availability_snapshots_refresh_due_at", "refresh_due_at"),
+    )
+
+    profile_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # The "now" the slots were computed for: an older computation never overwrites a newer one.
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    min_notice_minutes: Mapped[int] = mapped_column(Integer)
+    # Runs of slot starts: [[minutes since the epoch (UTC), count], …], 30 minutes apart (scheduling.packing).
+    slots: Mapped[list[list[int]]] = mapped_column(JSON)
+    next_available_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the periodic sweep should recompute it (soonest slot no longer bookable, or max age);
+    # None when nothing can change with time alone (not bookable, or no hours at all).
+    refresh_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 __all__ = [
-    "AvailabilityOverride", "AvailabilityRule", "BLOCK_MINUTES", "CALENDAR_STATES", "Consultation",
-    "ConsultationKind", "ConsultationOutcome", "ConsultationState", "FREE_CONSULTATION_MINUTES", "OPEN_STATES",
-    "OccupiedBlock", "OverrideKind", "SchedulingSettings", "WEEKDAYS",
+    "AvailabilityOverride", "AvailabilityRule", "AvailabilitySnapshot", "BLOCK_MINUTES", "CALENDAR_STATES",
+    "Consultation", "ConsultationKind", "ConsultationOutcome", "ConsultationState", "FREE_CONSULTATION_MINUTES",
+    "OPEN_STATES", "OccupiedBlock", "OverrideKind", "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS",
 ]

@@ -1,0 +1,111 @@
+"""Storage of precomputed availability (``availability_snapshots``): one read, one batched write.
+
+The snapshot of a specialist holds their free 30-minute slots as computed at ``computed_at``.
+Pages read it with ONE query and drop the slots that have meanwhile come closer than the minimum
+notice; nothing is written on a read. Only the availability refresh writes (see
+``availability.refresh_next_available``), and it also copies the soonest slot into
+``SpecialistProfile.next_available_at``, which the directory filters and sorts by.
+
+Two refreshes of one profile may run at once (two workers); the write keeps the later
+computation, so an older one finishing last never brings back a slot that was booked meanwhile.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from marketplace.consultations.models import SLOT_STEP_MINUTES, AvailabilitySnapshot
+from marketplace.extensions import db
+from marketplace.scheduling.packing import pack_slots, unpack_slots
+from marketplace.specialists.models import SpecialistProfile
+
+# Bump when the meaning of stored slots changes (slot engine, step, duration): older rows are
+# then ignored by readers and recomputed by the periodic refresh.
+SNAPSHOT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the refresh computed for one profile (empty slots when it is not bookable)."""
+
+    profile_id: int
+    slots: Sequence[datetime]
+    min_notice_minutes: int
+    refresh_due_at: datetime | None
+
+    @property
+    def next_available_at(self) -> datetime | None:
+        return self.slots[0] if self.slots else None
+
+
+def read_snapshot(profile_id: int, now: datetime) -> list[datetime] | None:
+    """Free slots (UTC) of the profile that can still be booked at ``now``; None if there is no
+    usable snapshot (never computed, or an older format). One query, no write."""
+    row = db.session.execute(
+        select(AvailabilitySnapshot.version, AvailabilitySnapshot.slots, AvailabilitySnapshot.min_notice_minutes)
+        .where(AvailabilitySnapshot.profile_id == profile_id)
+    ).first()
+    if row is None or row.version != SNAPSHOT_VERSION:
+        return None
+    return unpack_slots(row.slots, SLOT_STEP_MINUTES, not_before=now + timedelta(minutes=row.min_notice_minutes))
+
+
+def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> None:
+    """Store the snapshots and their profiles' ``next_available_at`` (two statements).
+
+    ``computed_at`` is the "now" the slots were computed for; a stored snapshot computed later
+    is kept. The profile column is copied from the stored snapshot with a plain UPDATE that
+    leaves ``version_id`` and ``updated_at`` alone (derived data, not an edit) and skips rows
+    whose value is unchanged.
+    """
+    if not snapshots:
+        return
+    table = AvailabilitySnapshot.__table__
+    stmt = _insert(table)
+    columns = ("version", "computed_at", "min_notice_minutes", "slots", "next_available_at", "refresh_due_at")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.profile_id],
+        set_={name: stmt.excluded[name] for name in columns},
+        where=table.c.computed_at <= stmt.excluded.computed_at,
+    )
+    db.session.execute(stmt, [
+        {"profile_id": s.profile_id, "version": SNAPSHOT_VERSION, "computed_at": computed_at,
+         "min_notice_minutes": s.min_notice_minutes, "slots": pack_slots(s.slots, SLOT_STEP_MINUTES),
+         "next_available_at": s.next_available_at, "refresh_due_at": s.refresh_due_at}
+        for s in sorted(snapshots, key=lambda s: s.profile_id)  # one lock order for concurrent writers
+    ])
+    profiles = SpecialistProfile.__table__
+    stored = select(table.c.next_available_at).where(table.c.profile_id == profiles.c.id).scalar_subquery()
+    ids = sorted(s.profile_id for s in snapshots)
+    db.session.execute(
+        update(profiles)
+        .where(profiles.c.id.in_(ids), profiles.c.next_available_at.is_distinct_from(stored))
+        .values(next_available_at=stored, updated_at=profiles.c.updated_at)
+    )
+    _expire_next_available(set(ids))
+
+
+def _insert(table: Any) -> Any:
+    """INSERT … ON CONFLICT for the session's database (PostgreSQL and SQLite share the syntax)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the two supported databases
+        raise NotImplementedError(f"availability snapshots need an upsert for {dialect}")
+    return insert(table)
+
+
+def _expire_next_available(ids: set[int]) -> None:
+    """Profiles loaded in this session show the new value on their next access."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, SpecialistProfile) and obj.id in ids:
+            db.session.expire(obj, ["next_available_at"])
+
+
+__all__ = ["SNAPSHOT_VERSION", "Snapshot", "read_snapshot", "write_snapshots"]
