@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 
 from flask import Response, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from marketplace.account import bp
 from marketplace.account.forms import AccountForm, DeleteAccountForm, PasswordChangeForm
 from marketplace.account.services import delete_account, export_user_data, update_account
+from marketplace.auth.forms import LogoutForm
 from marketplace.auth.services import AccountError, change_password
+from marketplace.auth.sessions import log_in, log_out, log_out_everywhere
 
 
 def _render(account_form=None, password_form=None, delete_form=None, status=200):  # type: ignore[no-untyped-def]
@@ -47,10 +49,20 @@ def password():  # type: ignore[no-untyped-def]
         except AccountError as exc:
             flash(str(exc), "error")
             return _render(password_form=form, status=422)
-        login_user(current_user._get_current_object())  # keep this session, others are logged out
+        log_in(current_user._get_current_object())  # a new session here; every other one has ended
         flash("Your password has been changed. Other devices have been logged out.", "success")
         return redirect(url_for("account.index"))
     return _render(password_form=form, status=422)
+
+
+@bp.route("/sessions/end", methods=["POST"])
+@login_required
+def log_out_all():  # type: ignore[no-untyped-def]
+    if not LogoutForm().validate_on_submit():
+        return _render(status=400)
+    log_out_everywhere(current_user._get_current_object())
+    flash("You have been logged out on every device. Log in again to continue.", "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/export")
@@ -71,7 +83,7 @@ def delete():  # type: ignore[no-untyped-def]
         except AccountError as exc:
             flash(str(exc), "error")
             return _render(delete_form=form, status=422)
-        logout_user()
+        log_out(current_user._get_current_object())
         flash("Your account has been deleted. Take care.", "info")
         return redirect(url_for("main.home"))
     return _render(delete_form=form, status=422)

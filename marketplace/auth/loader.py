@@ -1,22 +1,17 @@
-"""Flask-Login user loading (session id = "<user id>:<auth version>")."""
+"""Flask-Login user loading: the session must be live on the server (see ``auth.sessions``)."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 
 from marketplace.auth.models import User
-from marketplace.extensions import db, login_manager
+from marketplace.auth.sessions import load_session_user
+from marketplace.extensions import login_manager
 from marketplace.security import current_path
 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.auth_version != int(version) or not user.is_active:
-        return None
-    return user
+    return load_session_user(session_id)
 
 
 @login_manager.unauthorized_handler

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, Index, String, func
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.database import UTCDateTime, utcnow
@@ -39,9 +39,13 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    # Flask-Login: the session id carries the auth version, so bumping it logs out everywhere.
+    # The server-side session this object was loaded for (or logged in with); see AuthSession.
+    session_token = None  # (not a column)
+
+    # Flask-Login: the id kept in the session and the remember cookie names the account, its auth
+    # version (bumping it ends every session) and one server-side session (revoking it ends that one).
     def get_id(self) -> str:
-        return f"{self.id}:{self.auth_version}"
+        return f"{self.id}:{self.auth_version}:{self.session_token or ''}"
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -63,6 +67,18 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.role.value}>"
 
 
+class AuthSession(db.Model):
+    """One logged-in session (a browser), checked on every request: logging out revokes it, so a
+    copied session or remember cookie stops working at once. Only the token's hash is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
@@ -71,4 +87,4 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
 
 
-__all__ = ["Role", "User", "find_user_by_email", "normalize_email", "func"]
+__all__ = ["AuthSession", "Role", "User", "find_user_by_email", "normalize_email", "func"]

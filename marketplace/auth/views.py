@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from marketplace.auth import bp
 from marketplace.auth.forms import LoginForm, LogoutForm, ResetPasswordForm, ResetRequestForm, SignupForm
@@ -15,6 +15,7 @@ from marketplace.auth.services import (
     reset_password,
     user_for_reset_token,
 )
+from marketplace.auth.sessions import log_in, log_out
 from marketplace.extensions import limiter
 from marketplace.security import safe_next
 
@@ -39,7 +40,7 @@ def signup():  # type: ignore[no-untyped-def]
         except AccountError as exc:
             flash(str(exc), "error")
         else:
-            login_user(user)
+            log_in(user)
             flash("Welcome to Balance — your account is ready.", "success")
             if role is Role.SPECIALIST and not form.next.data:
                 return redirect(url_for("specialists.edit_profile"))
@@ -58,7 +59,7 @@ def login():  # type: ignore[no-untyped-def]
         if user is None:
             flash("That e-mail and password don't match an account.", "error")
             return render_template("auth/login.html", form=form), 401
-        login_user(user, remember=form.remember.data)
+        log_in(user, remember=form.remember.data)
         flash("You are logged in.", "success")
         return redirect(safe_next(form.next.data))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
@@ -68,7 +69,7 @@ def login():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     if not LogoutForm().validate_on_submit():
         abort(400)
-    logout_user()
+    log_out(current_user._get_current_object())
     flash("You have been logged out.", "info")
     return redirect(url_for("main.home"))
 
@@ -99,7 +100,7 @@ def reset_with_token(token: str):  # type: ignore[no-untyped-def]
         except AccountError as exc:
             flash(str(exc), "error")
         else:
-            logout_user()
+            log_out(current_user._get_current_object())
             flash("Your password has been changed. Please log in.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form), 200 if not form.errors else 422

@@ -1,0 +1,76 @@
+"""Server-side sessions: every login is a row, checked on each request (with the user, one query).
+
+* ``log_in(user)`` starts a session and logs the browser in (session and remember cookie carry
+  ``<user id>:<auth version>:<token>``; the database keeps only the token's SHA-256).
+* ``log_out(user)`` revokes that session: a copy of its cookies stops working at once.
+* ``log_out_everywhere(user)`` bumps the account's auth version (as a password change or reset
+  does) and revokes every session row: all browsers and remember cookies are logged out.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from flask_login import login_user, logout_user
+from sqlalchemy import select, update
+
+from marketplace.auth.models import AuthSession, User
+from marketplace.database import utcnow
+from marketplace.extensions import db
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """A new server-side session for ``user`` (not yet logged in: see ``log_in``)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(AuthSession(token_hash=_hash(token), user_id=user.id))
+    db.session.flush()
+    user.session_token = token
+    return token
+
+
+def log_in(user: User, *, remember: bool = False) -> None:
+    start_session(user)
+    login_user(user, remember=remember)
+
+
+def log_out(user: User) -> None:
+    """Revoke this browser's session and clear its cookies."""
+    if getattr(user, "session_token", None):
+        db.session.execute(update(AuthSession).where(AuthSession.token_hash == _hash(user.session_token),
+                                                     AuthSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    logout_user()
+
+
+def end_all_sessions(user: User) -> None:
+    """Every session and remember cookie of the account stops working (the caller logs out or in)."""
+    user.auth_version += 1
+    db.session.execute(update(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+    db.session.flush()
+
+
+def log_out_everywhere(user: User) -> None:
+    end_all_sessions(user)
+    logout_user()
+
+
+def load_session_user(session_id: str) -> User | None:
+    """The user of a live session ``<id>:<auth version>:<token>``; None when it ended (one query)."""
+    user_id, version, token = (session_id.split(":") + ["", ""])[:3]
+    if not (user_id.isdigit() and version.isdigit() and token) or len(user_id) > 12 or len(token) > 64:
+        return None
+    user = db.session.scalar(
+        select(User).join(AuthSession, AuthSession.user_id == User.id)
+        .where(User.id == int(user_id), AuthSession.token_hash == _hash(token), AuthSession.revoked_at.is_(None))
+    )
+    if user is None or user.auth_version != int(version) or not user.is_active:
+        return None
+    user.session_token = token
+    return user
+
+
+__all__ = ["end_all_sessions", "load_session_user", "log_in", "log_out", "log_out_everywhere", "start_session"]
