@@ -104,6 +104,12 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
     STRIPE_CHECKOUT_HOSTS = os.environ.get("STRIPE_CHECKOUT_HOSTS", "https://checkout.stripe.com")
+    # Well under gunicorn's 30 s worker timeout: per attempt 2 s to connect and 4 s for the answer,
+    # at most 1 retry, and all Stripe calls of one request give up after STRIPE_BUDGET_SECONDS.
+    STRIPE_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_CONNECT_TIMEOUT_SECONDS", "2"))
+    STRIPE_READ_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_READ_TIMEOUT_SECONDS", "4"))
+    STRIPE_MAX_NETWORK_RETRIES = _int("STRIPE_MAX_NETWORK_RETRIES", 1)
+    STRIPE_BUDGET_SECONDS = float(os.environ.get("STRIPE_BUDGET_SECONDS", "8"))
 
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
     # Anonymous visitors get the rendered directory page from a per-process cache for this many

@@ -526,20 +526,22 @@ def _refund(payment: Payment, now: datetime, *, reason: str) -> None:
         log.error("payment %s cannot be refunded: no payment intent", payment.id)
         return
     try:
+        # Identical parameters on every attempt (no ``reason``): a refund that timed out may have
+        # been made, and the retry with the same idempotency key must replay it, not be refused.
         refund = stripe_client.create_refund(
             payment_intent=payment.payment_intent_id, idempotency_key=f"refund-{payment.id}",
-            metadata={"payment_id": str(payment.id), "consultation_id": str(payment.consultation_id),
-                      "reason": reason})
+            metadata={"payment_id": str(payment.id), "consultation_id": str(payment.consultation_id)})
     except (stripe.StripeError, RuntimeError) as exc:
         payment.status = PaymentStatus.REFUND_FAILED
-        log.warning("refund of payment %s failed (%s); flagged for an admin", payment.id, type(exc).__name__)
+        log.warning("refund of payment %s (%s) failed (%s); flagged for an admin", payment.id, reason,
+                    type(exc).__name__)
         db.session.flush()
         return
     payment.status = PaymentStatus.REFUNDED
     payment.refund_id = refund.id
     payment.refunded_at = now
     db.session.flush()
-    log.info("payment %s refunded", payment.id)
+    log.info("payment %s refunded (%s)", payment.id, reason)
 
 
 def retry_refund(payment: Payment, admin: User, now: datetime | None = None) -> None:

@@ -5,7 +5,16 @@ Configuration (``config.py`` / environment):
 * ``STRIPE_SECRET_KEY``: without it payments are disabled and nothing calls Stripe.
 * ``STRIPE_WEBHOOK_SECRET``: verifies ``/payments/webhook`` signatures.
 * ``STRIPE_API_BASE``: optional, e.g. a local fake of the Stripe API in tests.
-* ``STRIPE_MAX_NETWORK_RETRIES`` (default 2) and ``STRIPE_TIMEOUT_SECONDS`` (default 10).
+* ``STRIPE_CONNECT_TIMEOUT_SECONDS`` (2), ``STRIPE_READ_TIMEOUT_SECONDS`` (4) per attempt,
+  ``STRIPE_MAX_NETWORK_RETRIES`` (1) and ``STRIPE_BUDGET_SECONDS`` (8), the time budget:
+
+A hanging Stripe must not hold a web request past gunicorn's worker timeout (30 s) and
+turn a friendly "nothing was booked" into a bare 500. All Stripe calls of one web request
+share one deadline, ``STRIPE_BUDGET_SECONDS`` after its first Stripe call (outside a
+request — CLI, jobs — each call gets its own). Every attempt's connect and read timeouts
+are cut to what is left of it, a retry starts only if its back-off and a useful attempt
+still fit, and once it is used up calls fail at once. Running out raises
+``stripe.APIConnectionError``, a ``stripe.StripeError`` like every other failure.
 
 A ``StripeClient`` is built per call from the app config, so no module-level
 global state is mutated (safe with several apps / threads in one process).
@@ -13,11 +22,96 @@ Every call raises ``stripe.StripeError`` subclasses on failure; callers decide.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import requests
 import stripe
-from flask import current_app
+from flask import current_app, has_request_context, request
+from urllib3.util import Timeout
+
+# A retry is not worth starting with less than this left after its back-off.
+MIN_ATTEMPT_SECONDS = 0.5
+_REQUEST_DEADLINE_KEY = "balance.stripe_deadline"
+
+
+@dataclass(frozen=True)
+class StripeTimeouts:
+    """Per-attempt timeouts, retries and the overall budget (``from_config``)."""
+
+    connect: float = 2.0
+    read: float = 4.0
+    max_retries: int = 1
+    budget: float = 8.0
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> StripeTimeouts:
+        return cls(connect=float(cfg.get("STRIPE_CONNECT_TIMEOUT_SECONDS", cls.connect)),
+                   read=float(cfg.get("STRIPE_READ_TIMEOUT_SECONDS", cls.read)),
+                   max_retries=int(cfg.get("STRIPE_MAX_NETWORK_RETRIES", cls.max_retries)),
+                   budget=float(cfg.get("STRIPE_BUDGET_SECONDS", cls.budget)))
+
+
+class StripeDeadline:
+    """A point in (monotonic) time after which no Stripe call may still be waiting."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expires_at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.expires_at - time.monotonic())
+
+
+class _DeadlineSession(requests.Session):
+    """Caps each HTTP attempt at what is left of the deadline (connect and read together)."""
+
+    def __init__(self, deadline: StripeDeadline, connect: float, read: float) -> None:
+        super().__init__()
+        self.deadline, self.connect, self.read = deadline, connect, read
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        remaining = self.deadline.remaining()
+        if remaining <= 0:
+            raise requests.exceptions.Timeout("the time budget for Stripe calls is used up")
+        # total= bounds connect + waiting for the answer; a fresh Timeout per attempt.
+        kwargs["timeout"] = Timeout(connect=min(self.connect, remaining), read=min(self.read, remaining),
+                                    total=remaining)
+        return super().request(method, url, *args, **kwargs)
+
+
+class BudgetedRequestsClient(stripe.RequestsClient):
+    """``stripe.RequestsClient`` whose attempts, back-offs and retries all end by ``deadline``."""
+
+    def __init__(self, timeouts: StripeTimeouts, deadline: StripeDeadline) -> None:
+        super().__init__(timeout=(timeouts.connect, timeouts.read),
+                         session=_DeadlineSession(deadline, timeouts.connect, timeouts.read))
+        self._deadline = deadline
+
+    def _should_retry(self, response: Any, api_connection_error: Any, num_retries: int,
+                      max_network_retries: int | None) -> bool:
+        # The library's shortest back-off plus a useful attempt must still fit.
+        if self._deadline.remaining() < self.INITIAL_DELAY + MIN_ATTEMPT_SECONDS:
+            return False
+        return bool(super()._should_retry(response, api_connection_error, num_retries, max_network_retries))
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        return min(super()._sleep_time_seconds(num_retries),
+                   max(0.0, self._deadline.remaining() - MIN_ATTEMPT_SECONDS))
+
+
+def build_client(api_key: str, timeouts: StripeTimeouts, deadline: StripeDeadline,
+                 api_base: str | None = None) -> stripe.StripeClient:
+    """A ``StripeClient`` whose calls stop (``stripe.APIConnectionError``) by ``deadline``."""
+    options: dict[str, Any] = {
+        "max_network_retries": timeouts.max_retries,
+        "http_client": BudgetedRequestsClient(timeouts, deadline),
+    }
+    if api_base:
+        options["base_addresses"] = {"api": api_base}
+    return stripe.StripeClient(api_key, **options)
 
 
 def payments_enabled() -> bool:
@@ -25,18 +119,23 @@ def payments_enabled() -> bool:
     return bool(current_app.config.get("STRIPE_SECRET_KEY"))
 
 
+def _deadline(timeouts: StripeTimeouts) -> StripeDeadline:
+    """The current web request's deadline (started by its first Stripe call), else a new one."""
+    if not has_request_context():
+        return StripeDeadline(timeouts.budget)
+    deadline = request.environ.get(_REQUEST_DEADLINE_KEY)
+    if deadline is None:
+        deadline = request.environ[_REQUEST_DEADLINE_KEY] = StripeDeadline(timeouts.budget)
+    return deadline
+
+
 def _client() -> stripe.StripeClient:
     cfg = current_app.config
     key = cfg.get("STRIPE_SECRET_KEY")
     if not key:
         raise RuntimeError("Stripe is not configured (STRIPE_SECRET_KEY is empty)")
-    options: dict[str, Any] = {
-        "max_network_retries": int(cfg.get("STRIPE_MAX_NETWORK_RETRIES", 2)),
-        "http_client": stripe.RequestsClient(timeout=float(cfg.get("STRIPE_TIMEOUT_SECONDS", 10))),
-    }
-    if cfg.get("STRIPE_API_BASE"):
-        options["base_addresses"] = {"api": cfg["STRIPE_API_BASE"]}
-    return stripe.StripeClient(key, **options)
+    timeouts = StripeTimeouts.from_config(cfg)
+    return build_client(key, timeouts, _deadline(timeouts), cfg.get("STRIPE_API_BASE"))
 
 
 def create_checkout_session(*, amount_minor: int, currency: str, product_name: str,

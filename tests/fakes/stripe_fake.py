@@ -36,6 +36,12 @@ dicts: method, path, params, headers).  Set ``fake.webhook_handler`` to a callab
 ``(body: bytes, headers: dict) -> int`` to deliver in-process instead of via HTTP.
 API expiry (``/expire``) and lazy expiry past ``expires_at`` do not auto-deliver
 events; use ``fake.expire_session(id, deliver=True)`` for that.
+
+Outages: ``fake.hang_api = True`` makes every /v1 request connect, get logged in
+``fake.requests`` and then wait without an answer; ``fake.hang_api = False`` lets the
+waiting requests go on and be processed (like Stripe finishing work whose answer the
+caller stopped waiting for; stopping the server drops them instead).
+``serve_unreachable()`` yields a base URL whose TCP connects never complete.
 """
 from __future__ import annotations
 
@@ -45,6 +51,7 @@ import html
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 import urllib.error
@@ -165,6 +172,9 @@ class FakeStripe:
         self.deliveries: list[tuple[dict[str, Any], int]] = []
         self.requests: list[dict[str, Any]] = []
         self._pi_metadata: dict[str, dict[str, str]] = {}
+        self._answering = threading.Event()  # cleared while the API hangs
+        self._answering.set()
+        self._stopped = False
         self._idempotency: dict[tuple[str, str], tuple[str, dict[str, Any], int, dict]] = {}
         self._url_map = Map([
             Rule("/v1/checkout/sessions", methods=["POST"], endpoint="create_session"),
@@ -176,6 +186,24 @@ class FakeStripe:
             Rule("/checkout/<sid>", methods=["GET"], endpoint="page"),
             Rule("/checkout/<sid>/pay", methods=["POST"], endpoint="pay"),
         ])
+
+    # ---------------------------------------------------------------- outages
+    @property
+    def hang_api(self) -> bool:
+        """True while /v1 requests are accepted but not answered."""
+        return not self._answering.is_set()
+
+    @hang_api.setter
+    def hang_api(self, value: bool) -> None:
+        if value:
+            self._answering.clear()
+        else:
+            self._answering.set()
+
+    def stop(self) -> None:
+        """Release hanging requests without processing them (the server is going away)."""
+        self._stopped = True
+        self._answering.set()
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict, start_response: Callable) -> Any:
@@ -192,6 +220,11 @@ class FakeStripe:
             })
         adapter = self._url_map.bind_to_environ(request.environ)
         is_api = request.path.startswith("/v1/")
+        if is_api and not self._answering.is_set():
+            self._answering.wait()
+            if self._stopped:
+                gone = StripeError(503, "The fake Stripe stopped.", type_="api_error")
+                return self._json(gone.body, gone.status)
         try:
             try:
                 endpoint, args = adapter.match()
@@ -502,6 +535,32 @@ def serve_fake_stripe(webhook_url: str | None = None, webhook_secret: str = "whs
     try:
         yield fake
     finally:
+        fake.stop()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def serve_unreachable() -> Iterator[str]:
+    """Yield a loopback base URL where TCP connects hang, like a firewalled Stripe.
+
+    Nobody accepts on the listening socket and filler connections fill its queue, so the
+    kernel drops further SYNs and a client waits for its connect timeout.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    address = listener.getsockname()
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        filler.setblocking(False)
+        filler.connect_ex(address)
+        fillers.append(filler)
+    time.sleep(0.05)  # let the handshakes of the fillers land in the queue
+    try:
+        yield f"http://{address[0]}:{address[1]}"
+    finally:
+        for sock in [*fillers, listener]:
+            sock.close()
