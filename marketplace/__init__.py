@@ -50,19 +50,21 @@ def configure_logging(app: Flask) -> None:
 def register_url_converters(app: Flask) -> None:
     from werkzeug.routing import IntegerConverter
 
+    from marketplace.database import MAX_DATABASE_ID
+
     class DatabaseId(IntegerConverter):
         """``<int:…>`` limited to the database integer range: a larger id is a 404, not an overflow."""
 
         def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
-            kwargs.setdefault("max", 2**31 - 1)
+            kwargs.setdefault("max", MAX_DATABASE_ID)
             super().__init__(map, *args, **kwargs)
 
     app.url_map.converters["int"] = DatabaseId
 
 
 def register_extensions(app: Flask) -> None:
-    from marketplace.database import configure_engine_events
     from marketplace import counters
+    from marketplace.database import configure_engine_events
     from marketplace.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)

@@ -142,6 +142,18 @@ def unique_slug(column: Any, base: str) -> str:
     return f"{base}-{n}"
 
 
+MAX_DATABASE_ID = 2**31 - 1  # the range of an INTEGER primary key on both databases
+
+
+def database_id(value: str) -> int:
+    """A row id from a query parameter (``request.args.get("client", type=database_id)``):
+    anything that is not a whole number in 1..2³¹−1 is refused (ValueError → None), so an
+    out-of-range value is "not found" instead of an overflow in the driver."""
+    if not value.isdigit() or len(value) > 10 or not 0 < int(value) <= MAX_DATABASE_ID:
+        raise ValueError(f"not a database id: {value[:20]!r}")
+    return int(value)
+
+
 def get_or_404(model: type[T], ident: Any) -> T:
     obj = db.session.get(model, ident)
     if obj is None:

@@ -6,6 +6,8 @@ import logging
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from marketplace.database import rollback
+
 log = logging.getLogger(__name__)
 
 TITLES = {
@@ -23,6 +25,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         code = exc.code or 500
+        if code >= 500:
+            rollback()  # the layout queries (current user): never inside a failed transaction
         if request.accept_mimetypes.best == "application/json" or request.path.startswith("/payments/webhook"):
             return {"error": TITLES.get(code, exc.name)}, code
         return render_template("errors/error.html", code=code, title=TITLES.get(code, exc.name),
@@ -33,4 +37,5 @@ def register(app: Flask) -> None:
         if isinstance(exc, HTTPException):
             return _http_error(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
+        rollback()  # e.g. PostgreSQL's InFailedSqlTransaction: the error page must still render
         return render_template("errors/error.html", code=500, title=TITLES[500], description=None), 500

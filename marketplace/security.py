@@ -1,6 +1,7 @@
 """Security headers and CSP, safe ``next`` redirects, role and login-gating decorators."""
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from functools import wraps
@@ -92,7 +93,31 @@ def build_csp(nonce: str | None = None) -> str:
     )
 
 
+# C0 control characters and DEL. Paths and query strings never need them; form fields may hold
+# line breaks and tabs (textareas), nothing else. PostgreSQL refuses NUL in text outright.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control_characters(request_: Any) -> bool:
+    """Whether the path, a query parameter or a form field carries characters no input needs."""
+    if _CONTROL.search(request_.path):
+        return True
+    if any(_CONTROL.search(k) or _CONTROL.search(v) for k, v in request_.args.items(multi=True)):
+        return True
+    if request_.method in ("POST", "PUT", "PATCH") and request_.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        return any(_CONTROL.search(k) or _CONTROL_IN_TEXT.search(v) for k, v in request_.form.items(multi=True))
+    return False
+
+
 def register_security(app: Flask) -> None:
+    @app.before_request
+    def _refuse_control_characters() -> None:
+        # One guard at the edge: such input is refused with a 400 before any view or query sees it.
+        if has_control_characters(request):
+            abort(400, "The request contained characters that are not allowed (such as a NUL byte).")
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers

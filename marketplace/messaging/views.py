@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from marketplace.database import database_id
 from marketplace.extensions import limiter
 from marketplace.messaging import bp
 from marketplace.messaging.forms import MessageForm
@@ -61,7 +62,7 @@ def thread(conversation_id: int):  # type: ignore[no-untyped-def]
 def new():  # type: ignore[no-untyped-def]
     try:
         target = resolve_new_conversation(current_user, to_slug=request.args.get("to"),
-                                          client_id=request.args.get("client", type=int))
+                                          client_id=request.args.get("client", type=database_id))
         if target.existing and request.method == "GET":
             return redirect(url_for("messaging.thread", conversation_id=target.existing.id, _anchor="reply"))
         form = MessageForm()
