@@ -26,6 +26,7 @@ def _int(name: str, default: int) -> int:
 
 
 class Config:
+    ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'balance.db'}"
@@ -78,6 +79,10 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI",
                                            REDIS_URL or "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "balance")
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none, use the
+    # peer address). Only then is the forwarded client address trusted for rate limits and logs.
+    TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
 
     # Mail: "console" prints to the log stream (without bodies of private messages),
     # "smtp" delivers via MAIL_SERVER. Everything goes through the outbox table.
@@ -127,6 +132,7 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
+    ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
@@ -147,9 +153,18 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    """Safe defaults; ``create_app`` refuses to start with what ``insecure_settings`` lists."""
+
+    ENV_NAME = "production"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    # Links in e-mails: must be said, never guessed (no default in production).
+    SERVER_BASE_URL = os.environ.get("SERVER_BASE_URL", "")
+    # Several worker processes serve in production: rate limits are counted once, in Redis.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI",
+                                           Config.REDIS_URL or "redis://127.0.0.1:6379/0")
 
 
 CONFIGS = {
@@ -157,6 +172,25 @@ CONFIGS = {
     "testing": TestingConfig,
     "production": ProductionConfig,
 }
+
+
+MIN_SECRET_KEY_BYTES = 32
+
+
+def insecure_settings(config: dict) -> list[str]:
+    """What production must not run with (empty: fine)."""
+    problems = []
+    secret = config.get("SECRET_KEY") or ""
+    if secret == DEFAULT_SECRET_KEY or len(secret.encode()) < MIN_SECRET_KEY_BYTES:
+        problems.append(f"SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_BYTES} bytes "
+                        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+    if config.get("MAIL_BACKEND") != "smtp":
+        problems.append("MAIL_BACKEND must be smtp: the console backend would write reset links to the logs.")
+    if not config.get("SERVER_BASE_URL"):
+        problems.append("SERVER_BASE_URL must be set to the public address (links in e-mails).")
+    if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        problems.append("RATELIMIT_STORAGE_URI must be shared by every worker (redis://…), not memory://.")
+    return problems
 
 
 def get_config(name: str | None = None) -> type[Config]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from config import DEFAULT_SECRET_KEY, INSTANCE_DIR, get_config
+from config import INSTANCE_DIR, get_config, insecure_settings
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -21,6 +21,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     if overrides:
         app.config.update(overrides)
     refuse_insecure_production(app)
+    trust_proxies(app)
     os.makedirs(app.instance_path, exist_ok=True)
 
     configure_logging(app)
@@ -36,9 +37,17 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
 
 
 def refuse_insecure_production(app: Flask) -> None:
-    if not app.debug and not app.testing and os.environ.get("BALANCE_ENV") == "production":
-        if app.config["SECRET_KEY"] in (None, "", DEFAULT_SECRET_KEY):
-            raise RuntimeError("Refusing to start in production with the default SECRET_KEY.")
+    if app.config.get("ENV_NAME") == "production" and (problems := insecure_settings(app.config)):
+        raise RuntimeError("Refusing to start in production:\n- " + "\n- ".join(problems))
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXY_COUNT`` proxies, take the client address and scheme they forward."""
+    count = int(app.config.get("TRUSTED_PROXY_COUNT", 0) or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def configure_logging(app: Flask) -> None:

@@ -16,10 +16,16 @@ from marketplace.auth.services import (
     user_for_reset_token,
 )
 from marketplace.auth.sessions import log_in, log_out
+from marketplace.auth.throttle import (
+    ACCOUNT_LIMIT,
+    AUTH_LIMIT,
+    account_key,
+    is_known_device,
+    login_failed,
+    remember_device,
+)
 from marketplace.extensions import limiter
 from marketplace.security import safe_next
-
-AUTH_LIMIT = "10 per minute;50 per hour"
 
 
 def _role_from_request() -> Role:
@@ -50,6 +56,8 @@ def signup():  # type: ignore[no-untyped-def]
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limiter.limit(ACCOUNT_LIMIT, methods=["POST"], key_func=account_key, deduct_when=login_failed,
+               exempt_when=is_known_device)
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
@@ -61,7 +69,7 @@ def login():  # type: ignore[no-untyped-def]
             return render_template("auth/login.html", form=form), 401
         log_in(user, remember=form.remember.data)
         flash("You are logged in.", "success")
-        return redirect(safe_next(form.next.data))
+        return remember_device(redirect(safe_next(form.next.data)), user.email)
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 
 
