@@ -20,7 +20,8 @@ from sqlalchemy.engine import make_url
 from marketplace import create_app
 from marketplace.extensions import db
 
-IN_CI = bool(os.environ.get("CI"))
+# CI=1 / CI=true (as CI services set it); CI=false or CI=0 is not CI.
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 

@@ -22,6 +22,22 @@ def test_single_head():
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
 
 
+@pytest.fixture
+def fresh_database_url(request, tmp_path):
+    """An empty database of ``kind`` (the test's parameter), dropped again afterwards (no leaks)."""
+    kind = request.node.callspec.params["kind"]
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.db'}"
+        return
+    url = _fresh_database_url(kind, tmp_path)
+    yield url
+    base = make_url(url)
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def _fresh_database_url(kind: str, tmp_path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'migrated.db'}"
@@ -49,10 +65,10 @@ def _significant(diff: list) -> list:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_upgrade_matches_models(kind, tmp_path):
+def test_upgrade_matches_models(kind, fresh_database_url):
     from flask_migrate import upgrade
 
-    url = _fresh_database_url(kind, tmp_path)
+    url = fresh_database_url
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade(directory=MIGRATIONS)
