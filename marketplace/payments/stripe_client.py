@@ -35,6 +35,8 @@ from urllib3.util import Timeout
 
 # A retry is not worth starting with less than this left after its back-off.
 MIN_ATTEMPT_SECONDS = 0.5
+# With less than this left nothing is sent (a socket timeout may end a hair before the deadline).
+MIN_SEND_SECONDS = 0.1
 _REQUEST_DEADLINE_KEY = "balance.stripe_deadline"
 
 
@@ -74,7 +76,7 @@ class _DeadlineSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         remaining = self.deadline.remaining()
-        if remaining <= 0:
+        if remaining < MIN_SEND_SECONDS:
             raise requests.exceptions.Timeout("the time budget for Stripe calls is used up")
         # total= bounds connect + waiting for the answer; a fresh Timeout per attempt.
         kwargs["timeout"] = Timeout(connect=min(self.connect, remaining), read=min(self.read, remaining),

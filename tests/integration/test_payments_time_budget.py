@@ -30,7 +30,7 @@ from tests.integration import test_payments as paid
 fake_stripe, stripe_app, pair = paid.fake_stripe, paid.stripe_app, paid.pair
 
 GUNICORN_WORKER_TIMEOUT = 30  # gunicorn's default `--timeout`, which production uses
-MARGIN = 0.6  # seconds of slack for the app's own work (SQL, templates, password hashing)
+MARGIN = 0.75  # seconds of slack for the app's own work (SQL, templates) on a busy machine
 
 
 def _elapsed(action: Any) -> tuple[Any, float]:
@@ -201,8 +201,8 @@ def test_all_stripe_calls_of_one_request_share_the_budget(stripe_app: Any, clien
     response, elapsed = _elapsed(lambda: client.post("/account/delete", data={"password": PASSWORD}))
 
     assert response.status_code == 302
-    # One budget plus the deletion's own work (~0.5 s); a budget per call would take 3 s or more.
-    assert elapsed < 2 * 1.5, f"deleting the account took {elapsed:.2f} s"
+    assert len(_api_requests(fake_stripe, "/v1/refunds")) == 1  # the budget was spent: the second was not sent
+    # One budget plus the deletion's own work (password hashing, anonymising: up to ~1.5 s when busy).
+    assert elapsed < 1.5 + 2.0, f"deleting the account took {elapsed:.2f} s"
     db.session.expire_all()
     assert {first.status, second.status} == {PaymentStatus.REFUND_FAILED}
-    assert len(_api_requests(fake_stripe, "/v1/refunds")) == 1  # the second was not even sent
