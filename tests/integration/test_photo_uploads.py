@@ -1,0 +1,58 @@
+"""Photo uploads through the profile editor: a decompression bomb is refused with a reason and
+nothing stored; a phone photo is stored upright, at 1024 px, without its comment or EXIF."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from marketplace.auth.models import Role
+from marketplace.extensions import db
+from marketplace.specialists.services import create_draft_profile
+from tests.integration.test_specialists_profile import EDIT, complete_form, reload
+
+
+@pytest.fixture
+def draft(make_user):
+    user = make_user(Role.SPECIALIST, display_name="Ada Quill")
+    profile = create_draft_profile(user)
+    db.session.commit()
+    return profile
+
+
+def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def test_flat_6300_rgba_png_is_refused_and_nothing_is_stored(client, auth, draft, tmp_path):
+    bomb = encode(Image.new("RGBA", (6300, 6300), (200, 30, 30, 255)), "PNG")
+    assert len(bomb) < 200_000
+    auth.login_as(draft.user)
+    response = client.post(EDIT, data=complete_form(draft, title="Changed", photo=(io.BytesIO(bomb), "me.png")),
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The photo is too large for us to process (6,300 × 6,300 pixels)" in page
+    assert "save it as a JPEG" in page
+    profile = reload(draft)
+    assert profile.photo_filename is None and profile.title is None
+    folder = tmp_path / "uploads" / "photos"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_phone_photo_is_stored_upright_without_comment_or_exif(client, auth, draft):
+    exif = Image.Exif()
+    exif[0x010F] = "SECRET-CAMERA"
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    upload = encode(Image.linear_gradient("L").resize((4032, 3024)).convert("RGB"), "JPEG", quality=90,
+                    exif=exif, comment=b"SECRET home address")
+    auth.login_as(draft.user)
+    response = client.post(EDIT, data=complete_form(draft, photo=(io.BytesIO(upload), "IMG_0001.jpg")),
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    stored = client.get(f"/specialists/photos/{reload(draft).photo_filename}").data
+    assert Image.open(io.BytesIO(stored)).size == (768, 1024)
+    assert b"SECRET" not in stored and b"\xff\xfe" not in stored and b"Exif\x00\x00" not in stored
