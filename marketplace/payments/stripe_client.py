@@ -181,13 +181,38 @@ def create_refund(*, payment_intent: str, idempotency_key: str, metadata: dict[s
     )
 
 
-def construct_webhook_event(payload: bytes, signature: str | None) -> Any:
+WEBHOOK_TOLERANCE_SECONDS = 300  # a signed event older or newer than ±5 minutes is refused
+
+
+def construct_webhook_event(payload: bytes, signature: str | None, *, now: float | None = None) -> Any:
     """Verify the ``Stripe-Signature`` header and parse the event.
 
-    Raises ``stripe.SignatureVerificationError`` (bad/missing signature, stale
-    timestamp, no secret configured) or ``ValueError`` (payload is not JSON).
+    Raises ``stripe.SignatureVerificationError`` (bad/missing signature, a timestamp more than
+    five minutes in the past *or the future*, no secret configured) or ``ValueError`` (the
+    payload is not JSON, or not an event: an ``id``, a ``type`` and a ``data.object``).
     """
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret or not signature:
         raise stripe.SignatureVerificationError("missing signature or webhook secret", signature)
-    return stripe.Webhook.construct_event(payload, signature, secret)
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS)
+    except (AttributeError, TypeError) as exc:  # JSON, but not an object (a list, null …)
+        raise ValueError("not a Stripe event") from exc
+    # The library refuses old timestamps only; a future one is as suspect (replay of a
+    # pre-signed event, or a badly wrong clock).
+    timestamps = [int(p[2:]) for p in signature.split(",") if p.startswith("t=") and p[2:].isdigit()]
+    if not timestamps or timestamps[0] > (now or time.time()) + WEBHOOK_TOLERANCE_SECONDS:
+        raise stripe.SignatureVerificationError("timestamp outside the tolerance zone", signature)
+    _require_event_shape(event)
+    return event
+
+
+def _require_event_shape(event: Any) -> None:
+    """A correctly signed body is still refused (400, not a 500 Stripe would retry) unless it is an event."""
+    try:
+        ok = (isinstance(event["id"], str) and bool(event["id"]) and isinstance(event["type"], str)
+              and isinstance(event["data"]["object"], stripe.StripeObject))
+    except (KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        raise ValueError("not a Stripe event (needs id, type and data.object)")
