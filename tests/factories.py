@@ -52,6 +52,16 @@ def _isolated_test_client(request: pytest.FixtureRequest) -> None:
             request.getfixturevalue(name).test_client_class = IsolatedClient
 
 
+def live_session_id(user: User) -> str:
+    """Start a server-side session for ``user`` (committed) and return the id Flask-Login keeps
+    in the session cookie — for tests that log in without posting the login form."""
+    from marketplace.auth.sessions import start_session
+
+    start_session(user)
+    db.session.commit()
+    return user.get_id()
+
+
 def create_user(role: Role = Role.CLIENT, **overrides: Any) -> User:
     n = next(_counter)
     password = overrides.pop("password", PASSWORD)

@@ -1,9 +1,16 @@
-"""Availability: loading a specialist's calendar from the database into the pure slot engine
-(``marketplace.scheduling.slots``), the availability editor's services, and the stored
-``SpecialistProfile.next_available_at`` that directory cards sort and display by.
+"""Availability: a specialist's calendar loaded from the database into the pure slot engine
+(``marketplace.scheduling.slots``), precomputed availability for pages, and the availability
+editor's services.
 
-Loading is batched: any number of profiles costs the same four SELECTs (settings, weekly
-rules, date overrides, bookings), chunked only to respect database parameter limits.
+* Loading is batched: any number of profiles costs the same four SELECTs (settings, weekly
+  rules and date overrides together, bookings, profiles), chunked only for parameter limits.
+* Every change that can move a specialist's free slots calls ``calendar_changed(ids)`` (rules,
+  overrides, settings, bookings, cancellations, reschedules, payment holds, bookability of the
+  profile, account deletion). It only records the ids; after the commit ONE job
+  ``refresh_availability`` recomputes their snapshots and ``next_available_at``, and the cached
+  pages depending on them are made stale ("availability:<id>", "directory").
+* Pages read the snapshot with one query (``bookable_slots``) and never write; a periodic job
+  refreshes the snapshots that time has made stale, in bounded batches.
 """
 from __future__ import annotations
 
@@ -13,43 +20,58 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from flask import g
+from sqlalchemy import Date, Integer, String, and_, cast, delete, exists, null, or_, select, union_all
 from sqlalchemy.orm.exc import StaleDataError
 
+from marketplace.cache import bump_after_commit, bump_version
 from marketplace.consultations.models import (
     FREE_CONSULTATION_MINUTES,
+    SLOT_STEP_MINUTES,
     AvailabilityOverride,
     AvailabilityRule,
+    AvailabilitySnapshot,
     Consultation,
     ConsultationKind,
     ConsultationState,
     OverrideKind,
     SchedulingSettings,
 )
-from marketplace.database import utcnow
+from marketplace.consultations.snapshots import Snapshot, read_snapshot, write_snapshots
+from marketplace.database import after_commit, commit, utcnow
 from marketplace.extensions import db
-from marketplace.scheduling.slots import (
-    Busy,
-    DateOverride,
-    SchedulingPolicy,
-    WeeklyRule,
-    free_slots,
-    group_by_local_day,
-    next_free_slot,
-)
+from marketplace.jobs import enqueue, jobs
+from marketplace.scheduling.slots import Busy, DateOverride, SchedulingPolicy, WeeklyRule, free_slots, group_by_local_day
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.timeutil import is_valid_timezone
 
 log = logging.getLogger(__name__)
 
-SLOT_STEP_MINUTES = 30  # slots start on the half hour of each window (local wall clock)
-CHUNK = 500  # ids per IN (...) list
-# Window to look for a first free slot before scanning the whole horizon (directory refresh).
-QUICK_SCAN_DAYS = 7
+CHUNK = 500  # ids per IN (...) list, and profiles per refresh transaction
+# Bookings that ended this long ago still count towards the daily cap of "today" in any time zone.
+BUSY_LOOKBACK = timedelta(days=2)
+# A snapshot is recomputed at the latest this long after it was computed (new days enter the
+# horizon), and earlier when its soonest slot is no longer bookable (the directory's "next free").
+SNAPSHOT_MAX_AGE = timedelta(minutes=60)
+# The periodic refresh handles at most this many profiles per run (the rest waits for the next run).
+PERIODIC_MAX_PROFILES = 20_000
 
 
 class AvailabilityError(ValueError):
     """A rule the specialist tried to save is invalid; the message is shown to them."""
+
+
+# --- bookable specialists -------------------------------------------------------------------------
+
+def offers_booking(profile: SpecialistProfile) -> bool:
+    """Whether clients can book this specialist's free consultation at all."""
+    return bool(profile.is_published and profile.offers_free_consultation and profile.accepting_new_clients)
+
+
+def bookable_clause() -> Any:
+    """``offers_booking`` in SQL (the same definition, for queries over many profiles)."""
+    return and_(SpecialistProfile.is_published.is_(True), SpecialistProfile.offers_free_consultation.is_(True),
+                SpecialistProfile.accepting_new_clients.is_(True))
 
 
 # --- the calendar of one specialist -----------------------------------------------------------
@@ -64,32 +86,36 @@ class SpecialistCalendar:
     rules: list[WeeklyRule] = field(default_factory=list)
     overrides: list[DateOverride] = field(default_factory=list)
     busy: list[Busy] = field(default_factory=list)
+    # Payment holds past their expiry: not busy, but their occupied blocks exist until released.
+    lapsed_holds: list[int] = field(default_factory=list)
+    # Loaded for a booking client only: they already have a free consultation (not cancelled) here.
+    client_has_free_consultation: bool = False
 
-    def policy(self, horizon_days: int | None = None) -> SchedulingPolicy:
+    def policy(self) -> SchedulingPolicy:
         s = self.settings
-        return SchedulingPolicy(
-            timezone=self.timezone,
-            buffer_minutes=s.buffer_minutes,
-            min_notice_minutes=s.min_notice_minutes,
-            horizon_days=s.horizon_days if horizon_days is None else min(horizon_days, s.horizon_days),
-            max_per_day=s.max_per_day,
-            step_minutes=SLOT_STEP_MINUTES,
-        )
+        return SchedulingPolicy(timezone=self.timezone, buffer_minutes=s.buffer_minutes,
+                                min_notice_minutes=s.min_notice_minutes, horizon_days=s.horizon_days,
+                                max_per_day=s.max_per_day, step_minutes=SLOT_STEP_MINUTES)
+
+    @property
+    def has_hours(self) -> bool:
+        return bool(self.rules or self.overrides)
 
     def free_slots(self, now: datetime, duration_minutes: int = FREE_CONSULTATION_MINUTES) -> list[datetime]:
-        if not self.rules and not self.overrides:
+        if not self.has_hours:
             return []
         return free_slots(self.rules, self.overrides, self.busy, self.policy(), now, duration_minutes)
 
-    def next_free_slot(self, now: datetime, duration_minutes: int = FREE_CONSULTATION_MINUTES) -> datetime | None:
-        """Soonest free slot: scan one week first (cheap), the whole horizon only if it is empty."""
-        if not self.rules and not self.overrides:
+    def slot_problem(self, start_utc: datetime, now: datetime,
+                     duration_minutes: int = FREE_CONSULTATION_MINUTES) -> str | None:
+        """None if ``start_utc`` is a free slot now; "taken" if it is one of the specialist's
+        slots that a booking occupies (or that filled the day); "invalid" if it never was one."""
+        if start_utc in set(self.free_slots(now, duration_minutes)):
             return None
-        quick = next_free_slot(self.rules, self.overrides, self.busy, self.policy(QUICK_SCAN_DAYS), now,
-                               duration_minutes)
-        if quick is not None or self.settings.horizon_days <= QUICK_SCAN_DAYS:
-            return quick
-        return next_free_slot(self.rules, self.overrides, self.busy, self.policy(), now, duration_minutes)
+        if self.has_hours and start_utc > now and start_utc in set(
+                free_slots(self.rules, self.overrides, [], self.policy(), now, duration_minutes)):
+            return "taken"
+        return "invalid"
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
@@ -97,21 +123,65 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
         yield list(ids[i:i + CHUNK])
 
 
-def calendar_busy_filter(now: datetime) -> Any:
-    """Bookings that occupy a calendar: not cancelled, and no expired payment hold.
+def _is_lapsed_hold(state: ConsultationState, hold_expires_at: datetime | None, now: datetime) -> bool:
+    return state is ConsultationState.PENDING_PAYMENT and hold_expires_at is not None and hold_expires_at <= now
 
-    Bookings that ended up to two days ago are kept: they still count towards the daily cap
-    of today's local date in any time zone.
-    """
-    return and_(
-        Consultation.state != ConsultationState.CANCELLED,
-        Consultation.end_utc > now - timedelta(days=2),
-        or_(
-            Consultation.state != ConsultationState.PENDING_PAYMENT,
-            Consultation.hold_expires_at.is_(None),
-            Consultation.hold_expires_at > now,
-        ),
-    )
+
+def _windows_query(chunk: list[int], earliest_day: date) -> Any:
+    """Date overrides and weekly rules of these profiles in one round trip (rules have a weekday,
+    overrides a day and kind)."""
+    overrides = select(
+        AvailabilityOverride.specialist_id, AvailabilityOverride.day, AvailabilityOverride.kind,
+        AvailabilityOverride.start_time, AvailabilityOverride.end_time, cast(null(), Integer).label("weekday"),
+    ).where(AvailabilityOverride.specialist_id.in_(chunk), AvailabilityOverride.day >= earliest_day)
+    rules = select(
+        AvailabilityRule.specialist_id, cast(null(), Date), cast(null(), String(8)), AvailabilityRule.start_time,
+        AvailabilityRule.end_time, AvailabilityRule.weekday,
+    ).where(AvailabilityRule.specialist_id.in_(chunk))
+    return union_all(overrides, rules)
+
+
+def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consultation_id: int | None = None,
+          client_id: int | None = None, lock_settings: bool = False) -> dict[int, SpecialistCalendar]:
+    calendars = {
+        pid: SpecialistCalendar(pid, tz if is_valid_timezone(tz) else "UTC", SchedulingSettings.defaults_for(pid))
+        for pid, tz in profiles
+    }
+    busy_since = now - BUSY_LOOKBACK
+    for chunk in _chunks(sorted(calendars)):
+        settings_query = select(SchedulingSettings).where(SchedulingSettings.specialist_id.in_(chunk))
+        if lock_settings:
+            settings_query = settings_query.with_for_update()
+        for settings in db.session.scalars(settings_query):
+            calendars[settings.specialist_id].settings = settings
+        for pid, day, kind, start, end, weekday in db.session.execute(_windows_query(chunk, busy_since.date())):
+            if weekday is not None:
+                calendars[pid].rules.append(WeeklyRule(weekday, start, end))
+            else:
+                calendars[pid].overrides.append(DateOverride(day, OverrideKind(kind).value, start, end))
+        relevant = Consultation.end_utc > busy_since
+        if client_id is not None:  # … and the client's free consultations, for the one-per-pair rule
+            relevant = or_(relevant, and_(Consultation.client_id == client_id,
+                                          Consultation.kind == ConsultationKind.FREE))
+        query = select(Consultation.id, Consultation.specialist_id, Consultation.client_id, Consultation.kind,
+                       Consultation.state, Consultation.start_utc, Consultation.end_utc,
+                       Consultation.hold_expires_at).where(
+            Consultation.specialist_id.in_(chunk), Consultation.state != ConsultationState.CANCELLED, relevant)
+        if exclude_consultation_id is not None:
+            query = query.where(Consultation.id != exclude_consultation_id)
+        for row in db.session.execute(query):
+            calendar = calendars[row.specialist_id]
+            if client_id is not None and row.client_id == client_id and row.kind is ConsultationKind.FREE:
+                calendar.client_has_free_consultation = True
+            if row.end_utc <= busy_since:
+                continue
+            if _is_lapsed_hold(row.state, row.hold_expires_at, now):
+                calendar.lapsed_holds.append(row.id)
+                continue
+            # Paid sessions occupy the calendar but the daily cap counts free consultations.
+            calendar.busy.append(Busy(row.start_utc, row.end_utc,
+                                      counts_toward_daily_cap=row.kind is ConsultationKind.FREE))
+    return calendars
 
 
 def load_calendars(profiles: Sequence[tuple[int, str]], now: datetime | None = None, *,
@@ -120,58 +190,50 @@ def load_calendars(profiles: Sequence[tuple[int, str]], now: datetime | None = N
 
     ``exclude_consultation_id`` leaves one booking out of the busy times (rescheduling it).
     """
-    now = now or utcnow()
-    calendars = {
-        pid: SpecialistCalendar(pid, tz if is_valid_timezone(tz) else "UTC", SchedulingSettings.defaults_for(pid))
-        for pid, tz in profiles
-    }
-    ids = sorted(calendars)
-    earliest_day = (now - timedelta(days=2)).date()
-    for chunk in _chunks(ids):
-        for settings in db.session.scalars(
-            select(SchedulingSettings).where(SchedulingSettings.specialist_id.in_(chunk))
-        ):
-            calendars[settings.specialist_id].settings = settings
-        for pid, weekday, start, end in db.session.execute(
-            select(AvailabilityRule.specialist_id, AvailabilityRule.weekday, AvailabilityRule.start_time,
-                   AvailabilityRule.end_time).where(AvailabilityRule.specialist_id.in_(chunk))
-        ):
-            calendars[pid].rules.append(WeeklyRule(weekday, start, end))
-        for pid, day, kind, start, end in db.session.execute(
-            select(AvailabilityOverride.specialist_id, AvailabilityOverride.day, AvailabilityOverride.kind,
-                   AvailabilityOverride.start_time, AvailabilityOverride.end_time)
-            .where(AvailabilityOverride.specialist_id.in_(chunk), AvailabilityOverride.day >= earliest_day)
-        ):
-            calendars[pid].overrides.append(DateOverride(day, kind.value, start, end))
-        busy_query = select(Consultation.specialist_id, Consultation.start_utc, Consultation.end_utc,
-                            Consultation.kind).where(Consultation.specialist_id.in_(chunk), calendar_busy_filter(now))
-        if exclude_consultation_id is not None:
-            busy_query = busy_query.where(Consultation.id != exclude_consultation_id)
-        for pid, start, end, kind in db.session.execute(busy_query):
-            # Paid sessions occupy the calendar but the daily cap counts free consultations.
-            calendars[pid].busy.append(Busy(start, end, counts_toward_daily_cap=kind is ConsultationKind.FREE))
-    return calendars
+    return _load(profiles, now or utcnow(), exclude_consultation_id=exclude_consultation_id)
 
 
 def load_calendar(profile: SpecialistProfile, now: datetime | None = None, *,
                   exclude_consultation_id: int | None = None) -> SpecialistCalendar:
-    """The calendar of one specialist (four small queries)."""
+    """The calendar of one specialist (three small queries)."""
     return load_calendars([(profile.id, profile.timezone)], now,
                           exclude_consultation_id=exclude_consultation_id)[profile.id]
 
 
-def offers_booking(profile: SpecialistProfile) -> bool:
-    """Whether clients can book this specialist's free consultation at all."""
-    return bool(profile.is_published and profile.offers_free_consultation and profile.accepting_new_clients)
+def load_booking_calendar(profile: SpecialistProfile, now: datetime, *, client_id: int | None = None,
+                          exclude_consultation_id: int | None = None) -> SpecialistCalendar:
+    """The calendar a booking is validated against, fresh from the database (three queries).
+
+    The specialist's settings row is locked (``FOR UPDATE`` on PostgreSQL; SQLite serialises
+    writers anyway) until the booking commits, so two bookings of one specialist see each
+    other: the daily cap holds under concurrency. With ``client_id`` it also tells whether that
+    client already has a free consultation with the specialist.
+    """
+    return _load([(profile.id, profile.timezone)], now, exclude_consultation_id=exclude_consultation_id,
+                 client_id=client_id, lock_settings=True)[profile.id]
 
 
 def free_slots_for(profile: SpecialistProfile, now: datetime | None = None, *,
                    exclude_consultation_id: int | None = None) -> list[datetime]:
-    """Free 30-minute slots (UTC) of one specialist, fresh from the database."""
+    """Free 30-minute slots (UTC) of one specialist, computed now from the database."""
     if not offers_booking(profile):
         return []
     now = now or utcnow()
     return load_calendar(profile, now, exclude_consultation_id=exclude_consultation_id).free_slots(now)
+
+
+# --- precomputed availability (pages) ---------------------------------------------------------
+
+def bookable_slots(profile: SpecialistProfile, now: datetime | None = None) -> list[datetime]:
+    """Free 30-minute slots (UTC) to show: the profile's snapshot (one query), or computed now
+    while it has none yet (a new profile before the refresh job ran). Never writes."""
+    if not offers_booking(profile):
+        return []
+    now = now or utcnow()
+    slots = read_snapshot(profile.id, now)
+    if slots is None:
+        slots = load_calendar(profile, now).free_slots(now)
+    return slots
 
 
 def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6,
@@ -179,48 +241,139 @@ def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6,
     """The next ``limit`` free slots grouped by the viewer's local day (profile page)."""
     from marketplace.timeutil import viewer_timezone
 
-    slots = free_slots_for(profile)[:limit]
-    return group_by_local_day(slots, tz_name or viewer_timezone())
+    return group_by_local_day(bookable_slots(profile)[:limit], tz_name or viewer_timezone())
 
 
-# --- next_available_at (directory) ------------------------------------------------------------
+# --- keeping snapshots and next_available_at current ------------------------------------------
+
+class _ChangedCalendars:
+    """The profile ids changed in one unit of work; called after its commit."""
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+
+    def __call__(self) -> None:
+        ids = sorted(self.ids)
+        enqueue(refresh_availability, ids)
+        bump_version(*(f"availability:{pid}" for pid in ids), "directory")
+
+
+def calendar_changed(profile_ids: Iterable[int]) -> None:
+    """Record that these profiles' free slots (or whether they can be booked) may have changed.
+
+    Call it for every such change, inside the transaction; it costs nothing there. After the
+    commit, ONE ``refresh_availability`` job recomputes all of them and the cached pages that show
+    them are made stale. A rolled-back unit of work queues nothing.
+    """
+    ids = {int(pid) for pid in profile_ids}
+    if not ids:
+        return
+    pending = g.get("_calendar_changed")
+    if pending is None or pending not in g.get("_after_commit", ()):  # none yet in this unit of work
+        pending = g._calendar_changed = _ChangedCalendars()
+        after_commit(pending)
+    pending.ids |= ids
+
+
+def compute_snapshots(profile_ids: Sequence[int], now: datetime) -> list[Snapshot]:
+    """Free slots of these profiles (at most ``CHUNK``) as of ``now``; empty for profiles that
+    cannot be booked. Reads only: the profiles, then one calendar load for the bookable ones."""
+    rows = db.session.execute(
+        select(SpecialistProfile.id, SpecialistProfile.timezone, bookable_clause().label("bookable"))
+        .where(SpecialistProfile.id.in_(list(profile_ids)))
+    ).all()
+    calendars = load_calendars([(pid, tz) for pid, tz, bookable in rows if bookable], now)
+    snapshots = []
+    for pid, _tz, _bookable in rows:
+        calendar = calendars.get(pid)
+        if calendar is None:
+            snapshots.append(Snapshot(pid, [], 0, None))
+            continue
+        slots = calendar.free_slots(now)
+        notice = timedelta(minutes=calendar.settings.min_notice_minutes)
+        due = None
+        if calendar.has_hours:
+            due = min(now + SNAPSHOT_MAX_AGE, slots[0] - notice) if slots else now + SNAPSHOT_MAX_AGE
+        snapshots.append(Snapshot(pid, slots, calendar.settings.min_notice_minutes, due))
+    return snapshots
+
 
 def refresh_next_available(profile_ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
-    """Recompute ``SpecialistProfile.next_available_at`` for these profiles (all if None).
+    """Recompute the snapshots and ``next_available_at`` of these profiles (all if None), in the
+    current transaction. Constant number of queries per 500 profiles; returns how many.
 
-    Constant number of queries per 500 profiles. Writes with a plain UPDATE that leaves
-    the profile's ``version_id`` and ``updated_at`` alone (this is derived data, not an edit).
-    Returns the number of profiles refreshed.
+    The job, the periodic sweep and the CLI use it through ``refresh_in_batches``; demo data
+    and test set-up call it directly. Everything else calls ``calendar_changed``.
     """
     now = now or utcnow()
-    query = select(SpecialistProfile.id, SpecialistProfile.timezone, SpecialistProfile.offers_free_consultation,
-                   SpecialistProfile.accepting_new_clients)
-    if profile_ids is not None:
-        ids = sorted(set(profile_ids))
+    ids = _profile_ids(profile_ids)
+    for chunk in _chunks(ids):
+        write_snapshots(compute_snapshots(chunk, now), now)
+    return len(ids)
+
+
+def _profile_ids(profile_ids: Iterable[int] | None) -> list[int]:
+    if profile_ids is None:
+        return list(db.session.scalars(select(SpecialistProfile.id).order_by(SpecialistProfile.id)))
+    return sorted({int(pid) for pid in profile_ids})
+
+
+def refresh_in_batches(profile_ids: Iterable[int] | None = None) -> int:
+    """``refresh_next_available`` as a series of short units of work of ``CHUNK`` profiles each.
+
+    Each batch reads in one transaction and writes in another that starts with the write (so
+    on SQLite it queues for the lock instead of failing with a stale read snapshot); the
+    snapshot write keeps the later of two concurrent computations. Commits, so only for jobs
+    and commands. Returns the number of profiles refreshed.
+    """
+    ids = _profile_ids(profile_ids)
+    for chunk in _chunks(ids):
+        now = utcnow()
+        snapshots = compute_snapshots(chunk, now)
+        db.session.rollback()  # end the read-only transaction
+        write_snapshots(snapshots, now)
+        bump_after_commit(*(f"availability:{s.profile_id}" for s in snapshots), "directory")
+        commit()
+    return len(ids)
+
+
+@jobs.task
+def refresh_availability(profile_ids: list[int]) -> None:
+    """Job (queued by ``calendar_changed``): recompute these profiles' availability."""
+    refresh_in_batches(profile_ids)
+
+
+def profiles_due_for_refresh(now: datetime, limit: int = CHUNK) -> list[int]:
+    """Up to ``limit`` profile ids whose snapshot time has made stale: bookable profiles without
+    a snapshot, then snapshots past ``refresh_due_at`` (most overdue first; a profile no longer
+    bookable is emptied once and leaves the queue). Index-backed; cheap at any size."""
+    missing = list(db.session.scalars(
+        select(SpecialistProfile.id)
+        .where(bookable_clause(), ~exists().where(AvailabilitySnapshot.profile_id == SpecialistProfile.id))
+        .order_by(SpecialistProfile.id).limit(limit)
+    ))
+    if len(missing) >= limit:
+        return missing
+    due = db.session.scalars(
+        select(AvailabilitySnapshot.profile_id).where(AvailabilitySnapshot.refresh_due_at <= now)
+        .order_by(AvailabilitySnapshot.refresh_due_at).limit(limit - len(missing))
+    )
+    return missing + list(due)
+
+
+@jobs.periodic(minute="*/5")
+def refresh_stale_availability(max_profiles: int = PERIODIC_MAX_PROFILES) -> int:
+    """Periodic job: slots move forward in time, so refresh the stale snapshots (see
+    ``profiles_due_for_refresh``), at most ``max_profiles`` per run. Returns how many."""
+    refreshed = 0
+    while refreshed < max_profiles:
+        ids = profiles_due_for_refresh(utcnow(), min(CHUNK, max_profiles - refreshed))
         if not ids:
-            return 0
-        rows = [row for chunk in _chunks(ids)
-                for row in db.session.execute(query.where(SpecialistProfile.id.in_(chunk)))]
-    else:
-        rows = list(db.session.execute(query.order_by(SpecialistProfile.id)))
-    bookable = [(pid, tz) for pid, tz, offers, accepting in rows if offers and accepting]
-    values: dict[int, datetime | None] = {pid: None for pid, *_ in rows}
-    for i in range(0, len(bookable), CHUNK):
-        for pid, calendar in load_calendars(bookable[i:i + CHUNK], now).items():
-            values[pid] = calendar.next_free_slot(now)
-    if values:
-        table = SpecialistProfile.__table__
-        stmt = (update(table).where(table.c.id == bindparam("pid"))
-                .values(next_available_at=bindparam("nat"), updated_at=table.c.updated_at))
-        db.session.execute(stmt, [{"pid": pid, "nat": nat} for pid, nat in values.items()])
-        _expire_next_available(set(values))
-    return len(values)
-
-
-def _expire_next_available(ids: set[int]) -> None:
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, SpecialistProfile) and obj.id in ids:
-            db.session.expire(obj, ["next_available_at"])
+            break
+        refreshed += refresh_in_batches(ids)
+    if refreshed:
+        log.info("refreshed the availability of %s profile(s)", refreshed)
+    return refreshed
 
 
 # --- the availability editor ------------------------------------------------------------------
@@ -276,7 +429,7 @@ def add_weekly_rule(profile: SpecialistProfile, weekday: int, start: time | None
     rule = AvailabilityRule(specialist_id=profile.id, weekday=weekday, start_time=start, end_time=end)
     db.session.add(rule)
     db.session.flush()
-    refresh_next_available([profile.id])
+    calendar_changed([profile.id])
     log.info("profile %s added availability rule %s", profile.id, rule.id)
     return rule
 
@@ -290,7 +443,7 @@ def remove_weekly_rule(profile: SpecialistProfile, rule_id: int) -> bool:
         AvailabilityRule.id == rule_id, AvailabilityRule.specialist_id == profile.id))
     if result.rowcount != 1:
         return False
-    refresh_next_available([profile.id])
+    calendar_changed([profile.id])
     return True
 
 
@@ -324,7 +477,7 @@ def add_date_override(profile: SpecialistProfile, day: date | None, kind: str, s
                                     start_time=start, end_time=end)
     db.session.add(override)
     db.session.flush()
-    refresh_next_available([profile.id])
+    calendar_changed([profile.id])
     return override
 
 
@@ -334,7 +487,7 @@ def remove_date_override(profile: SpecialistProfile, override_id: int) -> bool:
         AvailabilityOverride.id == override_id, AvailabilityOverride.specialist_id == profile.id))
     if result.rowcount != 1:
         return False
-    refresh_next_available([profile.id])
+    calendar_changed([profile.id])
     return True
 
 
@@ -373,7 +526,7 @@ def update_scheduling_settings(profile: SpecialistProfile, *, version_id: int | 
         db.session.flush()
     except StaleDataError:
         raise AvailabilityError(STALE_SETTINGS) from None
-    refresh_next_available([profile.id])
+    calendar_changed([profile.id])
     log.info("profile %s updated scheduling settings", profile.id)
     return settings
 
@@ -389,7 +542,9 @@ def set_weekly_hours(profile_id: int, hours: Iterable[tuple[int, str, str]]) -> 
 
 __all__ = [
     "AvailabilityError", "AvailabilityView", "SpecialistCalendar", "add_date_override", "add_weekly_rule",
-    "calendar_busy_filter", "free_slots_for", "get_availability", "load_calendar", "load_calendars",
-    "offers_booking", "refresh_next_available", "remove_date_override", "remove_weekly_rule", "set_weekly_hours",
+    "bookable_clause", "bookable_slots", "calendar_changed", "compute_snapshots", "free_slots_for",
+    "get_availability", "load_booking_calendar", "load_calendar", "load_calendars", "offers_booking",
+    "profiles_due_for_refresh", "refresh_availability", "refresh_in_batches", "refresh_next_available",
+    "refresh_stale_availability", "remove_date_override", "remove_weekly_rule", "set_weekly_hours",
     "update_scheduling_settings", "upcoming_free_slots",
 ]

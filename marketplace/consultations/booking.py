@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
-from marketplace.consultations.availability import load_calendar, offers_booking, refresh_next_available
+from marketplace.consultations.availability import calendar_changed, load_calendar, offers_booking
 from marketplace.consultations.models import (
     BLOCK_MINUTES,
     FREE_CONSULTATION_MINUTES,
@@ -257,7 +257,7 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
         record_audit(client, "consultation.booked", booked, after={"state": booked.state.value,
                                                                    "start_utc": booked.start_utc.isoformat()})
         notify_booked(booked)
-        refresh_next_available([profile.id], now)
+        calendar_changed([profile.id])
 
     error = place_booking(consultation, settings_buffer, after=after)
     if error == "duplicate":
@@ -320,7 +320,7 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
                      before={"consultation_id": consultation.id, "start_utc": old_start.isoformat()},
                      after={"start_utc": booked.start_utc.isoformat(), "state": booked.state.value})
         notify_rescheduled(booked, old_start)
-        refresh_next_available([profile.id], now)
+        calendar_changed([profile.id])
 
     error = place_booking(new, buffer_minutes_for(profile.id), before=before, after=after)
     if error is not None:

@@ -1,8 +1,9 @@
 """CLI of the consultations domain (cron-safe, idempotent):
 
 * ``flask --app wsgi send-reminders`` — 24 h and 1 h reminders, each sent once.
-* ``flask --app wsgi refresh-availability`` — recompute every profile's soonest free slot
-  (slots move forward in time, so run it every few minutes).
+* ``flask --app wsgi refresh-availability`` — recompute every profile's availability snapshot
+  and soonest free slot (after a deploy; the job queue's periodic refresh keeps them current).
+  ``--stale`` does one run of that periodic refresh (where no job consumer runs).
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ def register(app: Flask) -> None:
         click.echo(f"reminders sent: {sent['24h']} × 24 h, {sent['1h']} × 1 h")
 
     @app.cli.command("refresh-availability")
-    def refresh_availability_command() -> None:
-        """Recompute next_available_at of every specialist profile."""
-        from marketplace.consultations.availability import refresh_next_available
+    @click.option("--stale", is_flag=True, help="Only the snapshots that are missing or due (the periodic job).")
+    def refresh_availability_command(stale: bool) -> None:
+        """Recompute availability snapshots and next_available_at (all profiles, or only stale ones)."""
+        from marketplace.consultations.availability import refresh_in_batches, refresh_stale_availability
 
-        count = refresh_next_available()
+        count = refresh_stale_availability() if stale else refresh_in_batches()
         commit()
         click.echo(f"refreshed {count} profile(s)")

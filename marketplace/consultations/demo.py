@@ -30,7 +30,8 @@ def _rows(profile_id: int, hours: list[tuple[int, str, str]]) -> list[dict]:
 @demo_seeder(order=20)
 def seed_availability(ctx: DemoContext) -> None:
     """Rules from ``ctx.extra["weekly_hours"][profile.id]`` (or a default pattern for every
-    other profile, bulk ones included), settings rows, then next_available_at for all."""
+    other profile, bulk ones included), settings rows, the demo consultation, then the availability
+    snapshots and next_available_at of all."""
     weekly_hours: dict[int, list[tuple[int, str, str]]] = ctx.extra.get("weekly_hours", {})
     profile_ids = set(db.session.scalars(select(SpecialistProfile.id)))
     has_rules = set(db.session.scalars(select(AvailabilityRule.specialist_id).distinct()))
@@ -52,8 +53,8 @@ def seed_availability(ctx: DemoContext) -> None:
     if settings:
         db.session.execute(SchedulingSettings.__table__.insert(), settings)
     db.session.flush()
-    refresh_next_available()
     _seed_demo_consultation(ctx)
+    refresh_next_available()  # snapshots for every profile now: pages show slots before any job ran
     log.info("demo availability: %s rule rows, %s settings rows", len(rules), len(settings))
 
 

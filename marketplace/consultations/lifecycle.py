@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
-from marketplace.consultations.availability import refresh_next_available
+from marketplace.consultations.availability import bookable_clause, calendar_changed
 from marketplace.consultations.booking import release_blocks
 from marketplace.consultations.models import (
     CALENDAR_STATES,
@@ -89,7 +89,7 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
     record_audit(user, "consultation.cancelled", consultation, before={"state": before},
                  after={"state": "cancelled"})
     notify_cancelled(consultation, user, account_deleted=account_deleted)
-    refresh_next_available([consultation.specialist_id])
+    calendar_changed([consultation.specialist_id])
     log.info("consultation %s cancelled by user %s", consultation.id, user.id)
 
 
@@ -173,9 +173,8 @@ def suggest_other_specialists(consultation: Consultation, limit: int = 3) -> lis
               .group_by(profile_specialties.c.profile_id).subquery())
     query = (
         select(SpecialistProfile).join(shared, shared.c.profile_id == SpecialistProfile.id)
-        .where(SpecialistProfile.is_published.is_(True), SpecialistProfile.offers_free_consultation.is_(True),
-               SpecialistProfile.accepting_new_clients.is_(True),
-               SpecialistProfile.id != consultation.specialist_id, SpecialistProfile.id.not_in(already_met))
+        .where(bookable_clause(), SpecialistProfile.id != consultation.specialist_id,
+               SpecialistProfile.id.not_in(already_met))
         .order_by(shared.c.shared.desc(), SpecialistProfile.next_available_at.is_(None),
                   SpecialistProfile.next_available_at, SpecialistProfile.display_name)
         .options(selectinload(SpecialistProfile.specialties))

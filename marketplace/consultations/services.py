@@ -18,11 +18,13 @@ from marketplace.consultations.availability import (  # noqa: F401  (re-exported
     AvailabilityError,
     add_date_override,
     add_weekly_rule,
+    bookable_clause,
+    bookable_slots,
+    calendar_changed,
     free_slots_for,
     get_availability,
     load_calendars,
     offers_booking,
-    refresh_next_available,
     remove_date_override,
     remove_weekly_rule,
     set_weekly_hours,
@@ -144,11 +146,13 @@ def export_availability(user: User) -> dict[str, Any] | None:
 @deletion_hook
 def cancel_future_consultations(user: User) -> None:
     """Account deletion: cancel the user's upcoming consultations (as client or specialist)
-    and tell the other side by e-mail."""
+    and tell the other side by e-mail. A deleted specialist's profile can no longer be booked
+    (it is hidden by a later hook), so its availability is refreshed after the commit."""
     profile_id = _profile_id_of(user)
     conditions = [Consultation.client_id == user.id]
     if profile_id is not None:
         conditions.append(Consultation.specialist_id == profile_id)
+        calendar_changed([profile_id])
     upcoming = list(db.session.scalars(
         select(Consultation).where(or_(*conditions), Consultation.state.in_(OPEN_STATES),
                                    Consultation.start_utc > utcnow())

@@ -103,8 +103,8 @@ def _insert(table: Any) -> Any:
 
 def _expire_next_available(ids: set[int]) -> None:
     """Profiles loaded in this session show the new value on their next access."""
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, SpecialistProfile) and obj.id in ids:
+    for key, obj in list(db.session.identity_map.items()):
+        if key[0] is SpecialistProfile and key[1][0] in ids:  # the identity key: no load of expired rows
             db.session.expire(obj, ["next_available_at"])
 
 

@@ -165,9 +165,9 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
         record_audit(client, "payment.checkout_created", payment,
                      after={"consultation_id": booked.id, "amount_cents": payment.amount_cents,
                             "currency": payment.currency})
-        from marketplace.consultations.availability import refresh_next_available
+        from marketplace.consultations.availability import calendar_changed
 
-        refresh_next_available([profile.id], now)
+        calendar_changed([profile.id])
         created.append(payment)
 
     try:
@@ -349,12 +349,17 @@ def _confirm_hold(consultation: Consultation, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(consultation)
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    from marketplace.consultations.availability import calendar_changed
+
+    calendar_changed([consultation.specialist_id])  # a hold paid after its expiry occupies its time again
+    return True
 
 
 def _reclaim_released_slot(consultation: Consultation, now: datetime) -> bool:
     """A payment completed after its hold was released: take the time back if still free."""
-    from marketplace.consultations.availability import refresh_next_available
+    from marketplace.consultations.availability import calendar_changed
     from marketplace.consultations.booking import block_rows, buffer_minutes_for
 
     if (consultation.state is not ConsultationState.CANCELLED or consultation.cancel_reason != HOLD_RELEASED_REASON
@@ -375,7 +380,7 @@ def _reclaim_released_slot(consultation: Consultation, now: datetime) -> bool:
         log.info("released slot of consultation %s was taken meanwhile (%s)", consultation.id, type(exc).__name__)
         db.session.refresh(consultation)
         return False
-    refresh_next_available([consultation.specialist_id], now)
+    calendar_changed([consultation.specialist_id])
     return True
 
 
@@ -402,7 +407,7 @@ def _release_hold(consultation: Consultation, now: datetime, *, only_if_lapsed: 
     A conditional UPDATE decides the winner, so a webhook and any number of sweeps running
     at once release each hold exactly once. Returns True for the one caller that released it.
     """
-    from marketplace.consultations.availability import refresh_next_available
+    from marketplace.consultations.availability import calendar_changed
     from marketplace.consultations.booking import release_blocks
 
     condition = [Consultation.id == consultation.id, Consultation.state == ConsultationState.PENDING_PAYMENT]
@@ -422,7 +427,7 @@ def _release_hold(consultation: Consultation, now: datetime, *, only_if_lapsed: 
         .values(status=PaymentStatus.EXPIRED).execution_options(synchronize_session=False)
     )
     db.session.refresh(consultation)
-    refresh_next_available([consultation.specialist_id], now)
+    calendar_changed([consultation.specialist_id])
     log.info("payment hold of consultation %s released", consultation.id)
     return True
 

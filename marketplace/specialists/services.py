@@ -308,10 +308,11 @@ def _availability_state(profile: SpecialistProfile) -> tuple[Any, ...]:
 
 
 def refresh_profile_availability(profile: SpecialistProfile) -> None:
-    """Recompute the profile's ``next_available_at`` now (consultations domain, imported lazily)."""
-    from marketplace.consultations.availability import refresh_next_available
+    """Its bookability changed: availability and ``next_available_at`` are refreshed after commit
+    (consultations domain, imported lazily)."""
+    from marketplace.consultations.availability import calendar_changed
 
-    refresh_next_available([profile.id])
+    calendar_changed([profile.id])
 
 
 def _directory_changed() -> None:

@@ -24,6 +24,7 @@ from marketplace.consultations.models import Consultation, OccupiedBlock
 from marketplace.database import commit, rollback, utcnow
 from marketplace.extensions import db
 from marketplace.specialists.models import SpecialistProfile
+from tests.factories import live_session_id
 
 THREADS = 50
 pytestmark = [
@@ -140,7 +141,7 @@ def test_concurrent_http_posts_give_one_booking_and_friendly_409s(app, make_spec
     profile = bookable_specialist(make_specialist)
     slot = future_slots(profile, 1)[0]
     users = [make_user(Role.CLIENT) for _ in range(20)]
-    session_ids = [u.get_id() for u in users]
+    session_ids = [live_session_id(u) for u in users]
     slug = profile.slug
     db.session.commit()
 

@@ -621,8 +621,8 @@ def test_profile_partial_query_count(app, specialist, count_queries):
     with app.test_request_context("/"):
         with count_queries() as counter:
             render_template_string('{% include "consultations/_profile_booking.html" %}', profile=specialist)
-    # settings, weekly rules, date overrides, bookings
-    assert len(statements(counter)) == 4, counter.statements
+    # the precomputed availability snapshot
+    assert len(statements(counter)) == 1, counter.statements
 
 
 def test_booking_page_query_count(client, specialist, client_user, make_user, count_queries):

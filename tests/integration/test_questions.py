@@ -14,7 +14,7 @@ from marketplace.extensions import db
 from marketplace.questions.models import Answer, Question, Report
 from marketplace.security import PROMPT_QUESTION
 from marketplace.specialists.models import Specialty, VerificationStatus
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, live_session_id
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -45,7 +45,7 @@ def sign_in(client, user) -> None:
     """Log in as Flask-Login would, without the deliberately slow password hash check."""
     with client.session_transaction() as session:
         session.clear()
-        session["_user_id"] = user.get_id()
+        session["_user_id"] = live_session_id(user)
         session["_fresh"] = True
 
 

@@ -22,6 +22,7 @@ from marketplace.specialists.services import (
     create_draft_profile,
     update_profile,
 )
+from tests.factories import live_session_id
 
 EDIT = "/specialists/me/edit"
 
@@ -352,7 +353,7 @@ def test_no_booking_call_to_action_without_free_consultation(client, make_specia
 def test_profile_posts_need_csrf(client, make_specialist):
     profile = make_specialist()
     with client.session_transaction() as session:  # logged in without posting the login form
-        session["_user_id"] = profile.user.get_id()
+        session["_user_id"] = live_session_id(profile.user)
         session["_fresh"] = True
     assert client.get(EDIT).status_code == 200
     assert client.post("/specialists/me/unpublish").status_code == 400
