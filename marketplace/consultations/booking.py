@@ -20,12 +20,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
-from marketplace.consultations.availability import calendar_changed, load_calendar, offers_booking
+from marketplace.consultations.availability import (
+    SpecialistCalendar,
+    bookable_slots,
+    calendar_changed,
+    load_booking_calendar,
+    load_calendar,
+    offers_booking,
+)
 from marketplace.consultations.models import (
     BLOCK_MINUTES,
     FREE_CONSULTATION_MINUTES,
@@ -96,8 +103,8 @@ def active_free_consultation(client_id: int, specialist_id: int) -> Consultation
 
 
 def buffer_minutes_for(profile_id: int) -> int:
-    from marketplace.consultations.models import SchedulingSettings
-
+    """The specialist's buffer between bookings (reads the settings row: not for the booking path,
+    which has it from its calendar)."""
     settings = db.session.get(SchedulingSettings, profile_id)
     return settings.buffer_minutes if settings is not None else 0
 
@@ -111,6 +118,15 @@ def block_rows(consultation: Consultation, buffer_minutes: int) -> list[Occupied
     ]
 
 
+def _insert_blocks(consultation: Consultation, buffer_minutes: int) -> None:
+    """The booking's occupied blocks in one statement (the unique constraint decides races)."""
+    db.session.execute(insert(OccupiedBlock), [
+        {"specialist_id": consultation.specialist_id, "block_start_utc": start, "consultation_id": consultation.id}
+        for start in occupied_block_starts(consultation.start_utc, consultation.end_utc, buffer_minutes,
+                                           BLOCK_MINUTES)
+    ])
+
+
 def _classify(exc: Exception) -> str:
     text = str(getattr(exc, "orig", exc)).lower()
     if "occupied_blocks" in text:
@@ -120,13 +136,37 @@ def _classify(exc: Exception) -> str:
     return "taken"
 
 
-def place_booking(consultation: Consultation, buffer_minutes: int, *,
+def validate_slot(profile: SpecialistProfile, start_utc: datetime, now: datetime, *,
+                  duration_minutes: int = FREE_CONSULTATION_MINUTES, client_id: int | None = None,
+                  exclude_consultation_id: int | None = None) -> tuple[SpecialistCalendar, str | None]:
+    """THE slot check of every booking (free consultations, paid sessions, rescheduling).
+
+    Loads the specialist's calendar once, fresh and with the settings row locked (see
+    ``load_booking_calendar``), and returns it (its settings serve the rest of the booking)
+    with None if ``start_utc`` is free, "taken" if it is a real slot that is occupied, or
+    "invalid". A snapshot is not enough here: it can lag behind a change of hours. Races
+    between two valid requests are decided by the database (``place_booking``).
+
+    Payment holds past their expiry are released first (only when there are any), so their
+    blocks never refuse this booking.
+    """
+    calendar = load_booking_calendar(profile, now, client_id=client_id,
+                                     exclude_consultation_id=exclude_consultation_id)
+    if calendar.lapsed_holds:
+        from marketplace.payments.services import release_expired_holds
+
+        release_expired_holds(now, specialist_id=profile.id)
+    return calendar, calendar.slot_problem(start_utc, now, duration_minutes)
+
+
+def place_booking(consultation: Consultation, calendar: SpecialistCalendar, *,
                   before: Callable[[], None] | None = None,
                   after: Callable[[Consultation], None] | None = None) -> str | None:
     """Insert ``consultation`` and its occupied blocks atomically (one SAVEPOINT).
 
+    ``calendar`` is the one ``validate_slot`` returned (buffer, daily cap, time zone).
     ``before`` runs first inside the savepoint (e.g. cancelling the booking being rescheduled),
-    ``after`` last (audit, mail, next_available_at) — all undone together if the slot is taken.
+    ``after`` last (audit, mail, ``calendar_changed``) — all undone together if the slot is taken.
     Returns None on success, else "taken" or "duplicate". Reusable for paid sessions.
     """
     try:
@@ -135,9 +175,8 @@ def place_booking(consultation: Consultation, buffer_minutes: int, *,
                 before()
             db.session.add(consultation)
             db.session.flush()
-            db.session.add_all(block_rows(consultation, buffer_minutes))
-            db.session.flush()
-            if _over_daily_cap(consultation):
+            _insert_blocks(consultation, calendar.settings.buffer_minutes)
+            if _over_daily_cap(consultation, calendar):
                 raise _DailyCapReached
             if after is not None:
                 after(consultation)
@@ -162,21 +201,16 @@ class _DailyCapReached(Exception):
     """Another booking filled the specialist's day while this one was being placed."""
 
 
-def _over_daily_cap(consultation: Consultation) -> bool:
+def _over_daily_cap(consultation: Consultation, calendar: SpecialistCalendar) -> bool:
     """Whether this booking exceeds the specialist's ``max_per_day`` (their local day).
 
-    Runs inside the booking savepoint after the insert. The specialist's settings row is locked
-    first (``FOR UPDATE`` on PostgreSQL; SQLite already serialises writers), so two bookings of
-    different slots on the same day cannot both see room for one more.
+    Runs inside the booking savepoint after the insert. The settings row was locked when the
+    calendar was loaded (``load_booking_calendar``), so two bookings of different slots on the
+    same day cannot both see room for one more.
     """
-    settings = db.session.scalar(
-        select(SchedulingSettings).where(SchedulingSettings.specialist_id == consultation.specialist_id)
-        .with_for_update()
-    )
-    if settings is None or settings.max_per_day is None:
+    if calendar.settings.max_per_day is None:
         return False
-    profile = db.session.get(SpecialistProfile, consultation.specialist_id)
-    zone = ZoneInfo(profile.timezone if profile else "UTC")
+    zone = ZoneInfo(calendar.timezone)
     local_day = consultation.start_utc.astimezone(zone).date()
     day_start = datetime.combine(local_day, time(0), zone).astimezone(timezone.utc)
     day_end = datetime.combine(local_day + timedelta(days=1), time(0), zone).astimezone(timezone.utc)
@@ -188,7 +222,7 @@ def _over_daily_cap(consultation: Consultation) -> bool:
             Consultation.start_utc < day_end,
         )
     )
-    return (booked or 0) > settings.max_per_day
+    return (booked or 0) > calendar.settings.max_per_day
 
 
 def release_blocks(consultation: Consultation) -> None:
@@ -196,10 +230,13 @@ def release_blocks(consultation: Consultation) -> None:
     db.session.execute(delete(OccupiedBlock).where(OccupiedBlock.consultation_id == consultation.id))
 
 
-def _validate_request(client: User, profile: SpecialistProfile, start_utc: datetime | None, format_slug: str | None,
-                      note: str | None, now: datetime, exclude_consultation_id: int | None = None,
-                      check_pair: bool = True) -> BookingResult | None:
-    """Every rule checked before touching the database; None when the request is valid."""
+DUPLICATE = "You already have a free consultation with {name}. There is one free consultation per specialist."
+NOT_A_SLOT = "That time is not available. Please choose one of the times shown."
+
+
+def _check_request(client: User, profile: SpecialistProfile, start_utc: datetime | None, format_slug: str | None,
+                   note: str | None) -> BookingResult | None:
+    """The rules that need no database; None when the request passes them."""
     if not getattr(client, "is_client", False):
         return _failure("not_client", "Only client accounts can book a consultation.")
     if not offers_booking(profile):
@@ -210,17 +247,11 @@ def _validate_request(client: User, profile: SpecialistProfile, start_utc: datet
         return _failure("invalid", f"Please keep your note under {NOTE_MAX_LENGTH} characters.")
     if start_utc is None:
         return _failure("invalid", "Choose a time for your consultation.")
-    if check_pair and active_free_consultation(client.id, profile.id) is not None:
-        return _failure("duplicate", f"You already have a free consultation with {profile.display_name}. "
-                                     "There is one free consultation per specialist.")
-    calendar = load_calendar(profile, now, exclude_consultation_id=exclude_consultation_id)
-    if start_utc not in set(calendar.free_slots(now)):
-        # Was it a real slot that someone else has taken meanwhile, or never a slot at all?
-        calendar.busy = []
-        if start_utc in set(calendar.free_slots(now)) and start_utc > now:
-            return _failure("taken", SLOT_TAKEN)
-        return _failure("invalid", "That time is not available. Please choose one of the times shown.")
     return None
+
+
+def _slot_failure(problem: str) -> BookingResult:
+    return _failure("taken", SLOT_TAKEN) if problem == "taken" else _failure("invalid", NOT_A_SLOT)
 
 
 def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: datetime | None,
@@ -228,23 +259,25 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
                            now: datetime | None = None) -> BookingResult:
     """Book the free 30-minute consultation of ``client`` with ``profile`` at ``start_utc``.
 
-    Validates the slot against a fresh ``free_slots()`` computation, then inserts the
+    Validates the slot against the calendar loaded once (``validate_slot``), then inserts the
     consultation and its blocks in one savepoint; a lost race returns ``error="taken"``
     (or "duplicate" for a second free consultation with the same specialist). Queues the
-    e-mails (with .ics) to both sides and refreshes the profile's ``next_available_at``.
+    e-mails (with .ics) to both sides; the profile's availability is refreshed after commit.
     """
     from marketplace.consultations.notifications import notify_booked
-    from marketplace.payments.services import release_expired_holds
 
     now = now or utcnow()
-    release_expired_holds(now, specialist_id=profile.id)  # lapsed paid holds must not block this slot
     note = (note or "").strip() or None
-    failure = _validate_request(client, profile, start_utc, format_slug, note, now)
+    failure = _check_request(client, profile, start_utc, format_slug, note)
     if failure is not None:
         return failure
     assert start_utc is not None
-    settings_buffer = buffer_minutes_for(profile.id)
-    auto_confirm = _auto_confirm(profile.id)
+    calendar, problem = validate_slot(profile, start_utc, now, client_id=client.id)
+    if calendar.client_has_free_consultation:
+        return _failure("duplicate", DUPLICATE.format(name=profile.display_name))
+    if problem is not None:
+        return _slot_failure(problem)
+    auto_confirm = calendar.settings.auto_confirm
     consultation = Consultation(
         client_id=client.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
         state=ConsultationState.CONFIRMED if auto_confirm else ConsultationState.REQUESTED,
@@ -259,21 +292,13 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
         notify_booked(booked)
         calendar_changed([profile.id])
 
-    error = place_booking(consultation, settings_buffer, after=after)
+    error = place_booking(consultation, calendar, after=after)
     if error == "duplicate":
-        return _failure("duplicate", f"You already have a free consultation with {profile.display_name}. "
-                                     "There is one free consultation per specialist.")
+        return _failure("duplicate", DUPLICATE.format(name=profile.display_name))
     if error is not None:
         return _failure("taken", SLOT_TAKEN)
     log.info("consultation %s booked (%s)", consultation.id, consultation.state.value)
     return BookingResult(consultation=consultation)
-
-
-def _auto_confirm(profile_id: int) -> bool:
-    from marketplace.consultations.models import SchedulingSettings
-
-    settings = db.session.get(SchedulingSettings, profile_id)
-    return bool(settings and settings.auto_confirm)
 
 
 def reschedule_consultation(consultation: Consultation, user: User, start_utc: datetime | None,
@@ -291,12 +316,14 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
     profile = consultation.specialist
     if start_utc == consultation.start_utc:
         return _failure("invalid", "Choose a different time to reschedule.")
-    failure = _validate_request(user, profile, start_utc, consultation.format, consultation.note, now,
-                                exclude_consultation_id=consultation.id, check_pair=False)
+    failure = _check_request(user, profile, start_utc, consultation.format, consultation.note)
     if failure is not None:
         return failure
     assert start_utc is not None
-    auto_confirm = _auto_confirm(profile.id)
+    calendar, problem = validate_slot(profile, start_utc, now, exclude_consultation_id=consultation.id)
+    if problem is not None:
+        return _slot_failure(problem)
+    auto_confirm = calendar.settings.auto_confirm
     new = Consultation(
         client_id=consultation.client_id, specialist_id=consultation.specialist_id, kind=consultation.kind,
         state=ConsultationState.CONFIRMED if auto_confirm else ConsultationState.REQUESTED,
@@ -322,7 +349,7 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
         notify_rescheduled(booked, old_start)
         calendar_changed([profile.id])
 
-    error = place_booking(new, buffer_minutes_for(profile.id), before=before, after=after)
+    error = place_booking(new, calendar, before=before, after=after)
     if error is not None:
         db.session.refresh(consultation)  # the savepoint rolled back: show the unchanged booking
         return _failure("taken", SLOT_TAKEN)
@@ -343,7 +370,8 @@ class BookingPage:
 
 def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, rescheduling: Consultation | None = None,
                  now: datetime | None = None) -> BookingPage:
-    """Free slots of one specialist for the booking page, or the reason there is no form."""
+    """Free slots of one specialist for the booking page (from the snapshot), or the reason there
+    is no form. Reads only."""
     now = now or utcnow()
     page = BookingPage(profile=profile, tz=tz, days={})
     if not offers_booking(profile):
@@ -355,15 +383,16 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, reschedul
     if not profile.formats:
         page.blocked = f"{profile.display_name} has not yet said how they meet clients. Please check back soon."
         return page
-    if rescheduling is None:
-        page.existing = active_free_consultation(viewer.id, profile.id)
-        if page.existing is not None:
-            page.blocked = (f"You already have a free consultation with {profile.display_name}. "
-                            "There is one free consultation per specialist.")
-            return page
-    calendar = load_calendar(profile, now, exclude_consultation_id=rescheduling.id if rescheduling else None)
-    slots = [s for s in calendar.free_slots(now) if rescheduling is None or s != rescheduling.start_utc]
-    page.days = group_by_local_day(slots, tz)
+    if rescheduling is not None:
+        # Its own time is free for this viewer only: computed now, without the booking being moved.
+        calendar = load_calendar(profile, now, exclude_consultation_id=rescheduling.id)
+        page.days = group_by_local_day([s for s in calendar.free_slots(now) if s != rescheduling.start_utc], tz)
+        return page
+    page.existing = active_free_consultation(viewer.id, profile.id)
+    if page.existing is not None:
+        page.blocked = DUPLICATE.format(name=profile.display_name)
+        return page
+    page.days = group_by_local_day(bookable_slots(profile, now), tz)
     return page
 
 
@@ -371,5 +400,5 @@ __all__ = [
     "ALLOWED_SOURCES", "BookingPage", "BookingResult", "OPEN_STATES", "SLOT_TAKEN", "active_free_consultation",
     "booking_page",
     "book_free_consultation", "format_slot", "parse_slot", "place_booking", "release_blocks",
-    "reschedule_consultation",
+    "reschedule_consultation", "validate_slot",
 ]

@@ -43,6 +43,7 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     place_booking,
     release_blocks,
     reschedule_consultation,
+    validate_slot,
 )
 from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
     ConsultationError,

@@ -128,7 +128,8 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
     a lost race returns ``error="taken"``, a Stripe failure ``error="stripe"``, and in both
     cases nothing is left behind. The booking is confirmed later by the webhook.
     """
-    from marketplace.consultations.booking import SLOT_TAKEN, buffer_minutes_for, place_booking
+    from marketplace.consultations.availability import calendar_changed
+    from marketplace.consultations.booking import NOT_A_SLOT, SLOT_TAKEN, place_booking, validate_slot
 
     now = now or utcnow()
     if not stripe_client.payments_enabled():
@@ -141,11 +142,10 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
         return _refusal("invalid", "Choose how you would like to meet.")
     if start_utc is None:
         return _refusal("invalid", "Choose a time for your session.")
-    # Lapsed holds of this specialist give their blocks back first (the sweep may not have run).
-    release_expired_holds(now, specialist_id=profile.id)
-    refusal = _check_slot(profile, start_utc, now)
-    if refusal is not None:
-        return refusal
+    # The slot check of every booking (it also releases this specialist's lapsed holds first).
+    calendar, problem = validate_slot(profile, start_utc, now, duration_minutes=profile.session_minutes)
+    if problem is not None:
+        return _refusal(problem, SLOT_TAKEN if problem == "taken" else NOT_A_SLOT)
 
     consultation = Consultation(
         client_id=client.id, specialist_id=profile.id, kind=ConsultationKind.PAID,
@@ -165,13 +165,11 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
         record_audit(client, "payment.checkout_created", payment,
                      after={"consultation_id": booked.id, "amount_cents": payment.amount_cents,
                             "currency": payment.currency})
-        from marketplace.consultations.availability import calendar_changed
-
         calendar_changed([profile.id])
         created.append(payment)
 
     try:
-        error = place_booking(consultation, buffer_minutes_for(profile.id), after=open_checkout)
+        error = place_booking(consultation, calendar, after=open_checkout)
     except stripe.StripeError as exc:
         log.warning("checkout for specialist %s not created (%s); hold rolled back",
                     profile.id, type(exc).__name__)
@@ -181,21 +179,6 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
     payment = created[0]
     log.info("paid session %s held, payment %s pending", consultation.id, payment.id)
     return PaidBookingResult(payment=payment)
-
-
-def _check_slot(profile: SpecialistProfile, start_utc: datetime, now: datetime) -> PaidBookingResult | None:
-    """None if ``start_utc`` is a free slot now; else "taken" (a real slot someone else holds)
-    or "invalid" (never a slot)."""
-    from marketplace.consultations.availability import load_calendar
-    from marketplace.consultations.booking import SLOT_TAKEN
-
-    calendar = load_calendar(profile, now)
-    if start_utc in set(calendar.free_slots(now, profile.session_minutes)):
-        return None
-    calendar.busy = []
-    if start_utc > now and start_utc in set(calendar.free_slots(now, profile.session_minutes)):
-        return _refusal("taken", SLOT_TAKEN)
-    return _refusal("invalid", "That time is not available. Please choose one of the times shown.")
 
 
 def _checkout_params(payment: Payment, consultation: Consultation, client: User,
