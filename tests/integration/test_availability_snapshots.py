@@ -1,0 +1,326 @@
+"""Precomputed availability: every calendar change refreshes the snapshot after its commit (jobs
+run immediately in tests), pages read it and never write, the periodic refresh picks up only
+what time made stale, and booking validates against the real calendar, not the snapshot.
+
+Runs on SQLite and PostgreSQL (the ``app`` fixture is parametrised).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from marketplace.auth.models import Role
+from marketplace.consultations.availability import (
+    calendar_changed,
+    refresh_availability,
+    refresh_next_available,
+    refresh_stale_availability,
+    set_weekly_hours,
+)
+from marketplace.consultations.booking import SLOT_TAKEN, block_rows, format_slot
+from marketplace.consultations.models import (
+    AvailabilityRule,
+    AvailabilitySnapshot,
+    Consultation,
+    ConsultationKind,
+    ConsultationState,
+)
+from marketplace.consultations.snapshots import Snapshot, write_snapshots
+from marketplace.database import commit, utcnow
+from marketplace.extensions import db
+from marketplace.jobs import huey_of
+from marketplace.scheduling.packing import pack_slots, unpack_slots
+from marketplace.specialists.models import SpecialistProfile
+from tests.integration.test_consultations import book, book_via_http, first_free_slot, login, open_all_week
+from tests.integration.test_query_budgets_booking import held_jobs
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def offered_on_profile(html: str, slot: datetime) -> bool:
+    """The profile page links each slot to the booking page (``?slot=…``)."""
+    value = format_slot(slot)
+    return f"slot={quote(value, safe='')}" in html or f"slot={value}" in html
+
+
+def offered_on_booking_page(html: str, slot: datetime) -> bool:
+    return f'value="{format_slot(slot)}"' in html
+
+
+def snapshot_of(profile_id: int) -> AvailabilitySnapshot | None:
+    db.session.commit()  # end this session's read transaction: see what requests and jobs committed
+    return db.session.get(AvailabilitySnapshot, profile_id)
+
+
+def writes(counter: Any) -> list[str]:
+    return [q for q in counter.statements if q.lstrip().split(" ", 1)[0].upper() in WRITES]
+
+
+@pytest.fixture
+def specialist(app, make_specialist):
+    profile = make_specialist(formats=["video"], timezone="Europe/Berlin")
+    open_all_week(profile)
+    return profile
+
+
+# --- pages follow every change right after the request ----------------------------------------
+
+def test_a_booking_removes_its_slot_from_the_profile_and_booking_pages(client, specialist, make_user):
+    slot = first_free_slot(specialist)
+    booker, other = make_user(Role.CLIENT), make_user(Role.CLIENT)
+    profile_url, booking_url = f"/specialists/{specialist.slug}", f"/specialists/{specialist.slug}/book"
+    login(client, other)
+    assert offered_on_profile(client.get(profile_url).get_data(as_text=True), slot)
+    assert offered_on_booking_page(client.get(booking_url).get_data(as_text=True), slot)
+    client.post("/auth/logout")
+
+    login(client, booker)
+    assert book_via_http(client, specialist, slot).status_code == 302
+    client.post("/auth/logout")
+
+    login(client, other)
+    assert not offered_on_profile(client.get(profile_url).get_data(as_text=True), slot)
+    assert not offered_on_booking_page(client.get(booking_url).get_data(as_text=True), slot)
+    snapshot = snapshot_of(specialist.id)
+    assert snapshot is not None and slot not in unpack_slots(snapshot.slots, 30)
+
+
+def test_cancelling_gives_the_slot_back(client, specialist, make_user):
+    slot = first_free_slot(specialist)
+    booker = make_user(Role.CLIENT)
+    login(client, booker)
+    assert book_via_http(client, specialist, slot).status_code == 302
+    consultation_id = db.session.scalar(select(Consultation.id))
+    assert client.post(f"/consultations/{consultation_id}/cancel", data={"reason": "Plans changed"}).status_code == 302
+    assert offered_on_booking_page(client.get(f"/specialists/{specialist.slug}/book").get_data(as_text=True), slot)
+
+
+def test_adding_a_weekly_rule_adds_slots(client, make_specialist):
+    profile = make_specialist(formats=["video"], timezone="UTC")
+    refresh_next_available([profile.id])
+    db.session.commit()
+    assert snapshot_of(profile.id).slots == []
+    assert "No free times in the coming weeks" in client.get(f"/specialists/{profile.slug}").get_data(as_text=True)
+
+    login(client, profile.user)
+    weekday = (utcnow() + timedelta(days=3)).weekday()
+    response = client.post("/specialists/me/availability/rules",
+                           data={"weekday": str(weekday), "start": "09:00", "end": "17:00"})
+    assert response.status_code == 302
+    client.post("/auth/logout")
+
+    snapshot = snapshot_of(profile.id)
+    slots = unpack_slots(snapshot.slots, 30)
+    assert slots and all(s.weekday() == weekday and 9 <= s.hour < 17 for s in slots)
+    assert db.session.get(SpecialistProfile, profile.id).next_available_at == slots[0]
+    html = client.get(f"/specialists/{profile.slug}").get_data(as_text=True)
+    assert offered_on_profile(html, slots[0]) and "No free times in the coming weeks" not in html
+
+
+def test_unpublishing_empties_the_snapshot_and_next_available_at(client, specialist):
+    assert snapshot_of(specialist.id).slots
+    login(client, specialist.user)
+    assert client.post("/specialists/me/unpublish").status_code in (302, 303)
+    assert snapshot_of(specialist.id).slots == []
+    assert db.session.get(SpecialistProfile, specialist.id).next_available_at is None
+
+
+# --- reads never write; the fallback --------------------------------------------------------------
+
+@pytest.mark.parametrize("with_snapshot", [True, False])
+def test_profile_booking_and_directory_gets_write_nothing(client, specialist, make_user, count_queries,
+                                                          with_snapshot):
+    if not with_snapshot:
+        db.session.execute(delete(AvailabilitySnapshot))
+        db.session.commit()
+    slot = first_free_slot(specialist)
+    slug = specialist.slug
+    login(client, make_user(Role.CLIENT))
+    with count_queries() as counter:
+        profile_html = client.get(f"/specialists/{slug}").get_data(as_text=True)
+        booking_html = client.get(f"/specialists/{slug}/book").get_data(as_text=True)
+        directory = client.get("/specialists")
+    assert directory.status_code == 200
+    assert offered_on_profile(profile_html, slot) and offered_on_booking_page(booking_html, slot)
+    assert writes(counter) == [], writes(counter)
+    client.post("/auth/logout")
+    with count_queries() as anonymous:
+        assert client.get(f"/specialists/{slug}").status_code == 200
+        assert client.get("/specialists").status_code == 200
+    assert writes(anonymous) == [], writes(anonymous)
+    assert (snapshot_of(specialist.id) is not None) is with_snapshot  # the fallback stored nothing
+
+
+def test_without_a_snapshot_the_slots_are_computed_on_the_fly(client, make_specialist, make_user):
+    profile = make_specialist(formats=["video"])
+    set_weekly_hours(profile.id, [(day, "00:00", "23:30") for day in range(7)])
+    db.session.commit()  # no refresh yet: a new profile before the job ran
+    assert snapshot_of(profile.id) is None
+    slot = first_free_slot(profile)
+    login(client, make_user(Role.CLIENT))
+    assert offered_on_booking_page(client.get(f"/specialists/{profile.slug}/book").get_data(as_text=True), slot)
+    assert offered_on_profile(client.get(f"/specialists/{profile.slug}").get_data(as_text=True), slot)
+
+
+# --- booking trusts the calendar, not the snapshot ---------------------------------------------
+
+def test_a_slot_the_snapshot_still_lists_but_is_taken_gets_the_friendly_message(client, specialist, make_user):
+    slot = first_free_slot(specialist)
+    book(make_user(Role.CLIENT), specialist, slot)  # committed without its after-commit refresh
+    assert slot in unpack_slots(snapshot_of(specialist.id).slots, 30)
+    login(client, make_user(Role.CLIENT))
+    assert offered_on_booking_page(client.get(f"/specialists/{specialist.slug}/book").get_data(as_text=True), slot)
+    response = book_via_http(client, specialist, slot, note="Keep my note")
+    assert response.status_code == 409
+    assert SLOT_TAKEN in response.get_data(as_text=True) and "Keep my note" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Consultation.id))) == 1
+
+
+def test_a_slot_the_snapshot_lists_but_the_calendar_no_longer_has_is_refused(client, specialist, make_user):
+    slot = first_free_slot(specialist)
+    db.session.execute(delete(AvailabilityRule).where(AvailabilityRule.specialist_id == specialist.id))
+    db.session.commit()  # hours removed behind the snapshot's back (its refresh never ran)
+    assert slot in unpack_slots(snapshot_of(specialist.id).slots, 30)
+    login(client, make_user(Role.CLIENT))
+    response = book_via_http(client, specialist, slot)
+    assert response.status_code == 422
+    assert "not available" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Consultation.id))) == 0
+
+
+def test_a_lapsed_payment_hold_does_not_block_a_free_booking(client, specialist, make_user):
+    slot = first_free_slot(specialist)
+    hold = Consultation(client_id=make_user(Role.CLIENT).id, specialist_id=specialist.id, kind=ConsultationKind.PAID,
+                        state=ConsultationState.PENDING_PAYMENT, start_utc=slot, end_utc=slot + timedelta(minutes=50),
+                        format="video", price_cents=9000, currency="EUR",
+                        hold_expires_at=utcnow() - timedelta(minutes=1))
+    db.session.add(hold)
+    db.session.flush()
+    db.session.add_all(block_rows(hold, 0))
+    db.session.commit()
+    login(client, make_user(Role.CLIENT))
+    assert book_via_http(client, specialist, slot).status_code == 302
+    db.session.refresh(hold)
+    assert hold.state is ConsultationState.CANCELLED
+    booked = db.session.scalar(select(Consultation).where(Consultation.kind == ConsultationKind.FREE))
+    assert booked.start_utc == slot
+
+
+# --- calendar_changed: one job per unit of work, none on rollback ----------------------------------
+
+def test_changes_in_one_unit_of_work_queue_one_refresh_job(app, count_queries, make_specialist):
+    first, second = make_specialist().id, make_specialist().id
+    with held_jobs(app, count_queries) as run_queued:
+        with app.test_request_context("/", method="POST"):
+            calendar_changed([first])
+            calendar_changed([second, first])
+            commit()
+        tasks = list(huey_of(app).pending())
+        assert [t.name for t in tasks] == [refresh_availability.__name__]
+        assert list(tasks[0].args) == [sorted([first, second])]
+        run_queued()
+    assert snapshot_of(first) is not None and snapshot_of(second) is not None
+
+
+def test_a_refused_booking_queues_no_refresh(app, client, specialist, make_user, count_queries):
+    slot = first_free_slot(specialist)
+    book(make_user(Role.CLIENT), specialist, slot)
+    login(client, make_user(Role.CLIENT))
+    with held_jobs(app, count_queries):
+        assert book_via_http(client, specialist, slot).status_code == 409
+        assert [t.name for t in huey_of(app).pending()] == []
+
+
+# --- the writer and the periodic refresh ------------------------------------------------------
+
+def test_an_older_computation_never_overwrites_a_newer_one(app, specialist):
+    now = utcnow()  # later than the fixture's own refresh
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    newer = [hour + timedelta(days=1)]
+    older = [hour + timedelta(days=2)]
+    write_snapshots([Snapshot(specialist.id, newer, 0, None)], now)
+    write_snapshots([Snapshot(specialist.id, older, 0, None)], now - timedelta(seconds=5))
+    db.session.commit()
+    assert unpack_slots(snapshot_of(specialist.id).slots, 30) == newer
+    assert db.session.get(SpecialistProfile, specialist.id).next_available_at == newer[0]
+
+
+def _age(profile_id: int, *, due: datetime | None) -> datetime:
+    """Pretend the snapshot was computed an hour ago and is due at ``due``; returns computed_at."""
+    computed = utcnow() - timedelta(hours=1)
+    db.session.execute(update(AvailabilitySnapshot).where(AvailabilitySnapshot.profile_id == profile_id)
+                       .values(computed_at=computed, refresh_due_at=due))
+    db.session.commit()
+    return snapshot_of(profile_id).computed_at
+
+
+def test_the_periodic_refresh_takes_only_stale_bookable_snapshots(app, make_specialist):
+    def with_hours(**overrides: Any) -> int:
+        profile = make_specialist(**overrides)
+        set_weekly_hours(profile.id, [(day, "08:00", "18:00") for day in range(7)])
+        db.session.commit()
+        return profile.id
+
+    fresh, stale, missing, hidden, hidden_due = (with_hours(), with_hours(), with_hours(),
+                                                 with_hours(is_published=False), with_hours())
+    refresh_next_available([fresh, stale, hidden_due])
+    db.session.commit()
+    fresh_at = _age(fresh, due=utcnow() + timedelta(minutes=30))
+    stale_at = _age(stale, due=utcnow() - timedelta(minutes=1))
+    _age(hidden_due, due=utcnow() - timedelta(minutes=1))
+    db.session.execute(update(SpecialistProfile).where(SpecialistProfile.id == hidden_due)
+                       .values(accepting_new_clients=False))  # no longer bookable; its refresh was lost
+    db.session.commit()
+
+    assert refresh_stale_availability() == 3  # stale, missing, hidden_due
+
+    assert snapshot_of(fresh).computed_at == fresh_at
+    assert snapshot_of(stale).computed_at > stale_at and snapshot_of(stale).refresh_due_at > utcnow()
+    assert snapshot_of(missing) is not None and snapshot_of(missing).slots
+    assert snapshot_of(hidden) is None
+    emptied = snapshot_of(hidden_due)
+    assert emptied.slots == [] and emptied.refresh_due_at is None
+    assert db.session.get(SpecialistProfile, hidden_due).next_available_at is None
+    assert refresh_stale_availability() == 0  # nothing is stale any more
+
+
+def test_the_periodic_refresh_is_bounded_per_run(app, make_specialist):
+    for _ in range(3):
+        set_weekly_hours(make_specialist().id, [(day, "08:00", "18:00") for day in range(7)])
+    db.session.commit()
+    assert refresh_stale_availability(max_profiles=2) == 2
+    assert refresh_stale_availability(max_profiles=2) == 1
+    assert db.session.scalar(select(func.count()).select_from(AvailabilitySnapshot)) == 3
+
+
+def test_the_refresh_jobs_are_registered(app):
+    tasks = app.extensions["jobs"].tasks
+    names = {name.rsplit(".", 1)[-1] for name in tasks}
+    assert {"refresh_availability", "refresh_stale_availability"} <= names
+
+
+def test_refresh_cli_refreshes_everything_or_only_stale(app, specialist):
+    db.session.execute(delete(AvailabilitySnapshot))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["refresh-availability", "--stale"])
+    assert "refreshed 1 profile(s)" in result.output
+    assert snapshot_of(specialist.id) is not None
+    result = app.test_cli_runner().invoke(args=["refresh-availability"])
+    assert "refreshed 1 profile(s)" in result.output
+
+
+# --- the storage form -------------------------------------------------------------------------------
+
+def test_slots_round_trip_through_the_compact_form():
+    base = datetime(2026, 3, 29, 0, 0, tzinfo=utcnow().tzinfo)
+    slots = [base + timedelta(minutes=m) for m in (0, 30, 60, 150, 165, 195, 24 * 60)]
+    runs = pack_slots(slots, 30)
+    assert runs == [[runs[0][0], 3], [runs[0][0] + 150, 1], [runs[0][0] + 165, 2], [runs[0][0] + 1440, 1]]
+    assert unpack_slots(runs, 30) == slots
+    assert unpack_slots(runs, 30, not_before=base + timedelta(minutes=151)) == slots[4:]
+    with pytest.raises(ValueError):
+        pack_slots([slots[1], slots[0]], 30)
