@@ -47,9 +47,10 @@ worker: deps
 test: dev-deps
 	$(PY) -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-## make bench: gunicorn + wrk against PostgreSQL with 10,000 specialists; writes docs/benchmarks.md
+## make bench: gunicorn + huey + wrk on PostgreSQL and SQLite, 10,000 specialists; writes docs/benchmarks.md
+## (make bench BENCH_ARGS="--specialists 10000,100000" adds 100,000; python -m bench.run --help for the rest)
 bench: dev-deps
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: dev-deps
 	$(VENV)/bin/ruff check marketplace tests config.py wsgi.py
