@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
 from jinja2 import Environment
 from markupsafe import Markup
@@ -101,8 +101,10 @@ def register(app: Flask) -> None:
         def unread_messages() -> int:
             if not getattr(current_user, "is_authenticated", False):
                 return 0
-            from marketplace.messaging.services import unread_count
+            from marketplace.messaging.services import cached_unread_count, unread_count
 
-            return unread_count(current_user)
+            # The messaging pages change and show read state: there the badge is counted fresh.
+            fresh = has_request_context() and request.blueprint == "messaging"
+            return unread_count(current_user) if fresh else cached_unread_count(current_user)
 
         return {"unread_messages": unread_messages}
