@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import counters
 from marketplace.audit import record_audit
+from marketplace.cache import bump_after_commit
 from marketplace.database import rollback, utcnow
 from marketplace.extensions import db
 from marketplace.featured.models import Campaign, CampaignStat, FeaturedEntry
@@ -437,6 +438,7 @@ def create_campaign(actor: Any, *, name: str, starts_on: date, ends_on: date, ac
     db.session.add(campaign)
     db.session.flush()
     record_audit(actor, "campaign.create", campaign, after=campaign.snapshot())
+    _placements_changed()
     log.info("campaign %s created by user %s", campaign.id, getattr(actor, "id", None))
     return campaign
 
@@ -452,6 +454,7 @@ def update_campaign(actor: Any, campaign: Campaign, *, name: str, starts_on: dat
         return False
     db.session.flush()
     record_audit(actor, "campaign.update", campaign, before=before, after=after)
+    _placements_changed()
     return True
 
 
@@ -500,6 +503,7 @@ def feature_specialist(actor: Any, campaign: Campaign, profile: SpecialistProfil
         raise FeaturingError(f"{name} is already featured in this campaign.") from None
     record_audit(actor, "featured.add", campaign, before={"order": before},
                  after={"profile_id": profile.id, "display_name": name, "order": [*before, profile.id]})
+    _placements_changed()
     return entry
 
 
@@ -517,6 +521,7 @@ def unfeature_specialist(actor: Any, campaign: Campaign, entry: FeaturedEntry | 
     _renumber(campaign.entries)
     db.session.flush()
     record_audit(actor, "featured.remove", campaign, before=before, after={"order": _order(campaign)})
+    _placements_changed()
     return profile
 
 
@@ -564,4 +569,10 @@ def _apply_order(actor: Any, campaign: Campaign, current: list[FeaturedEntry], n
     db.session.expire(campaign, ["entries"])
     record_audit(actor, "featured.reorder", campaign, before={"order": before},
                  after={"order": [e.profile_id for e in new]})
+    _placements_changed()
     return True
+
+
+def _placements_changed() -> None:
+    """Cached featured order and directory pages are stale once the change is committed."""
+    bump_after_commit("featured", "directory")

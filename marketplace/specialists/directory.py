@@ -1,20 +1,24 @@
 """The directory: filters, text search, ordering and paging of public profiles.
 
-Every filter is a condition answered by an index; the page needs a fixed number of queries
-(count, page, and one per eager-loaded vocabulary) whatever the number of specialists.
+Every filter is a condition answered by an index; a page needs three queries whatever the
+number of specialists: the count (which also finds the featured matches), the page's ids, the
+cards. The vocabulary ids and the campaign's featured order, which rarely change, come from the
+shared cache (``marketplace.cache``).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, literal_column, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, false, func, literal, or_, select, true
 
+from marketplace.cache import cached, version
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.pagination import Page, paginate_ids
+from marketplace.pagination import Page, parse_page
 from marketplace.specialists.models import (
     Approach,
     Format,
@@ -29,10 +33,13 @@ from marketplace.specialists.models import (
     search_config,
     search_document_vector,
 )
+from marketplace.specialists.vocabulary import APPROACHES, FORMATS, LANGUAGES, SPECIALTIES
 
 PER_PAGE = 20
 AVAILABLE_WITHIN = timedelta(days=7)
 MAX_SEARCH_WORDS = 8
+VOCABULARY_CACHE_SECONDS = 3600  # vocabularies are seeded by migration; a new row is looked up at once anyway
+FEATURED_ORDER_CACHE_SECONDS = 60  # the active campaign changes with the date, too
 
 # filter name -> (vocabulary model, link table, link column)
 _VOCABULARY_FILTERS = {
@@ -104,18 +111,29 @@ def _like_pattern(word: str) -> str:
 
 
 def vocabulary_ids(filters: DirectoryFilters) -> dict[str, int | None]:
-    """Ids of the chosen specialty/approach/language/format, in one query (None: unknown slug).
+    """Ids of the chosen specialty/approach/language/format (None: unknown slug).
 
     Filtering link tables by a literal id lets the planner use the column statistics (how many
     profiles speak English) instead of guessing, which decides between good and bad join plans.
+    The slug -> id map is cached; a slug it lacks (a vocabulary added since) is looked up at once.
     """
     wanted = {name: getattr(filters, name) for name in _VOCABULARY_FILTERS if getattr(filters, name)}
     if not wanted:
         return {}
-    lookups = [select(literal(name).label("name"), model.id).where(model.slug == wanted[name])
-               for name, (model, _link, _column) in _VOCABULARY_FILTERS.items() if name in wanted]
-    found = dict(db.session.execute(union_all(*lookups)).all())
-    return {name: found.get(name) for name in wanted}
+    known = cached(f"vocabulary-ids:{version('vocabulary')}", _load_vocabulary_ids, VOCABULARY_CACHE_SECONDS)
+    if any(slug not in known[name] for name, slug in wanted.items()):
+        known = _load_vocabulary_ids()
+    return {name: known[name].get(slug) for name, slug in wanted.items()}
+
+
+def _load_vocabulary_ids() -> dict[str, dict[str, int]]:
+    """filter name -> {slug: id} for the four vocabularies, in one query."""
+    lookups = [select(literal(name).label("name"), model.slug, model.id)
+               for name, (model, _link, _column) in _VOCABULARY_FILTERS.items()]
+    ids: dict[str, dict[str, int]] = {name: {} for name in _VOCABULARY_FILTERS}
+    for name, slug, vocabulary_id in db.session.execute(lookups[0].union_all(*lookups[1:])):
+        ids[name][slug] = vocabulary_id
+    return ids
 
 
 def _has_vocabulary(name: str, vocabulary_id: int | None) -> ColumnElement[bool]:
@@ -168,14 +186,42 @@ class Label(NamedTuple):
     label: str
 
 
+# Display order of each vocabulary, as the relationships order them (formats by id = seeding order).
+_LABELS = {
+    "specialties": dict(SPECIALTIES), "approaches": dict(APPROACHES), "languages": dict(LANGUAGES),
+    "formats": dict(FORMATS),
+}
+_KIND_FILTER = {"specialties": "specialty", "approaches": "approach", "languages": "language", "formats": "format"}
+_SEPARATOR = ","  # slugs are [a-z0-9_-]
+
+
+def vocabulary_slugs(kind: str) -> Any:
+    """A column: the profile's slugs of one vocabulary ("specialties", …) joined by commas, a
+    correlated subquery on ``SpecialistProfile`` (one index lookup per row; no extra query)."""
+    model, link, column = _VOCABULARY_FILTERS[_KIND_FILTER[kind]]
+    return (select(func.aggregate_strings(model.slug, _SEPARATOR)).join(link, column == model.id)
+            .where(link.c.profile_id == SpecialistProfile.id).scalar_subquery().label(f"{kind}_slugs"))
+
+
+def vocabulary_labels(kind: str, slugs: str | None) -> tuple[str, ...]:
+    """The labels of an aggregated ``vocabulary_slugs`` value, in the relationship's order."""
+    labels = _LABELS[kind]
+    chosen = [slug for slug in (slugs or "").split(_SEPARATOR) if slug]
+    if kind == "formats":
+        order = list(labels)
+        chosen.sort(key=lambda slug: order.index(slug) if slug in labels else len(order))
+        return tuple(labels.get(slug, slug) for slug in chosen)
+    return tuple(sorted(labels.get(slug, slug) for slug in chosen))
+
+
 @dataclass(frozen=True)
 class DirectoryCard:
     """What ``specialists/_card.html`` shows of a profile, as plain values.
 
-    The directory loads cards with two lean queries (columns, then every card's specialty and
-    language labels at once) instead of hydrating ORM profiles and their relationships: about
-    a third of a directory page's CPU before. Same attribute names as ``SpecialistProfile``,
-    so the one card template serves both.
+    The directory loads cards with one lean query (columns plus each card's specialty and
+    language slugs) instead of hydrating ORM profiles and their relationships: about a third of
+    a directory page's CPU before. Same attribute names as ``SpecialistProfile``, so the one card
+    template serves both.
     """
 
     id: int
@@ -204,48 +250,56 @@ _CARD_COLUMNS = (
 )
 
 
-def _card_labels(ids: list[int]) -> dict[tuple[int, str], tuple[Label, ...]]:
-    """(profile id, "specialties" | "languages") -> labels in label order, in one query."""
-    parts = [
-        select(link.c.profile_id, literal(kind).label("kind"), model.label)
-        .join(model, model.id == column)
-        .where(link.c.profile_id.in_(ids))
-        for kind, (model, link, column) in (
-            ("specialties", _VOCABULARY_FILTERS["specialty"]),
-            ("languages", _VOCABULARY_FILTERS["language"]),
-        )
-    ]
-    labels: dict[tuple[int, str], list[Label]] = {}
-    ordered = union_all(*parts).order_by(literal_column("kind"), literal_column("label"))  # as the relationships
-    for profile_id, kind, label in db.session.execute(ordered):
-        labels.setdefault((profile_id, kind), []).append(Label(label))
-    return {key: tuple(values) for key, values in labels.items()}
-
-
 def load_cards(ids: list[int]) -> list[DirectoryCard]:
-    """What the cards of these published profiles show (the caller restores the order of ``ids``)."""
-    rows = db.session.execute(select(*_CARD_COLUMNS).where(SpecialistProfile.id.in_(ids),
-                                                          SpecialistProfile.is_published == true())).all()
-    labels = _card_labels([row.id for row in rows]) if rows else {}
-    return [DirectoryCard(*row, specialties=labels.get((row.id, "specialties"), ()),
-                          languages=labels.get((row.id, "languages"), ())) for row in rows]
+    """What the cards of these published profiles show, in one query (the caller restores the order of ``ids``)."""
+    stmt = select(*_CARD_COLUMNS, vocabulary_slugs("specialties"), vocabulary_slugs("languages")).where(
+        SpecialistProfile.id.in_(ids), SpecialistProfile.is_published == true())
+    cards = []
+    for *values, specialties, languages in db.session.execute(stmt):
+        cards.append(DirectoryCard(*values,
+                                   specialties=tuple(map(Label, vocabulary_labels("specialties", specialties))),
+                                   languages=tuple(map(Label, vocabulary_labels("languages", languages)))))
+    return cards
+
+
+def campaign_order() -> list[int]:
+    """Eligible featured profiles of the active campaign in campaign order, from the shared cache:
+    version "featured" is bumped by campaign changes and by profile changes (eligibility), and the
+    short timeout follows the campaign's dates."""
+    from marketplace.featured.services import active_featured_profile_ids
+
+    return cached(f"featured-order:{version('featured')}", active_featured_profile_ids, FEATURED_ORDER_CACHE_SECONDS)
+
+
+def count_with_featured(matching: Select, order: list[int]) -> tuple[int, list[int]]:
+    """How many profiles ``matching`` selects, and which of the ``order`` ids it selects (in that
+    order), in one statement."""
+    ids = matching.subquery()
+    if not order:
+        return db.session.scalar(select(func.count()).select_from(ids)) or 0, []
+    featured_id = case((ids.c.id.in_(order), cast(ids.c.id, String)))  # NULL otherwise: not aggregated
+    total, found = db.session.execute(select(func.count(), func.aggregate_strings(featured_id, ","))).one()
+    found_ids = {int(pid) for pid in (found or "").split(",") if pid}
+    return total or 0, [pid for pid in order if pid in found_ids]
 
 
 def search_directory(filters: DirectoryFilters, page: Any = 1, *, now: datetime | None = None) -> Page:
     """One page of the directory: featured profiles that match come first (campaign order), then
-    the rest in directory order. ``page.extra["featured_ids"]``: featured profiles on this page."""
-    from marketplace.featured.services import active_featured_profile_ids, record_impressions
+    the rest in directory order. ``page.extra["featured_ids"]``: featured profiles on this page
+    (the caller counts their impressions, also when it shows the page from a cache).
 
+    Statements: count (with the featured matches), the page's other ids, the cards. Like
+    ``paginate_ids`` with ``leading_ids``, but the count already knows which featured ones match.
+    """
     matching = matching_ids(filters, now or utcnow())
-    campaign_order = list(active_featured_profile_ids())
-    featured: list[int] = []
-    if campaign_order:
-        found = set(db.session.scalars(matching.where(SpecialistProfile.id.in_(campaign_order))))
-        featured = [pid for pid in campaign_order if pid in found]
-        matching = matching.where(SpecialistProfile.id.not_in(campaign_order))
-    result = paginate_ids(in_directory_order(matching), page, PER_PAGE, load_cards, leading_ids=featured)
-    shown = [profile.id for profile in result.items if profile.id in set(featured)]
-    result.extra["featured_ids"] = set(shown)
-    if shown:
-        record_impressions(shown, "directory")
+    total, featured = count_with_featured(matching, campaign_order())
+    page_number = min(parse_page(page), max(1, math.ceil(total / PER_PAGE)))
+    start = (page_number - 1) * PER_PAGE
+    ids = featured[start:start + PER_PAGE]
+    if len(ids) < PER_PAGE and total > len(featured):
+        rest = in_directory_order(matching.where(SpecialistProfile.id.not_in(featured)) if featured else matching)
+        ids += list(db.session.scalars(rest.limit(PER_PAGE - len(ids)).offset(max(0, start - len(featured)))))
+    cards = {card.id: card for card in load_cards(ids)} if ids else {}
+    result = Page(items=[cards[i] for i in ids if i in cards], page=page_number, per_page=PER_PAGE, total=total)
+    result.extra["featured_ids"] = {card.id for card in result.items if card.id in set(featured)}
     return result

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.audit import record_audit
 from marketplace.auth.models import Role, User
+from marketplace.cache import bump_after_commit
 from marketplace.database import after_commit, unique_slug, utcnow
 from marketplace.extensions import db
 from marketplace.notifications.mail import render_mail, send_mail
@@ -30,7 +31,6 @@ from marketplace.specialists.models import (
     Specialty,
     VerificationStatus,
 )
-from marketplace.specialists.page_cache import clear_directory_cache
 from marketplace.specialists.vocabulary import CURRENCIES, currency_digits
 from marketplace.text import render_markdown, slugify
 from marketplace.timeutil import is_valid_timezone
@@ -266,8 +266,7 @@ def update_profile(profile: SpecialistProfile, data: ProfileInput, *, expected_v
 
     if _availability_state(profile) != availability_before:
         refresh_profile_availability(profile)
-    if profile.is_published or availability_before[-1]:
-        _directory_changed()
+    _public_pages_changed(profile, directory=profile.is_published or availability_before[-1])
     if photo_bytes is not None:
         photos.store_photo(profile.photo_filename, photo_bytes)  # type: ignore[arg-type]
     if old_photo and old_photo != profile.photo_filename:
@@ -315,9 +314,13 @@ def refresh_profile_availability(profile: SpecialistProfile) -> None:
     calendar_changed([profile.id])
 
 
-def _directory_changed() -> None:
-    """This process's cached directory pages are stale once the change is committed."""
-    after_commit(clear_directory_cache)
+def _public_pages_changed(profile: SpecialistProfile, *, directory: bool = True) -> None:
+    """The cached profile page (and directory pages, featured order) are stale once the change is
+    committed, in every process sharing the cache (``marketplace.cache``)."""
+    names = [f"profile:{profile.id}"]
+    if directory:
+        names += ["directory", "featured"]
+    bump_after_commit(*names)
 
 
 # --- completeness and publishing -------------------------------------------------------------
@@ -367,7 +370,7 @@ def publish_profile(profile: SpecialistProfile, actor: User) -> SpecialistProfil
         profile.verification_status = VerificationStatus.PENDING
     db.session.flush()
     refresh_profile_availability(profile)
-    _directory_changed()
+    _public_pages_changed(profile)
     log.info("profile %s published", profile.id)
     return profile
 
@@ -381,7 +384,7 @@ def unpublish_profile(profile: SpecialistProfile, actor: User) -> SpecialistProf
     profile.is_published = False
     db.session.flush()
     refresh_profile_availability(profile)
-    _directory_changed()
+    _public_pages_changed(profile)
     log.info("profile %s unpublished", profile.id)
     return profile
 
@@ -429,7 +432,7 @@ def verify_licence(admin: User, profile_id: int) -> SpecialistProfile:
     send_mail(profile.user.email, "Your licence has been verified",
               render_mail("specialists/email/licence_verified.txt", profile=profile))
     db.session.flush()
-    _directory_changed()
+    _public_pages_changed(profile)
     log.info("profile %s licence verified by %s", profile.id, admin.id)
     return profile
 
@@ -450,6 +453,7 @@ def reject_licence(admin: User, profile_id: int, reason: str) -> SpecialistProfi
     send_mail(profile.user.email, "We could not verify your licence",
               render_mail("specialists/email/licence_rejected.txt", profile=profile, reason=reason))
     db.session.flush()
+    _public_pages_changed(profile)
     log.info("profile %s licence rejected by %s", profile.id, admin.id)
     return profile
 
@@ -495,6 +499,6 @@ def erase_specialist_profile(user: User) -> None:
     profile.bio_markdown = ""
     profile.bio_html = ""
     db.session.flush()
-    _directory_changed()
+    _public_pages_changed(profile)
     if old_photo:
         after_commit(lambda: photos.delete_photo(old_photo))

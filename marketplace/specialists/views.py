@@ -22,12 +22,13 @@ from flask_login import current_user
 
 from marketplace.auth.models import Role
 from marketplace.database import utcnow
+from marketplace.featured import services as featured  # a module: featured imports this domain too
 from marketplace.security import PROMPT_SPECIALIST_PROFILE, login_required_with_prompt, role_required
 from marketplace.specialists import bp
-from marketplace.specialists.directory import DirectoryFilters, search_directory
+from marketplace.specialists.directory import DirectoryFilters
 from marketplace.specialists.forms import ConfirmForm, DirectoryFilterForm, ProfileForm
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.specialists.page_cache import cached_directory_page, remember_directory_page
+from marketplace.specialists.pages import directory_results, profile_page
 from marketplace.specialists.photos import is_photo_filename, photo_folder
 from marketplace.specialists.services import (
     ProfileConflict,
@@ -35,34 +36,32 @@ from marketplace.specialists.services import (
     become_specialist,
     missing_profile_fields,
     own_profile,
-    profile_for_viewer,
     publish_profile,
     unpublish_profile,
     update_profile,
 )
 from marketplace.specialists.vocabulary import country_names
+from marketplace.timeutil import viewer_timezone
 
 PHOTO_MAX_AGE = 30 * 24 * 3600  # photo names are random and never reused, so caching is safe
 
 
 @bp.route("")
 def directory():  # type: ignore[no-untyped-def]
-    cached = cached_directory_page()  # anonymous visitors, a few seconds (see page_cache)
-    if cached is not None:
-        return cached
     form = DirectoryFilterForm(request.args)
     filters = DirectoryFilters.from_values(form.valid_data())
-    results = search_directory(filters, request.args.get("page"))
-    html = render_template("specialists/directory.html", form=form, filters=filters, results=results)
-    return remember_directory_page(html, results.extra["featured_ids"])
+    results = directory_results(filters, request.args.get("page"), viewer_timezone())  # cached, shared
+    if results.featured_ids:
+        featured.count_impressions(results.featured_ids, "directory")
+    return render_template("specialists/directory.html", form=form, filters=filters, results=results)
 
 
 @bp.route("/<slug>")
 def profile(slug: str):  # type: ignore[no-untyped-def]
-    shown = profile_for_viewer(slug, current_user)
-    if shown is None:
+    page = profile_page(slug, current_user, viewer_timezone())  # the body is cached, shared
+    if page is None:
         abort(404)
-    return render_template("specialists/profile.html", profile=shown, preview=not shown.is_published)
+    return render_template("specialists/profile.html", page=page, profile=page.profile)
 
 
 @bp.route("/photos/<filename>")

@@ -1,107 +1,101 @@
-"""The per-process cache of the directory page for anonymous visitors (DIRECTORY_CACHE_SECONDS)."""
+"""The directory's cached results section (specialists/pages.py): shared by visitors and logged-in
+users alike, one entry per filters × page × time zone, made stale by the "directory" version,
+and its featured cards counted on every request."""
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
-from marketplace.auth.models import Role
-from marketplace.extensions import db
+from marketplace.cache import bump_version
+from marketplace.database import utcnow
+from marketplace.extensions import cache, db
 from marketplace.featured.models import Campaign, CampaignStat, FeaturedEntry
 from marketplace.featured.services import today_utc
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.specialists.page_cache import CachedPage, PageCache
-
-pytestmark = pytest.mark.config(DIRECTORY_CACHE_SECONDS=60)
 
 
 def rename(profile: SpecialistProfile, name: str) -> None:
-    """Change a name behind the app's back (as another process would)."""
+    """Change a name behind the app's back (no version bump, as a missed invalidation would)."""
     db.session.execute(update(SpecialistProfile).where(SpecialistProfile.id == profile.id)
                        .values(display_name=name))
     db.session.commit()
 
 
-def test_anonymous_visitors_get_the_cached_page_for_a_while(client, make_specialist):
+def html(response) -> str:
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def directory_keys() -> list[str]:
+    return [key for key in cache.cache._cache if key.startswith("page:directory:")]  # type: ignore[attr-defined]
+
+
+def test_visitors_and_logged_in_users_share_the_results_until_the_version_changes(client, app, auth, make_specialist,
+                                                                                  make_user):
     profile = make_specialist(display_name="Old Name")
-    assert "Old Name" in client.get("/specialists").get_data(as_text=True)
+    visitor = app.test_client()
+    user = make_user(timezone="UTC")  # the visitor's zone (no tz cookie): the same entry
+    assert "Old Name" in html(visitor.get("/specialists"))
     rename(profile, "New Name")
-    assert "Old Name" in client.get("/specialists").get_data(as_text=True)  # cached
-    # Another query string or time zone is another page.
-    assert "New Name" in client.get("/specialists?page=1").get_data(as_text=True)
+    auth.login_as(user)
+    logged_in = html(client.get("/specialists"))
+    assert "Old Name" in logged_in and "Log out" in logged_in  # the header is the user's own
+    assert "Old Name" in html(visitor.get("/specialists"))
+    bump_version("directory")
+    assert "New Name" in html(visitor.get("/specialists")) and "New Name" in html(client.get("/specialists"))
+
+
+def test_one_entry_per_filters_page_and_time_zone(client, app, make_specialist):
+    make_specialist(display_name="Someone", next_available_at=utcnow() + timedelta(days=1))
+    for url in ("/specialists", "/specialists?page=1", "/specialists?page=abc", "/specialists?utm_source=x",
+                "/specialists?specialty=not-a-specialty"):  # the same results: invalid values are ignored
+        html(client.get(url))
+    assert len(directory_keys()) == 1
+    for url in ("/specialists?free=1", "/specialists?free=1&page=2", "/specialists?q=anxiety"):
+        html(client.get(url))
+    assert len(directory_keys()) == 4
     client.set_cookie("tz", "Asia/Tokyo")
-    assert "New Name" in client.get("/specialists").get_data(as_text=True)
+    assert "(Asia/Tokyo)" in html(client.get("/specialists"))
+    assert len(directory_keys()) == 5
 
 
-def test_logged_in_users_never_get_a_cached_page(client, auth, make_specialist, make_user):
-    profile = make_specialist(display_name="Old Name")
-    client.get("/specialists")
-    rename(profile, "New Name")
-    auth.login_as(make_user(display_name="Some Client"))
-    html = client.get("/specialists").get_data(as_text=True)
-    assert "New Name" in html and "Log out" in html
-    auth.logout()
-    client.get("/specialists")  # shows the "logged out" flash: not from the cache
-    assert "Old Name" in client.get("/specialists").get_data(as_text=True)
+def test_soonest_free_time_is_in_each_viewers_own_zone(client, app, auth, make_specialist, make_user):
+    make_specialist(display_name="Soon Free", next_available_at=utcnow() + timedelta(days=1))
+    tokyo, new_york = app.test_client(), app.test_client()
+    tokyo.set_cookie("tz", "Asia/Tokyo")
+    new_york.set_cookie("tz", "America/New_York")
+    assert "(Asia/Tokyo)" in html(tokyo.get("/specialists"))
+    page = html(new_york.get("/specialists"))
+    assert "(America/New_York)" in page and "Asia/Tokyo" not in page
+    auth.login_as(make_user(timezone="Europe/Lisbon"))
+    page = html(client.get("/specialists"))
+    assert "(Europe/Lisbon)" in page and "Asia/Tokyo" not in page and "America/New_York" not in page
 
 
-@pytest.mark.config(DIRECTORY_CACHE_SECONDS=0)
-def test_no_cache_when_switched_off(client, make_specialist):
-    profile = make_specialist(display_name="Old Name")
-    client.get("/specialists")
-    rename(profile, "New Name")
-    assert "New Name" in client.get("/specialists").get_data(as_text=True)
-
-
-def test_a_profile_change_in_this_process_clears_the_cache(client, auth, make_specialist, make_user):
-    make_specialist(display_name="Someone Else")
-    client.get("/specialists")
-    mine = make_specialist(display_name="Newly Public", is_published=False)
-    auth.login_as(mine.user)
-    client.post("/specialists/me/publish")
-    auth.logout()
-    assert "Newly Public" in client.get("/specialists").get_data(as_text=True)
-
-
-def test_featured_impressions_are_counted_on_every_request(client, make_specialist):
+def test_featured_impressions_are_counted_on_every_request_also_from_the_cache(client, make_specialist):
     featured = make_specialist(display_name="Featured Person")
     today = today_utc()
     campaign = Campaign(name="Spring", starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=1),
                         active=True)
-    db.session.add(campaign)
-    db.session.add(FeaturedEntry(campaign=campaign, profile=featured, position=0))
+    db.session.add_all([campaign, FeaturedEntry(campaign=campaign, profile=featured, position=0)])
     db.session.commit()
     for _ in range(3):
-        assert "Featured Person" in client.get("/specialists").get_data(as_text=True)
+        assert "Featured Person" in html(client.get("/specialists"))
+    assert len(directory_keys()) == 1  # two of the three came from the cache
+    html(client.get("/specialists?language=fr"))  # the featured card is not on this page: not counted
     impressions = db.session.scalar(select(func.sum(CampaignStat.impressions))
                                     .where(CampaignStat.profile_id == featured.id))
     assert impressions == 3
 
 
-def test_flash_messages_are_not_served_from_or_stored_in_the_cache(client, make_specialist):
-    make_specialist(display_name="Someone")
-    with client.session_transaction() as session:
-        session["_flashes"] = [("info", "A message for one visitor")]
-    assert "A message for one visitor" in client.get("/specialists").get_data(as_text=True)
-    assert "A message for one visitor" not in client.get("/specialists").get_data(as_text=True)
+def test_a_results_page_is_rendered_once_for_many_requests(client, make_specialist, monkeypatch):
+    from marketplace.specialists import pages
 
-
-def test_page_cache_expires_and_stays_bounded():
-    cache = PageCache(max_entries=4)
-    cache.put((b"", "UTC"), CachedPage("a", (), expires_at=10.0), now=0.0)
-    assert cache.get((b"", "UTC"), now=5.0).html == "a"
-    assert cache.get((b"", "UTC"), now=10.0) is None
-    for i in range(10):
-        cache.put((str(i).encode(), "UTC"), CachedPage(str(i), (), expires_at=100.0), now=1.0)
-    assert len(cache) <= 4 and cache.get((b"9", "UTC"), now=2.0).html == "9"
-
-
-def test_role_does_not_matter_for_specialists_either(client, auth, make_specialist):
-    """A logged-in specialist (e.g. checking their own card) always sees the live directory."""
-    profile = make_specialist(display_name="Old Name")
-    client.get("/specialists")
-    rename(profile, "New Name")
-    auth.login_as(profile.user)
-    assert profile.user.role is Role.SPECIALIST
-    assert "New Name" in client.get("/specialists").get_data(as_text=True)
+    make_specialist()
+    renders = []
+    real = pages.search_directory
+    monkeypatch.setattr(pages, "search_directory", lambda *a, **k: renders.append(1) or real(*a, **k))
+    for _ in range(5):
+        html(client.get("/specialists"))
+    assert len(renders) == 1
