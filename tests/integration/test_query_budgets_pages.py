@@ -1,0 +1,99 @@
+"""SQL statement budgets of the public specialist pages, on both backends, anonymous and logged in:
+at most ``BUDGET`` statements, the same for 3 or 25 more specialists, with the shared parts cold
+(just invalidated, as after any change) and warm. (SQLite counts its explicit BEGIN too.)"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from marketplace.cache import bump_version
+from marketplace.consultations.availability import refresh_next_available
+from marketplace.extensions import cache, db
+from marketplace.featured.models import Campaign, FeaturedEntry
+from marketplace.featured.services import today_utc
+
+# Featured impressions are written by a job off the request path; tests run jobs inside the
+# request, so keep the counts in memory here: the budget is the page's own statements.
+pytestmark = pytest.mark.config(COUNTER_FLUSH_SECONDS=3600)
+BUDGET = 6
+DIRECTORY_URLS = ["/specialists", "/specialists?free=1&language=en&page=3"]
+
+
+@pytest.fixture
+def world(make_specialist):
+    """A running campaign with one featured specialist (so the featured query is part of the count),
+    whose availability snapshot the booking card reads, as after the refresh job."""
+    featured = make_specialist(display_name="Dr Featured")
+    today = today_utc()
+    campaign = Campaign(name="Spring", starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=1),
+                        active=True)
+    db.session.add_all([campaign, FeaturedEntry(campaign=campaign, profile=featured, position=0)])
+    refresh_next_available([featured.id])
+    db.session.commit()
+    return featured
+
+
+def login_if(logged_in, auth, make_user):  # type: ignore[no-untyped-def]
+    if logged_in:
+        auth.login_as(make_user(display_name="Logged In Reader"))
+
+
+def measure(client, count_queries, url):  # type: ignore[no-untyped-def]
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return counter
+
+
+def cold_and_warm(client, count_queries, url, *versions):  # type: ignore[no-untyped-def]
+    bump_version(*versions)  # what a change does: the shared parts are rebuilt on the next request
+    return measure(client, count_queries, url), measure(client, count_queries, url)
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "logged-in"])
+@pytest.mark.parametrize("url", DIRECTORY_URLS)
+def test_directory_budget(client, auth, make_user, make_specialist, count_queries, world, url, logged_in):
+    login_if(logged_in, auth, make_user)
+    measure(client, count_queries, url)  # the first request also reads what rarely changes (vocabulary ids)
+    counts = []
+    for extra in (3, 22):
+        for _ in range(extra):
+            make_specialist()
+        # A profile change makes both stale (a calendar change only "directory": one statement less).
+        cold, warm = cold_and_warm(client, count_queries, url, "directory", "featured")
+        assert cold.count <= BUDGET, cold.statements
+        assert warm.count <= BUDGET, warm.statements
+        # Served from the shared cache: no specialist, campaign or vocabulary table is read.
+        assert not [s for s in warm.statements if "specialist_profiles" in s or "featured_entries" in s]
+        counts.append((cold.count, warm.count))
+    assert counts[0] == counts[1]
+    assert counts[0][1] == (0 if not logged_in else 1 + (db.engine.dialect.name == "sqlite"))  # user (+ BEGIN)
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "logged-in"])
+def test_directory_with_an_empty_cache(client, auth, make_user, count_queries, world, logged_in):
+    """Everything cold (a new cache): the vocabulary ids and the unread badge are read too, once per cache."""
+    login_if(logged_in, auth, make_user)
+    cache.clear()
+    counter = measure(client, count_queries, DIRECTORY_URLS[1])
+    assert counter.count <= BUDGET + (1 if logged_in else 0), counter.statements
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "logged-in"])
+@pytest.mark.parametrize("src", ["", "?src=campaign"])
+def test_profile_budget(client, auth, make_user, make_specialist, count_queries, world, logged_in, src):
+    login_if(logged_in, auth, make_user)
+    url = f"/specialists/{world.slug}{src}"
+    measure(client, count_queries, url)  # the first request also counts the reader's unread messages
+    counts = []
+    for extra in (3, 22):
+        for _ in range(extra):
+            make_specialist()
+        cold, warm = cold_and_warm(client, count_queries, url, f"profile:{world.id}")
+        assert cold.count <= BUDGET, cold.statements
+        assert warm.count <= BUDGET, warm.statements
+        counts.append((cold.count, warm.count))
+    assert counts[0] == counts[1]
+    cache.clear()
+    assert measure(client, count_queries, url).count <= BUDGET  # an empty cache: the unread count too
