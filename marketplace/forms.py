@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from wtforms import Field
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from marketplace.text import strip_control_chars
@@ -23,3 +24,9 @@ class ValidTimezone:
     def __call__(self, form: Any, field: Field) -> None:
         if field.data and not is_valid_timezone(field.data):
             raise ValidationError(self.message)
+
+
+def choices(pairs: Any, blank: str | None = None) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices, optionally after a blank "any"/"choose" option."""
+    options = [SelectChoice("", blank)] if blank is not None else []
+    return options + [SelectChoice(value, label) for value, label in pairs]

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from marketplace.forms import ValidTimezone, clean_text
+from marketplace.forms import ValidTimezone, choices, clean_text
 from marketplace.timeutil import all_timezones
 
 
@@ -16,7 +16,7 @@ class AccountForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [(z, z.replace("_", " ")) for z in all_timezones()]
+        self.timezone.choices = choices((z, z.replace("_", " ")) for z in all_timezones())
 
 
 class PasswordChangeForm(FlaskForm):

@@ -18,7 +18,7 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberR
 from marketplace.consultations.booking import NOTE_MAX_LENGTH
 from marketplace.consultations.lifecycle import OUTCOME_NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from marketplace.consultations.models import WEEKDAYS
-from marketplace.forms import clean_text
+from marketplace.forms import choices, clean_text
 
 CONSENT_LABEL = "I understand this is not an emergency service"
 
@@ -36,7 +36,7 @@ class BookingForm(FlaskForm):
 
     def set_formats(self, formats: list[tuple[str, str]]) -> None:
         """The specialist's formats; the first is preselected (and the only one is implied)."""
-        self.format.choices = formats
+        self.format.choices = choices(formats)
         if formats and not self.format.data and (len(formats) == 1 or not self.is_submitted()):
             self.format.data = formats[0][0]
 
@@ -53,8 +53,8 @@ class CancelForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    outcome = RadioField("Outcome", choices=[("proceed", "Proceed — we will continue working together"),
-                                             ("not_a_fit", "Not a fit")],
+    outcome = RadioField("Outcome", choices=choices([("proceed", "Proceed — we will continue working together"),
+                                                      ("not_a_fit", "Not a fit")]),
                          validators=[DataRequired("Choose “proceed” or “not a fit”.")])
     outcome_note = TextAreaField("Note for the client (optional)", filters=[clean_text],
                                  validators=[Optional(), Length(max=OUTCOME_NOTE_MAX_LENGTH)],
@@ -66,7 +66,7 @@ class EmptyForm(FlaskForm):
 
 
 class WeeklyRuleForm(FlaskForm):
-    weekday = SelectField("Day", coerce=int, choices=list(enumerate(WEEKDAYS)),
+    weekday = SelectField("Day", coerce=int, choices=choices(enumerate(WEEKDAYS)),
                           validators=[InputRequired("Choose a day of the week.")])
     start = TimeField("From", validators=[InputRequired("Enter a start time, e.g. 09:00.")])
     end = TimeField("Until", validators=[InputRequired("Enter an end time, e.g. 12:00.")])
@@ -74,7 +74,7 @@ class WeeklyRuleForm(FlaskForm):
 
 class OverrideForm(FlaskForm):
     day = DateField("Date", validators=[InputRequired("Choose a date.")])
-    kind = RadioField("Type", choices=[("off", "Day off"), ("extra", "Extra hours")], default="off",
+    kind = RadioField("Type", choices=choices([("off", "Day off"), ("extra", "Extra hours")]), default="off",
                       validators=[DataRequired("Choose “day off” or “extra hours”.")])
     start = TimeField("From (extra hours)", validators=[Optional()])
     end = TimeField("Until (extra hours)", validators=[Optional()])
@@ -85,7 +85,7 @@ BUFFER_CHOICES = [(0, "No buffer"), (15, "15 minutes"), (30, "30 minutes"), (45,
 
 
 class SchedulingSettingsForm(FlaskForm):
-    buffer_minutes = SelectField("Buffer between consultations", coerce=int, choices=BUFFER_CHOICES,
+    buffer_minutes = SelectField("Buffer between consultations", coerce=int, choices=choices(BUFFER_CHOICES),
                                  validators=[InputRequired()])
     min_notice_hours = IntegerField("Minimum notice (hours)", default=12,
                                     validators=[InputRequired("Enter the minimum notice in hours."),

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from marketplace.forms import clean_text
+from marketplace.forms import choices, clean_text
 
 
 class QuestionForm(FlaskForm):
@@ -20,7 +20,7 @@ class QuestionForm(FlaskForm):
 
     def __init__(self, *args, topics=(), **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.topic.choices = [(-1, "Choose a topic…")] + [(t.id, t.label) for t in topics]
+        self.topic.choices = choices([(-1, "Choose a topic…")] + [(t.id, t.label) for t in topics])
 
     def validate_topic(self, field) -> None:  # type: ignore[no-untyped-def]
         if field.data is None or field.data < 0:
@@ -38,4 +38,4 @@ class ReportForm(FlaskForm):
 
     def __init__(self, *args, reasons=(), **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.reason.choices = list(reasons)
+        self.reason.choices = choices(reasons)
