@@ -184,6 +184,8 @@ MATRIX: dict[str, Route] = {
     "/account/password": Route(POST=login(INVALID)),
     "/account/export": Route(GET=login()),
     "/account/delete": Route(POST=login(INVALID)),
+    "/account/sessions/end": Route(POST=login(redirect_to("/auth/login")),
+                                   note="ends every session of the poster's own account, nobody else's"),
     # --- specialists
     "/specialists": Route(GET=public()),
     "/specialists/<slug>": Route(GET=public(), url=lambda w: f"/specialists/{w.profile.slug}"),
