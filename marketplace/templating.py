@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app
 from flask_login import current_user
 from jinja2 import Environment
 from markupsafe import Markup
@@ -67,7 +67,7 @@ def fragment_environment() -> Environment:
     if env is None:
         env = app.jinja_env.overlay(cache_size=100)  # its own template cache: templates bind their globals
         env.globals = ChainMap({name: _Refused(name) for name in PERSONAL_GLOBALS}, app.jinja_env.globals)
-        app.extensions[FRAGMENT_ENV] = env
+        env = app.extensions.setdefault(FRAGMENT_ENV, env)  # two threads may build one: keep the first
     return env
 
 
@@ -101,10 +101,8 @@ def register(app: Flask) -> None:
         def unread_messages() -> int:
             if not getattr(current_user, "is_authenticated", False):
                 return 0
-            from marketplace.messaging.services import cached_unread_count, unread_count
+            from marketplace.messaging.services import unread_count
 
-            # The messaging pages change and show read state: there the badge is counted fresh.
-            fresh = has_request_context() and request.blueprint == "messaging"
-            return unread_count(current_user) if fresh else cached_unread_count(current_user)
+            return unread_count(current_user)
 
         return {"unread_messages": unread_messages}

@@ -16,7 +16,6 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.auth.models import Role, User
-from marketplace.cache import bump_after_commit, cached, version
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.messaging.models import MAX_MESSAGE_LENGTH, Conversation, Message
@@ -26,7 +25,6 @@ from marketplace.specialists.models import SpecialistProfile
 log = logging.getLogger(__name__)
 
 NOTIFY_INTERVAL = timedelta(hours=1)
-UNREAD_BADGE_SECONDS = 300
 PREVIEW_LENGTH = 120
 
 
@@ -85,19 +83,6 @@ def unread_count(user: Any) -> int:
         .where(_my_conversations_filter(user), Message.id > _my_read_pointer(user), _not_sent_by(user))
     )
     return int(db.session.scalar(stmt) or 0)
-
-
-def cached_unread_count(user: Any) -> int:
-    """``unread_count`` from the shared cache, until a message to or read by ``user`` is committed
-    (version "messages:<user id>"): the navigation badge outside the messaging pages."""
-    if not getattr(user, "is_authenticated", False):
-        return 0
-    key = f"unread:{user.id}:{user.role.value}:{version(f'messages:{user.id}')}"
-    return int(cached(key, lambda: unread_count(user), UNREAD_BADGE_SECONDS))
-
-
-def _unread_changed(*user_ids: int) -> None:
-    bump_after_commit(*(f"messages:{user_id}" for user_id in user_ids))
 
 
 def _with_participants(stmt: Any) -> Any:
@@ -163,7 +148,6 @@ def mark_conversation_read(conversation: Conversation, user: User) -> None:
     else:
         conversation.specialist_last_read_id = max(conversation.specialist_last_read_id, newest)
     db.session.flush()
-    _unread_changed(user.id)
 
 
 def read_receipt_message_id(conversation: Conversation, user: User) -> int | None:
@@ -269,7 +253,6 @@ def send_message(conversation: Conversation, sender: User, body: str) -> Message
         conversation.specialist_last_read_id = message.id
     db.session.flush()
     log.info("message %s sent in conversation %s by user %s", message.id, conversation.id, sender.id)
-    _unread_changed(conversation.client_id, conversation.specialist_id)
     _notify_recipient(conversation, sender)
     return message
 
