@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from flask import current_app
 from sqlalchemy import ColumnElement, Select, String, and_, case, cast, false, func, literal, or_, select, true
 
 from marketplace.cache import cached, version
@@ -40,6 +41,16 @@ AVAILABLE_WITHIN = timedelta(days=7)
 MAX_SEARCH_WORDS = 8
 VOCABULARY_CACHE_SECONDS = 3600  # vocabularies are seeded by migration; a new row is looked up at once anyway
 FEATURED_ORDER_CACHE_SECONDS = 60  # the active campaign changes with the date, too
+PER_PROCESS_CACHE_SECONDS = 15  # see cache_seconds
+
+
+def cache_seconds(seconds: int) -> int:
+    """How long to keep a cached part: ``seconds`` when the cache is shared (Redis), at most
+    ``PER_PROCESS_CACHE_SECONDS`` when every process has its own (the default SimpleCache), where a
+    version bumped by one process does not reach the others."""
+    if current_app.config.get("CACHE_TYPE") in ("SimpleCache", "simple", "flask_caching.backends.SimpleCache"):
+        return min(seconds, PER_PROCESS_CACHE_SECONDS)
+    return seconds
 
 # filter name -> (vocabulary model, link table, link column)
 _VOCABULARY_FILTERS = {
@@ -268,7 +279,8 @@ def campaign_order() -> list[int]:
     short timeout follows the campaign's dates."""
     from marketplace.featured.services import active_featured_profile_ids
 
-    return cached(f"featured-order:{version('featured')}", active_featured_profile_ids, FEATURED_ORDER_CACHE_SECONDS)
+    return cached(f"featured-order:{version('featured')}", active_featured_profile_ids,
+                  cache_seconds(FEATURED_ORDER_CACHE_SECONDS))
 
 
 def count_with_featured(matching: Select, order: list[int]) -> tuple[int, list[int]]:

@@ -25,10 +25,9 @@ from marketplace.database import utcnow
 from marketplace.featured import services as featured  # a module: featured imports this domain too
 from marketplace.security import PROMPT_SPECIALIST_PROFILE, login_required_with_prompt, role_required
 from marketplace.specialists import bp
-from marketplace.specialists.directory import DirectoryFilters
-from marketplace.specialists.forms import ConfirmForm, DirectoryFilterForm, ProfileForm
+from marketplace.specialists.forms import ConfirmForm, ProfileForm
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.specialists.pages import directory_results, profile_page
+from marketplace.specialists.pages import directory_content, profile_page
 from marketplace.specialists.photos import is_photo_filename, photo_folder
 from marketplace.specialists.services import (
     ProfileConflict,
@@ -48,12 +47,10 @@ PHOTO_MAX_AGE = 30 * 24 * 3600  # photo names are random and never reused, so ca
 
 @bp.route("")
 def directory():  # type: ignore[no-untyped-def]
-    form = DirectoryFilterForm(request.args)
-    filters = DirectoryFilters.from_values(form.valid_data())
-    results = directory_results(filters, request.args.get("page"), viewer_timezone())  # cached, shared
-    if results.featured_ids:
-        featured.count_impressions(results.featured_ids, "directory")
-    return render_template("specialists/directory.html", form=form, filters=filters, results=results)
+    content = directory_content(request.args, viewer_timezone())  # cached, shared by everyone
+    if content.featured_ids:
+        featured.count_impressions(content.featured_ids, "directory")
+    return render_template("specialists/directory.html", content=content.html)
 
 
 @bp.route("/<slug>")

@@ -46,18 +46,25 @@ def test_visitors_and_logged_in_users_share_the_results_until_the_version_change
     assert "New Name" in html(visitor.get("/specialists")) and "New Name" in html(client.get("/specialists"))
 
 
-def test_one_entry_per_filters_page_and_time_zone(client, app, make_specialist):
+def test_one_entry_per_filter_and_page_parameters_and_time_zone(client, app, make_specialist):
     make_specialist(display_name="Someone", next_available_at=utcnow() + timedelta(days=1))
-    for url in ("/specialists", "/specialists?page=1", "/specialists?page=abc", "/specialists?utm_source=x",
-                "/specialists?specialty=not-a-specialty"):  # the same results: invalid values are ignored
+    for url in ("/specialists", "/specialists?utm_source=x", "/specialists?ref=y&utm_source=z"):  # not read by the page
         html(client.get(url))
     assert len(directory_keys()) == 1
-    for url in ("/specialists?free=1", "/specialists?free=1&page=2", "/specialists?q=anxiety"):
+    for url in ("/specialists?free=1", "/specialists?free=1&page=2", "/specialists?q=anxiety",
+                "/specialists?q=anxiety&utm_source=x"):
         html(client.get(url))
     assert len(directory_keys()) == 4
     client.set_cookie("tz", "Asia/Tokyo")
     assert "(Asia/Tokyo)" in html(client.get("/specialists"))
     assert len(directory_keys()) == 5
+
+
+def test_the_form_shows_the_filters_of_its_own_entry(client, make_specialist):
+    make_specialist()
+    assert 'value="walrus"' in html(client.get("/specialists?q=walrus"))
+    page = html(client.get("/specialists?q=zebra"))
+    assert 'value="zebra"' in page and "walrus" not in page
 
 
 def test_soonest_free_time_is_in_each_viewers_own_zone(client, app, auth, make_specialist, make_user):
