@@ -1,5 +1,6 @@
-"""Quality harness fixtures: one app per test module (SQLite), a "world" with one user per role
-and one object of each kind, logged-in clients per role, and a whole-database snapshot.
+"""Quality harness fixtures: one app per test module (SQLite; ``quality_db_app``: each backend), a
+"world" with one user per role and one object of each kind, logged-in clients per role, and a
+whole-database snapshot.
 
 The world is built through the domains' services/models where they exist. A domain whose
 objects cannot be built yet leaves its attribute ``None`` and records why in ``world.missing``;
@@ -37,6 +38,24 @@ def quality_app(sqlite_url: str, request: pytest.FixtureRequest,
     when it may write.
     """
     with _app_lifecycle(sqlite_url, request, tmp_path_factory.mktemp("quality")) as app:
+        app.test_client_class = IsolatedClient
+        with app.app_context():
+            yield app
+
+
+@pytest.fixture(scope="module", params=[
+    pytest.param("sqlite", marks=pytest.mark.xdist_group("quality_db_sqlite")),
+    pytest.param("postgres", marks=pytest.mark.xdist_group("quality_db_postgres")),
+])
+def quality_db_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The app on each backend (SQLite, PostgreSQL), shared by the tests of one module.
+
+    Like ``quality_app`` but parametrized over both databases (PostgreSQL refuses what SQLite
+    takes: NUL bytes, over-long VARCHARs, integers beyond the column). Each backend is its own
+    xdist group, so ``--dist loadgroup`` can run the two halves on different workers.
+    """
+    url = request.getfixturevalue(f"{request.param}_url")
+    with _app_lifecycle(url, request, tmp_path_factory.mktemp(f"quality_{request.param}")) as app:
         app.test_client_class = IsolatedClient
         with app.app_context():
             yield app
@@ -303,9 +322,18 @@ def world(quality_app: Any) -> World:
 # --- clients ------------------------------------------------------------------------------------
 
 def client_as(app: Any, user: Any) -> Any:
-    """A test client logged in as ``user`` (None = visitor), without a (slow) password check."""
+    """A test client logged in as ``user`` (None = visitor), without a (slow) password check.
+
+    Each client gets its own live server-side session (``auth.sessions``): a cookie naming a
+    session the server does not know is a visitor's, which would turn every role into a visitor.
+    """
+    from marketplace.auth.sessions import start_session
+
     client = app.test_client()
     if user is not None:
+        db.session.commit()  # end any read snapshot: on SQLite it can't become a write once a live-server thread wrote
+        start_session(user)
+        db.session.commit()
         with client.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
