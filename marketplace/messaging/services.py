@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.auth.models import Role, User
+from marketplace.consultations.services import has_consultation_between
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.messaging.models import MAX_MESSAGE_LENGTH, Conversation, Message
@@ -161,10 +162,6 @@ def read_receipt_message_id(conversation: Conversation, user: User) -> int | Non
 # --- who may write to whom -------------------------------------------------------------------
 
 def _has_consultation(client_id: int, profile_id: int) -> bool:
-    try:  # written by the consultations domain; until it exists nobody has a consultation
-        from marketplace.consultations.services import has_consultation_between
-    except ImportError:
-        return False
     return bool(has_consultation_between(client_id, profile_id))
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import types
 from datetime import timedelta
 
@@ -162,17 +161,7 @@ def test_participants_can_read_and_reply(client, people):
 
 # --- the cold-message rule -----------------------------------------------------------------
 
-@pytest.fixture
-def consultations(monkeypatch):
-    """Stand-in for marketplace.consultations.services.has_consultation_between."""
-    pairs: set[tuple[int, int]] = set()
-    fake = types.ModuleType("marketplace.consultations.services")
-    fake.has_consultation_between = lambda client_id, profile_id: (client_id, profile_id) in pairs
-    monkeypatch.setitem(sys.modules, "marketplace.consultations.services", fake)
-    return pairs
-
-
-def test_specialist_cannot_cold_message_a_client(client, make_user, make_specialist, consultations):
+def test_specialist_cannot_cold_message_a_client(client, make_user, make_specialist):
     stranger = make_user()
     profile = make_specialist()
     login(client, profile.user)
@@ -182,18 +171,10 @@ def test_specialist_cannot_cold_message_a_client(client, make_user, make_special
     assert message_count() == 0 and db.session.scalar(select(func.count(Conversation.id))) == 0
 
 
-def test_specialist_may_write_to_a_client_with_a_consultation(client, make_user, make_specialist, consultations):
-    booked = make_user()
-    profile = make_specialist()
-    consultations.add((booked.id, profile.id))
-    login(client, profile.user)
-    response = client.post(f"/messages/new?client={booked.id}", data={"body": "See you Tuesday"}, follow_redirects=True)
-    assert SENT in response.get_data(as_text=True)
-    conv = db.session.scalar(select(Conversation))
-    assert (conv.client_id, conv.specialist_id, conv.started_by_id) == (booked.id, profile.user_id, profile.user_id)
+# A specialist writing to a client who booked: tests/integration/test_messaging_rule.py (a real booking).
 
 
-def test_specialist_replies_in_a_conversation_the_client_started(client, people, consultations):
+def test_specialist_replies_in_a_conversation_the_client_started(client, people):
     login(client, people.specialist)
     # Even via the "new" link: it continues the client's conversation.
     assert client.get(f"/messages/new?client={people.client.id}").status_code == 302
@@ -216,14 +197,6 @@ def test_role_pairs_that_cannot_message(client, people, make_specialist):
             assert response.status_code == 403, url
             assert reason in response.get_data(as_text=True), url
     assert message_count() == before
-
-
-def test_consultation_lookup_is_optional(app, make_user, make_specialist, monkeypatch):
-    """Without the consultations module nobody has a consultation (and nothing breaks)."""
-    from marketplace.messaging.services import _has_consultation
-
-    monkeypatch.setitem(sys.modules, "marketplace.consultations.services", None)  # import raises ImportError
-    assert _has_consultation(make_user().id, make_specialist().id) is False
 
 
 # --- read state and the badge ----------------------------------------------------------------
