@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
+from flask import current_app
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from marketplace.auth.models import AuthSession, User
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.jobs import jobs
 
 
 def _hash(token: str) -> str:
@@ -58,6 +61,16 @@ def log_out_everywhere(user: User) -> None:
     logout_user()
 
 
+@jobs.periodic(hour="3", minute="17")
+def prune_ended_sessions() -> int:
+    """Job, nightly: forget sessions revoked, or started longer ago than a remember cookie lives."""
+    now = utcnow()
+    lifetime = timedelta(seconds=int(current_app.config.get("REMEMBER_COOKIE_DURATION", 30 * 24 * 3600)))
+    result = db.session.execute(delete(AuthSession).where(or_(
+        AuthSession.revoked_at < now - timedelta(days=1), AuthSession.created_at < now - lifetime)))
+    return int(result.rowcount or 0)
+
+
 def load_session_user(session_id: str) -> User | None:
     """The user of a live session ``<id>:<auth version>:<token>``; None when it ended (one query)."""
     user_id, version, token = (session_id.split(":") + ["", ""])[:3]
@@ -73,4 +86,5 @@ def load_session_user(session_id: str) -> User | None:
     return user
 
 
-__all__ = ["end_all_sessions", "load_session_user", "log_in", "log_out", "log_out_everywhere", "start_session"]
+__all__ = ["end_all_sessions", "load_session_user", "log_in", "log_out", "log_out_everywhere", "prune_ended_sessions",
+           "start_session"]

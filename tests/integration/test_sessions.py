@@ -99,3 +99,21 @@ def test_only_the_token_hash_is_stored(app, make_user):
     with browser.session_transaction() as session:
         token = session["_user_id"].split(":")[2]
     assert token and token not in stored and len(stored[0]) == 64
+
+
+def test_ended_and_expired_sessions_are_pruned_by_the_nightly_job(app, make_user):
+    from datetime import timedelta
+
+    from marketplace.auth.sessions import prune_ended_sessions
+    from marketplace.database import utcnow
+
+    live, revoked_long_ago, revoked_now = (_login(app, make_user()) for _ in range(3))
+    db.session.commit()
+    rows = db.session.scalars(select(AuthSession).order_by(AuthSession.created_at)).all()
+    rows[1].revoked_at = utcnow() - timedelta(days=3)
+    rows[2].revoked_at = utcnow()
+    db.session.commit()
+    assert prune_ended_sessions() == 1
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(AuthSession)) == 2
+    assert live.get("/account").status_code == 200
