@@ -1,15 +1,20 @@
-"""Jinja filters and globals shared by every template, and ``render_fragment`` for the parts of
-pages that are cached and shared between people."""
+"""Jinja filters and globals shared by every template, and the means to cache pages shared by
+everyone: ``render_fragment`` renders without anything of the person or request, leaving a
+marker where a page shows such a part (``person_part``); ``compose_page`` fills the markers in
+for the current request."""
 from __future__ import annotations
 
+import re
+import secrets
 from collections import ChainMap
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from marketplace import security, timeutil
@@ -40,6 +45,8 @@ def localtime(dt: datetime | None, tz_name: str | None = None) -> str:
 PERSONAL_GLOBALS = ("current_user", "csrf_token", "current_path", "request", "session", "g",
                     "get_flashed_messages", "unread_messages", "viewer_timezone")
 FRAGMENT_ENV = "fragment_jinja_env"
+PERSON_TEMPLATE = "_person.html"  # the parts of base.html that belong to the person or request
+MARKER = re.compile(r"<!--person:([\w./-]+):(\w+):([0-9a-f]{32})-->")
 
 
 class PersonalDataInFragment(RuntimeError):
@@ -59,6 +66,49 @@ class _Refused:
     __call__ = __getattr__ = __getitem__ = __iter__ = __bool__ = __str__ = __html__ = _refuse  # type: ignore[assignment]
 
 
+@pass_context
+def person_part(context: Context, name: str, template: str = PERSON_TEMPLATE) -> Markup:
+    """The part ``name`` (an exported variable) of ``template``, rendered with the page's context;
+    the template renders once per page (``_person.html``: unread badge, account links, flashes…)."""
+    modules = context.__dict__.setdefault("_person_modules", {})
+    if template not in modules:
+        modules[template] = context.environment.get_template(template).make_module(context.get_all())
+    return Markup(getattr(modules[template], name))  # noqa: S704 (rendered with autoescape)
+
+
+@pass_context
+def _person_marker(context: Context, name: str, template: str = PERSON_TEMPLATE) -> Markup:
+    """``person_part`` in a cached fragment: a marker that ``compose_page`` replaces per request.
+    The nonce is new for every rendering, so no content can forge a marker."""
+    nonce = context.get("shell_nonce")
+    if not nonce:
+        raise PersonalDataInFragment(f"person_part({name!r}) in a fragment rendered without a shell_nonce")
+    return Markup(f"<!--person:{template}:{name}:{nonce}-->")  # noqa: S704
+
+
+def new_shell_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def compose_page(shell: str, nonce: str, **context: Any) -> Markup:
+    """A cached page (rendered by ``render_fragment`` with ``shell_nonce=nonce``) with its
+    person parts rendered for this request; ``context`` is what those parts need besides the
+    usual template context (current_user, request…)."""
+    env = current_app.jinja_env
+    current_app.update_template_context(context)
+    modules: dict[str, Any] = {}
+
+    def fill(match: re.Match[str]) -> str:
+        template, name, found = match.groups()
+        if found != nonce:
+            return match.group(0)
+        if template not in modules:
+            modules[template] = env.get_template(template).make_module(context)
+        return str(getattr(modules[template], name))
+
+    return Markup(MARKER.sub(fill, shell))  # noqa: S704 (both rendered with autoescape)
+
+
 def fragment_environment() -> Environment:
     """The app's Jinja environment without person-specific globals (one per app, built lazily
     so every blueprint's globals and filters are there)."""
@@ -66,7 +116,8 @@ def fragment_environment() -> Environment:
     env = app.extensions.get(FRAGMENT_ENV)
     if env is None:
         env = app.jinja_env.overlay(cache_size=100)  # its own template cache: templates bind their globals
-        env.globals = ChainMap({name: _Refused(name) for name in PERSONAL_GLOBALS}, app.jinja_env.globals)
+        refused: dict[str, Any] = {name: _Refused(name) for name in PERSONAL_GLOBALS}
+        env.globals = ChainMap({**refused, "person_part": _person_marker}, app.jinja_env.globals)
         env = app.extensions.setdefault(FRAGMENT_ENV, env)  # two threads may build one: keep the first
     return env
 
@@ -79,6 +130,12 @@ def render_fragment(template_name: str, **context: Any) -> Markup:
     fragment depends on is passed in ``context``, so the caller can key the cache by it.
     """
     return Markup(fragment_environment().get_template(template_name).render(**context))  # noqa: S704 (autoescaped)
+
+
+def page_path() -> str:
+    """The path of this page (the main navigation marks its section): the same for every request
+    that a cached page is shared by, so allowed in fragments."""
+    return request.path if has_request_context() else ""
 
 
 def register(app: Flask) -> None:
@@ -94,6 +151,8 @@ def register(app: Flask) -> None:
         prompts=security,
         # A global (not a context variable) so macros imported without context can use it.
         current_path=security.current_path,
+        person_part=person_part,
+        page_path=page_path,
     )
 
     @app.context_processor
