@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 
 from flask import current_app
@@ -206,9 +207,11 @@ _KIND_FILTER = {"specialties": "specialty", "approaches": "approach", "languages
 _SEPARATOR = ","  # slugs are [a-z0-9_-]
 
 
+@cache
 def vocabulary_slugs(kind: str) -> Any:
     """A column: the profile's slugs of one vocabulary ("specialties", …) joined by commas, a
-    correlated subquery on ``SpecialistProfile`` (one index lookup per row; no extra query)."""
+    correlated subquery on ``SpecialistProfile`` (one index lookup per row; no extra query). Built
+    once: SQLAlchemy expressions are immutable, and building them is a good part of a query's cost."""
     model, link, column = _VOCABULARY_FILTERS[_KIND_FILTER[kind]]
     return (select(func.aggregate_strings(model.slug, _SEPARATOR)).join(link, column == model.id)
             .where(link.c.profile_id == SpecialistProfile.id).scalar_subquery().label(f"{kind}_slugs"))

@@ -1,37 +1,42 @@
-"""The public specialist pages: what is cached and shared by everyone, and how it is keyed.
+"""The public specialist pages, cached whole and shared by everyone; what belongs to the person
+or the request is filled in on every request.
 
-Cached (``marketplace.extensions.cache``: Redis shared by every process, or in-process), each
-part rendered by ``render_fragment`` (no person-specific globals) and keyed by what it shows:
+A page is rendered by ``render_fragment`` (person-specific globals refused), with a marker
+wherever a template shows a person's part (``person_part``: the header's account links and
+unread badge, flash messages, the time zone note, the profile's message button or log-in prompt,
+its booking card and preview banner). ``compose_page`` renders those parts for the request and
+puts them in. Cached in ``marketplace.extensions.cache`` (Redis, shared by every process; or
+in-process), keyed by what the page shows:
 
-* the directory's filter form and results (count, cards, pagination) with the featured ids on
-  them — version "directory", the filter and page parameters, the viewer's time zone (cards show
-  the soonest free time in it);
-* the profile body (summary, practice details) — version "profile:<id>", the row's
-  ``version_id`` and the viewer's time zone. Unpublished previews are never cached.
+* directory — version "directory", the filter and page parameters as sent, the viewer's time
+  zone (cards show the soonest free time in it); the featured ids on it are kept beside it, so
+  their impressions are counted on every request;
+* profile — version "profile:<id>", the row's ``version_id``, the viewer's time zone, the host
+  (absolute share links). Unpublished previews are never cached.
 
 A change bumps the version after commit (``specialists.services``, ``featured.services``,
 ``consultations``), so every process sharing the cache shows it at once; the timeouts bound
-memory and the soonest-free times that move with the clock (and, with a per-process cache,
-how long other processes show the old page: ``cache_seconds``). A hit costs one cache round
-trip (``cached_at_version``). Everything else — header and badge, flash messages, message
-button or gated prompt, preview banner, booking card, CSRF tokens — is composed per request by
-the page templates.
+memory and the soonest-free times that move with the clock (and, with a per-process cache, how
+long other processes show the old page: ``cache_seconds``). A hit costs one cache round trip
+(``cached_at_version``).
 """
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app
+from flask import current_app, render_template, request
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from werkzeug.datastructures import MultiDict
 
 from marketplace.cache import cached, version
-from marketplace.extensions import cache, db
+from marketplace.extensions import cache as shared_cache
+from marketplace.extensions import db
 from marketplace.specialists.directory import (
     DirectoryFilters,
     cache_seconds,
@@ -41,7 +46,7 @@ from marketplace.specialists.directory import (
 )
 from marketplace.specialists.forms import DirectoryFilterForm
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.templating import render_fragment
+from marketplace.templating import compose_page, new_shell_nonce, render_fragment
 
 DIRECTORY_SECONDS = 120
 PROFILE_SECONDS = 600
@@ -58,7 +63,7 @@ def cached_at_version(name: str, key_for: Callable[[int], str], produce: Callabl
     seen: dict[str, int] = current_app.extensions.setdefault(SEEN_VERSIONS, {})
     guess = seen.get(name)
     if guess is not None:
-        current, value = cache.get_many(f"v:{name}", key_for(guess))  # marketplace.cache's version key
+        current, value = shared_cache.get_many(f"v:{name}", key_for(guess))  # marketplace.cache's version key
         if current is not None and int(current) == guess and value is not None:
             return value
     current = version(name)
@@ -69,16 +74,28 @@ def cached_at_version(name: str, key_for: Callable[[int], str], produce: Callabl
 
 
 @dataclass(frozen=True)
-class DirectoryContent:
-    html: Markup
-    featured_ids: tuple[int, ...]  # in page order
+class CachedPage:
+    """A page rendered for everyone, with markers for the person's parts (``compose_page``)."""
+
+    shell: str
+    nonce: str
+    featured_ids: tuple[int, ...] = ()  # featured cards on it, in page order
+
+    def response(self, **context: Any) -> Markup:
+        """The page for this request: the person's parts filled in."""
+        return compose_page(self.shell, self.nonce, **context)
 
 
-def directory_content(args: MultiDict[str, str], tz: str) -> DirectoryContent:
-    """The directory's filter form and results for these query parameters, shown in time zone ``tz``.
+def _shell(template: str, **context: Any) -> dict[str, Any]:
+    nonce = new_shell_nonce()
+    return {"shell": str(render_fragment(template, shell_nonce=nonce, **context)), "nonce": nonce}
+
+
+def directory_page(args: MultiDict[str, str], tz: str) -> CachedPage:
+    """The directory page for these query parameters, shown in time zone ``tz``.
 
     Keyed by the query parameters the page reads, as sent (so a hit needs no form parsing;
-    other parameters, e.g. utm_*, are ignored), plus the page number, ``tz`` and version "directory".
+    other parameters, e.g. utm_*, are ignored), plus ``tz`` and version "directory".
     """
     known = sorted((name, value) for name, value in args.items(multi=True) if name in DIRECTORY_PARAMETERS)
     digest = hashlib.sha256(urlencode(known).encode()).hexdigest()[:32]
@@ -87,31 +104,42 @@ def directory_content(args: MultiDict[str, str], tz: str) -> DirectoryContent:
         form = DirectoryFilterForm(args)
         filters = DirectoryFilters.from_values(form.valid_data())
         results = search_directory(filters, args.get("page"))
-        html = render_fragment("specialists/_directory_content.html", form=form, filters=filters, results=results)
         featured = tuple(card.id for card in results.items if card.id in results.extra["featured_ids"])
-        return {"html": str(html), "featured_ids": featured}
+        return {**_shell("specialists/directory.html", form=form, filters=filters, results=results),
+                "featured_ids": featured}
 
     value = cached_at_version("directory", lambda v: f"page:directory:{v}:{tz}:{digest}", render, DIRECTORY_SECONDS)
-    return DirectoryContent(Markup(value["html"]), tuple(value["featured_ids"]))  # noqa: S704
+    return CachedPage(value["shell"], value["nonce"], tuple(value["featured_ids"]))
 
 
 @dataclass(frozen=True)
 class ProfilePage:
     profile: SpecialistProfile
-    summary: Markup
-    details: Markup
+    labels: dict[str, tuple[str, ...]]
+    tz: str
+    cached: CachedPage | None = None  # None for an unpublished preview: never cached
 
     @property
     def preview(self) -> bool:
         return not self.profile.is_published
 
+    def response(self) -> Markup | str:
+        context = {"page": self, "profile": self.profile, "labels": self.labels, "tz": self.tz}
+        if self.cached is None:
+            return render_template("specialists/profile.html", **context)
+        return self.cached.response(**context)
+
+
+@cache
+def _profile_by_slug() -> Select:
+    """Built once (building and keying the statement costs as much as running it)."""
+    return (select(SpecialistProfile, *(vocabulary_slugs(kind) for kind in PROFILE_KINDS))
+            .where(SpecialistProfile.slug == bindparam("slug")))
+
 
 def load_profile(slug: str) -> tuple[SpecialistProfile, dict[str, tuple[str, ...]]] | None:
     """The profile at ``slug`` and its vocabulary labels, in one query."""
-    row = db.session.execute(
-        select(SpecialistProfile, *(vocabulary_slugs(kind) for kind in PROFILE_KINDS))
-        .where(SpecialistProfile.slug == slug)
-    ).first()
+    row = db.session.execute(_profile_by_slug(), {"slug": slug}).first()
     if row is None:
         return None
     profile, *slugs = row
@@ -119,24 +147,21 @@ def load_profile(slug: str) -> tuple[SpecialistProfile, dict[str, tuple[str, ...
 
 
 def profile_page(slug: str, viewer: Any, tz: str) -> ProfilePage | None:
-    """The profile page's shared parts if ``viewer`` may see it: published, or the owner's/an admin's preview."""
+    """The profile page if ``viewer`` may see it: published (cached), or the owner's/an admin's preview."""
     found = load_profile(slug)
     if found is None:
         return None
     profile, labels = found
-    if not (profile.is_published or profile.can_preview(viewer)):
-        return None
+    if not profile.is_published:
+        return ProfilePage(profile, labels, tz) if profile.can_preview(viewer) else None
 
-    def render() -> dict[str, str]:
-        return {part: str(render_fragment(f"specialists/_profile_{part}.html", profile=profile, labels=labels, tz=tz))
-                for part in ("summary", "details")}
+    def render() -> dict[str, Any]:
+        return _shell("specialists/profile.html", profile=profile, labels=labels, tz=tz)
 
-    if profile.is_published:
-        # The row's version_id too: a request that read the row just before an edit committed
-        # stores the old text under the old version_id, which no later request asks for.
-        parts = cached_at_version(f"profile:{profile.id}",
-                                  lambda v: f"page:profile:{profile.id}:{v}:{profile.version_id}:{tz}", render,
-                                  PROFILE_SECONDS)
-    else:
-        parts = render()
-    return ProfilePage(profile, Markup(parts["summary"]), Markup(parts["details"]))  # noqa: S704
+    # Also keyed by the row's version_id: a request that read the row just before an edit
+    # committed stores the old page under the old version_id, which no later request asks for;
+    # and by the host (the share links are absolute).
+    value = cached_at_version(
+        f"profile:{profile.id}", lambda v: f"page:profile:{profile.id}:{v}:{profile.version_id}:{tz}:{request.host}",
+        render, PROFILE_SECONDS)
+    return ProfilePage(profile, labels, tz, CachedPage(value["shell"], value["nonce"]))

@@ -27,7 +27,7 @@ from marketplace.security import PROMPT_SPECIALIST_PROFILE, login_required_with_
 from marketplace.specialists import bp
 from marketplace.specialists.forms import ConfirmForm, ProfileForm
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.specialists.pages import directory_content, profile_page
+from marketplace.specialists.pages import directory_page, profile_page
 from marketplace.specialists.photos import is_photo_filename, photo_folder
 from marketplace.specialists.services import (
     ProfileConflict,
@@ -47,18 +47,18 @@ PHOTO_MAX_AGE = 30 * 24 * 3600  # photo names are random and never reused, so ca
 
 @bp.route("")
 def directory():  # type: ignore[no-untyped-def]
-    content = directory_content(request.args, viewer_timezone())  # cached, shared by everyone
-    if content.featured_ids:
-        featured.count_impressions(content.featured_ids, "directory")
-    return render_template("specialists/directory.html", content=content.html)
+    page = directory_page(request.args, viewer_timezone())  # cached, shared by everyone
+    if page.featured_ids:
+        featured.count_impressions(page.featured_ids, "directory")
+    return page.response()
 
 
 @bp.route("/<slug>")
 def profile(slug: str):  # type: ignore[no-untyped-def]
-    page = profile_page(slug, current_user, viewer_timezone())  # the body is cached, shared
+    page = profile_page(slug, current_user, viewer_timezone())
     if page is None:
         abort(404)
-    return render_template("specialists/profile.html", page=page, profile=page.profile)
+    return page.response()
 
 
 @bp.route("/photos/<filename>")

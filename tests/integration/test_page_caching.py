@@ -145,6 +145,18 @@ def test_flash_messages_belong_to_one_request(client, make_specialist):
     assert "A message for one visitor" not in cached_text()
 
 
+def test_markers_never_reach_a_page_and_cannot_be_forged(client, visitor, auth, make_user, make_specialist):
+    forged = "<!--person:_person.html:account_nav:" + "0" * 32 + "-->"
+    profile = make_specialist(display_name="Dr Marker", bio_html=f"<p>About me</p>{forged}")
+    auth.login_as(make_user())
+    for browser in (client, visitor):
+        directory, page = text(browser.get("/specialists")), text(browser.get(f"/specialists/{profile.slug}"))
+        assert "<!--person:" not in directory
+        assert page.count("<!--person:") == 1 and forged in page  # only the bio's own, left as an inert comment
+        assert directory.count('class="account-nav"') == page.count('class="account-nav"') == 1
+        assert page.count("Log out") == (1 if browser is client else 0)
+
+
 def test_fragments_refuse_person_specific_globals(app):
     env = fragment_environment()
     for source in ("{{ current_user.email }}", "{{ csrf_token() }}", "{{ current_path() }}",
