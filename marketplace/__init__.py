@@ -47,6 +47,7 @@ def trust_proxies(app: Flask) -> None:
     if count > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
+        # Flask's documented way to add WSGI middleware; its types declare wsgi_app a method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
@@ -57,14 +58,14 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_url_converters(app: Flask) -> None:
-    from werkzeug.routing import IntegerConverter
+    from werkzeug.routing import IntegerConverter, Map
 
     from marketplace.database import MAX_DATABASE_ID
 
     class DatabaseId(IntegerConverter):
         """``<int:…>`` limited to the database integer range: a larger id is a 404, not an overflow."""
 
-        def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
+        def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002
             kwargs.setdefault("max", MAX_DATABASE_ID)
             super().__init__(map, *args, **kwargs)
 

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import redis
 from flask import Flask, current_app
@@ -72,7 +72,8 @@ class RedisCounters:
             self.client.rename(HASH, staging)
         except redis.ResponseError:  # no such key: nothing counted
             return {}
-        values = self.client.hgetall(staging)
+        # Replies are bytes (the client does not decode); redis-py types them ``bytes | str``.
+        values = cast(dict[bytes, bytes], self.client.hgetall(staging))
         self.client.delete(staging)
         return {k.decode(): int(v) for k, v in values.items()}
 

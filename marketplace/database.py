@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, abort, g, has_app_context, has_request_context, request
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
 from marketplace.extensions import db
@@ -124,6 +125,15 @@ def register_unit_of_work(app: Flask) -> None:
     def _rollback_on_error(exc: BaseException | None) -> None:
         if exc is not None:
             rollback()
+
+
+def execute_dml(statement: Executable) -> CursorResult[Any]:
+    """Run an UPDATE or DELETE (without RETURNING) in the session; its result has ``rowcount``.
+
+    It is a ``CursorResult``; SQLAlchemy types ``Session.execute`` as returning a plain ``Result``
+    (it cannot promise a cursor for every statement).
+    """
+    return cast("CursorResult[Any]", db.session.execute(statement))
 
 
 def unique_slug(column: Any, base: str) -> str:

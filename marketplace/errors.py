@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from marketplace.database import rollback
@@ -23,7 +24,7 @@ TITLES = {
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         if code >= 500:
             rollback()  # the layout queries (current user): never inside a failed transaction
@@ -33,7 +34,7 @@ def register(app: Flask) -> None:
                                description=None if code >= 500 else exc.description), code
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         if isinstance(exc, HTTPException):
             return _http_error(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)

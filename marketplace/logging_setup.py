@@ -26,7 +26,7 @@ def configure(app: Flask) -> None:
     handler.addFilter(RequestContextFilter())
     root = logging.getLogger("marketplace")
     if not any(getattr(h, "_balance", False) for h in root.handlers):
-        handler._balance = True  # type: ignore[attr-defined]
+        handler._balance = True  # type: ignore[attr-defined]  # our marker on a stdlib handler (one per process)
         root.addHandler(handler)
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
     # Werkzeug's access log prints query strings (may contain e-mail in ?next=…); keep it at warning in prod.

@@ -5,11 +5,13 @@ import re
 import secrets
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
+
+from marketplace.extensions import login_manager
 
 # Seed wording for the gated actions (PRODUCT.md, "Login gating").
 PROMPT_MESSAGE = "You need to be logged in to send messages"
@@ -19,7 +21,7 @@ PROMPT_QUESTION = "To create a new Question, please log in or create an account"
 PROMPT_BOOKING = "You need to be logged in to book a consultation"
 
 
-def is_safe_next(target: str | None) -> bool:
+def is_safe_next(target: str | None) -> TypeGuard[str]:
     """Only local absolute paths: '/x?y'. Rejects '//host', '/\\host', schemes and control chars."""
     if not target or not isinstance(target, str):
         return False
@@ -65,7 +67,7 @@ def role_required(*roles: Any) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
+                return login_manager.unauthorized()
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)

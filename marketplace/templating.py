@@ -63,7 +63,7 @@ class _Refused:
         raise PersonalDataInFragment(f"{self._name!r} is person-specific and must not be used in a cached fragment; "
                                      "pass what the fragment needs (and key the cache by it) or compose it per request")
 
-    __call__ = __getattr__ = __getitem__ = __iter__ = __bool__ = __str__ = __html__ = _refuse  # type: ignore[assignment]
+    __call__ = __getattr__ = __getitem__ = __iter__ = __bool__ = __str__ = __html__ = _refuse
 
 
 @pass_context

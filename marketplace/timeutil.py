@@ -34,7 +34,7 @@ def viewer_timezone() -> str:
             return current_user.timezone
         cookie = unquote(request.cookies.get(TZ_COOKIE, ""))
         if is_valid_timezone(cookie):
-            return cookie  # type: ignore[return-value]
+            return cookie
     return "UTC"
 
 

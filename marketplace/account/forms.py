@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
@@ -14,7 +16,7 @@ class AccountForm(FlaskForm):
     timezone = SelectField("Time zone", validators=[DataRequired(), ValidTimezone()],
                            description="All times on Balance and in e-mails are shown in this zone.")
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.timezone.choices = choices((z, z.replace("_", " ")) for z in all_timezones())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from marketplace.account import bp
@@ -12,9 +13,11 @@ from marketplace.account.services import delete_account, export_user_data, updat
 from marketplace.auth.forms import LogoutForm
 from marketplace.auth.services import AccountError, change_password
 from marketplace.auth.sessions import log_in, log_out, log_out_everywhere
+from marketplace.forms import required_text
 
 
-def _render(account_form=None, password_form=None, delete_form=None, status=200):  # type: ignore[no-untyped-def]
+def _render(account_form: AccountForm | None = None, password_form: PasswordChangeForm | None = None,
+            delete_form: DeleteAccountForm | None = None, status: int = 200) -> tuple[str, int]:
     return render_template(
         "account/index.html",
         account_form=account_form or AccountForm(obj=current_user),
@@ -25,12 +28,12 @@ def _render(account_form=None, password_form=None, delete_form=None, status=200)
 
 @bp.route("", methods=["GET", "POST"])
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     form = AccountForm(obj=current_user)
     if form.validate_on_submit():
         try:
-            update_account(current_user, display_name=form.display_name.data, email=form.email.data,
-                           timezone=form.timezone.data)
+            update_account(current_user, display_name=required_text(form.display_name),
+                           email=required_text(form.email), timezone=form.timezone.data)
         except AccountError as exc:
             flash(str(exc), "error")
             return _render(account_form=form, status=422)
@@ -41,11 +44,11 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/password", methods=["POST"])
 @login_required
-def password():  # type: ignore[no-untyped-def]
+def password() -> ResponseReturnValue:
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            change_password(current_user, form.current_password.data, form.password.data)
+            change_password(current_user, required_text(form.current_password), required_text(form.password))
         except AccountError as exc:
             flash(str(exc), "error")
             return _render(password_form=form, status=422)
@@ -57,7 +60,7 @@ def password():  # type: ignore[no-untyped-def]
 
 @bp.route("/sessions/end", methods=["POST"])
 @login_required
-def log_out_all():  # type: ignore[no-untyped-def]
+def log_out_all() -> ResponseReturnValue:
     if not LogoutForm().validate_on_submit():
         return _render(status=400)
     log_out_everywhere(current_user._get_current_object())
@@ -67,7 +70,7 @@ def log_out_all():  # type: ignore[no-untyped-def]
 
 @bp.route("/export")
 @login_required
-def export():  # type: ignore[no-untyped-def]
+def export() -> ResponseReturnValue:
     payload = json.dumps(export_user_data(current_user), indent=2, default=str, ensure_ascii=False)
     return Response(payload, mimetype="application/json",
                     headers={"Content-Disposition": "attachment; filename=balance-my-data.json"})
@@ -75,11 +78,11 @@ def export():  # type: ignore[no-untyped-def]
 
 @bp.route("/delete", methods=["POST"])
 @login_required
-def delete():  # type: ignore[no-untyped-def]
+def delete() -> ResponseReturnValue:
     form = DeleteAccountForm()
     if form.validate_on_submit():
         try:
-            delete_account(current_user, form.password.data)
+            delete_account(current_user, required_text(form.password))
         except AccountError as exc:
             flash(str(exc), "error")
             return _render(delete_form=form, status=422)

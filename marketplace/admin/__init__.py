@@ -3,16 +3,19 @@
 Each domain contributes its admin pages in its own ``admin_views`` module, registered
 on this blueprint, so domain rules stay with the domain.
 """
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
+
+from marketplace.extensions import login_manager
 
 bp = Blueprint("admin", __name__)
 
 
 @bp.before_request
-def _admins_only():  # type: ignore[no-untyped-def]
+def _admins_only() -> ResponseReturnValue | None:
     if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
+        return login_manager.unauthorized()
     if not current_user.is_admin:
         abort(403)
     return None

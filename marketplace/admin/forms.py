@@ -5,7 +5,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
 from wtforms.validators import Length, Optional, ValidationError
 
 from marketplace.admin.services import AuditFilters

@@ -62,7 +62,7 @@ def specialists_by_status() -> tuple[list[dict[str, Any]], int, int]:
         select(SpecialistProfile.verification_status, SpecialistProfile.is_published, func.count())
         .group_by(SpecialistProfile.verification_status, SpecialistProfile.is_published)
     )}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for status in VerificationStatus:
         published, unpublished = counts.get((status.value, True), 0), counts.get((status.value, False), 0)
         rows.append({"status": status.value, "published": published, "unpublished": unpublished,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 
 from marketplace.admin import bp
 from marketplace.admin.forms import AuditFilterForm
@@ -9,12 +10,12 @@ from marketplace.admin.services import admin_dashboard, audit_actions, marketpla
 
 
 @bp.route("")
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     return render_template("admin/dashboard.html", board=admin_dashboard())
 
 
 @bp.route("/audit")
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> ResponseReturnValue:
     form = AuditFilterForm(audit_actions(), formdata=request.args)
     form.validate()
     filters = form.filters()
@@ -23,5 +24,5 @@ def audit_log():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/stats")
-def stats():  # type: ignore[no-untyped-def]
+def stats() -> ResponseReturnValue:
     return render_template("admin/stats.html", stats=marketplace_stats())

@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
 def can_write_articles(user: Any) -> bool:
@@ -21,7 +21,7 @@ def can_write_articles(user: Any) -> bool:
     return profile is not None and profile.is_verified
 
 
-class Article(db.Model):
+class Article(Model):
     __tablename__ = "articles"
     __table_args__ = (
         # The public list: published, newest first.

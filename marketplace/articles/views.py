@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from marketplace.articles import bp
@@ -16,6 +17,7 @@ from marketplace.articles.services import (
     set_article_published,
     write_article,
 )
+from marketplace.forms import required_text
 
 
 def _editable_or_404(slug: str) -> Article:
@@ -27,7 +29,7 @@ def _editable_or_404(slug: str) -> Article:
 
 
 @bp.route("")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     page = list_articles(page=request.args.get("page"))
     return render_template("articles/index.html", page=page, drafts=drafts_for(current_user),
                            can_write=can_write_articles(current_user))
@@ -35,14 +37,14 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     if not can_write_articles(current_user):
         abort(403)
     form = NewArticleForm()
     if form.validate_on_submit():
         try:
-            article = write_article(current_user, title=form.title.data, summary=form.summary.data,
-                                    body=form.body.data, publish=form.publish.data)
+            article = write_article(current_user, title=required_text(form.title), summary=required_text(form.summary),
+                                    body=required_text(form.body), publish=form.publish.data)
         except ArticleError as exc:
             flash(str(exc), "error")
         else:
@@ -52,7 +54,7 @@ def new():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<slug>")
-def detail(slug: str):  # type: ignore[no-untyped-def]
+def detail(slug: str) -> ResponseReturnValue:
     article = get_article_for_viewer(slug, current_user) or abort(404)
     return render_template("articles/detail.html", article=article,
                            share_url=url_for("articles.detail", slug=article.slug, _external=True))
@@ -60,11 +62,12 @@ def detail(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
 @login_required
-def edit(slug: str):  # type: ignore[no-untyped-def]
+def edit(slug: str) -> ResponseReturnValue:
     article = _editable_or_404(slug)
     form = ArticleForm(obj=article)
     if form.validate_on_submit():
-        edit_article(current_user, article, title=form.title.data, summary=form.summary.data, body=form.body.data)
+        edit_article(current_user, article, title=required_text(form.title), summary=required_text(form.summary),
+                     body=required_text(form.body))
         flash("Your changes have been saved.", "success")
         return redirect(url_for("articles.detail", slug=article.slug))
     return render_template("articles/edit.html", form=form, article=article), 422 if form.is_submitted() else 200
@@ -72,7 +75,7 @@ def edit(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<slug>/<any(publish, unpublish):action>", methods=["POST"])
 @login_required
-def publish(slug: str, action: str):  # type: ignore[no-untyped-def]
+def publish(slug: str, action: str) -> ResponseReturnValue:
     article = _editable_or_404(slug)
     set_article_published(current_user, article, action == "publish")
     flash("The article is published." if article.published else "The article is unpublished (a draft again).",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
 from marketplace.auth.models import User
 from marketplace.auth.sessions import load_session_user
@@ -15,6 +16,6 @@ def load_user(session_id: str) -> User | None:
 
 
 @login_manager.unauthorized_handler
-def unauthorized():  # type: ignore[no-untyped-def]
+def unauthorized() -> ResponseReturnValue:
     flash("Please log in to continue.", "info")
     return redirect(url_for("auth.login", next=current_path() if request.method == "GET" else None))

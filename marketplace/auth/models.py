@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 
 
 class Role(str, enum.Enum):
@@ -18,7 +19,7 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         # E-mails are stored lower-cased; this makes uniqueness case-insensitive by construction.
@@ -40,6 +41,8 @@ class User(UserMixin, db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # The server-side session this object was loaded for (or logged in with); see AuthSession.
+    if TYPE_CHECKING:  # (an annotation in the class body would make it a column)
+        session_token: str | None
     session_token = None  # (not a column)
 
     # Flask-Login: the id kept in the session and the remember cookie names the account, its auth
@@ -48,7 +51,7 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.auth_version}:{self.session_token or ''}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active and self.deleted_at is None
 
     @property
@@ -67,7 +70,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.role.value}>"
 
 
-class AuthSession(db.Model):
+class AuthSession(Model):
     """One logged-in session (a browser), checked on every request: logging out revokes it, so a
     copied session or remember cookie stops working at once. Only the token's hash is stored."""
 

@@ -17,7 +17,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import delete, or_, select, update
 
 from marketplace.auth.models import AuthSession, User
-from marketplace.database import utcnow
+from marketplace.database import execute_dml, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import jobs
 
@@ -42,8 +42,9 @@ def log_in(user: User, *, remember: bool = False) -> None:
 
 def log_out(user: User) -> None:
     """Revoke this browser's session and clear its cookies."""
-    if getattr(user, "session_token", None):
-        db.session.execute(update(AuthSession).where(AuthSession.token_hash == _hash(user.session_token),
+    token = getattr(user, "session_token", None)
+    if token:
+        db.session.execute(update(AuthSession).where(AuthSession.token_hash == _hash(token),
                                                      AuthSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
     logout_user()
 
@@ -66,7 +67,7 @@ def prune_ended_sessions() -> int:
     """Job, nightly: forget sessions revoked, or started longer ago than a remember cookie lives."""
     now = utcnow()
     lifetime = timedelta(seconds=int(current_app.config.get("REMEMBER_COOKIE_DURATION", 30 * 24 * 3600)))
-    result = db.session.execute(delete(AuthSession).where(or_(
+    result = execute_dml(delete(AuthSession).where(or_(
         AuthSession.revoked_at < now - timedelta(days=1), AuthSession.created_at < now - lifetime)))
     return int(result.rowcount or 0)
 

@@ -13,6 +13,7 @@ import hashlib
 
 from flask import Response, current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from marketplace.auth.models import normalize_email
 
@@ -52,7 +53,7 @@ def login_failed(response: Response) -> bool:
     return response.status_code == 401
 
 
-def remember_device(response: Response, email: str) -> Response:
+def remember_device(response: WerkzeugResponse, email: str) -> WerkzeugResponse:
     """After a successful login: this browser is known to the account from now on."""
     accounts = [_account_hash(email), *(a for a in _known_accounts() if a != _account_hash(email))]
     response.set_cookie(DEVICE_COOKIE, _serializer().dumps(accounts[:MAX_ACCOUNTS_PER_DEVICE]),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from marketplace.auth import bp
@@ -25,6 +26,7 @@ from marketplace.auth.throttle import (
     remember_device,
 )
 from marketplace.extensions import limiter
+from marketplace.forms import required_text
 from marketplace.security import safe_next
 
 
@@ -34,15 +36,15 @@ def _role_from_request() -> Role:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
-def signup():  # type: ignore[no-untyped-def]
+def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = SignupForm(next=request.args.get("next", ""))
     role = _role_from_request()
     if form.validate_on_submit():
         try:
-            user = register_user(email=form.email.data, password=form.password.data,
-                                 display_name=form.display_name.data, role=role, timezone=form.timezone.data)
+            user = register_user(email=required_text(form.email), password=required_text(form.password),
+                                 display_name=required_text(form.display_name), role=role, timezone=form.timezone.data)
         except AccountError as exc:
             flash(str(exc), "error")
         else:
@@ -58,12 +60,12 @@ def signup():  # type: ignore[no-untyped-def]
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
 @limiter.limit(ACCOUNT_LIMIT, methods=["POST"], key_func=account_key, deduct_when=login_failed,
                exempt_when=is_known_device)
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        user = authenticate(required_text(form.email), required_text(form.password))
         if user is None:
             flash("That e-mail and password don't match an account.", "error")
             return render_template("auth/login.html", form=form), 401
@@ -74,7 +76,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     if not LogoutForm().validate_on_submit():
         abort(400)
     log_out(current_user._get_current_object())
@@ -84,10 +86,10 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/reset", methods=["GET", "POST"])
 @limiter.limit("5 per minute;20 per hour", methods=["POST"])
-def reset_request():  # type: ignore[no-untyped-def]
+def reset_request() -> ResponseReturnValue:
     form = ResetRequestForm()
     if form.validate_on_submit():
-        request_password_reset(form.email.data)
+        request_password_reset(required_text(form.email))
         flash("If an account exists for that address, we have sent a link to reset the password. "
               "It works once and expires in an hour.", "info")
         return redirect(url_for("auth.login"))
@@ -96,7 +98,7 @@ def reset_request():  # type: ignore[no-untyped-def]
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
-def reset_with_token(token: str):  # type: ignore[no-untyped-def]
+def reset_with_token(token: str) -> ResponseReturnValue:
     user = user_for_reset_token(token)
     if user is None:
         flash("This reset link is invalid, expired or already used. Request a new one.", "error")
@@ -104,7 +106,7 @@ def reset_with_token(token: str):  # type: ignore[no-untyped-def]
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            reset_password(user, form.password.data)
+            reset_password(user, required_text(form.password))
         except AccountError as exc:
             flash(str(exc), "error")
         else:

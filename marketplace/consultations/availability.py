@@ -38,7 +38,7 @@ from marketplace.consultations.models import (
     SchedulingSettings,
 )
 from marketplace.consultations.snapshots import Snapshot, read_snapshot, write_snapshots
-from marketplace.database import after_commit, commit, utcnow
+from marketplace.database import after_commit, commit, execute_dml, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import enqueue, jobs
 from marketplace.scheduling.slots import Busy, DateOverride, SchedulingPolicy, WeeklyRule, free_slots, group_by_local_day
@@ -439,7 +439,7 @@ def remove_weekly_rule(profile: SpecialistProfile, rule_id: int) -> bool:
 
     False when there is no such rule of this profile (someone else's id, or already removed).
     """
-    result = db.session.execute(delete(AvailabilityRule).where(
+    result = execute_dml(delete(AvailabilityRule).where(
         AvailabilityRule.id == rule_id, AvailabilityRule.specialist_id == profile.id))
     if result.rowcount != 1:
         return False
@@ -483,7 +483,7 @@ def add_date_override(profile: SpecialistProfile, day: date | None, kind: str, s
 
 def remove_date_override(profile: SpecialistProfile, override_id: int) -> bool:
     """Remove a date exception of the profile; False if it is not one of theirs."""
-    result = db.session.execute(delete(AvailabilityOverride).where(
+    result = execute_dml(delete(AvailabilityOverride).where(
         AvailabilityOverride.id == override_id, AvailabilityOverride.specialist_id == profile.id))
     if result.rowcount != 1:
         return False

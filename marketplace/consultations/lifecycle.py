@@ -116,7 +116,7 @@ def record_outcome(consultation: Consultation, user: User, outcome: str | None, 
     if not consultation.can_record_outcome(user):
         raise ConsultationError("The outcome can be recorded once the consultation has started.")
     try:
-        value = ConsultationOutcome(outcome)
+        value = ConsultationOutcome(outcome or "")  # none chosen: a ValueError like any unknown value
     except ValueError:
         raise ConsultationError("Choose “proceed” or “not a fit”.") from None
     note = (note or "").strip() or None

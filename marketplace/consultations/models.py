@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -32,7 +32,10 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
+
+if TYPE_CHECKING:
+    from marketplace.payments.models import Payment
 
 FREE_CONSULTATION_MINUTES = 30
 BLOCK_MINUTES = 15
@@ -86,7 +89,7 @@ class ConsultationOutcome(enum.StrEnum):
         return "Proceed" if self is ConsultationOutcome.PROCEED else "Not a fit"
 
 
-class Consultation(db.Model):
+class Consultation(Model):
     __tablename__ = "consultations"
     __table_args__ = (
         CheckConstraint("end_utc > start_utc", name="consultation_end_after_start"),
@@ -139,6 +142,8 @@ class Consultation(db.Model):
     client = relationship("User", foreign_keys=[client_id], lazy="select")
     specialist = relationship("SpecialistProfile", foreign_keys=[specialist_id], lazy="select")
     cancelled_by = relationship("User", foreign_keys=[cancelled_by_id], lazy="select")
+    if TYPE_CHECKING:  # the backref of Payment.consultation (payments/models.py)
+        payment: Payment | None
 
     # --- state ------------------------------------------------------------------------------
     @hybrid_property
@@ -175,7 +180,8 @@ class Consultation(db.Model):
 
     # --- participants and permissions (the seam the authorization tests exercise) --------
     def is_client(self, user: object) -> bool:
-        return getattr(user, "id", None) is not None and user.id == self.client_id
+        uid = getattr(user, "id", None)
+        return uid is not None and uid == self.client_id
 
     def is_specialist(self, user: object) -> bool:
         uid = getattr(user, "id", None)
@@ -225,7 +231,7 @@ class Consultation(db.Model):
         return f"<Consultation {self.id} {self.state.value}>"
 
 
-class OccupiedBlock(db.Model):
+class OccupiedBlock(Model):
     """One row per 15-minute UTC block a booking (plus its trailing buffer) occupies.
 
     The unique constraint is THE guard against double booking: the second of two racing
@@ -249,7 +255,7 @@ class OccupiedBlock(db.Model):
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-class AvailabilityRule(db.Model):
+class AvailabilityRule(Model):
     """A weekly window in the specialist's own time zone, e.g. Monday 09:00–12:00."""
 
     __tablename__ = "availability_rules"
@@ -275,7 +281,7 @@ class OverrideKind(enum.StrEnum):
     EXTRA = "extra"  # extra hours on that date
 
 
-class AvailabilityOverride(db.Model):
+class AvailabilityOverride(Model):
     """A date exception: a day off, or extra hours (wall clock in the specialist's zone)."""
 
     __tablename__ = "availability_overrides"
@@ -296,7 +302,7 @@ class AvailabilityOverride(db.Model):
     end_time: Mapped[time | None] = mapped_column(Time())
 
 
-class SchedulingSettings(db.Model):
+class SchedulingSettings(Model):
     """Per-profile booking policy. Missing row = the defaults below.
 
     ``version_id`` gives optimistic locking: a form submitted from a stale tab is refused.
@@ -331,7 +337,7 @@ class SchedulingSettings(db.Model):
         return cls(specialist_id=specialist_id, version_id=0, **cls.DEFAULTS)
 
 
-class AvailabilitySnapshot(db.Model):
+class AvailabilitySnapshot(Model):
     """A specialist's free 30-minute slots, precomputed so pages read them in one query.
 
     Written only by the availability refresh (``availability.refresh_next_available``: the job

@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.auth.models import User
 from marketplace.consultations.models import Consultation, ConsultationState
-from marketplace.database import commit, rollback, utcnow
+from marketplace.database import commit, execute_dml, rollback, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import jobs
 from marketplace.notifications.ics import build_ics
@@ -180,7 +180,7 @@ REMINDERS = {
 def _claim_reminder(consultation_id: int, which: str, now: datetime) -> bool:
     """Atomically mark one reminder as sent; True for exactly one caller (race-safe)."""
     column = REMINDERS[which][1]
-    result = db.session.execute(
+    result = execute_dml(
         update(Consultation)
         .where(Consultation.id == consultation_id, column.is_(None),
                Consultation.state == ConsultationState.CONFIRMED)

@@ -93,18 +93,21 @@ def _insert(table: Any) -> Any:
     """INSERT … ON CONFLICT for the session's database (PostgreSQL and SQLite share the syntax)."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the two supported databases
-        raise NotImplementedError(f"availability snapshots need an upsert for {dialect}")
-    return insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    raise NotImplementedError(f"availability snapshots need an upsert for {dialect}")  # pragma: no cover
 
 
 def _expire_next_available(ids: set[int]) -> None:
     """Profiles loaded in this session show the new value on their next access."""
-    for key, obj in list(db.session.identity_map.items()):
-        if key[0] is SpecialistProfile and key[1][0] in ids:  # the identity key: no load of expired rows
+    for state in db.session.identity_map.all_states():
+        key = state.key  # the identity key: no load of expired rows
+        if key is not None and key[0] is SpecialistProfile and key[1][0] in ids and (obj := state.obj()) is not None:
             db.session.expire(obj, ["next_available_at"])
 
 

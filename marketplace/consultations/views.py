@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from marketplace.auth.models import Role
 from marketplace.consultations import bp
@@ -83,7 +85,7 @@ def _render_booking(profile: SpecialistProfile, form: BookingForm, *, status: in
 
 @bp.route("/specialists/<slug>/book", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_BOOKING)
-def book(slug: str):  # type: ignore[no-untyped-def]
+def book(slug: str) -> ResponseReturnValue:
     profile = _published_profile_or_404(slug)
     form = BookingForm(src=request.args.get("src", ""))
     form.set_formats([(f.slug, format_label(f.slug)) for f in profile.formats])
@@ -95,6 +97,7 @@ def book(slug: str):  # type: ignore[no-untyped-def]
     if not result.ok:
         return _render_booking(profile, form, status=409 if result.error in ("taken", "duplicate") else 422,
                                error=result.message)
+    assert result.consultation is not None  # result.ok
     flash("Your free consultation is booked." if result.consultation.state.value == "confirmed"
           else "Your free consultation is requested. You will get an e-mail when it is confirmed.", "success")
     return redirect(url_for("consultations.detail", consultation_id=result.consultation.id))
@@ -104,13 +107,13 @@ def book(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/consultations")
 @login_required
-def my_consultations():  # type: ignore[no-untyped-def]
+def my_consultations() -> ResponseReturnValue:
     return render_template("consultations/list.html", lists=svc.list_consultations(current_user))
 
 
 @bp.route("/specialists/me/consultations")
 @role_required(Role.SPECIALIST)
-def specialist_consultations():  # type: ignore[no-untyped-def]
+def specialist_consultations() -> ResponseReturnValue:
     return redirect(url_for("consultations.my_consultations"))
 
 
@@ -130,12 +133,12 @@ def _viewable_or_404(consultation_id: int) -> Consultation:
 
 
 @bp.route("/consultations/<int:consultation_id>")
-def detail(consultation_id: int):  # type: ignore[no-untyped-def]
+def detail(consultation_id: int) -> ResponseReturnValue:
     return _render_detail(_viewable_or_404(consultation_id))
 
 
 @bp.route("/consultations/<int:consultation_id>.ics")
-def ics(consultation_id: int):  # type: ignore[no-untyped-def]
+def ics(consultation_id: int) -> ResponseReturnValue:
     svc.load_consultation(consultation_id)
     # Participants only: not even admins (the invitation carries the meeting details).
     consultation = get_owned_or_404(Consultation, consultation_id, current_user, permission="view_ics")
@@ -146,7 +149,7 @@ def ics(consultation_id: int):  # type: ignore[no-untyped-def]
         "Content-Disposition": f'attachment; filename="consultation-{consultation.id}.ics"'})
 
 
-def _back(consultation_id: int) -> Response:
+def _back(consultation_id: int) -> WerkzeugResponse:
     return redirect(url_for("consultations.detail", consultation_id=consultation_id))
 
 
@@ -167,26 +170,26 @@ def _run_action(consultation_id: int, action: Any, success: str, *args: Any, for
 
 @bp.route("/consultations/<int:consultation_id>/confirm", methods=["POST"])
 @login_required
-def confirm(consultation_id: int):  # type: ignore[no-untyped-def]
+def confirm(consultation_id: int) -> ResponseReturnValue:
     return _run_action(consultation_id, svc.confirm_consultation, "The consultation is confirmed.",
                        form=EmptyForm())
 
 
 @bp.route("/consultations/<int:consultation_id>/complete", methods=["POST"])
 @login_required
-def complete(consultation_id: int):  # type: ignore[no-untyped-def]
+def complete(consultation_id: int) -> ResponseReturnValue:
     return _run_action(consultation_id, svc.complete_consultation, "Marked as completed.", form=EmptyForm())
 
 
 @bp.route("/consultations/<int:consultation_id>/no-show", methods=["POST"])
 @login_required
-def no_show(consultation_id: int):  # type: ignore[no-untyped-def]
+def no_show(consultation_id: int) -> ResponseReturnValue:
     return _run_action(consultation_id, svc.mark_no_show, "Marked as a no-show.", form=EmptyForm())
 
 
 @bp.route("/consultations/<int:consultation_id>/cancel", methods=["POST"])
 @login_required
-def cancel(consultation_id: int):  # type: ignore[no-untyped-def]
+def cancel(consultation_id: int) -> ResponseReturnValue:
     form = CancelForm()
     return _run_action(consultation_id, svc.cancel_consultation, "The consultation is cancelled.",
                        form.reason.data, form_name="cancel_form", form=form)
@@ -194,7 +197,7 @@ def cancel(consultation_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/consultations/<int:consultation_id>/outcome", methods=["POST"])
 @login_required
-def outcome(consultation_id: int):  # type: ignore[no-untyped-def]
+def outcome(consultation_id: int) -> ResponseReturnValue:
     form = OutcomeForm()
     return _run_action(consultation_id, svc.record_outcome, "The outcome is saved.", form.outcome.data,
                        form.outcome_note.data, form_name="outcome_form", form=form)
@@ -202,7 +205,7 @@ def outcome(consultation_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/consultations/<int:consultation_id>/reschedule", methods=["GET", "POST"])
 @login_required
-def reschedule(consultation_id: int):  # type: ignore[no-untyped-def]
+def reschedule(consultation_id: int) -> ResponseReturnValue:
     consultation = _viewable_or_404(consultation_id)
     form = RescheduleForm()
     if not consultation.can_reschedule(current_user):
@@ -212,6 +215,7 @@ def reschedule(consultation_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         result = svc.reschedule_consultation(consultation, current_user, svc.parse_slot(form.slot.data))
         if result.ok:
+            assert result.consultation is not None
             flash("Your consultation has moved to the new time.", "success")
             return _back(result.consultation.id)
         error, status = result.message, 409 if result.taken else 422
@@ -241,7 +245,7 @@ def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
 
 @bp.route("/specialists/me/availability")
 @role_required(Role.SPECIALIST)
-def availability():  # type: ignore[no-untyped-def]
+def availability() -> ResponseReturnValue:
     return _render_availability()
 
 
@@ -259,21 +263,21 @@ def _availability_post(form: Any, form_name: str, call: Any, success: str) -> An
 
 @bp.route("/specialists/me/availability/rules", methods=["POST"])
 @role_required(Role.SPECIALIST)
-def add_rule():  # type: ignore[no-untyped-def]
+def add_rule() -> ResponseReturnValue:
     return _availability_post(WeeklyRuleForm(), "rule_form", lambda f: svc.add_weekly_rule(
         _my_profile(), f.weekday.data, f.start.data, f.end.data), "Weekly hours added.")
 
 
 @bp.route("/specialists/me/availability/overrides", methods=["POST"])
 @role_required(Role.SPECIALIST)
-def add_override():  # type: ignore[no-untyped-def]
+def add_override() -> ResponseReturnValue:
     return _availability_post(OverrideForm(), "override_form", lambda f: svc.add_date_override(
         _my_profile(), f.day.data, f.kind.data, f.start.data, f.end.data), "Date exception added.")
 
 
 @bp.route("/specialists/me/availability/settings", methods=["POST"])
 @role_required(Role.SPECIALIST)
-def save_settings():  # type: ignore[no-untyped-def]
+def save_settings() -> ResponseReturnValue:
     return _availability_post(SchedulingSettingsForm(), "settings_form", lambda f: svc.update_scheduling_settings(
         _my_profile(), version_id=int(f.version_id.data) if (f.version_id.data or "").isdigit() else None,
         buffer_minutes=f.buffer_minutes.data, min_notice_minutes=f.min_notice_hours.data * 60,
@@ -281,7 +285,7 @@ def save_settings():  # type: ignore[no-untyped-def]
         video_link=f.video_link.data, address=f.address.data, phone=f.phone.data), "Booking settings saved.")
 
 
-def _remove(remove: Any, item_id: int, success: str) -> Response:
+def _remove(remove: Any, item_id: int, success: str) -> WerkzeugResponse:
     """Delete one of the specialist's own rules/exceptions; anyone else's id is a 404."""
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -293,18 +297,18 @@ def _remove(remove: Any, item_id: int, success: str) -> Response:
 
 @bp.route("/specialists/me/availability/rules/<int:rule_id>/delete", methods=["POST"])
 @role_required(Role.SPECIALIST)
-def remove_rule(rule_id: int):  # type: ignore[no-untyped-def]
+def remove_rule(rule_id: int) -> ResponseReturnValue:
     return _remove(svc.remove_weekly_rule, rule_id, "Weekly hours removed.")
 
 
 @bp.route("/specialists/me/availability/overrides/<int:override_id>/delete", methods=["POST"])
 @role_required(Role.SPECIALIST)
-def remove_override(override_id: int):  # type: ignore[no-untyped-def]
+def remove_override(override_id: int) -> ResponseReturnValue:
     return _remove(svc.remove_date_override, override_id, "Date exception removed.")
 
 
 @bp.route("/specialists/me/stats")
 @role_required(Role.SPECIALIST)
-def stats():  # type: ignore[no-untyped-def]
+def stats() -> ResponseReturnValue:
     profile = _my_profile()
     return render_template("consultations/stats.html", profile=profile, stats=specialist_stats(profile.id))

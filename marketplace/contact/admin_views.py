@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from marketplace.admin import bp
@@ -11,7 +12,7 @@ from marketplace.database import get_owned_or_404
 
 
 @bp.route("/contact")
-def contact_messages():  # type: ignore[no-untyped-def]
+def contact_messages() -> ResponseReturnValue:
     show = request.args.get("show", "unhandled")
     show = show if show in FILTERS else "unhandled"
     return render_template("contact/admin_list.html", messages=list_contact_messages(show), show=show,
@@ -19,7 +20,7 @@ def contact_messages():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/contact/<int:message_id>/handled", methods=["POST"])
-def contact_set_handled(message_id: int):  # type: ignore[no-untyped-def]
+def contact_set_handled(message_id: int) -> ResponseReturnValue:
     message = get_owned_or_404(ContactMessage, message_id, current_user, permission="handle")
     handled = request.form.get("handled", "1") == "1"
     set_contact_handled(message, current_user, handled)

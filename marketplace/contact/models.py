@@ -8,13 +8,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 MAX_SUBJECT_LENGTH = 150
 MAX_BODY_LENGTH = 5000
 
 
-class ContactMessage(db.Model):
+class ContactMessage(Model):
     __tablename__ = "contact_messages"
     __table_args__ = (
         Index("ix_contact_messages_handled_created", "handled", "created_at"),

@@ -6,7 +6,9 @@ function, which writes one audit row.
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from marketplace.admin import bp
 from marketplace.database import get_or_404
@@ -27,20 +29,21 @@ from marketplace.featured.services import (
     unfeature_specialist,
     update_campaign,
 )
+from marketplace.forms import required_text
 from marketplace.specialists.models import SpecialistProfile
 
 
-def _back(campaign_id: int):  # type: ignore[no-untyped-def]
+def _back(campaign_id: int) -> WerkzeugResponse:
     return redirect(url_for("admin.featured_campaign", campaign_id=campaign_id))
 
 
 @bp.route("/featured")
-def featured_campaigns():  # type: ignore[no-untyped-def]
+def featured_campaigns() -> ResponseReturnValue:
     return render_template("featured/admin_campaigns.html", campaigns=list_campaigns(), today=today_utc())
 
 
 @bp.route("/featured/new", methods=["GET", "POST"])
-def featured_new_campaign():  # type: ignore[no-untyped-def]
+def featured_new_campaign() -> ResponseReturnValue:
     form = CampaignForm()
     if form.validate_on_submit():
         try:
@@ -54,7 +57,7 @@ def featured_new_campaign():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/featured/<int:campaign_id>", methods=["GET", "POST"])
-def featured_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
+def featured_campaign(campaign_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     form = CampaignForm(obj=campaign)
     if form.validate_on_submit():
@@ -73,7 +76,7 @@ def featured_campaign(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/featured/<int:campaign_id>/entries", methods=["POST"])
-def featured_add(campaign_id: int):  # type: ignore[no-untyped-def]
+def featured_add(campaign_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     form = FeatureForm()
     if not form.validate_on_submit():
@@ -89,7 +92,7 @@ def featured_add(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/featured/<int:campaign_id>/entries/<int:entry_id>/remove", methods=["POST"])
-def featured_remove(campaign_id: int, entry_id: int):  # type: ignore[no-untyped-def]
+def featured_remove(campaign_id: int, entry_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     try:
         profile = unfeature_specialist(current_user, campaign, get_entry_or_none(campaign, entry_id))
@@ -101,13 +104,14 @@ def featured_remove(campaign_id: int, entry_id: int):  # type: ignore[no-untyped
 
 
 @bp.route("/featured/<int:campaign_id>/entries/<int:entry_id>/move", methods=["POST"])
-def featured_move(campaign_id: int, entry_id: int):  # type: ignore[no-untyped-def]
+def featured_move(campaign_id: int, entry_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     form = MoveForm()
     try:
         if not form.validate_on_submit():
             raise FeaturingError("Choose to move up or down.")
-        moved = move_featured_entry(current_user, campaign, get_entry_or_none(campaign, entry_id), form.direction.data)
+        moved = move_featured_entry(current_user, campaign, get_entry_or_none(campaign, entry_id),
+                                    required_text(form.direction))
     except FeaturingError as exc:
         flash(str(exc), "error")
     else:
@@ -117,7 +121,7 @@ def featured_move(campaign_id: int, entry_id: int):  # type: ignore[no-untyped-d
 
 
 @bp.route("/featured/<int:campaign_id>/order", methods=["POST"])
-def featured_reorder(campaign_id: int):  # type: ignore[no-untyped-def]
+def featured_reorder(campaign_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     form = ReorderForm()
     try:

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Regexp, ValidationError
 
-from marketplace.forms import clean_text
+from marketplace.forms import clean_text, required_text
 
 
 class CampaignForm(FlaskForm):
@@ -45,4 +45,4 @@ class ReorderForm(FlaskForm):
                                     Regexp(r"^\d+(,\d+)*$", message="The order was not understood.")])
 
     def entry_ids(self) -> list[int]:
-        return [int(part) for part in self.order.data.split(",")]
+        return [int(part) for part in required_text(self.order).split(",")]

@@ -7,10 +7,10 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Intege
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     """An advertising campaign. Dates are inclusive UTC calendar days."""
 
     __tablename__ = "campaigns"
@@ -53,7 +53,7 @@ class Campaign(db.Model):
         return f"<Campaign {self.id}>"
 
 
-class FeaturedEntry(db.Model):
+class FeaturedEntry(Model):
     """A specialist featured in a campaign at a position (lower comes first)."""
 
     __tablename__ = "featured_entries"
@@ -75,7 +75,7 @@ class FeaturedEntry(db.Model):
         return f"<FeaturedEntry {self.id} c{self.campaign_id} p{self.profile_id}@{self.position}>"
 
 
-class CampaignStat(db.Model):
+class CampaignStat(Model):
     """Per-day counters for one featured specialist in one campaign (no personal data).
 
     Rows are created or incremented by one concurrency-safe upsert

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template
+from flask.typing import ResponseReturnValue
 
 from marketplace.featured import (
     bp,
@@ -20,7 +21,7 @@ from marketplace.featured.services import (
 
 
 @bp.route("/campaign")
-def campaign():  # type: ignore[no-untyped-def]
+def campaign() -> ResponseReturnValue:
     """The advertising landing page: why a free consultation, the featured specialists, a call to action."""
     return render_template("featured/campaign.html", campaign=active_campaign(),
                            featured=featured_profiles(placement="campaign"))

@@ -13,13 +13,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 MAX_MESSAGE_LENGTH = 5000
 DELETED_USER_NAME = "Deleted user"
 
 
-class Conversation(db.Model):
+class Conversation(Model):
     __tablename__ = "conversations"
     __table_args__ = (
         # One conversation per client/specialist pair: "new message" continues it.
@@ -113,7 +113,7 @@ class Conversation(db.Model):
         return f"<Conversation {self.id}>"
 
 
-class Message(db.Model):
+class Message(Model):
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),

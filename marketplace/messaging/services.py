@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.auth.models import Role, User
 from marketplace.consultations.services import has_consultation_between
-from marketplace.database import utcnow
+from marketplace.database import execute_dml, utcnow
 from marketplace.extensions import db
 from marketplace.messaging.models import MAX_MESSAGE_LENGTH, Conversation, Message
 from marketplace.notifications.mail import render_mail, send_mail
@@ -277,7 +277,7 @@ def _notify_recipient(conversation: Conversation, sender: User) -> None:
     column = "client_notified_at" if recipient.id == conversation.client_id else "specialist_notified_at"
     stamp = getattr(Conversation, column)
     now = utcnow()
-    claimed = db.session.execute(
+    claimed = execute_dml(
         update(Conversation)
         .where(Conversation.id == conversation.id, or_(stamp.is_(None), stamp <= now - NOTIFY_INTERVAL))
         .values({column: now})

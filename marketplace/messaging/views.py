@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from marketplace.database import database_id
 from marketplace.extensions import limiter
+from marketplace.forms import required_text
 from marketplace.messaging import bp
 from marketplace.messaging.forms import MessageForm
 from marketplace.messaging.services import (
@@ -31,20 +33,20 @@ def sender_key() -> str:
 
 @bp.route("")
 @login_required_with_prompt(PROMPT_MESSAGE)
-def inbox():  # type: ignore[no-untyped-def]
+def inbox() -> ResponseReturnValue:
     return render_template("messaging/inbox.html", summaries=list_conversations(current_user))
 
 
 @bp.route("/<int:conversation_id>", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_MESSAGE)
 @limiter.limit(SEND_LIMIT, methods=["POST"], key_func=sender_key)
-def thread(conversation_id: int):  # type: ignore[no-untyped-def]
+def thread(conversation_id: int) -> ResponseReturnValue:
     conversation = get_conversation_for(current_user, conversation_id)
     form = MessageForm()
     status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
-            send_message(conversation, current_user, form.body.data)
+            send_message(conversation, current_user, required_text(form.body))
         except MessagingError as exc:
             flash(str(exc), "error")
             status = exc.status
@@ -59,7 +61,7 @@ def thread(conversation_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/new", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_MESSAGE)
 @limiter.limit(SEND_LIMIT, methods=["POST"], key_func=sender_key)
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     try:
         target = resolve_new_conversation(current_user, to_slug=request.args.get("to"),
                                           client_id=request.args.get("client", type=database_id))
@@ -67,7 +69,7 @@ def new():  # type: ignore[no-untyped-def]
             return redirect(url_for("messaging.thread", conversation_id=target.existing.id, _anchor="reply"))
         form = MessageForm()
         if form.validate_on_submit():
-            conversation = start_conversation(current_user, target, form.body.data)
+            conversation = start_conversation(current_user, target, required_text(form.body))
             flash(MESSAGE_SENT, "success")
             return redirect(url_for("messaging.thread", conversation_id=conversation.id, _anchor="latest"))
     except MessagingError as exc:

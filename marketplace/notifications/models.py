@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Enum, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
 class MailStatus(str, enum.Enum):
@@ -18,7 +18,7 @@ class MailStatus(str, enum.Enum):
     SENT = "sent"
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     __tablename__ = "outbox_mail"
     __table_args__ = (Index("ix_outbox_mail_status", "status", "claimed_until"),)
 

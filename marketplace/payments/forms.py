@@ -21,7 +21,7 @@ class PaidBookingForm(FlaskForm):
                         validators=[InputRequired(message="Choose how you would like to meet.")])
 
     def set_formats(self, formats: list[tuple[str, str]]) -> None:
-        self.format.choices = formats  # type: ignore[assignment]
+        self.format.choices = formats
         if len(formats) == 1 and not self.format.data:
             self.format.data = formats[0][0]
 

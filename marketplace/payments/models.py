@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 
 
 class PaymentStatus(str, enum.Enum):
@@ -33,7 +33,7 @@ _LABELS = {
 }
 
 
-class Payment(db.Model):
+class Payment(Model):
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("amount_cents >= 0", name="amount_non_negative"),
@@ -67,7 +67,7 @@ class Payment(db.Model):
         return f"<Payment {self.id} {self.status.value}>"
 
 
-class StripeEvent(db.Model):
+class StripeEvent(Model):
     """Every processed webhook event, by Stripe's id: inserted first, so a replay
     hits the primary key and is acknowledged without doing anything."""
 

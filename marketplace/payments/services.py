@@ -42,7 +42,7 @@ from marketplace.consultations.models import (
     ConsultationOutcome,
     ConsultationState,
 )
-from marketplace.database import utcnow
+from marketplace.database import execute_dml, utcnow
 from marketplace.extensions import db
 from marketplace.payments import stripe_client
 from marketplace.payments.models import Payment, PaymentStatus, StripeEvent
@@ -324,7 +324,7 @@ def _on_checkout_completed(session: Any, now: datetime) -> str:
 
 def _confirm_hold(consultation: Consultation, now: datetime) -> bool:
     """pending_payment → confirmed, atomically (only one event or runner can win)."""
-    result = db.session.execute(
+    result = execute_dml(
         update(Consultation)
         .where(Consultation.id == consultation.id, Consultation.state == ConsultationState.PENDING_PAYMENT)
         .values(state=ConsultationState.CONFIRMED, confirmed_at=now, hold_expires_at=None,
@@ -396,7 +396,7 @@ def _release_hold(consultation: Consultation, now: datetime, *, only_if_lapsed: 
     condition = [Consultation.id == consultation.id, Consultation.state == ConsultationState.PENDING_PAYMENT]
     if only_if_lapsed:
         condition.append(Consultation.hold_expires_at <= now)
-    result = db.session.execute(
+    result = execute_dml(
         update(Consultation).where(*condition)
         .values(state=ConsultationState.CANCELLED, cancel_reason=HOLD_RELEASED_REASON, cancelled_at=now,
                 hold_expires_at=None)
@@ -499,6 +499,7 @@ def cancel_paid_session(consultation: Consultation, actor: Any, now: datetime | 
     if policy is None:
         return None
     payment = consultation.payment
+    assert payment is not None  # a refund policy means a paid payment
     if policy.refundable:
         _refund(payment, now, reason="requested_by_customer")
         record_audit(actor, "payment.refund", payment, after={"status": payment.status.value})
@@ -556,6 +557,7 @@ def _notify(consultation: Consultation, what: str) -> None:
     from marketplace.notifications.mail import render_mail, send_mail
 
     payment = consultation.payment
+    assert payment is not None  # paid sessions only
     for r in recipients(consultation):
         tz = r.user.timezone if is_valid_timezone(r.user.timezone) else "UTC"
         if what == "confirmed":

@@ -26,12 +26,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import stripe
 from flask import current_app, has_request_context, request
 from urllib3.util import Timeout
+
+if TYPE_CHECKING:
+    from stripe.params.checkout import SessionCreateParams
 
 # A retry is not worth starting with less than this left after its back-off.
 MIN_ATTEMPT_SECONDS = 0.5
@@ -74,7 +77,7 @@ class _DeadlineSession(requests.Session):
         super().__init__()
         self.deadline, self.connect, self.read = deadline, connect, read
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         remaining = self.deadline.remaining()
         if remaining < MIN_SEND_SECONDS:
             raise requests.exceptions.Timeout("the time budget for Stripe calls is used up")
@@ -145,7 +148,7 @@ def create_checkout_session(*, amount_minor: int, currency: str, product_name: s
                             success_url: str, cancel_url: str, expires_at: datetime,
                             idempotency_key: str, customer_email: str | None = None) -> Any:
     """Create a one-item Checkout Session in payment mode; returns the Stripe object."""
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [{
             "price_data": {
@@ -164,8 +167,7 @@ def create_checkout_session(*, amount_minor: int, currency: str, product_name: s
     }
     if customer_email:
         params["customer_email"] = customer_email
-    return _client().v1.checkout.sessions.create(params=params,  # type: ignore[arg-type]
-                                                 options={"idempotency_key": idempotency_key})
+    return _client().v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key})
 
 
 def expire_checkout_session(session_id: str) -> Any:
@@ -176,7 +178,7 @@ def expire_checkout_session(session_id: str) -> Any:
 def create_refund(*, payment_intent: str, idempotency_key: str, metadata: dict[str, str]) -> Any:
     """Refund the whole amount of a PaymentIntent (idempotent by key)."""
     return _client().v1.refunds.create(
-        params={"payment_intent": payment_intent, "metadata": metadata},  # type: ignore[arg-type]
+        params={"payment_intent": payment_intent, "metadata": metadata},
         options={"idempotency_key": idempotency_key},
     )
 

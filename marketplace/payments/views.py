@@ -72,7 +72,8 @@ def book(slug: str) -> Any:
     result = svc.book_paid_session(current_user, profile, form.start_utc, form.format.data)
     if not result.ok:
         return _render_book(profile, form, status=_STATUS.get(result.error or "", 422), error=result.message)
-    return redirect(result.payment.checkout_url, code=303)  # type: ignore[union-attr]
+    assert result.payment is not None and result.payment.checkout_url is not None  # ok: a Checkout Session
+    return redirect(result.payment.checkout_url, code=303)
 
 
 @bp.route("/checkout/<int:payment_id>")

@@ -3,6 +3,7 @@ the moderation queue, hide / restore, dismiss a report."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from marketplace.admin import bp
@@ -17,13 +18,13 @@ from marketplace.security import safe_next
 
 
 @bp.route("/moderation")
-def moderation():  # type: ignore[no-untyped-def]
+def moderation() -> ResponseReturnValue:
     return render_template("questions/admin_moderation.html", queue=moderation_queue(), hidden=hidden_content())
 
 
 @bp.route("/moderation/<any(question, answer):target_type>/<int:target_id>/<any(hide, restore):action>",
           methods=["POST"])
-def moderate_content(target_type: str, target_id: int, action: str):  # type: ignore[no-untyped-def]
+def moderate_content(target_type: str, target_id: int, action: str) -> ResponseReturnValue:
     try:
         set_content_hidden(current_user, target_type, target_id, hidden=action == "hide")
     except QuestionError as exc:
@@ -34,7 +35,7 @@ def moderate_content(target_type: str, target_id: int, action: str):  # type: ig
 
 
 @bp.route("/moderation/reports/<int:report_id>/dismiss", methods=["POST"])
-def dismiss_moderation_report(report_id: int):  # type: ignore[no-untyped-def]
+def dismiss_moderation_report(report_id: int) -> ResponseReturnValue:
     try:
         dismiss_report(current_user, report_id)
     except QuestionError as exc:

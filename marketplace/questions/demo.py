@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from marketplace.auth.models import Role, find_user_by_email
+from marketplace.auth.models import Role, User, find_user_by_email
 from marketplace.auth.services import register_user
 from marketplace.database import utcnow
 from marketplace.demo.content import QUESTIONS
@@ -17,7 +17,7 @@ from marketplace.specialists.models import Specialty
 from marketplace.text import slugify
 
 
-def _asker(ctx: DemoContext, index: int, name: str | None):  # type: ignore[no-untyped-def]
+def _asker(ctx: DemoContext, index: int, name: str | None) -> User:
     """Named askers get their own client account; anonymous questions come from the demo clients."""
     if not name:
         return ctx.clients[index % len(ctx.clients)] if ctx.clients else ctx.admin

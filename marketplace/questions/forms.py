@@ -1,11 +1,17 @@
 """Forms of the questions domain."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Field, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from marketplace.forms import choices, clean_text
+
+if TYPE_CHECKING:
+    from marketplace.specialists.models import Specialty
 
 
 class QuestionForm(FlaskForm):
@@ -18,11 +24,11 @@ class QuestionForm(FlaskForm):
     anonymous = BooleanField("Ask anonymously",
                              description="Your name is never shown with this question; it appears as “Anonymous”.")
 
-    def __init__(self, *args, topics=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, topics: Iterable[Specialty] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.topic.choices = choices([(-1, "Choose a topic…")] + [(t.id, t.label) for t in topics])
 
-    def validate_topic(self, field) -> None:  # type: ignore[no-untyped-def]
+    def validate_topic(self, field: Field) -> None:
         if field.data is None or field.data < 0:
             raise ValidationError("Choose a topic.")
 
@@ -36,6 +42,6 @@ class AnswerForm(FlaskForm):
 class ReportForm(FlaskForm):
     reason = SelectField("Reason", validators=[DataRequired()])
 
-    def __init__(self, *args, reasons=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, reasons: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reason.choices = choices(reasons)

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 from marketplace.specialists.models import SpecialistProfile, Specialty
 
 ANONYMOUS = "Anonymous"
@@ -41,7 +41,7 @@ class ModeratedMixin:
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class Answer(ModeratedMixin, db.Model):
+class Answer(ModeratedMixin, Model):
     __tablename__ = "answers"
     __table_args__ = (Index("ix_answers_question_created", "question_id", "created_at"), _hidden_has_time())
 
@@ -72,7 +72,7 @@ class Answer(ModeratedMixin, db.Model):
         return f"<Answer {self.id} q={self.question_id}>"
 
 
-class Question(ModeratedMixin, db.Model):
+class Question(ModeratedMixin, Model):
     __tablename__ = "questions"
     # The public list: visible questions, newest first.
     __table_args__ = (Index("ix_questions_public", "hidden", "created_at"), _hidden_has_time())
@@ -131,7 +131,7 @@ class ReportTarget:
     ALL = (QUESTION, ANSWER)
 
 
-class Report(db.Model):
+class Report(Model):
     """A user's report of a question or answer: the moderation queue is the open ones."""
 
     __tablename__ = "content_reports"

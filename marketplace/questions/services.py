@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import url_for
@@ -285,7 +286,13 @@ def hidden_content(limit: int = 50) -> list[ModerationItem]:
     )
     items = [ModerationItem(ReportTarget.QUESTION, q) for q in questions]
     items += [ModerationItem(ReportTarget.ANSWER, a) for a in answers]
-    return sorted(items, key=lambda i: i.target.hidden_at, reverse=True)[:limit]
+    return sorted(items, key=_hidden_at, reverse=True)[:limit]
+
+
+def _hidden_at(item: ModerationItem) -> datetime:
+    hidden_at = item.target.hidden_at
+    assert hidden_at is not None  # CHECK hidden_has_time: a hidden row has its time
+    return hidden_at
 
 
 def _targets_by_key(question_ids: set[int], answer_ids: set[int]) -> dict[tuple[str, int], Any]:

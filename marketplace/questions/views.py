@@ -4,10 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from marketplace.extensions import limiter
+from marketplace.forms import required_text
 from marketplace.questions import bp
 from marketplace.questions.forms import AnswerForm, QuestionForm, ReportForm
 from marketplace.questions.models import Question
@@ -37,7 +39,7 @@ def _per_user() -> str:
 
 
 @bp.route("")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     topic = request.args.get("topic") or None
     search = (request.args.get("q") or "").strip()
     page = list_questions(topic=topic, search=search, page=request.args.get("page"))
@@ -47,14 +49,14 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/new", methods=["GET", "POST"])
 @limiter.limit(ASK_LIMIT, methods=["POST"], key_func=_per_user)
 @login_required_with_prompt(PROMPT_QUESTION)
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     refusal = ask_question_refusal(current_user)
     if refusal:
         return render_template("questions/new.html", form=None, refusal=refusal), 403
     form = QuestionForm(topics=topics())
     if form.validate_on_submit():
         try:
-            question = ask_question(current_user, title=form.title.data, body=form.body.data,
+            question = ask_question(current_user, title=required_text(form.title), body=required_text(form.body),
                                     topic_id=form.topic.data, anonymous=form.anonymous.data)
         except QuestionError as exc:
             flash(str(exc), "error")
@@ -66,7 +68,7 @@ def new():  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:question_id>")
 @bp.route("/<int:question_id>-<slug>")
-def detail(question_id: int, slug: str | None = None):  # type: ignore[no-untyped-def]
+def detail(question_id: int, slug: str | None = None) -> ResponseReturnValue:
     question = get_question_for_viewer(question_id, current_user) or abort(404)
     if slug != question.slug:
         return redirect(question_url(question), 301)
@@ -76,13 +78,13 @@ def detail(question_id: int, slug: str | None = None):  # type: ignore[no-untype
 @bp.route("/<int:question_id>/answers", methods=["POST"])
 @limiter.limit(ANSWER_LIMIT, key_func=_per_user)
 @login_required
-def answer(question_id: int):  # type: ignore[no-untyped-def]
+def answer(question_id: int) -> ResponseReturnValue:
     question = get_question_for_viewer(question_id, current_user) or abort(404)
     form = AnswerForm()
     if not form.validate_on_submit():
         return _render_detail(question, answer_form=form, status=422)
     try:
-        answer_question(current_user, question, body=form.body.data)
+        answer_question(current_user, question, body=required_text(form.body))
     except QuestionError as exc:
         flash(str(exc), "error")
         return _render_detail(question, status=403)
@@ -93,7 +95,7 @@ def answer(question_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/report/<any(question, answer):target_type>/<int:target_id>", methods=["POST"])
 @limiter.limit(REPORT_LIMIT, key_func=_per_user)
 @login_required
-def report(target_type: str, target_id: int):  # type: ignore[no-untyped-def]
+def report(target_type: str, target_id: int) -> ResponseReturnValue:
     form = ReportForm(reasons=REPORT_REASONS)
     back = safe_next(request.form.get("next"), "questions.index")
     if not form.validate_on_submit():

@@ -35,7 +35,7 @@ def pack_slots(slots: Iterable[datetime], step_minutes: int) -> list[list[int]]:
         minute = _minutes(slot)
         if previous is not None and minute <= previous:
             raise ValueError("slots must be sorted and distinct")
-        if runs and minute == previous + step_minutes:  # type: ignore[operator]
+        if previous is not None and minute == previous + step_minutes:  # previous is None only before the first run
             runs[-1][1] += 1
         else:
             runs.append([minute, 1])

@@ -222,7 +222,9 @@ def _offset_segments(tz: ZoneInfo, lo_us: int, hi_us: int) -> list[tuple[int, in
     """Split UTC [lo, hi) into (seg_lo, seg_hi, utc_offset_us) pieces of constant offset."""
 
     def offset_at(sec: int) -> int:
-        return datetime.fromtimestamp(sec, tz).utcoffset() // timedelta(microseconds=1)
+        offset = datetime.fromtimestamp(sec, tz).utcoffset()
+        assert offset is not None  # an aware datetime always has one
+        return offset // timedelta(microseconds=1)
 
     lo_s, hi_s = lo_us // _US, -(-hi_us // _US)
     segments: list[tuple[int, int, int]] = []
@@ -267,7 +269,8 @@ def _windows_by_date(
         if ov.kind == "off":
             off_days.add(ov.day)
         else:
-            extras.setdefault(ov.day, []).append((ov.start, ov.end))  # type: ignore[arg-type]
+            assert ov.start is not None and ov.end is not None  # checked by DateOverride.__post_init__
+            extras.setdefault(ov.day, []).append((ov.start, ov.end))
     return weekly, extras, off_days
 
 
