@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import secrets
 from collections import ChainMap
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -18,6 +20,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from marketplace import security, timeutil
+from marketplace.cache import cached, version
+from marketplace.extensions import cache as shared_cache
 from marketplace.text import render_markdown
 
 ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"}
@@ -107,6 +111,64 @@ def compose_page(shell: str, nonce: str, **context: Any) -> Markup:
         return str(getattr(modules[template], name))
 
     return Markup(MARKER.sub(fill, shell))  # noqa: S704 (both rendered with autoescape)
+
+
+# --- pages cached whole and shared by everyone ------------------------------------------------
+
+PER_PROCESS_CACHE_SECONDS = 15  # see cache_seconds
+
+
+def cache_seconds(seconds: int) -> int:
+    """How long to keep a cached part: ``seconds`` when the cache is shared (Redis), at most
+    ``PER_PROCESS_CACHE_SECONDS`` when every process has its own (the default SimpleCache), where a
+    version bumped by one process does not reach the others."""
+    if current_app.config.get("CACHE_TYPE") in ("SimpleCache", "simple", "flask_caching.backends.SimpleCache"):
+        return min(seconds, PER_PROCESS_CACHE_SECONDS)
+    return seconds
+
+
+SEEN_VERSIONS = "templating.seen_versions"
+MAX_SEEN_VERSIONS = 10_000
+
+
+def cached_at_version(name: str, key_for: Callable[[int], str], produce: Callable[[], Any], timeout: int) -> Any:
+    """``cached(key_for(version(name)), produce, timeout)``, usually in ONE cache round trip: the
+    version and the entry stored under the version this process saw last are read together, and
+    only when the version has changed since is the entry read again."""
+    seen: dict[str, int] = current_app.extensions.setdefault(SEEN_VERSIONS, {})
+    guess = seen.get(name)
+    if guess is not None:
+        current, value = shared_cache.get_many(f"v:{name}", key_for(guess))  # marketplace.cache's version key
+        if current is not None and int(current) == guess:
+            if value is None:  # expired or evicted: no need to ask again
+                value = produce()
+                shared_cache.set(key_for(guess), value, timeout=cache_seconds(timeout))
+            return value
+    current = version(name)
+    if len(seen) >= MAX_SEEN_VERSIONS:
+        seen.clear()
+    seen[name] = current
+    return cached(key_for(current), produce, cache_seconds(timeout))
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """A page rendered for everyone, with markers for the person's parts (``compose_page``)."""
+
+    shell: str
+    nonce: str
+    featured_ids: tuple[int, ...] = ()  # featured cards on it, in page order
+
+    def response(self, **context: Any) -> Markup:
+        """The page for this request: the person's parts filled in."""
+        return compose_page(self.shell, self.nonce, **context)
+
+
+def render_page_shell(template: str, **context: Any) -> dict[str, Any]:
+    """``template`` rendered for everyone (``render_fragment``) with markers for the person's parts:
+    ``{"shell": …, "nonce": …}``, to cache and later give to ``CachedPage``."""
+    nonce = new_shell_nonce()
+    return {"shell": str(render_fragment(template, shell_nonce=nonce, **context)), "nonce": nonce}
 
 
 def fragment_environment() -> Environment:

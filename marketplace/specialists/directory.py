@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
-from flask import current_app
 from sqlalchemy import ColumnElement, Select, String, and_, case, cast, false, func, literal, or_, select, true
 
 from marketplace.cache import cached, version
@@ -36,23 +35,13 @@ from marketplace.specialists.models import (
     search_document_vector,
 )
 from marketplace.specialists.vocabulary import APPROACHES, FORMATS, LANGUAGES, SPECIALTIES
+from marketplace.templating import cache_seconds
 
 PER_PAGE = 20
 AVAILABLE_WITHIN = timedelta(days=7)
 MAX_SEARCH_WORDS = 8
 VOCABULARY_CACHE_SECONDS = 3600  # vocabularies are seeded by migration; a new row is looked up at once anyway
 FEATURED_ORDER_CACHE_SECONDS = 60  # the active campaign changes with the date, too
-PER_PROCESS_CACHE_SECONDS = 15  # see cache_seconds
-
-
-def cache_seconds(seconds: int) -> int:
-    """How long to keep a cached part: ``seconds`` when the cache is shared (Redis), at most
-    ``PER_PROCESS_CACHE_SECONDS`` when every process has its own (the default SimpleCache), where a
-    version bumped by one process does not reach the others."""
-    if current_app.config.get("CACHE_TYPE") in ("SimpleCache", "simple", "flask_caching.backends.SimpleCache"):
-        return min(seconds, PER_PROCESS_CACHE_SECONDS)
-    return seconds
-
 # filter name -> (vocabulary model, link table, link column)
 _VOCABULARY_FILTERS = {
     "specialty": (Specialty, profile_specialties, profile_specialties.c.specialty_id),
@@ -270,9 +259,9 @@ def load_cards(ids: list[int]) -> list[DirectoryCard]:
         SpecialistProfile.id.in_(ids), SpecialistProfile.is_published == true())
     cards = []
     for *values, specialties, languages in db.session.execute(stmt):
-        cards.append(DirectoryCard(*values,
-                                   specialties=tuple(map(Label, vocabulary_labels("specialties", specialties))),
-                                   languages=tuple(map(Label, vocabulary_labels("languages", languages)))))
+        card = DirectoryCard(*values)
+        cards.append(replace(card, specialties=tuple(map(Label, vocabulary_labels("specialties", specialties))),
+                             languages=tuple(map(Label, vocabulary_labels("languages", languages)))))
     return cards
 
 

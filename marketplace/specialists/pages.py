@@ -23,72 +23,26 @@ long other processes show the old page: ``cache_seconds``). A hit costs one cach
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from markupsafe import Markup
 from sqlalchemy import Select, bindparam, select
 from werkzeug.datastructures import MultiDict
 
-from marketplace.cache import cached, version
-from marketplace.extensions import cache as shared_cache
 from marketplace.extensions import db
-from marketplace.specialists.directory import (
-    DirectoryFilters,
-    cache_seconds,
-    search_directory,
-    vocabulary_labels,
-    vocabulary_slugs,
-)
+from marketplace.specialists.directory import DirectoryFilters, search_directory, vocabulary_labels, vocabulary_slugs
 from marketplace.specialists.forms import DirectoryFilterForm
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.templating import compose_page, new_shell_nonce, render_fragment
+from marketplace.templating import CachedPage, cached_at_version, render_page_shell
 
 DIRECTORY_SECONDS = 120
 PROFILE_SECONDS = 600
 PROFILE_KINDS = ("specialties", "approaches", "languages", "formats")
 DIRECTORY_PARAMETERS = frozenset({*DirectoryFilterForm().data, "page"})
-SEEN_VERSIONS = "specialists.seen_versions"
-MAX_SEEN_VERSIONS = 10_000
-
-
-def cached_at_version(name: str, key_for: Callable[[int], str], produce: Callable[[], Any], timeout: int) -> Any:
-    """``cached(key_for(version(name)), produce, timeout)``, usually in ONE cache round trip: the
-    version and the entry stored under the version this process saw last are read together, and
-    only when the version has changed since is the entry read again."""
-    seen: dict[str, int] = current_app.extensions.setdefault(SEEN_VERSIONS, {})
-    guess = seen.get(name)
-    if guess is not None:
-        current, value = shared_cache.get_many(f"v:{name}", key_for(guess))  # marketplace.cache's version key
-        if current is not None and int(current) == guess and value is not None:
-            return value
-    current = version(name)
-    if len(seen) >= MAX_SEEN_VERSIONS:
-        seen.clear()
-    seen[name] = current
-    return cached(key_for(current), produce, cache_seconds(timeout))
-
-
-@dataclass(frozen=True)
-class CachedPage:
-    """A page rendered for everyone, with markers for the person's parts (``compose_page``)."""
-
-    shell: str
-    nonce: str
-    featured_ids: tuple[int, ...] = ()  # featured cards on it, in page order
-
-    def response(self, **context: Any) -> Markup:
-        """The page for this request: the person's parts filled in."""
-        return compose_page(self.shell, self.nonce, **context)
-
-
-def _shell(template: str, **context: Any) -> dict[str, Any]:
-    nonce = new_shell_nonce()
-    return {"shell": str(render_fragment(template, shell_nonce=nonce, **context)), "nonce": nonce}
 
 
 def directory_page(args: MultiDict[str, str], tz: str) -> CachedPage:
@@ -105,7 +59,7 @@ def directory_page(args: MultiDict[str, str], tz: str) -> CachedPage:
         filters = DirectoryFilters.from_values(form.valid_data())
         results = search_directory(filters, args.get("page"))
         featured = tuple(card.id for card in results.items if card.id in results.extra["featured_ids"])
-        return {**_shell("specialists/directory.html", form=form, filters=filters, results=results),
+        return {**render_page_shell("specialists/directory.html", form=form, filters=filters, results=results),
                 "featured_ids": featured}
 
     value = cached_at_version("directory", lambda v: f"page:directory:{v}:{tz}:{digest}", render, DIRECTORY_SECONDS)
@@ -156,7 +110,7 @@ def profile_page(slug: str, viewer: Any, tz: str) -> ProfilePage | None:
         return ProfilePage(profile, labels, tz) if profile.can_preview(viewer) else None
 
     def render() -> dict[str, Any]:
-        return _shell("specialists/profile.html", profile=profile, labels=labels, tz=tz)
+        return render_page_shell("specialists/profile.html", profile=profile, labels=labels, tz=tz)
 
     # Also keyed by the row's version_id: a request that read the row just before an edit
     # committed stores the old page under the old version_id, which no later request asks for;
