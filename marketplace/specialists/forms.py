@@ -19,7 +19,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in the stubs
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
@@ -141,8 +141,8 @@ class ProfileForm(FlaskForm):
 
     def expected_version(self) -> int | None:
         try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
+            return int(self.version.data or "")
+        except ValueError:
             return None
 
     def uploaded_photo(self) -> Any:

@@ -18,6 +18,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from marketplace.auth.models import Role
@@ -46,7 +47,7 @@ PHOTO_MAX_AGE = 30 * 24 * 3600  # photo names are random and never reused, so ca
 
 
 @bp.route("")
-def directory():  # type: ignore[no-untyped-def]
+def directory() -> ResponseReturnValue:
     page = directory_page(request.args, viewer_timezone())  # cached, shared by everyone
     if page.featured_ids:
         featured.count_impressions(page.featured_ids, "directory")
@@ -54,7 +55,7 @@ def directory():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<slug>")
-def profile(slug: str):  # type: ignore[no-untyped-def]
+def profile(slug: str) -> ResponseReturnValue:
     page = profile_page(slug, current_user, viewer_timezone())
     if page is None:
         abort(404)
@@ -62,7 +63,7 @@ def profile(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/photos/<filename>")
-def photo(filename: str):  # type: ignore[no-untyped-def]
+def photo(filename: str) -> ResponseReturnValue:
     if not is_photo_filename(filename):
         abort(404)
     return send_from_directory(photo_folder(), filename, mimetype="image/jpeg", max_age=PHOTO_MAX_AGE)
@@ -70,7 +71,7 @@ def photo(filename: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_SPECIALIST_PROFILE)
-def new_profile():  # type: ignore[no-untyped-def]
+def new_profile() -> ResponseReturnValue:
     if current_user.is_specialist:
         return redirect(url_for(".edit_profile"))
     form = ConfirmForm()
@@ -87,7 +88,7 @@ def new_profile():  # type: ignore[no-untyped-def]
 
 @bp.route("/me/edit", methods=["GET", "POST"])
 @role_required(Role.SPECIALIST)
-def edit_profile():  # type: ignore[no-untyped-def]
+def edit_profile() -> ResponseReturnValue:
     mine = _own_profile_or_404()
     form = ProfileForm() if request.method == "POST" else ProfileForm.for_profile(mine)
     if form.validate_on_submit():
@@ -109,7 +110,7 @@ def edit_profile():  # type: ignore[no-untyped-def]
 
 @bp.route("/me/publish", methods=["POST"])
 @role_required(Role.SPECIALIST)
-def publish():  # type: ignore[no-untyped-def]
+def publish() -> ResponseReturnValue:
     try:
         publish_profile(_own_profile_or_404(), current_user)
     except ProfileError as exc:
@@ -121,7 +122,7 @@ def publish():  # type: ignore[no-untyped-def]
 
 @bp.route("/me/unpublish", methods=["POST"])
 @role_required(Role.SPECIALIST)
-def unpublish():  # type: ignore[no-untyped-def]
+def unpublish() -> ResponseReturnValue:
     unpublish_profile(_own_profile_or_404(), current_user)
     flash("Your profile is hidden. Only you can see it until you publish it again.", "info")
     return redirect(url_for(".edit_profile"))
