@@ -52,8 +52,10 @@ test: dev-deps
 bench: dev-deps
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+## make lint: ruff over the code, tests and bench; mypy over marketplace/ (settings in pyproject.toml)
 lint: dev-deps
-	$(VENV)/bin/ruff check marketplace tests config.py wsgi.py
+	$(VENV)/bin/ruff check marketplace tests bench config.py wsgi.py
+	$(VENV)/bin/mypy
 
 ## Browser for the end-to-end tests (Debian's Chromium; Playwright drives it, never downloads one)
 chromium:

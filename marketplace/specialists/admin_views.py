@@ -3,6 +3,7 @@ the licence verification queue."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from marketplace.admin import bp
@@ -16,14 +17,14 @@ def _reject_form(profile_id: int) -> RejectLicenceForm:
 
 
 @bp.route("/verification")
-def verification_queue():  # type: ignore[no-untyped-def]
+def verification_queue() -> ResponseReturnValue:
     profiles = pending_verifications()
     return render_template("specialists/admin_verification.html", profiles=profiles,
                            reject_forms={p.id: _reject_form(p.id) for p in profiles})
 
 
 @bp.route("/verification/<int:profile_id>/approve", methods=["POST"])
-def approve_licence(profile_id: int):  # type: ignore[no-untyped-def]
+def approve_licence(profile_id: int) -> ResponseReturnValue:
     try:
         profile = verify_licence(current_user, profile_id)
     except ProfileError as exc:
@@ -34,7 +35,7 @@ def approve_licence(profile_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/verification/<int:profile_id>/reject", methods=["POST"], endpoint="reject_licence")
-def reject_licence_view(profile_id: int):  # type: ignore[no-untyped-def]
+def reject_licence_view(profile_id: int) -> ResponseReturnValue:
     form = _reject_form(profile_id)
     if not form.validate_on_submit():
         flash("Please give the specialist a reason (up to 500 characters).", "error")

@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
         from marketplace.specialists.models import SpecialistProfile
         from marketplace.specialists.photos import prune_unreferenced_photos
 
-        referenced = set(db.session.scalars(
-            select(SpecialistProfile.photo_filename).where(SpecialistProfile.photo_filename.is_not(None))))
+        referenced = {name for name in db.session.scalars(
+            select(SpecialistProfile.photo_filename).where(SpecialistProfile.photo_filename.is_not(None)))
+            if name is not None}
         click.echo(f"removed {prune_unreferenced_photos(referenced, min_age)} unreferenced photo(s)")

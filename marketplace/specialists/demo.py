@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 
 from marketplace.auth.models import Role, User, find_user_by_email
 from marketplace.auth.services import hash_password
@@ -26,6 +26,7 @@ from marketplace.specialists.models import (
     SpecialistProfile,
     Specialty,
     VerificationStatus,
+    VocabularyMixin,
     profile_approaches,
     profile_formats,
     profile_languages,
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 BULK_BATCH = 2000
 
 # spec key -> (vocabulary model, link table, link column name)
-_LINKS = {
+_LINKS: dict[str, tuple[type[VocabularyMixin], Table, str]] = {
     "specialties": (Specialty, profile_specialties, "specialty_id"),
     "approaches": (Approach, profile_approaches, "approach_id"),
     "languages": (Language, profile_languages, "language_id"),

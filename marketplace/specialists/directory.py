@@ -14,7 +14,22 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, false, func, literal, or_, select, true
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 
 from marketplace.cache import cached, version
 from marketplace.database import utcnow
@@ -27,6 +42,7 @@ from marketplace.specialists.models import (
     SpecialistProfile,
     Specialty,
     VerificationStatus,
+    VocabularyMixin,
     profile_approaches,
     profile_formats,
     profile_languages,
@@ -43,7 +59,7 @@ MAX_SEARCH_WORDS = 8
 VOCABULARY_CACHE_SECONDS = 3600  # vocabularies are seeded by migration; a new row is looked up at once anyway
 FEATURED_ORDER_CACHE_SECONDS = 60  # the active campaign changes with the date, too
 # filter name -> (vocabulary model, link table, link column)
-_VOCABULARY_FILTERS = {
+_VOCABULARY_FILTERS: dict[str, tuple[type[VocabularyMixin], Table, Column[Any]]] = {
     "specialty": (Specialty, profile_specialties, profile_specialties.c.specialty_id),
     "approach": (Approach, profile_approaches, profile_approaches.c.approach_id),
     "language": (Language, profile_languages, profile_languages.c.language_id),

@@ -26,7 +26,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 
 
 class VocabularyMixin:
@@ -35,19 +35,19 @@ class VocabularyMixin:
     label: Mapped[str] = mapped_column(String(80))
 
 
-class Specialty(VocabularyMixin, db.Model):
+class Specialty(VocabularyMixin, Model):
     __tablename__ = "specialties"
 
 
-class Approach(VocabularyMixin, db.Model):
+class Approach(VocabularyMixin, Model):
     __tablename__ = "approaches"
 
 
-class Language(VocabularyMixin, db.Model):
+class Language(VocabularyMixin, Model):
     __tablename__ = "languages"
 
 
-class Format(VocabularyMixin, db.Model):
+class Format(VocabularyMixin, Model):
     """video / phone / in_person."""
 
     __tablename__ = "formats"
@@ -75,7 +75,7 @@ class VerificationStatus(str, enum.Enum):
     REJECTED = "rejected"
 
 
-class SpecialistProfile(db.Model):
+class SpecialistProfile(Model):
     __tablename__ = "specialist_profiles"
     __table_args__ = (
         CheckConstraint("fee_cents IS NULL OR fee_cents >= 0", name="fee_non_negative"),

@@ -131,10 +131,10 @@ def become_specialist(user: User) -> SpecialistProfile:
         with db.session.begin_nested():
             profile = create_draft_profile(user)
     except IntegrityError:  # a concurrent request created it first
-        profile = own_profile(user)
-        if profile is None:
+        existing = own_profile(user)
+        if existing is None:
             raise
-        return profile
+        return existing
     record_audit(user, "user.became_specialist", user, before=before, after={"role": Role.SPECIALIST.value})
     db.session.flush()
     log.info("user %s became a specialist (profile %s)", user.id, profile.id)
@@ -268,7 +268,8 @@ def update_profile(profile: SpecialistProfile, data: ProfileInput, *, expected_v
         refresh_profile_availability(profile)
     _public_pages_changed(profile, directory=profile.is_published or availability_before[-1])
     if photo_bytes is not None:
-        photos.store_photo(profile.photo_filename, photo_bytes)  # type: ignore[arg-type]
+        assert profile.photo_filename is not None  # named for the new photo above
+        photos.store_photo(profile.photo_filename, photo_bytes)
     if old_photo and old_photo != profile.photo_filename:
         after_commit(lambda: photos.delete_photo(old_photo))
     log.info("profile %s updated", profile.id)
