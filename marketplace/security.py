@@ -43,6 +43,11 @@ def current_path() -> str:
     return path if is_safe_next(path) else "/"
 
 
+def account_key() -> str:
+    """Rate-limit key per account (several people may share one address), else per address."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr or "-"
+
+
 def login_required_with_prompt(prompt: str) -> Callable:
     """Gate an action: visitors get a 200 page with the seed prompt and Login / Sign up
     links that bring them back here (``next``). One helper for every gated action."""

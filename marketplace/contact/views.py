@@ -10,13 +10,13 @@ from marketplace.contact.forms import ContactForm
 from marketplace.contact.services import submit_contact_message
 from marketplace.extensions import limiter
 from marketplace.forms import required_text
-from marketplace.messaging.views import MESSAGE_SENT, sender_key
-from marketplace.security import PROMPT_CONTACT, login_required_with_prompt
+from marketplace.messaging.views import MESSAGE_SENT
+from marketplace.security import PROMPT_CONTACT, account_key, login_required_with_prompt
 
 
 @bp.route("", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_CONTACT)
-@limiter.limit("5 per minute;20 per day", methods=["POST"], key_func=sender_key)
+@limiter.limit("5 per minute;20 per day", methods=["POST"], key_func=account_key)
 def index() -> ResponseReturnValue:
     form = ContactForm()
     if form.validate_on_submit():

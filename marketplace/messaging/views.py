@@ -20,15 +20,10 @@ from marketplace.messaging.services import (
     send_message,
     start_conversation,
 )
-from marketplace.security import PROMPT_MESSAGE, login_required_with_prompt
+from marketplace.security import PROMPT_MESSAGE, account_key, login_required_with_prompt
 
 MESSAGE_SENT = "Your message has been sent"
 SEND_LIMIT = "20 per minute"
-
-
-def sender_key() -> str:
-    """Rate-limit per account (several people may share one address)."""
-    return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr or "-"
 
 
 @bp.route("")
@@ -39,7 +34,7 @@ def inbox() -> ResponseReturnValue:
 
 @bp.route("/<int:conversation_id>", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_MESSAGE)
-@limiter.limit(SEND_LIMIT, methods=["POST"], key_func=sender_key)
+@limiter.limit(SEND_LIMIT, methods=["POST"], key_func=account_key)
 def thread(conversation_id: int) -> ResponseReturnValue:
     conversation = get_conversation_for(current_user, conversation_id)
     form = MessageForm()
@@ -60,7 +55,7 @@ def thread(conversation_id: int) -> ResponseReturnValue:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_MESSAGE)
-@limiter.limit(SEND_LIMIT, methods=["POST"], key_func=sender_key)
+@limiter.limit(SEND_LIMIT, methods=["POST"], key_func=account_key)
 def new() -> ResponseReturnValue:
     try:
         target = resolve_new_conversation(current_user, to_slug=request.args.get("to"),

@@ -23,8 +23,9 @@ from flask_login import current_user
 
 from marketplace.auth.models import Role
 from marketplace.database import utcnow
+from marketplace.extensions import limiter
 from marketplace.featured import services as featured  # a module: featured imports this domain too
-from marketplace.security import PROMPT_SPECIALIST_PROFILE, login_required_with_prompt, role_required
+from marketplace.security import PROMPT_SPECIALIST_PROFILE, account_key, login_required_with_prompt, role_required
 from marketplace.specialists import bp
 from marketplace.specialists.forms import ConfirmForm, ProfileForm
 from marketplace.specialists.models import SpecialistProfile
@@ -86,8 +87,13 @@ def new_profile() -> ResponseReturnValue:
     return render_template("specialists/new.html", form=form)
 
 
+# Each photo upload may take up to ~100 MiB and a fraction of a second of CPU (see photos.py).
+PROFILE_EDIT_LIMIT = "10 per minute;60 per hour"
+
+
 @bp.route("/me/edit", methods=["GET", "POST"])
 @role_required(Role.SPECIALIST)
+@limiter.limit(PROFILE_EDIT_LIMIT, methods=["POST"], key_func=account_key)
 def edit_profile() -> ResponseReturnValue:
     mine = _own_profile_or_404()
     form = ProfileForm() if request.method == "POST" else ProfileForm.for_profile(mine)
