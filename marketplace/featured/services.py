@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -221,7 +222,7 @@ def record_impressions(profile_ids: Iterable[int], placement: str, *, amount: in
 
 # --- off the request path: counted in memory or Redis, written by a job ------------------------
 
-MAX_SLUG_LENGTH = 120
+SLUG = re.compile(r"[a-z0-9-]{1,120}")
 
 
 def count_impressions(profile_ids: Iterable[int], placement: str) -> None:
@@ -235,7 +236,7 @@ def count_impressions(profile_ids: Iterable[int], placement: str) -> None:
 
 def count_profile_view(slug: str) -> None:
     """Count a profile view from a campaign placement (``?src=campaign``), without a database write."""
-    if slug and len(slug) <= MAX_SLUG_LENGTH and "|" not in slug:
+    if SLUG.fullmatch(slug):
         counters.add([counters.key("profile_views", "", today_utc().isoformat(), slug)], flush=_queue_counts)
 
 
