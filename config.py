@@ -58,7 +58,7 @@ class Config:
 
     # Shared cache (Flask-Caching): in-process by default, Redis when configured.
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", REDIS_URL)
-    CACHE_TYPE = "RedisCache" if CACHE_REDIS_URL else "SimpleCache"
+    CACHE_TYPE = "marketplace.cache.SafeRedisCache" if CACHE_REDIS_URL else "SimpleCache"
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "balance:")
     CACHE_DEFAULT_TIMEOUT = 300
     CACHE_THRESHOLD = 5000  # SimpleCache: entries per process
@@ -66,6 +66,7 @@ class Config:
 
     # Impressions and profile views: counted without a database write on GET, written by a job.
     COUNTERS_URL = os.environ.get("COUNTERS_URL", REDIS_URL)
+    COUNTERS_KEY = os.environ.get("COUNTERS_KEY", "balance:counters")  # the Redis hash
     COUNTER_FLUSH_SECONDS = float(os.environ.get("COUNTER_FLUSH_SECONDS", "5"))
 
     # Responses compressed (gzip / brotli) when the browser accepts it.
@@ -80,6 +81,8 @@ class Config:
                                            REDIS_URL or "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "balance")
+    # If the limit storage (Redis) is down, serve without limits rather than fail every login.
+    RATELIMIT_SWALLOW_ERRORS = _bool("RATELIMIT_SWALLOW_ERRORS", True)
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none, use the
     # peer address). Only then is the forwarded client address trusted for rate limits and logs.
     TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
@@ -117,11 +120,6 @@ class Config:
     STRIPE_BUDGET_SECONDS = float(os.environ.get("STRIPE_BUDGET_SECONDS", "8"))
 
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
-    # Anonymous visitors get the rendered directory page from a per-process cache for this many
-    # seconds (0 = off): publication and campaign changes show up after at most this long.
-    DIRECTORY_CACHE_SECONDS = _int("DIRECTORY_CACHE_SECONDS", 15)
-    # Featured impressions of cached directory pages are summed per process and written this often.
-    IMPRESSION_FLUSH_SECONDS = float(os.environ.get("IMPRESSION_FLUSH_SECONDS", "1"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TESTING = False
     DEBUG = False
@@ -149,7 +147,6 @@ class TestingConfig(Config):
     SERVER_NAME = None
     STRIPE_SECRET_KEY = None
     STRIPE_WEBHOOK_SECRET = None
-    DIRECTORY_CACHE_SECONDS = 0  # tests that need it turn it on with @pytest.mark.config
 
 
 class ProductionConfig(Config):

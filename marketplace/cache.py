@@ -8,14 +8,51 @@ every process sees the change at once. Timeouts only bound memory and time-depen
 
 A version that is missing (evicted, or a new cache) starts from the clock, never from 0, so a
 reset can never make an older entry current again.
+
+A Redis outage costs cache misses, never a failed page: ``SafeRedisCache`` (the backend used when
+Redis is configured) answers a failed call as a miss and logs it.
 """
 from __future__ import annotations
 
+import functools
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
+
+import redis
+from flask_caching.backends.rediscache import RedisCache
 
 from marketplace.database import after_commit
 from marketplace.extensions import cache
+
+log = logging.getLogger(__name__)
+
+
+def _miss_on_redis_error(method: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except redis.RedisError as exc:
+            log.warning("cache unavailable (%s): %s treated as a miss", type(exc).__name__, method.__name__)
+            return fallback(*args)
+    return call
+
+
+class SafeRedisCache(RedisCache):
+    """Flask-Caching's Redis backend, but an unreachable Redis is a miss (or a no-op), not a 500."""
+
+    get = _miss_on_redis_error(RedisCache.get, lambda *a: None)
+    get_many = _miss_on_redis_error(RedisCache.get_many, lambda *keys: [None] * len(keys))
+    get_dict = _miss_on_redis_error(RedisCache.get_dict, lambda *keys: dict.fromkeys(keys))
+    has = _miss_on_redis_error(RedisCache.has, lambda *a: False)
+    set = _miss_on_redis_error(RedisCache.set, lambda *a: False)
+    add = _miss_on_redis_error(RedisCache.add, lambda *a: False)
+    set_many = _miss_on_redis_error(RedisCache.set_many, lambda *a: [])
+    delete = _miss_on_redis_error(RedisCache.delete, lambda *a: False)
+    delete_many = _miss_on_redis_error(RedisCache.delete_many, lambda *a: [])
+    inc = _miss_on_redis_error(RedisCache.inc, lambda *a: None)
 
 
 def version(name: str) -> int:

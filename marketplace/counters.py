@@ -54,12 +54,20 @@ class LocalCounters:
 
 
 class RedisCounters:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, hash_key: str = HASH) -> None:
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.hash_key = hash_key
 
     def add(self, key: str, amount: int = 1) -> None:
+        self.add_many([key], amount)
+
+    def add_many(self, keys: list[str], amount: int = 1) -> None:
+        """One round trip for all of a page's counts."""
         try:
-            self.client.hincrby(HASH, key, amount)
+            with self.client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hincrby(self.hash_key, key, amount)
+                pipe.execute()
         except redis.RedisError:  # a lost count is better than a failed page
             pass
 
@@ -67,9 +75,9 @@ class RedisCounters:
         return None  # the periodic job drains Redis
 
     def drain(self) -> dict[str, int]:
-        staging = f"{HASH}:draining:{uuid.uuid4().hex}"
+        staging = f"{self.hash_key}:draining:{uuid.uuid4().hex}"
         try:
-            self.client.rename(HASH, staging)
+            self.client.rename(self.hash_key, staging)
         except redis.ResponseError:  # no such key: nothing counted
             return {}
         # Replies are bytes (the client does not decode); redis-py types them ``bytes | str``.
@@ -82,7 +90,7 @@ def init_app(app: Flask) -> None:
     url = app.config.get("COUNTERS_URL") or ""
     store: LocalCounters | RedisCounters
     if url.startswith(("redis://", "rediss://", "unix://")):
-        store = RedisCounters(url)
+        store = RedisCounters(url, app.config.get("COUNTERS_KEY", HASH))
     else:
         store = LocalCounters(float(app.config.get("COUNTER_FLUSH_SECONDS", 5)))
     app.extensions[EXTENSION] = store
@@ -95,9 +103,12 @@ def _store() -> LocalCounters | RedisCounters:
 def add(keys: Iterable[str], *, flush: Callable[[dict[str, int]], None]) -> None:
     """Count each key once; ``flush(batch)`` runs after the unit of work when a batch is due."""
     store = _store()
+    if isinstance(store, RedisCounters):
+        store.add_many(list(keys))
+        return
     for key in keys:
         store.add(key)
-    if isinstance(store, LocalCounters) and (batch := store.due_batch()):
+    if batch := store.due_batch():
         after_commit(lambda: flush(batch))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -16,7 +17,7 @@ from marketplace.auth.models import Role
 from marketplace.extensions import db
 from marketplace.featured.models import CampaignStat
 from marketplace.featured.services import flush_campaign_counts
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, require
 from tests.factories import PASSWORD
 from tests.integration.test_consultations import open_all_week
 from tests.integration.test_featured import make_campaign
@@ -163,3 +164,47 @@ def test_pages_are_compressed_when_the_browser_accepts_it(client, encoding):
     assert compressed.headers["Content-Encoding"] == encoding
     assert "Accept-Encoding" in compressed.headers.get("Vary", "")
     assert len(compressed.data) < len(plain.data) / 2
+
+
+# --- Redis: shared counters, and an outage costs nothing but misses ------------------------------
+
+def _redis_up() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+COUNTERS_IN_REDIS = pytest.mark.config(COUNTERS_URL="redis://127.0.0.1:6379/0",
+                                       COUNTERS_KEY=f"balance-test-counters:{uuid.uuid4().hex}")
+
+
+@COUNTERS_IN_REDIS
+def test_counts_shared_through_redis_are_written_by_the_periodic_job(app, client, world):
+    require(_redis_up(), "Redis not reachable at 127.0.0.1:6379")
+    featured = world["featured"]
+    with WriteRecorder(db.engine) as recorder:
+        for _ in range(3):
+            client.get("/")
+        client.get(f"/specialists/{featured.slug}?src=campaign")
+    assert recorder.writes == []
+    with app.app_context():
+        flush_campaign_counts()
+        db.session.commit()
+        assert counters.drain() == {}  # drained: a second run writes nothing twice
+    db.session.commit()
+    row = lambda column: db.session.scalar(select(func.sum(column)).where(CampaignStat.profile_id == featured.id))  # noqa: E731
+    assert row(CampaignStat.impressions) == 3 and row(CampaignStat.profile_views) == 1
+
+
+@pytest.mark.config(CACHE_TYPE="marketplace.cache.SafeRedisCache", CACHE_REDIS_URL="redis://127.0.0.1:1/0",
+                    CACHE_OPTIONS={"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
+                    COUNTERS_URL="redis://127.0.0.1:1/0")
+def test_pages_still_answer_when_redis_is_down(client, auth, world):
+    for path in _pages(world):
+        assert client.get(path).status_code == 200, path
+    auth.login_as(world["client"])
+    for path in _pages(world):
+        assert client.get(path).status_code == 200, path
