@@ -331,3 +331,25 @@ def test_two_app_instances_sharing_redis_see_an_edit_at_once(app, database_url, 
         for other in (app_a, app_b):
             with other.app_context():
                 db.engine.dispose()
+
+
+def test_the_booking_card_is_shared_and_follows_the_calendar(client, make_specialist, make_user, auth, count_queries):
+    from tests.integration.test_consultations import book_via_http, first_free_slot, open_all_week
+
+    profile = make_specialist(formats=["video"])
+    open_all_week(profile)
+    path = f"/specialists/{profile.slug}"
+    first = client.get(path).get_data(as_text=True)
+    assert 'data-testid="profile-booking"' in first
+    with count_queries() as counter:
+        assert client.get(path).get_data(as_text=True).count('data-testid="profile-booking"') == 1
+    assert not any("availability_snapshots" in s for s in counter.statements)  # the card came from the cache
+
+    slot = first_free_slot(profile)
+    shown = slot.strftime("%Y-%m-%dT%H:%M:%SZ").replace(":", "%3A")
+    assert shown in first or slot.strftime("%Y-%m-%dT%H:%M:%SZ") in first
+    auth.login_as(make_user())
+    assert book_via_http(client, profile, slot).status_code == 302
+    auth.logout()
+    after = client.get(path).get_data(as_text=True)
+    assert shown not in after and slot.strftime("%Y-%m-%dT%H:%M:%SZ") not in after  # the booked time is gone at once
