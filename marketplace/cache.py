@@ -16,12 +16,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from flask import current_app
 from flask_caching.backends.rediscache import RedisCache
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from marketplace.database import after_commit
 from marketplace.extensions import cache
@@ -55,9 +61,13 @@ class SafeRedisCache(RedisCache):
     inc = _miss_on_redis_error(RedisCache.inc, lambda *a: None)
 
 
+def version_key(name: str) -> str:
+    return f"v:{name}"
+
+
 def version(name: str) -> int:
     """The current version of ``name`` (e.g. "directory", "profile:42")."""
-    key = f"v:{name}"
+    key = version_key(name)
     value = cache.get(key)
     if value is None:
         value = time.time_ns()
@@ -68,7 +78,7 @@ def version(name: str) -> int:
 
 def versions(*names: str) -> tuple[int, ...]:
     """Several versions in one round trip."""
-    keys = [f"v:{name}" for name in names]
+    keys = [version_key(name) for name in names]
     values = cache.get_many(*keys)
     if all(v is not None for v in values):
         return tuple(int(v) for v in values)
@@ -78,7 +88,7 @@ def versions(*names: str) -> tuple[int, ...]:
 def bump_version(*names: str) -> None:
     """Make everything cached under these versions stale, for every process sharing the cache."""
     for name in names:
-        key = f"v:{name}"
+        key = version_key(name)
         cache.add(key, time.time_ns(), timeout=0)  # missing (evicted): restart from the clock, not 0
         if cache.cache.inc(key) is None:  # a backend that cannot increment
             cache.set(key, time.time_ns(), timeout=0)
@@ -87,6 +97,44 @@ def bump_version(*names: str) -> None:
 def bump_after_commit(*names: str) -> None:
     """``bump_version`` once the current unit of work has committed."""
     after_commit(lambda: bump_version(*names))
+
+
+# --- versions bumped by the rows that change ----------------------------------------------------
+
+Names = Callable[[Any], Iterable[str]]
+_TRACKED: dict[type, list[Names]] = {}
+_PENDING = "cache.versions_to_bump"
+
+
+def bump_on_change(model: type, *names: str | Names) -> None:
+    """Bump ``names`` after every commit that inserted, changed or deleted a ``model`` row through
+    the ORM; a name may be a function of the row (``lambda p: [f"profile:{p.id}"]``). Bulk
+    ``update()``/``delete()`` statements are not seen: they bump by hand (``bump_after_commit``)."""
+    for name in names:
+        _TRACKED.setdefault(model, []).append(name if callable(name) else (lambda _row, _n=name: (_n,)))
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _context: Any) -> None:
+    if not _TRACKED:
+        return
+    noted: set[str] = session.info.setdefault(_PENDING, set())
+    for row in (*session.new, *session.dirty, *session.deleted):
+        for model, names in _TRACKED.items():
+            if isinstance(row, model):
+                for name in names:
+                    noted.update(name(row))
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_noted(session: Session) -> None:
+    if names := session.info.pop(_PENDING, None):
+        bump_version(*sorted(names))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_noted(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def cached(key: str, produce: Any, timeout: int | None = None) -> Any:
@@ -98,4 +146,88 @@ def cached(key: str, produce: Any, timeout: int | None = None) -> Any:
     return value
 
 
-__all__ = ["bump_after_commit", "bump_version", "cached", "version", "versions"]
+# --- entries kept under versions, with a copy in this process's memory ---------------------------
+
+def clock() -> float:
+    """Wall-clock seconds for local copies' expiry (one place, so tests can move time)."""
+    return time.time()
+
+
+LOCAL_ENTRIES = "cache.local_entries"
+MAX_LOCAL_ENTRIES = 512  # pages of 20-60 kB: a few tens of MB per process at most
+
+
+@dataclass
+class Entry:
+    """A value read at the current versions, and ``memo``: what this process derived from it (for
+    example the page composed for visitors), kept as long as the value is."""
+
+    value: Any
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+class LocalEntries:
+    """This process's copies of shared entries, least recently used dropped first. An entry's key
+    carries the versions it was made at, so a bumped version is a miss here too: a copy is never
+    stale by more than its own timeout, which counts from when it was made."""
+
+    def __init__(self, size: int = MAX_LOCAL_ENTRIES) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[float, Entry]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Entry | None:
+        with self._lock:
+            item = self._entries.get(key)
+            if item is None:
+                return None
+            if item[0] <= clock():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return item[1]
+
+    def put(self, key: str, entry: Entry, expires: float) -> None:
+        with self._lock:
+            self._entries[key] = (expires, entry)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def local_entries() -> LocalEntries:
+    entries = current_app.extensions.get(LOCAL_ENTRIES)
+    if entries is None:
+        entries = current_app.extensions.setdefault(LOCAL_ENTRIES, LocalEntries())
+    return entries
+
+
+def cached_at_versions(names: tuple[str, ...], key_for: Callable[..., str], produce: Callable[[], Any],
+                       timeout: int) -> Entry:
+    """The entry ``key_for(*versions(*names))``: one cache round trip for the versions, then this
+    process's copy; else the shared cache; else ``produce()``, stored for ``timeout`` seconds.
+
+    Every process reads the versions on every call, so a change (``bump_after_commit``) shows
+    everywhere at once; only the value itself, unchanged while its versions are, is kept locally.
+    """
+    key = key_for(*versions(*names))
+    local = local_entries()
+    entry = local.get(key)
+    if entry is not None:
+        return entry
+    stored = cache.get(key)
+    if not (isinstance(stored, tuple) and len(stored) == 2):
+        stored = (clock(), produce())
+        cache.set(key, stored, timeout=timeout)
+    made, value = stored
+    entry = Entry(value)
+    local.put(key, entry, made + timeout)
+    return entry
+
+
+__all__ = ["Entry", "bump_after_commit", "bump_on_change", "bump_version", "cached", "cached_at_versions",
+           "local_entries", "version", "version_key", "versions"]

@@ -1,7 +1,9 @@
 """Counters that a GET may add to without writing to the database (impressions, profile views).
 
-* With Redis (``COUNTERS_URL`` or ``REDIS_URL``): ``HINCRBY`` on one hash, shared by every
-  process; a periodic job drains it atomically (``RENAME`` then read) and writes the sums.
+* With Redis (``COUNTERS_URL`` or ``REDIS_URL``): summed in the process too, and at most every
+  ``COUNTER_FLUSH_SECONDS`` (and at exit) added with ``HINCRBY`` to one hash shared by every
+  process, in one round trip; a periodic job drains the hash atomically (``RENAME`` then read)
+  and writes the sums. A page view costs no round trip of its own.
 * Without (the embedded default): counts are summed in the process and, at most every
   ``COUNTER_FLUSH_SECONDS``, handed to the job queue as one batch (``flush_job``), after the
   response's unit of work. A process that dies loses at most that last interval.
@@ -10,6 +12,7 @@ Keys are strings chosen by the domain (e.g. ``"impressions|directory|2026-11-29|
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import uuid
@@ -54,18 +57,31 @@ class LocalCounters:
 
 
 class RedisCounters:
-    def __init__(self, url: str, hash_key: str = HASH) -> None:
+    def __init__(self, url: str, hash_key: str = HASH, interval: float = 0) -> None:
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.hash_key = hash_key
+        self.buffer = LocalCounters(interval)
+        atexit.register(self.push_all)
 
     def add(self, key: str, amount: int = 1) -> None:
         self.add_many([key], amount)
 
     def add_many(self, keys: list[str], amount: int = 1) -> None:
-        """One round trip for all of a page's counts."""
+        """Counted here; the sums go to Redis once the interval has passed (one round trip)."""
+        for key in keys:
+            self.buffer.add(key, amount)
+        if batch := self.buffer.due_batch():
+            self._push(batch)
+
+    def push_all(self) -> None:
+        """Everything counted here, to Redis now (at exit, and before draining in this process)."""
+        if batch := self.buffer.drain():
+            self._push(batch)
+
+    def _push(self, batch: dict[str, int]) -> None:
         try:
             with self.client.pipeline(transaction=False) as pipe:
-                for key in keys:
+                for key, amount in batch.items():
                     pipe.hincrby(self.hash_key, key, amount)
                 pipe.execute()
         except redis.RedisError:  # a lost count is better than a failed page
@@ -75,6 +91,7 @@ class RedisCounters:
         return None  # the periodic job drains Redis
 
     def drain(self) -> dict[str, int]:
+        self.push_all()
         staging = f"{self.hash_key}:draining:{uuid.uuid4().hex}"
         try:
             self.client.rename(self.hash_key, staging)
@@ -90,7 +107,8 @@ def init_app(app: Flask) -> None:
     url = app.config.get("COUNTERS_URL") or ""
     store: LocalCounters | RedisCounters
     if url.startswith(("redis://", "rediss://", "unix://")):
-        store = RedisCounters(url, app.config.get("COUNTERS_KEY", HASH))
+        store = RedisCounters(url, app.config.get("COUNTERS_KEY", HASH),
+                              float(app.config.get("COUNTER_FLUSH_SECONDS", 5)))
     else:
         store = LocalCounters(float(app.config.get("COUNTER_FLUSH_SECONDS", 5)))
     app.extensions[EXTENSION] = store

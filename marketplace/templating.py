@@ -13,15 +13,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
 from marketplace import security, timeutil
-from marketplace.cache import cached, version
-from marketplace.extensions import cache as shared_cache
+from marketplace.cache import Entry, cached_at_versions
 from marketplace.text import render_markdown
 
 ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"}
@@ -127,28 +126,19 @@ def cache_seconds(seconds: int) -> int:
     return seconds
 
 
-SEEN_VERSIONS = "templating.seen_versions"
-MAX_SEEN_VERSIONS = 10_000
+def cached_at_version(names: tuple[str, ...], key_for: Callable[..., str], produce: Callable[[], Any],
+                      timeout: int) -> Entry:
+    """``cache.cached_at_versions`` with the timeout bounded for a per-process cache (``cache_seconds``)."""
+    return cached_at_versions(names, key_for, produce, cache_seconds(timeout))
 
 
-def cached_at_version(name: str, key_for: Callable[[int], str], produce: Callable[[], Any], timeout: int) -> Any:
-    """``cached(key_for(version(name)), produce, timeout)``, usually in ONE cache round trip: the
-    version and the entry stored under the version this process saw last are read together, and
-    only when the version has changed since is the entry read again."""
-    seen: dict[str, int] = current_app.extensions.setdefault(SEEN_VERSIONS, {})
-    guess = seen.get(name)
-    if guess is not None:
-        current, value = shared_cache.get_many(f"v:{name}", key_for(guess))  # marketplace.cache's version key
-        if current is not None and int(current) == guess:
-            if value is None:  # expired or evicted: no need to ask again
-                value = produce()
-                shared_cache.set(key_for(guess), value, timeout=cache_seconds(timeout))
-            return value
-    current = version(name)
-    if len(seen) >= MAX_SEEN_VERSIONS:
-        seen.clear()
-    seen[name] = current
-    return cached(key_for(current), produce, cache_seconds(timeout))
+VISITOR_PAGES_PER_ENTRY = 32  # paths (query strings) composed for visitors kept per cached page
+
+
+def _same_for_every_visitor() -> bool:
+    """Whether this request's person parts are those of any visitor on this path: nobody is logged
+    in and no message is waiting to be flashed (the time zone is in the page's key)."""
+    return not current_user.is_authenticated and not session.get("_flashes")
 
 
 @dataclass(frozen=True)
@@ -158,10 +148,26 @@ class CachedPage:
     shell: str
     nonce: str
     featured_ids: tuple[int, ...] = ()  # featured cards on it, in page order
+    visitor_pages: dict[str, Any] | None = None  # this process's pages composed for visitors, by path
+
+    @classmethod
+    def from_entry(cls, entry: Entry) -> CachedPage:
+        value = entry.value
+        return cls(value["shell"], value["nonce"], tuple(value.get("featured_ids", ())),
+                   entry.memo.setdefault("visitor_pages", {}))
 
     def response(self, **context: Any) -> Markup:
-        """The page for this request: the person's parts filled in."""
-        return compose_page(self.shell, self.nonce, **context)
+        """The page for this request: the person's parts filled in. For a visitor (not logged in,
+        nothing to flash) they depend on the path only, so that page is composed once per process."""
+        if self.visitor_pages is None or not _same_for_every_visitor():
+            return compose_page(self.shell, self.nonce, **context)
+        path = request.full_path
+        page = self.visitor_pages.get(path)
+        if page is None:
+            page = compose_page(self.shell, self.nonce, **context)
+            if len(self.visitor_pages) < VISITOR_PAGES_PER_ENTRY:
+                self.visitor_pages[path] = page
+        return page
 
 
 def render_page_shell(template: str, **context: Any) -> dict[str, Any]:

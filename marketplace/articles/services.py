@@ -16,10 +16,14 @@ from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.articles.models import Article, can_write_articles
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
+from marketplace.cache import bump_after_commit, bump_on_change
 from marketplace.database import unique_slug, utcnow
 from marketplace.extensions import db
 from marketplace.pagination import Page, paginate
 from marketplace.text import slugify
+
+# Cached pages that list articles (the home page) follow every change to them.
+bump_on_change(Article, "articles")
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +157,4 @@ def unpublish_articles_of_deleted_user(user: User) -> None:
         .values(published=False, published_at=None, author_id=None)
     )
     db.session.flush()
+    bump_after_commit("articles")  # a bulk update: not seen by bump_on_change

@@ -8,13 +8,14 @@
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
 
 from flask import current_app
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Select, bindparam, delete, or_, select, update
 
 from marketplace.auth.models import AuthSession, User
 from marketplace.database import execute_dml, utcnow
@@ -72,15 +73,20 @@ def prune_ended_sessions() -> int:
     return int(result.rowcount or 0)
 
 
+@functools.cache
+def _live_session_user() -> Select[tuple[User]]:
+    """Built once: every logged-in request runs it (building it costs as much as running it)."""
+    return (select(User).join(AuthSession, AuthSession.user_id == User.id)
+            .where(User.id == bindparam("user_id"), AuthSession.token_hash == bindparam("token_hash"),
+                   AuthSession.revoked_at.is_(None)))
+
+
 def load_session_user(session_id: str) -> User | None:
     """The user of a live session ``<id>:<auth version>:<token>``; None when it ended (one query)."""
     user_id, version, token = (session_id.split(":") + ["", ""])[:3]
     if not (user_id.isdigit() and version.isdigit() and token) or len(user_id) > 12 or len(token) > 64:
         return None
-    user = db.session.scalar(
-        select(User).join(AuthSession, AuthSession.user_id == User.id)
-        .where(User.id == int(user_id), AuthSession.token_hash == _hash(token), AuthSession.revoked_at.is_(None))
-    )
+    user = db.session.scalar(_live_session_user(), {"user_id": int(user_id), "token_hash": _hash(token)})
     if user is None or user.auth_version != int(version) or not user.is_active:
         return None
     user.session_token = token

@@ -5,7 +5,6 @@ booking.py / lifecycle.py / availability.py and the model's ``can_<verb>`` metho
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -36,7 +35,6 @@ from marketplace.database import get_owned_or_404
 from marketplace.extensions import db
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt, role_required
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.templating import cached_at_version
 from marketplace.timeutil import viewer_timezone
 
 # --- template helpers (profile partial) ------------------------------------------------------
@@ -47,25 +45,12 @@ def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6) -> dict:
     return svc.upcoming_free_slots(profile, limit=limit)
 
 
-CARD_SECONDS = 60  # slots close as time passes: a card is kept at most a minute
-
-
 @bp.app_template_global()
 def profile_booking_card(profile: SpecialistProfile) -> Markup:
-    """The profile page's booking card. The same for every viewer in one time zone (and campaign
-    source), so it is cached under the profile's availability version (bumped after every calendar
-    change) and row version, for at most a minute."""
-    tz = viewer_timezone()
-    src = "campaign" if request.args.get("src") == "campaign" else ""
-    minute = int(time.time() // CARD_SECONDS)
-
-    def render() -> dict[str, str]:
-        return {"html": render_template("consultations/_profile_booking.html", profile=profile)}
-
-    value = cached_at_version(
-        f"availability:{profile.id}",
-        lambda v: f"card:{profile.id}:{v}:{profile.version_id}:{tz}:{src}:{minute}", render, CARD_SECONDS)
-    return Markup(value["html"])  # noqa: S704 (our own template's output)
+    """The profile page's booking card: the next free times in the viewer's zone. The same for
+    every viewer in one time zone (and campaign source), so it is part of the profile page cached
+    for everyone (``specialists.pages``, keyed by both and the profile's availability version)."""
+    return Markup(render_template("consultations/_profile_booking.html", profile=profile))  # noqa: S704 (autoescaped)
 
 
 @bp.app_template_global()

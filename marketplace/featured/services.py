@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import counters
 from marketplace.audit import record_audit
-from marketplace.cache import bump_after_commit
+from marketplace.cache import bump_on_change
 from marketplace.database import rollback, utcnow
 from marketplace.extensions import db
 from marketplace.featured.models import Campaign, CampaignStat, FeaturedEntry
@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 
 PLACEMENTS = ("home", "directory", "campaign")
 COUNTERS = ("impressions", "profile_views")
+# Every committed change to a campaign or its entries makes the featured order and the pages
+# showing it (home, directory) stale in every process at once.
+bump_on_change(Campaign, "featured", "directory")
+bump_on_change(FeaturedEntry, "featured", "directory")
+
 CAMPAIGN_SOURCE = "campaign"  # ?src=campaign on links from featured placements; Consultation.source
 
 
@@ -439,7 +444,6 @@ def create_campaign(actor: Any, *, name: str, starts_on: date, ends_on: date, ac
     db.session.add(campaign)
     db.session.flush()
     record_audit(actor, "campaign.create", campaign, after=campaign.snapshot())
-    _placements_changed()
     log.info("campaign %s created by user %s", campaign.id, getattr(actor, "id", None))
     return campaign
 
@@ -455,7 +459,6 @@ def update_campaign(actor: Any, campaign: Campaign, *, name: str, starts_on: dat
         return False
     db.session.flush()
     record_audit(actor, "campaign.update", campaign, before=before, after=after)
-    _placements_changed()
     return True
 
 
@@ -504,7 +507,6 @@ def feature_specialist(actor: Any, campaign: Campaign, profile: SpecialistProfil
         raise FeaturingError(f"{name} is already featured in this campaign.") from None
     record_audit(actor, "featured.add", campaign, before={"order": before},
                  after={"profile_id": profile.id, "display_name": name, "order": [*before, profile.id]})
-    _placements_changed()
     return entry
 
 
@@ -522,7 +524,6 @@ def unfeature_specialist(actor: Any, campaign: Campaign, entry: FeaturedEntry | 
     _renumber(campaign.entries)
     db.session.flush()
     record_audit(actor, "featured.remove", campaign, before=before, after={"order": _order(campaign)})
-    _placements_changed()
     return profile
 
 
@@ -570,10 +571,4 @@ def _apply_order(actor: Any, campaign: Campaign, current: list[FeaturedEntry], n
     db.session.expire(campaign, ["entries"])
     record_audit(actor, "featured.reorder", campaign, before={"order": before},
                  after={"order": [e.profile_id for e in new]})
-    _placements_changed()
     return True
-
-
-def _placements_changed() -> None:
-    """Cached featured order and directory pages are stale once the change is committed."""
-    bump_after_commit("featured", "directory")

@@ -6,13 +6,18 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from marketplace.extensions import db, limiter
+from marketplace.featured.services import count_impressions
 from marketplace.main import bp
-from marketplace.main.services import home_page_sections
+from marketplace.main.services import home_page
+from marketplace.timeutil import viewer_timezone
 
 
 @bp.route("/")
 def home() -> ResponseReturnValue:
-    return render_template("main/home.html", **home_page_sections())
+    page = home_page(viewer_timezone())  # cached, shared by everyone
+    if page.featured_ids:
+        count_impressions(page.featured_ids, "home")
+    return page.response()
 
 
 @bp.route("/free-consultation")

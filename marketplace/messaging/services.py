@@ -4,13 +4,14 @@ Privacy: message bodies are never logged (ids only) and never e-mailed.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from flask import abort, url_for
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -78,12 +79,18 @@ def unread_count(user: Any) -> int:
     """Messages from the other side that ``user`` has not seen yet — one query (navigation badge)."""
     if not getattr(user, "is_authenticated", False) or user.role not in (Role.CLIENT, Role.SPECIALIST):
         return 0
-    stmt = (
-        select(func.count(Message.id))
-        .join(Conversation, Message.conversation_id == Conversation.id)
-        .where(_my_conversations_filter(user), Message.id > _my_read_pointer(user), _not_sent_by(user))
-    )
-    return int(db.session.scalar(stmt) or 0)
+    return int(db.session.scalar(_unread_count_of(user.role), {"user_id": user.id}) or 0)
+
+
+@functools.cache
+def _unread_count_of(role: Role) -> Select[tuple[int]]:
+    """Built once per role: every page a logged-in person sees runs it (for the badge)."""
+    me = bindparam("user_id")
+    mine = Conversation.client_id == me if role is Role.CLIENT else Conversation.specialist_id == me
+    read_up_to = Conversation.client_last_read_id if role is Role.CLIENT else Conversation.specialist_last_read_id
+    return (select(func.count(Message.id))
+            .join(Conversation, Message.conversation_id == Conversation.id)
+            .where(mine, Message.id > read_up_to, or_(Message.sender_id != me, Message.sender_id.is_(None))))
 
 
 def _with_participants(stmt: Any) -> Any:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
+from marketplace.cache import bump_after_commit, bump_on_change
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.mail import render_mail, send_mail
@@ -25,6 +26,10 @@ from marketplace.pagination import Page, paginate
 from marketplace.questions.models import Answer, Question, Report, ReportTarget
 from marketplace.specialists.models import SpecialistProfile, Specialty
 from marketplace.text import slugify
+
+# Cached pages that list questions (the home page) follow every change to them.
+bump_on_change(Question, "questions")
+bump_on_change(Answer, "questions")
 
 log = logging.getLogger(__name__)
 
@@ -353,3 +358,4 @@ def anonymise_questions_of_deleted_user(user: User) -> None:
         db.session.execute(update(Answer).where(Answer.specialist_id == profile.id).values(specialist_id=None))
     db.session.execute(update(Report).where(Report.reporter_id == user.id).values(reporter_id=None))
     db.session.flush()
+    bump_after_commit("questions")  # bulk updates: not seen by bump_on_change

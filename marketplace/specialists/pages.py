@@ -23,6 +23,7 @@ long other processes show the old page: ``cache_seconds``). A hit costs one cach
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -40,7 +41,7 @@ from marketplace.specialists.models import SpecialistProfile
 from marketplace.templating import CachedPage, cached_at_version, render_page_shell
 
 DIRECTORY_SECONDS = 120
-PROFILE_SECONDS = 600
+PROFILE_SECONDS = 60  # it shows the next free times: at most a minute old
 PROFILE_KINDS = ("specialties", "approaches", "languages", "formats")
 DIRECTORY_PARAMETERS = frozenset({*DirectoryFilterForm().data, "page"})
 
@@ -62,8 +63,8 @@ def directory_page(args: MultiDict[str, str], tz: str) -> CachedPage:
         return {**render_page_shell("specialists/directory.html", form=form, filters=filters, results=results),
                 "featured_ids": featured}
 
-    value = cached_at_version("directory", lambda v: f"page:directory:{v}:{tz}:{digest}", render, DIRECTORY_SECONDS)
-    return CachedPage(value["shell"], value["nonce"], tuple(value["featured_ids"]))
+    entry = cached_at_version(("directory",), lambda v: f"page:directory:{v}:{tz}:{digest}", render, DIRECTORY_SECONDS)
+    return CachedPage.from_entry(entry)
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,15 @@ def profile_page(slug: str, viewer: Any, tz: str) -> ProfilePage | None:
     def render() -> dict[str, Any]:
         return render_page_shell("specialists/profile.html", profile=profile, labels=labels, tz=tz)
 
-    # Also keyed by the row's version_id: a request that read the row just before an edit
-    # committed stores the old page under the old version_id, which no later request asks for;
-    # and by the host (the share links are absolute).
-    value = cached_at_version(
-        f"profile:{profile.id}", lambda v: f"page:profile:{profile.id}:{v}:{profile.version_id}:{tz}:{request.host}",
+    # Keyed by the profile's version and its availability's (the booking card is part of the page),
+    # the row's version_id (a request that read the row just before an edit committed stores the
+    # old page under the old version_id, which no later request asks for), the host (the share
+    # links are absolute), the campaign source (booking links keep it) and the minute (free times
+    # close as the clock moves).
+    src = "campaign" if request.args.get("src") == "campaign" else ""
+    minute = int(time.time() // PROFILE_SECONDS)
+    entry = cached_at_version(
+        (f"profile:{profile.id}", f"availability:{profile.id}"),
+        lambda v, a: f"page:profile:{profile.id}:{v}:{a}:{profile.version_id}:{tz}:{src}:{request.host}:{minute}",
         render, PROFILE_SECONDS)
-    return ProfilePage(profile, labels, tz, CachedPage(value["shell"], value["nonce"]))
+    return ProfilePage(profile, labels, tz, CachedPage.from_entry(entry))

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.audit import record_audit
 from marketplace.auth.models import Role, User
-from marketplace.cache import bump_after_commit
+from marketplace.cache import bump_on_change
 from marketplace.database import after_commit, unique_slug, utcnow
 from marketplace.extensions import db
 from marketplace.notifications.mail import render_mail, send_mail
@@ -36,6 +36,10 @@ from marketplace.text import render_markdown, slugify
 from marketplace.timeutil import is_valid_timezone
 
 log = logging.getLogger(__name__)
+
+# Every committed change to a profile row (an edit, publishing, verification, moderation) makes
+# its cached page, the directory pages and the featured order stale in every process at once.
+bump_on_change(SpecialistProfile, lambda profile: (f"profile:{profile.id}", "directory", "featured"))
 
 # Path segments under /specialists/ that are pages, not profiles.
 RESERVED_SLUGS = frozenset({"new", "me", "photos", "edit", "search"})
@@ -266,7 +270,6 @@ def update_profile(profile: SpecialistProfile, data: ProfileInput, *, expected_v
 
     if _availability_state(profile) != availability_before:
         refresh_profile_availability(profile)
-    _public_pages_changed(profile, directory=profile.is_published or availability_before[-1])
     if photo_bytes is not None:
         assert profile.photo_filename is not None  # named for the new photo above
         photos.store_photo(profile.photo_filename, photo_bytes)
@@ -313,15 +316,6 @@ def refresh_profile_availability(profile: SpecialistProfile) -> None:
     from marketplace.consultations.availability import calendar_changed
 
     calendar_changed([profile.id])
-
-
-def _public_pages_changed(profile: SpecialistProfile, *, directory: bool = True) -> None:
-    """The cached profile page (and directory pages, featured order) are stale once the change is
-    committed, in every process sharing the cache (``marketplace.cache``)."""
-    names = [f"profile:{profile.id}"]
-    if directory:
-        names += ["directory", "featured"]
-    bump_after_commit(*names)
 
 
 # --- completeness and publishing -------------------------------------------------------------
@@ -371,7 +365,6 @@ def publish_profile(profile: SpecialistProfile, actor: User) -> SpecialistProfil
         profile.verification_status = VerificationStatus.PENDING
     db.session.flush()
     refresh_profile_availability(profile)
-    _public_pages_changed(profile)
     log.info("profile %s published", profile.id)
     return profile
 
@@ -385,7 +378,6 @@ def unpublish_profile(profile: SpecialistProfile, actor: User) -> SpecialistProf
     profile.is_published = False
     db.session.flush()
     refresh_profile_availability(profile)
-    _public_pages_changed(profile)
     log.info("profile %s unpublished", profile.id)
     return profile
 
@@ -433,7 +425,6 @@ def verify_licence(admin: User, profile_id: int) -> SpecialistProfile:
     send_mail(profile.user.email, "Your licence has been verified",
               render_mail("specialists/email/licence_verified.txt", profile=profile))
     db.session.flush()
-    _public_pages_changed(profile)
     log.info("profile %s licence verified by %s", profile.id, admin.id)
     return profile
 
@@ -454,7 +445,6 @@ def reject_licence(admin: User, profile_id: int, reason: str) -> SpecialistProfi
     send_mail(profile.user.email, "We could not verify your licence",
               render_mail("specialists/email/licence_rejected.txt", profile=profile, reason=reason))
     db.session.flush()
-    _public_pages_changed(profile)
     log.info("profile %s licence rejected by %s", profile.id, admin.id)
     return profile
 
@@ -500,6 +490,5 @@ def erase_specialist_profile(user: User) -> None:
     profile.bio_markdown = ""
     profile.bio_html = ""
     db.session.flush()
-    _public_pages_changed(profile)
     if old_photo:
         after_commit(lambda: photos.delete_photo(old_photo))
