@@ -24,7 +24,7 @@ from marketplace.database import commit, execute_dml, rollback, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import jobs
 from marketplace.notifications.ics import build_ics
-from marketplace.notifications.mail import render_mail, send_mail
+from marketplace.notifications.mail import Attachment, NothingToSay, mail_composer, render_mail, send_composed_mail, send_mail
 from marketplace.timeutil import format_datetime, is_valid_timezone
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,12 @@ def build_ics_for(consultation: Consultation, viewer: User, other_name: str, *, 
 
 def _mail(consultation: Consultation, recipient: Recipient, template: str, subject: str, *,
           cancel: bool = False, dedupe_key: str | None = None, **context: Any) -> None:
+    body, attachments = _compose(consultation, recipient, template, cancel=cancel, **context)
+    send_mail(recipient.user.email, subject, body, attachments=attachments, dedupe_key=dedupe_key)
+
+
+def _compose(consultation: Consultation, recipient: Recipient, template: str, *, cancel: bool = False,
+             **context: Any) -> tuple[str, list[Attachment]]:
     tz = _tz(recipient.user)
     body = render_mail(
         f"email/{template}",
@@ -131,12 +137,12 @@ def _mail(consultation: Consultation, recipient: Recipient, template: str, subje
         kind_label="free consultation" if consultation.is_free else "session",
         **context,
     )
-    send_mail(recipient.user.email, subject, body, attachments=[ics_attachment(consultation, recipient, cancel=cancel)],
-              dedupe_key=dedupe_key)
+    return body, [ics_attachment(consultation, recipient, cancel=cancel)]
 
 
 def notify_booked(consultation: Consultation) -> None:
-    """To both sides: 'requested' (specialist confirms) or 'confirmed' (auto-confirm)."""
+    """To both sides: 'requested' (specialist confirms) or 'confirmed' (auto-confirm). Written by
+    the worker on delivery (``compose_consultation_mail``): a booking renders no one's mail."""
     confirmed = consultation.state is ConsultationState.CONFIRMED
     for r in recipients(consultation):
         if r.role == "client":
@@ -145,7 +151,24 @@ def notify_booked(consultation: Consultation) -> None:
         else:
             subject = (f"New free consultation with {r.other_name}" if confirmed
                        else f"New free consultation request from {r.other_name}")
-        _mail(consultation, r, "consultation_booked.txt", subject, confirmed=confirmed)
+        send_composed_mail(r.user.email, subject, CONSULTATION_MAIL, consultation_id=consultation.id,
+                           user_id=r.user.id, template="consultation_booked.txt", confirmed=confirmed)
+
+
+CONSULTATION_MAIL = "consultation"
+
+
+@mail_composer(CONSULTATION_MAIL)
+def compose_consultation_mail(consultation_id: int, user_id: int, template: str,
+                              **context: Any) -> tuple[str, list[Attachment]]:
+    """The body and .ics of a consultation mail to one participant, as the consultation is now."""
+    consultation = db.session.scalar(
+        select(Consultation).where(Consultation.id == consultation_id)
+        .options(joinedload(Consultation.client), joinedload(Consultation.specialist)))
+    recipient = next((r for r in recipients(consultation) if r.user.id == user_id), None) if consultation else None
+    if consultation is None or recipient is None:
+        raise NothingToSay(f"consultation {consultation_id} or its participant {user_id} is gone")
+    return _compose(consultation, recipient, template, **context)
 
 
 def notify_confirmed(consultation: Consultation) -> None:

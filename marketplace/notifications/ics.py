@@ -16,10 +16,11 @@ because RFC 5545 resolves a repeated local time to its first occurrence.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, Timezone, vCalAddress
 
 from marketplace.scheduling.slots import load_zone, require_aware
 
@@ -147,10 +148,16 @@ def build_ics(
         )
     calendar.add_component(event)
 
-    # VTIMEZONE for display_tz, placed before the VEVENT by icalendar. A window of a
-    # year either side covers the event while keeping the component short.
-    calendar.add_missing_timezones(
-        first_date=date(start_utc.astimezone(zone).year - 1, 1, 1),
-        last_date=date(end_utc.astimezone(zone).year + 2, 1, 1),
-    )
+    # VTIMEZONE for display_tz, before the VEVENT. A window of a year either side covers the
+    # event while keeping the component short.
+    for tzid in sorted(calendar.get_missing_tzids()):
+        calendar.subcomponents.insert(0, _vtimezone(tzid, start_utc.astimezone(zone).year - 1,
+                                                    end_utc.astimezone(zone).year + 2))
     return calendar.to_ical()
+
+
+@functools.lru_cache(maxsize=256)
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
+    """The VTIMEZONE of ``tzid`` for these years, computed once (it takes milliseconds); the
+    component is only serialized, never changed."""
+    return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))

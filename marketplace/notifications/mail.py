@@ -13,7 +13,7 @@ import base64
 import logging
 import smtplib
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -35,20 +35,73 @@ Attachment = tuple[str, str, bytes]  # (filename, content type, data)
 def send_mail(to: str, subject: str, body: str, *, attachments: Iterable[Attachment] = (),
               dedupe_key: str | None = None) -> OutboxMail:
     """Queue an e-mail in the current transaction; it is delivered after commit."""
-    mail = OutboxMail(
-        recipient=to,
-        subject=subject[:200],
-        body_text=body,
-        dedupe_key=dedupe_key,
-        attachments=[
-            {"filename": name, "content_type": ctype, "data": base64.b64encode(data).decode("ascii")}
-            for name, ctype, data in attachments
-        ],
-    )
+    return _queue(OutboxMail(recipient=to, subject=subject[:200], body_text=body, dedupe_key=dedupe_key,
+                             attachments=_encoded(attachments)))
+
+
+# --- mail composed on delivery -----------------------------------------------------------------
+
+Composer = Callable[..., tuple[str, list[Attachment]]]
+_COMPOSERS: dict[str, Composer] = {}
+
+
+class NothingToSay(Exception):
+    """Raised by a composer when the mail is moot by delivery time (e.g. its booking was deleted)."""
+
+
+def mail_composer(name: str) -> Callable[[Composer], Composer]:
+    """Register a function ``(**args) -> (body, attachments)`` that writes a mail on delivery."""
+    def register(compose: Composer) -> Composer:
+        _COMPOSERS[name] = compose
+        return compose
+    return register
+
+
+def send_composed_mail(to: str, subject: str, composer: str, *, dedupe_key: str | None = None,
+                       **args: Any) -> OutboxMail:
+    """Queue an e-mail whose body (and attachments) the worker writes, with ``composer(**args)``:
+    the request records who gets what in its transaction (the outbox row stays the source of
+    truth) and renders no one's mail. ``args`` must be JSON (ids, not objects)."""
+    if composer not in _COMPOSERS:
+        raise KeyError(f"no mail composer {composer!r}")
+    return _queue(OutboxMail(recipient=to, subject=subject[:200], body_text="", dedupe_key=dedupe_key,
+                             attachments=[], composer=composer, compose_args=args))
+
+
+def _encoded(attachments: Iterable[Attachment]) -> list[dict[str, str]]:
+    return [{"filename": name, "content_type": ctype, "data": base64.b64encode(data).decode("ascii")}
+            for name, ctype, data in attachments]
+
+
+def _queue(mail: OutboxMail) -> OutboxMail:
     db.session.add(mail)
     db.session.flush()
     _deliver_after_commit(mail.id)
     return mail
+
+
+def _compose(mail_id: int, attempt: int, mail: OutboxMail) -> bool:
+    """Write the body of a mail composed on delivery, once (a retry sends what was written).
+    False when there is nothing to send (the row is marked dropped)."""
+    assert mail.composer is not None
+    try:
+        body, attachments = _COMPOSERS[mail.composer](**(mail.compose_args or {}))
+    except NothingToSay as exc:
+        db.session.rollback()
+        _set_status(mail_id, attempt, MailStatus.DROPPED, claimed_until=None, last_error=str(exc)[:300])
+        log.info("mail %s dropped: %s", mail_id, exc)
+        return False
+    except Exception as exc:  # a bug or a database error: kept, retried by the sweep
+        db.session.rollback()
+        _set_status(mail_id, attempt, MailStatus.PENDING, claimed_until=None,
+                    last_error=f"composing: {type(exc).__name__}: {exc}"[:300])
+        log.exception("mail %s could not be composed", mail_id)
+        return False
+    db.session.execute(update(OutboxMail).where(OutboxMail.id == mail_id, OutboxMail.attempts == attempt)
+                       .values(body_text=body, attachments=_encoded(attachments)))
+    db.session.commit()
+    db.session.refresh(mail)
+    return True
 
 
 class _MailBatch:
@@ -139,6 +192,8 @@ def claim_mail(mail_id: int) -> int | None:
 def _deliver_claimed(mail_id: int, attempt: int) -> int:
     mail = db.session.get(OutboxMail, mail_id)
     assert mail is not None
+    if mail.composer and not mail.body_text and not _compose(mail_id, attempt, mail):
+        return 0
     message = build_message(mail)
     # End the read transaction before the (slow) SMTP conversation, and make each state
     # change a single UPDATE, so SQLite writers never upgrade a stale read snapshot.

@@ -16,6 +16,7 @@ class MailStatus(str, enum.Enum):
     PENDING = "pending"
     SENDING = "sending"  # claimed by one deliverer until ``claimed_until``; then claimable again
     SENT = "sent"
+    DROPPED = "dropped"  # composed on delivery, and there was nothing left to say (e.g. the booking is gone)
 
 
 class OutboxMail(Model):
@@ -25,7 +26,7 @@ class OutboxMail(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
-    body_text: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)  # "" until composed, for a mail with a composer
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Lets callers make a mail idempotent (e.g. "reminder-24h:<consultation id>").
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
@@ -33,6 +34,10 @@ class OutboxMail(Model):
         Enum(MailStatus, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
         default=MailStatus.PENDING,
     )
+    # Composed on delivery (``notifications.mail.send_composed_mail``): the registered composer's
+    # name and its JSON arguments; the body and attachments are written by the worker, once.
+    composer: Mapped[str | None] = mapped_column(String(80))
+    compose_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(default=0)
     # The lease of the worker that claimed it: a worker that died or hung loses it after this.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
