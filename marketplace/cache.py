@@ -111,7 +111,11 @@ def bump_on_change(model: type, *names: str | Names) -> None:
     the ORM; a name may be a function of the row (``lambda p: [f"profile:{p.id}"]``). Bulk
     ``update()``/``delete()`` statements are not seen: they bump by hand (``bump_after_commit``)."""
     for name in names:
-        _TRACKED.setdefault(model, []).append(name if callable(name) else (lambda _row, _n=name: (_n,)))
+        _TRACKED.setdefault(model, []).append(name if callable(name) else _constant(name))
+
+
+def _constant(name: str) -> Names:
+    return lambda _row: (name,)
 
 
 @event.listens_for(Session, "after_flush")

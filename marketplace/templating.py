@@ -222,14 +222,3 @@ def register(app: Flask) -> None:
         person_part=person_part,
         page_path=page_path,
     )
-
-    @app.context_processor
-    def _navigation() -> dict[str, Any]:
-        def unread_messages() -> int:
-            if not getattr(current_user, "is_authenticated", False):
-                return 0
-            from marketplace.messaging.services import unread_count
-
-            return unread_count(current_user)
-
-        return {"unread_messages": unread_messages}

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func
@@ -43,7 +45,11 @@ class User(UserMixin, Model):
     # The server-side session this object was loaded for (or logged in with); see AuthSession.
     if TYPE_CHECKING:  # (an annotation in the class body would make it a column)
         session_token: str | None
+        loaded_with_session: Mapping[str, Any]
     session_token = None  # (not a column)
+    # Values other domains load in the same query as the session's user (``load_with_user``), e.g.
+    # the unread-messages badge; empty for a user loaded any other way.
+    loaded_with_session = MappingProxyType({})
 
     # Flask-Login: the id kept in the session and the remember cookie names the account, its auth
     # version (bumping it ends every session) and one server-side session (revoking it ends that one).

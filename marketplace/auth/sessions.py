@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from flask_login import login_user, logout_user
-from sqlalchemy import Select, bindparam, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, or_, select, update
 
 from marketplace.auth.models import AuthSession, User
 from marketplace.database import execute_dml, utcnow
@@ -73,10 +75,28 @@ def prune_ended_sessions() -> int:
     return int(result.rowcount or 0)
 
 
+# What other domains show on every page of a logged-in person (the unread badge), loaded in the
+# same query as the session's user: name -> a function building the column (a scalar subquery on
+# ``User``). Registered at import time by the domain that owns the value.
+_WITH_USER: dict[str, Callable[[], ColumnElement[Any]]] = {}
+
+
+def load_with_user(name: str, column: Callable[[], ColumnElement[Any]]) -> None:
+    """Load ``column()`` with every session's user, as ``user.loaded_with_session[name]``."""
+    _WITH_USER[name] = column
+    _live_session_user.cache_clear()
+
+
+def forget_loaded(user: User, name: str) -> None:
+    """``name`` changed in this request (e.g. messages were read): load it afresh when asked."""
+    user.loaded_with_session = {k: v for k, v in user.loaded_with_session.items() if k != name}
+
+
 @functools.cache
-def _live_session_user() -> Select[tuple[User]]:
+def _live_session_user() -> Select[Any]:
     """Built once: every logged-in request runs it (building it costs as much as running it)."""
-    return (select(User).join(AuthSession, AuthSession.user_id == User.id)
+    return (select(User, *(column().label(name) for name, column in _WITH_USER.items()))
+            .join(AuthSession, AuthSession.user_id == User.id)
             .where(User.id == bindparam("user_id"), AuthSession.token_hash == bindparam("token_hash"),
                    AuthSession.revoked_at.is_(None)))
 
@@ -86,12 +106,16 @@ def load_session_user(session_id: str) -> User | None:
     user_id, version, token = (session_id.split(":") + ["", ""])[:3]
     if not (user_id.isdigit() and version.isdigit() and token) or len(user_id) > 12 or len(token) > 64:
         return None
-    user = db.session.scalar(_live_session_user(), {"user_id": int(user_id), "token_hash": _hash(token)})
-    if user is None or user.auth_version != int(version) or not user.is_active:
+    row = db.session.execute(_live_session_user(), {"user_id": int(user_id), "token_hash": _hash(token)}).first()
+    if row is None:
+        return None
+    user, *extras = row
+    if user.auth_version != int(version) or not user.is_active:
         return None
     user.session_token = token
+    user.loaded_with_session = dict(zip(_WITH_USER, extras, strict=True))
     return user
 
 
-__all__ = ["end_all_sessions", "load_session_user", "log_in", "log_out", "log_out_everywhere", "prune_ended_sessions",
-           "start_session"]
+__all__ = ["end_all_sessions", "forget_loaded", "load_session_user", "load_with_user", "log_in", "log_out",
+           "log_out_everywhere", "prune_ended_sessions", "start_session"]

@@ -11,12 +11,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import abort, url_for
-from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.auth.models import Role, User
+from marketplace.auth.sessions import forget_loaded, load_with_user
 from marketplace.consultations.services import has_consultation_between
 from marketplace.database import execute_dml, utcnow
 from marketplace.extensions import db
@@ -76,16 +77,40 @@ def _not_sent_by(user: User) -> Any:
 
 
 def unread_count(user: Any) -> int:
-    """Messages from the other side that ``user`` has not seen yet — one query (navigation badge)."""
+    """Messages from the other side that ``user`` has not seen yet (navigation badge): loaded with
+    the session's user (no query of its own), else one query."""
     if not getattr(user, "is_authenticated", False) or user.role not in (Role.CLIENT, Role.SPECIALIST):
         return 0
+    loaded = user.loaded_with_session.get(UNREAD)
+    if loaded is not None:
+        return int(loaded)
     return int(db.session.scalar(_unread_count_of(user.role), {"user_id": user.id}) or 0)
 
 
+UNREAD = "unread_messages"
+
+
+def _unread_with_user() -> ColumnElement[int]:
+    """The badge's count as a column of the session-user query: the same count as ``unread_count``,
+    by the user's role."""
+    def count(role: Role) -> Any:
+        mine = Conversation.client_id == User.id if role is Role.CLIENT else Conversation.specialist_id == User.id
+        read_up_to = (Conversation.client_last_read_id if role is Role.CLIENT
+                      else Conversation.specialist_last_read_id)
+        return (select(func.count(Message.id)).join(Conversation, Message.conversation_id == Conversation.id)
+                .where(mine, Message.id > read_up_to, or_(Message.sender_id != User.id, Message.sender_id.is_(None)))
+                .correlate(User).scalar_subquery())
+    return case((User.role == Role.CLIENT, count(Role.CLIENT)), (User.role == Role.SPECIALIST, count(Role.SPECIALIST)),
+                else_=0)
+
+
+load_with_user(UNREAD, _unread_with_user)
+
+
 @functools.cache
-def _unread_count_of(role: Role) -> Select[tuple[int]]:
+def _unread_count_of(role: Role) -> Select[int]:
     """Built once per role: every page a logged-in person sees runs it (for the badge)."""
-    me = bindparam("user_id")
+    me: BindParameter[int] = bindparam("user_id")
     mine = Conversation.client_id == me if role is Role.CLIENT else Conversation.specialist_id == me
     read_up_to = Conversation.client_last_read_id if role is Role.CLIENT else Conversation.specialist_last_read_id
     return (select(func.count(Message.id))
@@ -156,6 +181,7 @@ def mark_conversation_read(conversation: Conversation, user: User) -> None:
     else:
         conversation.specialist_last_read_id = max(conversation.specialist_last_read_id, newest)
     db.session.flush()
+    forget_loaded(user, UNREAD)
 
 
 def read_receipt_message_id(conversation: Conversation, user: User) -> int | None:
@@ -256,6 +282,7 @@ def send_message(conversation: Conversation, sender: User, body: str) -> Message
     else:
         conversation.specialist_last_read_id = message.id
     db.session.flush()
+    forget_loaded(sender, UNREAD)
     log.info("message %s sent in conversation %s by user %s", message.id, conversation.id, sender.id)
     _notify_recipient(conversation, sender)
     return message

@@ -1,6 +1,8 @@
 """Messages: inbox, thread (participants only), new message to a specialist (or a client)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -19,11 +21,18 @@ from marketplace.messaging.services import (
     resolve_new_conversation,
     send_message,
     start_conversation,
+    unread_count,
 )
 from marketplace.security import PROMPT_MESSAGE, account_key, login_required_with_prompt
 
 MESSAGE_SENT = "Your message has been sent"
 SEND_LIMIT = "20 per minute"
+
+
+@bp.app_context_processor
+def _navigation() -> dict[str, Any]:
+    """``unread_messages()`` for the header's badge on every page (``_person.html``)."""
+    return {"unread_messages": lambda: unread_count(current_user)}
 
 
 @bp.route("")

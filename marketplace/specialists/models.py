@@ -75,6 +75,12 @@ class VerificationStatus(str, enum.Enum):
     REJECTED = "rejected"
 
 
+def owns_profile(user: object, owner_id: int | None) -> bool:
+    """Whether ``user`` is the specialist whose profile this is (the one rule, for rows and the
+    cached pages' ``ProfileHead``)."""
+    return owner_id is not None and getattr(user, "id", None) == owner_id
+
+
 class SpecialistProfile(Model):
     __tablename__ = "specialist_profiles"
     __table_args__ = (
@@ -149,7 +155,7 @@ class SpecialistProfile(Model):
         return {f.slug for f in self.formats}
 
     def can_edit(self, user: object) -> bool:
-        return getattr(user, "id", None) == self.user_id
+        return owns_profile(user, self.user_id)
 
     def can_preview(self, user: object) -> bool:
         """The owner (and admins, who verify licences) may see the profile before it is public."""

@@ -29,7 +29,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from markupsafe import Markup
 from sqlalchemy import Select, bindparam, select
 from werkzeug.datastructures import MultiDict
@@ -37,7 +37,7 @@ from werkzeug.datastructures import MultiDict
 from marketplace.extensions import db
 from marketplace.specialists.directory import DirectoryFilters, search_directory, vocabulary_labels, vocabulary_slugs
 from marketplace.specialists.forms import DirectoryFilterForm
-from marketplace.specialists.models import SpecialistProfile
+from marketplace.specialists.models import SpecialistProfile, owns_profile
 from marketplace.templating import CachedPage, cached_at_version, render_page_shell
 
 DIRECTORY_SECONDS = 120
@@ -68,8 +68,29 @@ def directory_page(args: MultiDict[str, str], tz: str) -> CachedPage:
 
 
 @dataclass(frozen=True)
+class ProfileHead:
+    """What a cached profile page's person parts need of the profile (``_profile_person.html``),
+    kept beside the page: a hit needs no database row."""
+
+    id: int
+    slug: str
+    user_id: int | None
+    offers_free_consultation: bool
+    accepting_new_clients: bool
+    is_published: bool = True
+
+    @classmethod
+    def of(cls, profile: SpecialistProfile) -> ProfileHead:
+        return cls(profile.id, profile.slug, profile.user_id, profile.offers_free_consultation,
+                   profile.accepting_new_clients, profile.is_published)
+
+    def can_edit(self, user: object) -> bool:
+        return owns_profile(user, self.user_id)
+
+
+@dataclass(frozen=True)
 class ProfilePage:
-    profile: SpecialistProfile
+    profile: SpecialistProfile | ProfileHead
     labels: dict[str, tuple[str, ...]]
     tz: str
     cached: CachedPage | None = None  # None for an unpublished preview: never cached
@@ -101,27 +122,61 @@ def load_profile(slug: str) -> tuple[SpecialistProfile, dict[str, tuple[str, ...
     return profile, {kind: vocabulary_labels(kind, value) for kind, value in zip(PROFILE_KINDS, slugs, strict=True)}
 
 
+PROFILE_IDS = "specialists.profile_ids"
+MAX_PROFILE_IDS = 50_000
+
+
+def _known_ids() -> dict[str, int]:
+    """This process's slug -> id of published profiles: only a hint (checked against the cached
+    page's own slug), so a slug that changed or went away falls back to the database."""
+    return current_app.extensions.setdefault(PROFILE_IDS, {})
+
+
 def profile_page(slug: str, viewer: Any, tz: str) -> ProfilePage | None:
-    """The profile page if ``viewer`` may see it: published (cached), or the owner's/an admin's preview."""
+    """The profile page if ``viewer`` may see it: published (cached), or the owner's/an admin's preview.
+
+    A hit reads the versions (one cache round trip) and no database row: the slug's id is known to
+    this process, and the page carries what its person parts need (``ProfileHead``)."""
+    known = _known_ids().get(slug)
+    if known is not None:
+        page = _published_page(known, slug, tz)
+        if page is not None:
+            return page
     found = load_profile(slug)
     if found is None:
         return None
     profile, labels = found
     if not profile.is_published:
         return ProfilePage(profile, labels, tz) if profile.can_preview(viewer) else None
+    ids = _known_ids()
+    if len(ids) >= MAX_PROFILE_IDS:
+        ids.clear()
+    ids[slug] = profile.id
+    return _published_page(profile.id, slug, tz)
 
+
+def _published_page(profile_id: int, slug: str, tz: str) -> ProfilePage | None:
+    """The cached page of published profile ``profile_id`` if it is still at ``slug`` (else None)."""
     def render() -> dict[str, Any]:
-        return render_page_shell("specialists/profile.html", profile=profile, labels=labels, tz=tz)
+        # Read after the versions of the key were: a page is never older than its key says.
+        found = load_profile(slug)
+        if found is None or found[0].id != profile_id or not found[0].is_published:
+            return {"head": None}
+        profile, labels = found
+        return {**render_page_shell("specialists/profile.html", profile=profile, labels=labels, tz=tz),
+                "head": ProfileHead.of(profile), "labels": labels}
 
-    # Keyed by the profile's version and its availability's (the booking card is part of the page),
-    # the row's version_id (a request that read the row just before an edit committed stores the
-    # old page under the old version_id, which no later request asks for), the host (the share
-    # links are absolute), the campaign source (booking links keep it) and the minute (free times
-    # close as the clock moves).
+    # Keyed by the profile's version (every committed change to its row bumps it) and its
+    # availability's (the booking card is part of the page), the slug, the host (the share links
+    # are absolute), the campaign source (booking links keep it) and the minute (free times close
+    # as the clock moves).
     src = "campaign" if request.args.get("src") == "campaign" else ""
     minute = int(time.time() // PROFILE_SECONDS)
     entry = cached_at_version(
-        (f"profile:{profile.id}", f"availability:{profile.id}"),
-        lambda v, a: f"page:profile:{profile.id}:{v}:{a}:{profile.version_id}:{tz}:{src}:{request.host}:{minute}",
+        (f"profile:{profile_id}", f"availability:{profile_id}"),
+        lambda v, a: f"page:profile:{profile_id}:{v}:{a}:{slug}:{tz}:{src}:{request.host}:{minute}",
         render, PROFILE_SECONDS)
-    return ProfilePage(profile, labels, tz, CachedPage.from_entry(entry))
+    head = entry.value["head"]
+    if head is None:
+        return None
+    return ProfilePage(head, entry.value["labels"], tz, CachedPage.from_entry(entry))

@@ -197,6 +197,21 @@ def test_publishing_and_unpublishing_show_at_once(client, visitor, auth, make_sp
     assert visitor.get(f"/specialists/{draft.slug}").status_code == 404
 
 
+def test_a_changed_slug_moves_the_page_at_once(visitor, make_specialist):
+    """A warm page is found by its slug without reading the row; a slug that changed is not."""
+    profile = make_specialist(display_name="Dr Moving House")
+    old = profile.slug
+    assert "Dr Moving House" in text(visitor.get(f"/specialists/{old}"))
+    profile.slug = f"{old}-new"
+    db.session.commit()  # any committed change to the row bumps its version
+    assert visitor.get(f"/specialists/{old}").status_code == 404
+    assert "Dr Moving House" in text(visitor.get(f"/specialists/{old}-new"))
+    profile.slug = old
+    db.session.commit()
+    assert visitor.get(f"/specialists/{old}-new").status_code == 404
+    assert "Dr Moving House" in text(visitor.get(f"/specialists/{old}"))
+
+
 def test_photo_change_shows_at_once(client, visitor, auth, make_specialist):
     from tests.integration.test_specialists_profile import png_bytes
 
