@@ -11,14 +11,17 @@ in-process), keyed by what the page shows:
 * directory — version "directory", the filter and page parameters as sent, the viewer's time
   zone (cards show the soonest free time in it); the featured ids on it are kept beside it, so
   their impressions are counted on every request;
-* profile — version "profile:<id>", the row's ``version_id``, the viewer's time zone, the host
-  (absolute share links). Unpublished previews are never cached.
+* profile — versions "profile:<id>" and "availability:<id>" (its booking card, the next free
+  times, is part of the page), the slug, the viewer's time zone, the host (absolute share links),
+  the campaign source and the minute. What the person parts need of the profile is kept beside
+  it (``ProfileHead``), so a hit reads no row. Unpublished previews are never cached.
 
-A change bumps the version after commit (``specialists.services``, ``featured.services``,
-``consultations``), so every process sharing the cache shows it at once; the timeouts bound
-memory and the soonest-free times that move with the clock (and, with a per-process cache, how
-long other processes show the old page: ``cache_seconds``). A hit costs one cache round trip
-(``cached_at_version``).
+Every committed change to a profile row bumps its versions (``bump_on_change`` in
+``specialists.services``), campaign changes bump "featured" and "directory", a calendar change
+"availability:<id>" and "directory": every process sharing the cache shows it at once. The
+timeouts bound memory and the free times that move with the clock (and, with a per-process
+cache, how long other processes show the old page: ``cache_seconds``). A hit costs one cache
+round trip (``cached_at_versions``).
 """
 from __future__ import annotations
 
