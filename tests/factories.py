@@ -17,6 +17,7 @@ from sqlalchemy import select
 from marketplace.auth.models import Role, User
 from marketplace.auth.services import hash_password
 from marketplace.extensions import db
+from marketplace.specialists.services import create_draft_profile
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
@@ -127,6 +128,14 @@ def make_user() -> Callable[..., User]:
 @pytest.fixture
 def make_specialist() -> Callable[..., Any]:
     return create_specialist
+
+
+@pytest.fixture
+def draft() -> Any:
+    """A specialist account with an empty draft profile (as after signing up as a specialist)."""
+    profile = create_draft_profile(create_user(Role.SPECIALIST, display_name="Ada Quill"))
+    db.session.commit()
+    return profile
 
 
 class AuthActions:

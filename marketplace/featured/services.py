@@ -213,18 +213,6 @@ def increment_campaign_stat(counter: str, profiles: ColumnElement[bool], *, day:
     ))
 
 
-def record_impressions(profile_ids: Iterable[int], placement: str, *, amount: int = 1) -> None:
-    """Count that these featured cards were shown (placement: home, directory, campaign).
-
-    Ids that are not eligible featured profiles of the active campaign are ignored.
-    """
-    if placement not in PLACEMENTS:
-        raise ValueError(f"unknown placement {placement!r}")
-    ids = sorted({int(i) for i in profile_ids})
-    if ids:
-        increment_campaign_stat("impressions", SpecialistProfile.id.in_(ids), amount=amount)
-
-
 # --- off the request path: counted in memory or Redis, written by a job ------------------------
 
 SLUG = re.compile(r"[a-z0-9-]{1,120}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from marketplace.database import commit
+from marketplace.payments.tasks import release_and_expire
 
 
 def register(app: Flask) -> None:
@@ -12,9 +12,5 @@ def register(app: Flask) -> None:
     def release_expired_holds_command() -> None:
         """Release paid-session holds whose payment window lapsed (idempotent; safe from cron
         on any host, also concurrently), then expire their Stripe Checkout Sessions."""
-        from marketplace.payments.services import expire_checkout_sessions, release_expired_holds
-
-        released = release_expired_holds()
-        commit()
-        expired = expire_checkout_sessions(released)
-        click.echo(f"released {len(released)} hold(s); expired {expired} checkout session(s) at Stripe")
+        released, expired = release_and_expire()  # what the periodic job does
+        click.echo(f"released {released} hold(s); expired {expired} checkout session(s) at Stripe")

@@ -9,7 +9,12 @@ from marketplace.payments.services import expire_checkout_sessions, release_expi
 @jobs.periodic(minute="*")
 def release_lapsed_holds() -> int:
     """Release paid-session holds whose payment window lapsed, then expire their Checkout Sessions."""
+    return release_and_expire()[0]
+
+
+def release_and_expire() -> tuple[int, int]:
+    """Release lapsed holds (committed first: the slots are free whatever Stripe says), then expire
+    their Stripe Checkout Sessions. Idempotent and safe concurrently; returns both counts."""
     released = release_expired_holds()
     commit()
-    expire_checkout_sessions(released)
-    return len(released)
+    return len(released), expire_checkout_sessions(released)

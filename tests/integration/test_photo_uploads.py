@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from PIL import Image
 
-from marketplace.auth.models import Role
-from marketplace.extensions import db
-from marketplace.specialists.services import create_draft_profile
 from tests.integration.test_specialists_profile import EDIT, complete_form, reload
-
-
-@pytest.fixture
-def draft(make_user):
-    user = make_user(Role.SPECIALIST, display_name="Ada Quill")
-    profile = create_draft_profile(user)
-    db.session.commit()
-    return profile
 
 
 def encode(image: Image.Image, fmt: str, **params: object) -> bytes:

@@ -27,15 +27,6 @@ from tests.factories import live_session_id
 EDIT = "/specialists/me/edit"
 
 
-@pytest.fixture
-def draft(make_user):
-    """A specialist account with an empty draft profile (as after signing up as a specialist)."""
-    user = make_user(Role.SPECIALIST, display_name="Ada Quill")
-    profile = create_draft_profile(user)
-    db.session.commit()
-    return profile
-
-
 def complete_form(profile: SpecialistProfile, **overrides: object) -> dict:
     data: dict = {
         "display_name": "Ada Quill", "title": "Clinical psychologist",
