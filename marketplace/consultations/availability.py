@@ -318,8 +318,14 @@ def _profile_ids(profile_ids: Iterable[int] | None) -> list[int]:
     return sorted({int(pid) for pid in profile_ids})
 
 
-def refresh_in_batches(profile_ids: Iterable[int] | None = None) -> int:
+def refresh_in_batches(profile_ids: Iterable[int] | None = None, *, calendars_changed: bool = True) -> int:
     """``refresh_next_available`` as a series of short units of work of ``CHUNK`` profiles each.
+
+    After a calendar change the directory pages are stale at once (version "directory"); when
+    only time has passed (``calendars_changed=False``: the periodic sweep) they are not bumped:
+    their timeout (two minutes) already bounds how far the clock can have moved them, and a
+    sweep over many profiles must not empty the directory cache batch after batch. Each refreshed
+    profile's own page (version "availability:<id>") follows at once either way.
 
     Each batch reads in one transaction and writes in another that starts with the write (so
     on SQLite it queues for the lock instead of failing with a stale read snapshot); the
@@ -332,7 +338,8 @@ def refresh_in_batches(profile_ids: Iterable[int] | None = None) -> int:
         snapshots = compute_snapshots(chunk, now)
         db.session.rollback()  # end the read-only transaction
         write_snapshots(snapshots, now)
-        bump_after_commit(*(f"availability:{s.profile_id}" for s in snapshots), "directory")
+        bump_after_commit(*(f"availability:{s.profile_id}" for s in snapshots),
+                          *(("directory",) if calendars_changed else ()))
         commit()
     return len(ids)
 
@@ -370,7 +377,7 @@ def refresh_stale_availability(max_profiles: int = PERIODIC_MAX_PROFILES) -> int
         ids = profiles_due_for_refresh(utcnow(), min(CHUNK, max_profiles - refreshed))
         if not ids:
             break
-        refreshed += refresh_in_batches(ids)
+        refreshed += refresh_in_batches(ids, calendars_changed=False)
     if refreshed:
         log.info("refreshed the availability of %s profile(s)", refreshed)
     return refreshed

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace.audit import record_audit
@@ -39,6 +39,7 @@ from marketplace.consultations.models import (
     OPEN_STATES,
     Consultation,
     ConsultationKind,
+    ConsultationOutcome,
     ConsultationState,
     OccupiedBlock,
     SchedulingSettings,
@@ -100,6 +101,44 @@ def active_free_consultation(client_id: int, specialist_id: int) -> Consultation
         Consultation.client_id == client_id, Consultation.specialist_id == specialist_id,
         Consultation.kind == ConsultationKind.FREE, Consultation.state != ConsultationState.CANCELLED,
     ).limit(1))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a client stands with one specialist, for the profile page and the message thread:
+    ``upcoming`` (their next consultation, requested or confirmed), else ``free_done`` (the free
+    consultation took place, was missed or was cancelled too late to rebook; ``proceed`` when
+    both agreed to continue: paid sessions come next)."""
+
+    upcoming: Consultation | None = None
+    free_done: Consultation | None = None
+
+    @property
+    def proceed(self) -> bool:
+        return self.free_done is not None and self.free_done.outcome is ConsultationOutcome.PROCEED
+
+    @property
+    def can_book_free(self) -> bool:
+        return self.upcoming is None and self.free_done is None
+
+
+UPCOMING_STATES = (ConsultationState.REQUESTED, ConsultationState.CONFIRMED)
+
+
+def client_standing(client_id: int, specialist_id: int, now: datetime | None = None) -> Standing:
+    """The client's next consultation with this specialist and their free consultation, one query.
+
+    A free consultation that is not cancelled counts as used (one per specialist, the booking
+    rule ``active_free_consultation`` applies); a cancelled one can be booked again."""
+    now = now or utcnow()
+    rows = db.session.scalars(select(Consultation).where(
+        Consultation.client_id == client_id, Consultation.specialist_id == specialist_id,
+        Consultation.state != ConsultationState.CANCELLED,
+        or_(Consultation.kind == ConsultationKind.FREE, Consultation.state.in_(UPCOMING_STATES)),
+    ).order_by(Consultation.start_utc)).all()
+    upcoming = next((c for c in rows if c.state in UPCOMING_STATES and c.end_utc > now), None)
+    free = next((c for c in rows if c.kind is ConsultationKind.FREE), None)
+    return Standing(upcoming=upcoming, free_done=free if free is not None and free is not upcoming else None)
 
 
 def buffer_minutes_for(profile_id: int) -> int:
@@ -397,7 +436,8 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, reschedul
 
 
 __all__ = [
-    "ALLOWED_SOURCES", "BookingPage", "BookingResult", "OPEN_STATES", "SLOT_TAKEN", "active_free_consultation",
+    "ALLOWED_SOURCES", "BookingPage", "BookingResult", "OPEN_STATES", "SLOT_TAKEN", "Standing", "active_free_consultation",
+    "client_standing",
     "booking_page",
     "book_free_consultation", "format_slot", "parse_slot", "place_booking", "release_blocks",
     "reschedule_consultation", "validate_slot",

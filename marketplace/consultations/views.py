@@ -54,6 +54,15 @@ def profile_booking_card(profile: SpecialistProfile) -> Markup:
 
 
 @bp.app_template_global()
+def standing_with(profile: Any) -> svc.Standing | None:
+    """Where the logged-in client stands with this specialist (None for anyone else): the profile
+    and the message thread show "Your consultation" instead of offering what they already have."""
+    if not getattr(current_user, "is_client", False) or profile is None:
+        return None
+    return svc.client_standing(current_user.id, profile.id)
+
+
+@bp.app_template_global()
 def offers_free_booking(profile: SpecialistProfile) -> bool:
     return svc.offers_booking(profile)
 

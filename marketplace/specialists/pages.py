@@ -41,10 +41,11 @@ from marketplace.extensions import db
 from marketplace.specialists.directory import DirectoryFilters, search_directory, vocabulary_labels, vocabulary_slugs
 from marketplace.specialists.forms import DirectoryFilterForm
 from marketplace.specialists.models import SpecialistProfile, owns_profile
-from marketplace.templating import CachedPage, cached_at_version, render_page_shell
+from marketplace.templating import CachedPage, cached_at_version, render_fragment, render_page_shell
 
 DIRECTORY_SECONDS = 120
 PROFILE_SECONDS = 60  # it shows the next free times: at most a minute old
+BOOKING_CARD = "specialists/_booking_card.html"
 PROFILE_KINDS = ("specialties", "approaches", "languages", "formats")
 DIRECTORY_PARAMETERS = frozenset({*DirectoryFilterForm().data, "page"})
 
@@ -77,6 +78,7 @@ class ProfileHead:
 
     id: int
     slug: str
+    display_name: str
     user_id: int | None
     offers_free_consultation: bool
     accepting_new_clients: bool
@@ -84,7 +86,7 @@ class ProfileHead:
 
     @classmethod
     def of(cls, profile: SpecialistProfile) -> ProfileHead:
-        return cls(profile.id, profile.slug, profile.user_id, profile.offers_free_consultation,
+        return cls(profile.id, profile.slug, profile.display_name, profile.user_id, profile.offers_free_consultation,
                    profile.accepting_new_clients, profile.is_published)
 
     def can_edit(self, user: object) -> bool:
@@ -97,6 +99,7 @@ class ProfilePage:
     labels: dict[str, tuple[str, ...]]
     tz: str
     cached: CachedPage | None = None  # None for an unpublished preview: never cached
+    card: str = ""  # the booking card rendered with the cached page
 
     @property
     def preview(self) -> bool:
@@ -105,8 +108,9 @@ class ProfilePage:
     def response(self) -> Markup | str:
         context = {"page": self, "profile": self.profile, "labels": self.labels, "tz": self.tz}
         if self.cached is None:
-            return render_template("specialists/profile.html", **context)
-        return self.cached.response(**context)
+            card = render_template(BOOKING_CARD, profile=self.profile)  # the owner's preview: their real slots
+            return render_template("specialists/profile.html", booking_card=Markup(card), **context)  # noqa: S704
+        return self.cached.response(booking_card=Markup(self.card), **context)  # noqa: S704 (rendered, autoescaped)
 
 
 @cache
@@ -167,6 +171,7 @@ def _published_page(profile_id: int, slug: str, tz: str) -> ProfilePage | None:
             return {"head": None}
         profile, labels = found
         return {**render_page_shell("specialists/profile.html", profile=profile, labels=labels, tz=tz),
+                "card": str(render_fragment(BOOKING_CARD, profile=profile)),
                 "head": ProfileHead.of(profile), "labels": labels}
 
     # Keyed by the profile's version (every committed change to its row bumps it) and its
@@ -182,4 +187,4 @@ def _published_page(profile_id: int, slug: str, tz: str) -> ProfilePage | None:
     head = entry.value["head"]
     if head is None:
         return None
-    return ProfilePage(head, entry.value["labels"], tz, CachedPage.from_entry(entry))
+    return ProfilePage(head, entry.value["labels"], tz, CachedPage.from_entry(entry), entry.value["card"])

@@ -297,6 +297,23 @@ def test_the_periodic_refresh_is_bounded_per_run(app, make_specialist):
     assert db.session.scalar(select(func.count()).select_from(AvailabilitySnapshot)) == 3
 
 
+def test_the_periodic_sweep_keeps_directory_pages_a_calendar_change_does_not(app, make_specialist):
+    """Time passing (the sweep over many profiles) bumps only each profile's own availability: the
+    directory pages' timeout bounds the clock's effect, and the cache is not emptied batch after
+    batch. A calendar change makes them stale at once."""
+    from marketplace.cache import version
+    from marketplace.consultations.availability import refresh_in_batches
+
+    profile = make_specialist()
+    set_weekly_hours(profile.id, [(day, "08:00", "18:00") for day in range(7)])
+    db.session.commit()
+    directory, own = version("directory"), version(f"availability:{profile.id}")
+    assert refresh_stale_availability() == 1
+    assert version("directory") == directory and version(f"availability:{profile.id}") > own
+    refresh_in_batches([profile.id])  # what the job queued by calendar_changed does
+    assert version("directory") > directory
+
+
 def test_the_refresh_jobs_are_registered(app):
     tasks = app.extensions["jobs"].tasks
     names = {name.rsplit(".", 1)[-1] for name in tasks}

@@ -102,8 +102,9 @@ def test_profile_budget(client, auth, make_user, make_specialist, count_queries,
         assert warm.count <= BUDGET, warm.statements
         counts.append((cold.count, warm.count))
     assert counts[0] == counts[1]
-    # A hit reads no profile row (the page carries what the person parts need): only the
-    # logged-in person, with the session and the unread badge.
-    assert counts[0][1] == (1 if logged_in else 0), warm.statements
+    # A hit reads no profile row (the page carries what the person parts need): only, for a
+    # logged-in client, the person (with the session and the unread badge) and where they stand
+    # with this specialist (their consultation, shown instead of the booking card).
+    assert counts[0][1] == (2 if logged_in else 0), warm.statements
     cache.clear()
     assert measure(client, count_queries, url).count <= BUDGET  # an empty cache
