@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from marketplace.admin.services import AuditFilters
-from marketplace.forms import clean_text
+from marketplace.forms import choices, clean_text
 
 
 class AuditFilterForm(FlaskForm):
@@ -41,3 +41,15 @@ class AuditFilterForm(FlaskForm):
             date_from=self.date_from.data if ok["date_from"] and ok["date_to"] else None,
             date_to=self.date_to.data if ok["date_to"] else None,
         )
+
+
+class RevokeLicenceForm(FlaskForm):
+    """Withdraw a verification: the reason (sent to the specialist) and what happens to the
+    consultations already booked with them."""
+
+    reason = TextAreaField("Reason (sent to the specialist)", filters=[clean_text],
+                           validators=[DataRequired(message="Please give a reason."), Length(max=500)])
+    consultations = RadioField("Their upcoming consultations", choices=choices([
+        ("keep", "Keep them (the clients meet the specialist as planned)"),
+        ("cancel", "Cancel them and tell each client"),
+    ]), validators=[DataRequired(message="Choose what happens to the booked consultations.")])

@@ -1,6 +1,6 @@
-"""Read-only numbers for the admin area: dashboard counts, the audit log, marketplace statistics.
-
-Every function runs a fixed number of queries whatever the data size.
+"""The admin area: read-only numbers (dashboard counts, the audit log, marketplace statistics:
+every one a fixed number of queries whatever the data size), and the admin actions that span
+domains (revoking a verification and, by the admin's choice, cancelling what was booked).
 """
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from sqlalchemy.orm import aliased
 from marketplace.audit import AuditEntry
 from marketplace.auth.models import Role, User
 from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationOutcome, ConsultationState
+from marketplace.consultations.services import cancel_consultation, upcoming_with_specialist
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.pagination import Page, paginate
 from marketplace.specialists.models import SpecialistProfile, VerificationStatus
+from marketplace.specialists.services import revoke_licence
 
 AUDIT_PER_PAGE = 50
 SIGNUP_WEEKS = 12
@@ -217,3 +219,28 @@ def marketplace_stats(today: date | None = None) -> MarketplaceStats:
         questions=questions,
         answers=answers,
     )
+
+
+# --- revoking a verification ------------------------------------------------------------------
+
+REVOKED_NOTICE = "We can no longer confirm this specialist's licence."
+
+
+@dataclass(frozen=True)
+class Revocation:
+    profile: SpecialistProfile
+    cancelled: int  # upcoming consultations cancelled, each client told once
+    kept: int  # upcoming consultations left as they are
+
+
+def revoke_verification(admin: User, profile_id: int, reason: str, *, cancel_upcoming: bool) -> Revocation:
+    """Withdraw a specialist's verification: out of the directory and booking at once (audit-logged,
+    the specialist told why); their upcoming consultations are kept, or cancelled with a notice to
+    each client (and the specialist) saying Balance cancelled it. One unit of work."""
+    profile = revoke_licence(admin, profile_id, reason)
+    upcoming = upcoming_with_specialist(profile.id)
+    if cancel_upcoming:
+        for consultation in upcoming:
+            cancel_consultation(consultation, admin, REVOKED_NOTICE, by_balance=True)
+        return Revocation(profile, cancelled=len(upcoming), kept=0)
+    return Revocation(profile, cancelled=0, kept=len(upcoming))

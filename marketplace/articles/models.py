@@ -50,7 +50,7 @@ class Article(Model):
         if author is None or not author.is_specialist or author.deleted_at is not None:
             return None
         profile = author.specialist_profile
-        return profile if profile is not None and profile.is_published else None
+        return profile if profile is not None and profile.is_listed else None
 
     def can_edit(self, user: Any) -> bool:
         """Admins edit any article; verified specialists only their own."""

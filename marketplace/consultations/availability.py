@@ -65,12 +65,12 @@ class AvailabilityError(ValueError):
 
 def offers_booking(profile: SpecialistProfile) -> bool:
     """Whether clients can book this specialist's free consultation at all."""
-    return bool(profile.is_published and profile.offers_free_consultation and profile.accepting_new_clients)
+    return bool(profile.is_listed and profile.offers_free_consultation and profile.accepting_new_clients)
 
 
 def bookable_clause() -> Any:
     """``offers_booking`` in SQL (the same definition, for queries over many profiles)."""
-    return and_(SpecialistProfile.is_published.is_(True), SpecialistProfile.offers_free_consultation.is_(True),
+    return and_(SpecialistProfile.is_listed, SpecialistProfile.offers_free_consultation.is_(True),
                 SpecialistProfile.accepting_new_clients.is_(True))
 
 
@@ -236,12 +236,27 @@ def bookable_slots(profile: SpecialistProfile, now: datetime | None = None) -> l
     return slots
 
 
+def would_offer_booking(profile: SpecialistProfile) -> bool:
+    """What ``offers_booking`` will say once the profile is listed (its owner's preview)."""
+    return bool(profile.offers_free_consultation and profile.accepting_new_clients)
+
+
+def preview_slots(profile: SpecialistProfile, now: datetime | None = None) -> list[datetime]:
+    """The slots clients will see once this profile is listed, computed from its calendar (an
+    unlisted profile has no snapshot): the owner's (and admins') preview. Never writes."""
+    if not would_offer_booking(profile):
+        return []
+    now = now or utcnow()
+    return load_calendar(profile, now).free_slots(now)
+
+
 def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6,
-                        tz_name: str | None = None) -> dict[date, list[datetime]]:
+                        tz_name: str | None = None, *, preview: bool = False) -> dict[date, list[datetime]]:
     """The next ``limit`` free slots grouped by the viewer's local day (profile page)."""
     from marketplace.timeutil import viewer_timezone
 
-    return group_by_local_day(bookable_slots(profile)[:limit], tz_name or viewer_timezone())
+    slots = preview_slots(profile) if preview else bookable_slots(profile)
+    return group_by_local_day(slots[:limit], tz_name or viewer_timezone())
 
 
 # --- keeping snapshots and next_available_at current ------------------------------------------
@@ -551,7 +566,7 @@ __all__ = [
     "AvailabilityError", "AvailabilityView", "SpecialistCalendar", "add_date_override", "add_weekly_rule",
     "bookable_clause", "bookable_slots", "calendar_changed", "compute_snapshots", "free_slots_for",
     "get_availability", "load_booking_calendar", "load_calendar", "load_calendars", "offers_booking",
-    "profiles_due_for_refresh", "refresh_availability", "refresh_in_batches", "refresh_next_available",
+    "preview_slots", "profiles_due_for_refresh", "refresh_availability", "refresh_in_batches", "refresh_next_available",
     "refresh_stale_availability", "remove_date_override", "remove_weekly_rule", "set_weekly_hours",
-    "update_scheduling_settings", "upcoming_free_slots",
+    "update_scheduling_settings", "upcoming_free_slots", "would_offer_booking",
 ]

@@ -20,6 +20,7 @@ from marketplace.consultations.availability import bookable_clause, calendar_cha
 from marketplace.consultations.booking import release_blocks
 from marketplace.consultations.models import (
     CALENDAR_STATES,
+    OPEN_STATES,
     Consultation,
     ConsultationKind,
     ConsultationOutcome,
@@ -64,10 +65,14 @@ def confirm_consultation(consultation: Consultation, user: User) -> None:
 
 
 def cancel_consultation(consultation: Consultation, user: User, reason: str | None, *,
-                        account_deleted: bool = False) -> None:
+                        account_deleted: bool = False, by_balance: bool = False) -> None:
     """Either participant cancels before the start, giving a reason; the calendar is freed
-    and both sides get an e-mail with a METHOD:CANCEL invitation."""
-    if not account_deleted and not consultation.can_cancel(user):
+    and both sides get an e-mail with a METHOD:CANCEL invitation. ``by_balance``: an admin
+    cancels for Balance (a revoked licence); the e-mails say so."""
+    if by_balance and not (getattr(user, "is_admin", False) and consultation.state in OPEN_STATES
+                           and not consultation.has_started):
+        raise ConsultationError("This consultation can no longer be cancelled.")
+    if not (account_deleted or by_balance) and not consultation.can_cancel(user):
         raise ConsultationError("This consultation can no longer be cancelled.")
     reason = (reason or "").strip()
     if not reason:
@@ -88,7 +93,7 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
         cancel_paid_session(consultation, user)  # refund per the shown policy, same transaction
     record_audit(user, "consultation.cancelled", consultation, before={"state": before},
                  after={"state": "cancelled"})
-    notify_cancelled(consultation, user, account_deleted=account_deleted)
+    notify_cancelled(consultation, user, account_deleted=account_deleted, by_balance=by_balance)
     calendar_changed([consultation.specialist_id])
     log.info("consultation %s cancelled by user %s", consultation.id, user.id)
 
@@ -188,3 +193,11 @@ __all__ = [
     "confirm_consultation", "list_consultations", "load_consultation", "mark_no_show", "record_outcome",
     "suggest_other_specialists",
 ]
+
+
+def upcoming_with_specialist(profile_id: int, now: datetime | None = None) -> list[Consultation]:
+    """The specialist's consultations that are still to come (requested or confirmed), soonest first."""
+    return list(db.session.scalars(
+        select(Consultation).where(Consultation.specialist_id == profile_id, Consultation.state.in_(OPEN_STATES),
+                                   Consultation.start_utc > (now or utcnow()))
+        .options(joinedload(Consultation.client)).order_by(Consultation.start_utc)))

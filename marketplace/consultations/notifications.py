@@ -177,13 +177,15 @@ def notify_confirmed(consultation: Consultation) -> None:
               f"Confirmed: free consultation with {r.other_name}")
 
 
-def notify_cancelled(consultation: Consultation, cancelled_by: User | None, *, account_deleted: bool = False) -> None:
+def notify_cancelled(consultation: Consultation, cancelled_by: User | None, *, account_deleted: bool = False,
+                     by_balance: bool = False) -> None:
     for r in recipients(consultation):
         by_you = cancelled_by is not None and cancelled_by.id == r.user.id
         if account_deleted and by_you:
             continue  # the notice is for the other side
         _mail(consultation, r, "consultation_cancelled.txt", f"Cancelled: consultation with {r.other_name}",
-              cancel=True, by_you=by_you, reason=consultation.cancel_reason, account_deleted=account_deleted)
+              cancel=True, by_you=by_you, reason=consultation.cancel_reason, account_deleted=account_deleted,
+              by_balance=by_balance)
 
 
 def notify_rescheduled(consultation: Consultation, old_start: datetime) -> None:

@@ -25,11 +25,13 @@ from marketplace.consultations.availability import (  # noqa: F401  (re-exported
     get_availability,
     load_calendars,
     offers_booking,
+    preview_slots,
     remove_date_override,
     remove_weekly_rule,
     set_weekly_hours,
     upcoming_free_slots,
     update_scheduling_settings,
+    would_offer_booking,
 )
 from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     SLOT_TAKEN,
@@ -57,6 +59,7 @@ from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
     mark_no_show,
     record_outcome,
     suggest_other_specialists,
+    upcoming_with_specialist,
 )
 from marketplace.consultations.models import (
     OPEN_STATES,

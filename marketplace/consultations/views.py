@@ -40,17 +40,20 @@ from marketplace.timeutil import viewer_timezone
 # --- template helpers (profile partial) ------------------------------------------------------
 
 @bp.app_template_global()
-def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6) -> dict:
-    """The next free slots of ``profile`` grouped by the viewer's local day."""
-    return svc.upcoming_free_slots(profile, limit=limit)
+def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6, preview: bool = False) -> dict:
+    """The next free slots of ``profile`` grouped by the viewer's local day (``preview``: those it
+    will offer once listed)."""
+    return svc.upcoming_free_slots(profile, limit=limit, preview=preview)
 
 
 @bp.app_template_global()
-def profile_booking_card(profile: SpecialistProfile) -> Markup:
+def profile_booking_card(profile: SpecialistProfile, preview: bool = False) -> Markup:
     """The profile page's booking card: the next free times in the viewer's zone. The same for
     every viewer in one time zone (and campaign source), so it is part of the profile page cached
-    for everyone (``specialists.pages``, keyed by both and the profile's availability version)."""
-    return Markup(render_template("consultations/_profile_booking.html", profile=profile))  # noqa: S704 (autoescaped)
+    for everyone (``specialists.pages``, keyed by both and the profile's availability version).
+    ``preview``: the owner's (or an admin's) view of an unlisted profile, with its real slots."""
+    return Markup(render_template("consultations/_profile_booking.html", profile=profile,  # noqa: S704 (autoescaped)
+                                  preview=preview))
 
 
 @bp.app_template_global()
@@ -63,8 +66,16 @@ def standing_with(profile: Any) -> svc.Standing | None:
 
 
 @bp.app_template_global()
-def offers_free_booking(profile: SpecialistProfile) -> bool:
-    return svc.offers_booking(profile)
+def upcoming_consultations_of(profile: Any) -> list[Consultation]:
+    """The specialist's upcoming consultations, for an admin deciding on a revocation."""
+    if not getattr(current_user, "is_admin", False):
+        return []
+    return svc.upcoming_with_specialist(profile.id)
+
+
+@bp.app_template_global()
+def offers_free_booking(profile: SpecialistProfile, preview: bool = False) -> bool:
+    return svc.would_offer_booking(profile) if preview else svc.offers_booking(profile)
 
 
 @bp.app_template_filter("slot_param")
@@ -80,7 +91,7 @@ def _format_label(slug: str) -> str:
 def _published_profile_or_404(slug: str) -> SpecialistProfile:
     profile = db.session.scalar(select(SpecialistProfile).where(SpecialistProfile.slug == slug)
                                 .options(selectinload(SpecialistProfile.formats)))
-    if profile is None or not profile.is_published:
+    if profile is None or not profile.is_listed:
         abort(404)
     return profile
 

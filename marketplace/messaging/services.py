@@ -224,7 +224,7 @@ def resolve_new_conversation(sender: User, *, to_slug: str | None = None,
         if sender.role is Role.SPECIALIST:
             raise MessagingError("Specialists can't send messages to other specialists.")
         existing = _existing_conversation(sender.id, profile.user_id)
-        if existing is None and not (profile.is_published and profile.user.is_active):
+        if existing is None and not (profile.is_listed and profile.user.is_active):
             raise MessagingError("We couldn't find that specialist.", 404)
         return NewConversationTarget(sender, profile.user, profile, existing)
     if client_id is not None:

@@ -63,7 +63,7 @@ class Answer(ModeratedMixin, Model):
     @property
     def links_to_profile(self) -> bool:
         """Profile and booking links only for a specialist whose profile is public."""
-        return self.specialist is not None and self.specialist.is_published
+        return self.specialist is not None and self.specialist.is_listed
 
     def can_view(self, user: Any) -> bool:
         return (not self.hidden and self.question.can_view(user)) or _is_admin(user)

@@ -141,11 +141,11 @@ def ask_question(author: User, *, title: str, body: str, topic_id: int, anonymou
 
 
 def answering_profile(user: Any) -> SpecialistProfile | None:
-    """The published profile through which ``user`` may answer, or None."""
+    """The listed profile (published, licence verified) through which ``user`` may answer, or None."""
     if not getattr(user, "is_authenticated", False) or not user.is_specialist:
         return None
     profile = user.specialist_profile
-    return profile if profile is not None and profile.is_published else None
+    return profile if profile is not None and profile.is_listed else None
 
 
 def answer_question(user: Any, question: Question, *, body: str) -> Answer:

@@ -75,7 +75,10 @@ def _profile_values(spec: dict[str, Any], now: Any) -> dict[str, Any]:
     values.update(
         bio_html=bio_html(spec["bio_markdown"]),
         fee_eur_cents=fee_in_eur_cents(spec["fee_cents"], spec["currency"]),
-        verification_status=VerificationStatus.VERIFIED if spec["verified"] else VerificationStatus.PENDING,
+        verification_status=(VerificationStatus.VERIFIED if spec["verified"] else
+                             VerificationStatus.REJECTED if spec["slug"] in content.REJECTED_LICENCES else
+                             VerificationStatus.PENDING),
+        verification_note=content.REJECTED_LICENCES.get(spec["slug"]),
         verified_at=now if spec["verified"] else None,
         is_published=True,
         published_at=now,

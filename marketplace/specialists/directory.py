@@ -79,7 +79,6 @@ class DirectoryFilters:
     fee_min: int | None = None  # approximate euros (fees in other currencies are converted)
     fee_max: int | None = None
     free: bool = False
-    verified: bool = False
     available: bool = False
 
     @classmethod
@@ -174,8 +173,6 @@ def filter_conditions(filters: DirectoryFilters, now: datetime) -> list[ColumnEl
         conditions.append(SpecialistProfile.fee_eur_cents <= filters.fee_max * 100)
     if filters.free:
         conditions.append(SpecialistProfile.offers_free_consultation == true())
-    if filters.verified:
-        conditions.append(SpecialistProfile.verification_status == VerificationStatus.VERIFIED)
     if filters.available:
         conditions.append(SpecialistProfile.next_available_at >= now)
         conditions.append(SpecialistProfile.next_available_at < now + AVAILABLE_WITHIN)
@@ -187,8 +184,8 @@ def filter_conditions(filters: DirectoryFilters, now: datetime) -> list[ColumnEl
 
 
 def matching_ids(filters: DirectoryFilters, now: datetime) -> Select:
-    """Ids of published profiles matching ``filters`` (unordered)."""
-    return select(SpecialistProfile.id).where(SpecialistProfile.is_published == true(),
+    """Ids of listed profiles (published and verified) matching ``filters`` (unordered)."""
+    return select(SpecialistProfile.id).where(SpecialistProfile.is_listed,
                                               *filter_conditions(filters, now))
 
 
@@ -272,7 +269,7 @@ _CARD_COLUMNS = (
 def load_cards(ids: list[int]) -> list[DirectoryCard]:
     """What the cards of these published profiles show, in one query (the caller restores the order of ``ids``)."""
     stmt = select(*_CARD_COLUMNS, vocabulary_slugs("specialties"), vocabulary_slugs("languages")).where(
-        SpecialistProfile.id.in_(ids), SpecialistProfile.is_published == true())
+        SpecialistProfile.id.in_(ids), SpecialistProfile.is_listed)
     cards = []
     for *values, specialties, languages in db.session.execute(stmt):
         card = DirectoryCard(*values)

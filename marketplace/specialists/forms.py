@@ -196,9 +196,9 @@ class DirectoryFilterForm(Form):
     city = StringField("City", filters=[clean_text], validators=[Optional(), Length(max=80)])
     fee_min = IntegerField("Fee from (approx. €)", validators=[Optional(), NumberRange(0, 100_000)])
     fee_max = IntegerField("Fee up to (approx. €)", validators=[Optional(), NumberRange(0, 100_000)])
-    # Checked boxes submit "1", so links read ?free=1&verified=1.
+    # Checked boxes submit "1", so links read ?free=1&available=1. (No "licence verified" filter:
+    # every listed specialist's licence has been verified.)
     free = BooleanField("Offers a free 30-minute consultation", false_values=_FALSE, render_kw={"value": "1"})
-    verified = BooleanField("Licence verified", false_values=_FALSE, render_kw={"value": "1"})
     available = BooleanField("Available this week", false_values=_FALSE, render_kw={"value": "1"})
 
     def valid_data(self) -> dict[str, Any]:

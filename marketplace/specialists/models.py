@@ -9,12 +9,14 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    ColumnElement,
     Enum,
     ForeignKey,
     Index,
     String,
     Table,
     Text,
+    and_,
     cast,
     event,
     func,
@@ -150,6 +152,19 @@ class SpecialistProfile(Model):
     @hybrid_property
     def is_verified(self) -> bool:
         return self.verification_status == VerificationStatus.VERIFIED
+
+    @hybrid_property
+    def is_listed(self) -> bool:
+        """Public: published by the specialist AND its licence verified by an admin. Only a listed
+        profile is in the directory, has a public page, can be booked, messaged or featured; before
+        (and after a rejection or revocation) its owner and admins see a preview. The one rule, in
+        Python and (``is_listed`` on the class) in SQL."""
+        return bool(self.is_published) and self.verification_status is VerificationStatus.VERIFIED
+
+    @is_listed.inplace.expression
+    @classmethod
+    def _is_listed_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.is_published.is_(True), cls.verification_status == VerificationStatus.VERIFIED)
 
     def format_slugs(self) -> set[str]:
         return {f.slug for f in self.formats}

@@ -82,12 +82,12 @@ class ProfileHead:
     user_id: int | None
     offers_free_consultation: bool
     accepting_new_clients: bool
-    is_published: bool = True
+    is_listed: bool = True
 
     @classmethod
     def of(cls, profile: SpecialistProfile) -> ProfileHead:
         return cls(profile.id, profile.slug, profile.display_name, profile.user_id, profile.offers_free_consultation,
-                   profile.accepting_new_clients, profile.is_published)
+                   profile.accepting_new_clients, profile.is_listed)
 
     def can_edit(self, user: object) -> bool:
         return owns_profile(user, self.user_id)
@@ -98,17 +98,17 @@ class ProfilePage:
     profile: SpecialistProfile | ProfileHead
     labels: dict[str, tuple[str, ...]]
     tz: str
-    cached: CachedPage | None = None  # None for an unpublished preview: never cached
+    cached: CachedPage | None = None  # None for a preview (a profile not listed): never cached
     card: str = ""  # the booking card rendered with the cached page
 
     @property
     def preview(self) -> bool:
-        return not self.profile.is_published
+        return not self.profile.is_listed
 
     def response(self) -> Markup | str:
         context = {"page": self, "profile": self.profile, "labels": self.labels, "tz": self.tz}
         if self.cached is None:
-            card = render_template(BOOKING_CARD, profile=self.profile)  # the owner's preview: their real slots
+            card = render_template(BOOKING_CARD, profile=self.profile, preview=True)  # their real slots
             return render_template("specialists/profile.html", booking_card=Markup(card), **context)  # noqa: S704
         return self.cached.response(booking_card=Markup(self.card), **context)  # noqa: S704 (rendered, autoescaped)
 
@@ -140,7 +140,7 @@ def _known_ids() -> dict[str, int]:
 
 
 def profile_page(slug: str, viewer: Any, tz: str) -> ProfilePage | None:
-    """The profile page if ``viewer`` may see it: published (cached), or the owner's/an admin's preview.
+    """The profile page if ``viewer`` may see it: listed (cached), or the owner's/an admin's preview.
 
     A hit reads the versions (one cache round trip) and no database row: the slug's id is known to
     this process, and the page carries what its person parts need (``ProfileHead``)."""
@@ -153,7 +153,7 @@ def profile_page(slug: str, viewer: Any, tz: str) -> ProfilePage | None:
     if found is None:
         return None
     profile, labels = found
-    if not profile.is_published:
+    if not profile.is_listed:
         return ProfilePage(profile, labels, tz) if profile.can_preview(viewer) else None
     ids = _known_ids()
     if len(ids) >= MAX_PROFILE_IDS:
@@ -163,11 +163,11 @@ def profile_page(slug: str, viewer: Any, tz: str) -> ProfilePage | None:
 
 
 def _published_page(profile_id: int, slug: str, tz: str) -> ProfilePage | None:
-    """The cached page of published profile ``profile_id`` if it is still at ``slug`` (else None)."""
+    """The cached page of listed profile ``profile_id`` if it is still at ``slug`` (else None)."""
     def render() -> dict[str, Any]:
         # Read after the versions of the key were: a page is never older than its key says.
         found = load_profile(slug)
-        if found is None or found[0].id != profile_id or not found[0].is_published:
+        if found is None or found[0].id != profile_id or not found[0].is_listed:
             return {"head": None}
         profile, labels = found
         return {**render_page_shell("specialists/profile.html", profile=profile, labels=labels, tz=tz),

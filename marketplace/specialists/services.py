@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from sqlalchemy import Select, select, true
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -75,17 +75,17 @@ def published_profiles_query() -> Select:
 
     Callers add their own filters and ordering, e.g. ``.where(SpecialistProfile.id.in_(ids))``.
     """
-    return select(SpecialistProfile).where(SpecialistProfile.is_published == true()).options(*CARD_LOADS)
+    return select(SpecialistProfile).where(SpecialistProfile.is_listed).options(*CARD_LOADS)
 
 
 def profile_for_viewer(slug: str, viewer: Any) -> SpecialistProfile | None:
-    """The profile at ``slug`` if ``viewer`` may see it: published, or the owner's/an admin's preview."""
+    """The profile at ``slug`` if ``viewer`` may see it: listed, or the owner's/an admin's preview."""
     profile = db.session.scalar(
         select(SpecialistProfile).where(SpecialistProfile.slug == slug).options(*PROFILE_LOADS)
     )
     if profile is None:
         return None
-    if profile.is_published or profile.can_preview(viewer):
+    if profile.is_listed or profile.can_preview(viewer):
         return profile
     return None
 
@@ -290,7 +290,8 @@ def _apply_changes(profile: SpecialistProfile, values: dict[str, Any], result: S
         # A verified badge belongs to the licence that was checked, not to whatever is typed later.
         profile.verification_status = VerificationStatus.PENDING
         profile.verified_at = None
-        result.notices.append("Your licence details changed, so they will be verified again.")
+        result.notices.append("Your licence details changed, so they will be verified again. Until then your "
+                              "profile is not listed and cannot be booked.")
 
 
 def _hide_if_incomplete(profile: SpecialistProfile, result: SaveResult) -> None:
@@ -303,7 +304,8 @@ def _hide_if_incomplete(profile: SpecialistProfile, result: SaveResult) -> None:
 
 # Fields that decide whether (and when) a profile can be booked: changing one recomputes
 # ``next_available_at`` at once, so the directory shows and sorts by the right time.
-AVAILABILITY_FIELDS = ("offers_free_consultation", "accepting_new_clients", "timezone", "is_published")
+AVAILABILITY_FIELDS = ("offers_free_consultation", "accepting_new_clients", "timezone", "is_published",
+                       "verification_status")
 
 
 def _availability_state(profile: SpecialistProfile) -> tuple[Any, ...]:
@@ -425,17 +427,14 @@ def verify_licence(admin: User, profile_id: int) -> SpecialistProfile:
     send_mail(profile.user.email, "Your licence has been verified",
               render_mail("specialists/email/licence_verified.txt", profile=profile))
     db.session.flush()
+    refresh_profile_availability(profile)  # listed (if published): bookable from now on
     log.info("profile %s licence verified by %s", profile.id, admin.id)
     return profile
 
 
 def reject_licence(admin: User, profile_id: int, reason: str) -> SpecialistProfile:
     """Reject a pending licence with a reason the specialist sees; audit-logged, specialist e-mailed."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ProfileError("Please give the specialist a reason for the rejection.", "reason")
-    if len(reason) > 500:
-        raise ProfileError("Keep the reason under 500 characters.", "reason")
+    reason = _rejection_reason(reason)
     profile = _pending_for(admin, profile_id)
     before = _verification_snapshot(profile)
     profile.verification_status = VerificationStatus.REJECTED
@@ -445,8 +444,41 @@ def reject_licence(admin: User, profile_id: int, reason: str) -> SpecialistProfi
     send_mail(profile.user.email, "We could not verify your licence",
               render_mail("specialists/email/licence_rejected.txt", profile=profile, reason=reason))
     db.session.flush()
+    refresh_profile_availability(profile)
     log.info("profile %s licence rejected by %s", profile.id, admin.id)
     return profile
+
+
+def revoke_licence(admin: User, profile_id: int, reason: str) -> SpecialistProfile:
+    """Withdraw a verification (the licence lapsed, a complaint…): the profile leaves the directory
+    and booking at once; audit-logged, the specialist e-mailed with the reason. What happens to the
+    consultations already booked is the admin's choice (``admin.services.revoke_verification``)."""
+    reason = _rejection_reason(reason)
+    if not getattr(admin, "is_admin", False):
+        raise ProfileError("Only admins can revoke a verification.")
+    profile = db.session.get(SpecialistProfile, profile_id, with_for_update=True)
+    if profile is None or profile.verification_status is not VerificationStatus.VERIFIED:
+        raise ProfileError("This profile's licence is not verified (any more).")
+    before = _verification_snapshot(profile)
+    profile.verification_status = VerificationStatus.REJECTED
+    profile.verified_at = None
+    profile.verification_note = reason
+    record_audit(admin, "licence.revoked", profile, before=before, after=_verification_snapshot(profile))
+    send_mail(profile.user.email, "We have withdrawn your licence verification",
+              render_mail("specialists/email/licence_rejected.txt", profile=profile, reason=reason, revoked=True))
+    db.session.flush()
+    refresh_profile_availability(profile)
+    log.info("profile %s licence verification revoked by %s", profile.id, admin.id)
+    return profile
+
+
+def _rejection_reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ProfileError("Please give the specialist a reason.", "reason")
+    if len(reason) > 500:
+        raise ProfileError("Keep the reason under 500 characters.", "reason")
+    return reason
 
 
 # --- account export and deletion -------------------------------------------------------------

@@ -30,7 +30,8 @@ def test_demo_specialists_are_complete_published_and_idempotent(client):
     assert {s.slug for s in lena.specialties} == {"anxiety", "ocd", "stress"}
     for spec in content.SPECIALISTS:
         profile = next(p for p in ctx.profiles if p.slug == spec["slug"])
-        expected = VerificationStatus.VERIFIED if spec["verified"] else VerificationStatus.PENDING
+        expected = (VerificationStatus.VERIFIED if spec["verified"] else
+                    VerificationStatus.REJECTED if spec["slug"] in content.REJECTED_LICENCES else VerificationStatus.PENDING)
         assert profile.verification_status is expected
     generated = db.session.scalars(select(SpecialistProfile).where(SpecialistProfile.slug.like("%-1"))).all()
     assert generated and all(p.is_published and not missing_profile_fields(p) for p in generated)

@@ -137,7 +137,7 @@ def test_hand_written_specialists_are_consistent() -> None:
 
 def test_hand_written_mix_is_realistic() -> None:
     assert 18 <= sum(s["offers_free_consultation"] for s in SPECIALISTS) <= 22
-    assert 12 <= sum(s["verified"] for s in SPECIALISTS) <= 16
+    assert sum(s["verified"] for s in SPECIALISTS) == 22  # listed; one pending, one rejected
     assert sum(s["accepting_new_clients"] for s in SPECIALISTS) >= 20
     assert sum("en" in s["languages"] for s in SPECIALISTS) >= 20
     assert len({s["currency"] for s in SPECIALISTS}) == len(CURRENCIES)
@@ -167,6 +167,14 @@ def test_questions_have_valid_topics_and_answers() -> None:
             index = answer["specialist_index"]
             assert isinstance(index, int) and 0 <= index < len(SPECIALISTS)
             assert answer["body"].strip()
+
+
+def test_the_verification_queue_is_not_empty_one_pending_one_rejected() -> None:
+    from marketplace.demo.content import REJECTED_LICENCES
+
+    unverified = {s["slug"] for s in SPECIALISTS if not s["verified"]}
+    assert len(unverified) == 2 and len(REJECTED_LICENCES) == 1 and set(REJECTED_LICENCES) < unverified
+    assert all(reason.strip() for reason in REJECTED_LICENCES.values())
 
 
 def test_answering_specialists_are_verified() -> None:
