@@ -46,7 +46,7 @@ def localtime(dt: datetime | None, tz_name: str | None = None) -> str:
 
 # What differs between people (or requests) and so must never end up in a cached fragment.
 PERSONAL_GLOBALS = ("current_user", "csrf_token", "current_path", "request", "session", "g",
-                    "get_flashed_messages", "unread_messages", "viewer_timezone")
+                    "get_flashed_messages", "unread_messages", "requests_waiting", "viewer_timezone")
 FRAGMENT_ENV = "fragment_jinja_env"
 PERSON_TEMPLATE = "_person.html"  # the parts of base.html that belong to the person or request
 MARKER = re.compile(r"<!--person:([\w./-]+):(\w+):([0-9a-f]{32})-->")

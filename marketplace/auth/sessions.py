@@ -75,9 +75,10 @@ def prune_ended_sessions() -> int:
     return int(result.rowcount or 0)
 
 
-# What other domains show on every page of a logged-in person (the unread badge), loaded in the
-# same query as the session's user: name -> a function building the column (a scalar subquery on
-# ``User``). Registered at import time by the domain that owns the value.
+# What other domains show on every page of a logged-in person (the unread badge, the requests
+# waiting for a specialist), loaded in the same query as the session's user: name -> a function
+# building the column (a scalar subquery on ``User``; it may use ``bindparam("now")``). Registered
+# at import time by the domain that owns the value.
 _WITH_USER: dict[str, Callable[[], ColumnElement[Any]]] = {}
 
 
@@ -106,7 +107,8 @@ def load_session_user(session_id: str) -> User | None:
     user_id, version, token = (session_id.split(":") + ["", ""])[:3]
     if not (user_id.isdigit() and version.isdigit() and token) or len(user_id) > 12 or len(token) > 64:
         return None
-    row = db.session.execute(_live_session_user(), {"user_id": int(user_id), "token_hash": _hash(token)}).first()
+    row = db.session.execute(_live_session_user(),
+                             {"user_id": int(user_id), "token_hash": _hash(token), "now": utcnow()}).first()
     if row is None:
         return None
     user, *extras = row

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
+from marketplace.auth.sessions import forget_loaded
 from marketplace.consultations.availability import bookable_clause, calendar_changed
 from marketplace.consultations.booking import release_blocks
 from marketplace.consultations.models import (
@@ -51,6 +52,9 @@ def load_consultation(consultation_id: int) -> Consultation | None:
     )
 
 
+REQUESTS_WAITING = "requests_waiting"  # the specialist's navigation count (loaded with the session's user)
+
+
 def confirm_consultation(consultation: Consultation, user: User) -> None:
     """The specialist confirms a requested consultation (before its start)."""
     if not consultation.can_confirm(user):
@@ -60,6 +64,7 @@ def confirm_consultation(consultation: Consultation, user: User) -> None:
     consultation.sequence += 1
     record_audit(user, "consultation.confirmed", consultation)
     db.session.flush()
+    forget_loaded(user, REQUESTS_WAITING)
     notify_confirmed(consultation)
     log.info("consultation %s confirmed", consultation.id)
 
@@ -94,6 +99,7 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
     record_audit(user, "consultation.cancelled", consultation, before={"state": before},
                  after={"state": "cancelled"})
     notify_cancelled(consultation, user, account_deleted=account_deleted, by_balance=by_balance)
+    forget_loaded(user, REQUESTS_WAITING)
     calendar_changed([consultation.specialist_id])
     log.info("consultation %s cancelled by user %s", consultation.id, user.id)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.account.hooks import data_exporter, deletion_hook
-from marketplace.auth.models import User
+from marketplace.auth.models import Role, User
+from marketplace.auth.sessions import load_with_user
 from marketplace.consultations.availability import (  # noqa: F401  (re-exported)
     AvailabilityError,
     add_date_override,
@@ -50,6 +51,7 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     validate_slot,
 )
 from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
+    REQUESTS_WAITING,
     ConsultationError,
     cancel_consultation,
     complete_consultation,
@@ -74,6 +76,35 @@ from marketplace.extensions import db
 from marketplace.specialists.models import SpecialistProfile
 
 log = logging.getLogger(__name__)
+
+
+# --- requests waiting for the specialist (their navigation) -------------------------------------
+
+def _requests_waiting_column() -> ColumnElement[int]:
+    """Requested (not yet confirmed) consultations still to come with the user's profile, as a column
+    of the session-user query: a specialist's navigation shows it on every page at no extra query."""
+    waiting = (select(func.count(Consultation.id))
+               .join(SpecialistProfile, SpecialistProfile.id == Consultation.specialist_id)
+               .where(SpecialistProfile.user_id == User.id, Consultation.state == ConsultationState.REQUESTED,
+                      Consultation.start_utc > bindparam("now"))
+               .correlate(User).scalar_subquery())
+    return case((User.role == Role.SPECIALIST, waiting), else_=0)
+
+
+load_with_user(REQUESTS_WAITING, _requests_waiting_column)
+
+
+def requests_waiting(user: Any) -> int:
+    """How many consultation requests wait for ``user`` (a specialist) to confirm them."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_specialist", False):
+        return 0
+    loaded = user.loaded_with_session.get(REQUESTS_WAITING)
+    if loaded is not None:
+        return int(loaded)
+    return int(db.session.scalar(
+        select(func.count(Consultation.id)).join(SpecialistProfile, SpecialistProfile.id == Consultation.specialist_id)
+        .where(SpecialistProfile.user_id == user.id, Consultation.state == ConsultationState.REQUESTED,
+               Consultation.start_utc > utcnow())) or 0)
 
 
 def has_consultation_between(client_id: int, specialist_profile_id: int) -> bool:

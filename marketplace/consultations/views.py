@@ -39,6 +39,12 @@ from marketplace.timeutil import viewer_timezone
 
 # --- template helpers (profile partial) ------------------------------------------------------
 
+@bp.app_context_processor
+def _navigation() -> dict[str, Any]:
+    """``requests_waiting()`` for a specialist's navigation (``_person.html``) on every page."""
+    return {"requests_waiting": lambda: svc.requests_waiting(current_user)}
+
+
 @bp.app_template_global()
 def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6, preview: bool = False) -> dict:
     """The next free slots of ``profile`` grouped by the viewer's local day (``preview``: those it

@@ -118,11 +118,13 @@ def edit_profile() -> ResponseReturnValue:
 @role_required(Role.SPECIALIST)
 def publish() -> ResponseReturnValue:
     try:
-        publish_profile(_own_profile_or_404(), current_user)
+        profile = publish_profile(_own_profile_or_404(), current_user)
     except ProfileError as exc:
         flash(str(exc), "error")
     else:
-        flash("Your profile is published and visible in the directory.", "success")
+        flash("Your profile is published and visible in the directory." if profile.is_listed else
+              "Your profile is published. It will be listed in the directory, and clients can book and message you, "
+              "as soon as an admin has verified your licence. We will e-mail you.", "success")
     return redirect(url_for(".edit_profile"))
 
 

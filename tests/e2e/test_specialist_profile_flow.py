@@ -1,5 +1,6 @@
-"""Real browser: a specialist signs up, fills in the profile with a photo and publishes it;
-a visitor then finds them through the directory filters (no JavaScript needed)."""
+"""Real browser: a specialist signs up, fills in the profile with a photo and publishes it; it is
+listed once an admin has verified the licence, and a visitor then finds them through the directory
+filters (no JavaScript needed)."""
 from __future__ import annotations
 
 import re
@@ -7,7 +8,9 @@ import re
 from PIL import Image
 from playwright.sync_api import expect
 
+from marketplace.auth.models import Role
 from tests.e2e.helpers import sign_up
+from tests.factories import PASSWORD as PASSWORD_OF_FACTORIES
 
 PASSWORD = "a-calm-river-at-dawn"
 
@@ -21,7 +24,8 @@ def assert_accessible(page) -> None:
     assert serious == [], serious
 
 
-def test_specialist_publishes_profile_and_visitor_finds_it(page, browser, live_server, make_specialist, tmp_path):
+def test_specialist_publishes_profile_and_visitor_finds_it(page, browser, live_server, make_specialist, make_user,
+                                                           tmp_path):
     make_specialist(display_name="Dr Other Anxiety", specialties=["anxiety"], languages=["de"])
     photo = tmp_path / "portrait.png"
     Image.new("RGB", (1400, 1400), (90, 140, 200)).save(photo)
@@ -62,8 +66,29 @@ def test_specialist_publishes_profile_and_visitor_finds_it(page, browser, live_s
     expect(page.get_by_test_id("missing-fields")).to_have_count(0)
 
     page.get_by_role("button", name="Publish profile").click()
-    expect(page.get_by_text("Your profile is published")).to_be_visible()
-    expect(page.get_by_test_id("publish-status")).to_contain_text("Published")
+    expect(page.get_by_text("as soon as an admin has verified your licence")).to_be_visible()
+    expect(page.get_by_test_id("publish-status")).to_contain_text("Not listed yet")
+    page.get_by_role("link", name="View your public profile").click()
+    expect(page.get_by_test_id("preview-banner")).to_contain_text("waiting for licence verification")
+
+    # Not listed before an admin verified the licence; the admin approves it from the queue.
+    admin = make_user(Role.ADMIN, email="admin@example.test")
+    context = browser.new_context(base_url=live_server.url)
+    try:
+        other = context.new_page()
+        other.set_default_timeout(10000)
+        other.goto("/specialists?q=Marlow")
+        expect(other.get_by_test_id("specialist-card")).to_have_count(0)
+        other.goto("/auth/login")
+        other.get_by_label("E-mail").fill(admin.email)
+        other.get_by_label("Password").fill(PASSWORD_OF_FACTORIES)
+        other.get_by_role("button", name="Log in").click()
+        other.goto("/admin/verification")
+        item = other.get_by_test_id("verification-item").filter(has_text="Dr Liv Marlow")
+        item.get_by_role("button", name="Approve licence").click()
+        expect(other.get_by_text("Dr Liv Marlow's licence is verified")).to_be_visible()
+    finally:
+        context.close()
 
     # A visitor (separate browser context, no cookies) filters the directory and finds her.
     context = browser.new_context(base_url=live_server.url, timezone_id="America/New_York", locale="en-US")
