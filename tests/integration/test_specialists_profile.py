@@ -152,6 +152,8 @@ def test_xss_in_bio_is_inert_on_public_page(client, auth, draft, bio):
     assert client.post("/specialists/me/publish").status_code == 302
     profile = reload(draft)
     assert profile.is_published
+    profile.verification_status = VerificationStatus.VERIFIED  # as an admin would: now it is public
+    db.session.commit()
     auth.logout()
     html = client.get(f"/specialists/{profile.slug}").get_data(as_text=True)
     bio_html = html.split('data-testid="bio">', 1)[1].split("</div>", 1)[0]
@@ -270,7 +272,7 @@ def test_incomplete_profile_cannot_be_published(client, auth, draft):
     assert "can&#39;t be published yet" in html and "a professional title" in html and "a bio" in html
 
 
-def test_publishing_submits_licence_and_lists_profile(client, auth, draft):
+def test_publishing_submits_licence_and_lists_profile_once_verified(client, auth, draft):
     auth.login_as(draft.user)
     client.post(EDIT, data=complete_form(draft))
     client.post("/specialists/me/publish")
@@ -278,9 +280,12 @@ def test_publishing_submits_licence_and_lists_profile(client, auth, draft):
     assert profile.is_published and profile.published_at is not None
     assert profile.verification_status is VerificationStatus.PENDING
     auth.logout()
+    assert "Ada Quill" not in client.get("/specialists").get_data(as_text=True)  # not listed yet
+    assert client.get(f"/specialists/{profile.slug}").status_code == 404
+    profile.verification_status = VerificationStatus.VERIFIED  # what the admin's approval does
+    db.session.commit()
     assert "Ada Quill" in client.get("/specialists").get_data(as_text=True)
-    html = client.get(f"/specialists/{profile.slug}").get_data(as_text=True)
-    assert "Verified licence" not in html
+    assert "Verified licence" in client.get(f"/specialists/{profile.slug}").get_data(as_text=True)
 
 
 def test_profile_that_becomes_incomplete_is_unpublished(client, auth, draft):

@@ -311,6 +311,9 @@ MATRIX: dict[str, Route] = {
     "/admin/verification/<int:profile_id>/reject": Route(
         POST=admin_only(REDIRECT), data=lambda w: {f"p{w.other_profile.id}-reason": "Licence not found."},
         url=lambda w: f"/admin/verification/{w.other_profile.id}/reject"),
+    "/admin/verification/<int:profile_id>/revoke": Route(
+        POST=admin_only(REDIRECT), data=lambda w: {"reason": "The licence lapsed.", "consultations": "keep"},
+        url=lambda w: f"/admin/verification/{w.other_profile.id}/revoke"),
     "/admin/payments": Route(GET=admin_only()),
     "/admin/payments/<int:payment_id>/retry-refund": Route(
         POST=admin_only(REDIRECT), url=lambda w: f"/admin/payments/{w.payment.id}/retry-refund"),
