@@ -198,6 +198,18 @@ def _slot_lists(profiles: list[tuple[int, str]], now: datetime) -> dict[int, lis
     return {pid: availability.free_slots_for(db.session.get(SpecialistProfile, pid), now) for pid, _tz in profiles}
 
 
+def _bookable() -> Any:
+    """The app's own "bookable specialist" clause (listed, offering the free consultation)."""
+    try:
+        from marketplace.consultations.availability import bookable_clause
+    except ImportError:  # an older checkout
+        from marketplace.specialists.models import SpecialistProfile
+
+        return (SpecialistProfile.is_published.is_(True) & SpecialistProfile.offers_free_consultation.is_(True)
+                & SpecialistProfile.accepting_new_clients.is_(True))
+    return bookable_clause()
+
+
 def _free_slots(count: int) -> list[tuple[str, str, datetime]]:
     """``count`` (slug, format, start) bookable slots, at least two hours apart per specialist."""
     from datetime import timedelta
@@ -215,8 +227,7 @@ def _free_slots(count: int) -> list[tuple[str, str, datetime]]:
     profiles = db.session.execute(
         select(SpecialistProfile.id, SpecialistProfile.timezone, SpecialistProfile.slug, first_format.c.slug)
         .join(first_format, first_format.c.profile_id == SpecialistProfile.id)
-        .where(SpecialistProfile.is_published.is_(True), SpecialistProfile.offers_free_consultation.is_(True),
-               SpecialistProfile.accepting_new_clients.is_(True))
+        .where(_bookable())
         .order_by(SpecialistProfile.id).limit(600)).all()
     free = _slot_lists([(pid, tz) for pid, tz, _slug, _format in profiles], now)
     slots: list[tuple[str, str, datetime]] = []
