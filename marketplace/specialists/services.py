@@ -436,15 +436,7 @@ def reject_licence(admin: User, profile_id: int, reason: str) -> SpecialistProfi
     """Reject a pending licence with a reason the specialist sees; audit-logged, specialist e-mailed."""
     reason = _rejection_reason(reason)
     profile = _pending_for(admin, profile_id)
-    before = _verification_snapshot(profile)
-    profile.verification_status = VerificationStatus.REJECTED
-    profile.verified_at = None
-    profile.verification_note = reason
-    record_audit(admin, "licence.rejected", profile, before=before, after=_verification_snapshot(profile))
-    send_mail(profile.user.email, "We could not verify your licence",
-              render_mail("specialists/email/licence_rejected.txt", profile=profile, reason=reason))
-    db.session.flush()
-    refresh_profile_availability(profile)
+    _unverify(admin, profile, reason, revoked=False)
     log.info("profile %s licence rejected by %s", profile.id, admin.id)
     return profile
 
@@ -459,17 +451,24 @@ def revoke_licence(admin: User, profile_id: int, reason: str) -> SpecialistProfi
     profile = db.session.get(SpecialistProfile, profile_id, with_for_update=True)
     if profile is None or profile.verification_status is not VerificationStatus.VERIFIED:
         raise ProfileError("This profile's licence is not verified (any more).")
+    _unverify(admin, profile, reason, revoked=True)
+    log.info("profile %s licence verification revoked by %s", profile.id, admin.id)
+    return profile
+
+
+def _unverify(admin: User, profile: SpecialistProfile, reason: str, *, revoked: bool) -> None:
+    """Rejected (or revoked): not listed from this commit on; audit-logged, the specialist e-mailed why."""
     before = _verification_snapshot(profile)
     profile.verification_status = VerificationStatus.REJECTED
     profile.verified_at = None
     profile.verification_note = reason
-    record_audit(admin, "licence.revoked", profile, before=before, after=_verification_snapshot(profile))
-    send_mail(profile.user.email, "We have withdrawn your licence verification",
-              render_mail("specialists/email/licence_rejected.txt", profile=profile, reason=reason, revoked=True))
+    record_audit(admin, "licence.revoked" if revoked else "licence.rejected", profile, before=before,
+                 after=_verification_snapshot(profile))
+    send_mail(profile.user.email,
+              "We have withdrawn your licence verification" if revoked else "We could not verify your licence",
+              render_mail("specialists/email/licence_rejected.txt", profile=profile, reason=reason, revoked=revoked))
     db.session.flush()
     refresh_profile_availability(profile)
-    log.info("profile %s licence verification revoked by %s", profile.id, admin.id)
-    return profile
 
 
 def _rejection_reason(reason: str | None) -> str:
