@@ -208,7 +208,34 @@ class DirectoryFilterForm(Form):
         for f in self._fields.values():
             if f.errors:
                 f.data, f.raw_data, f.errors = f.default, [], []
+        self.notice = ""
+        low, high = self.fee_min.data, self.fee_max.data
+        if low is not None and high is not None and low > high:
+            # "from 120 up to 60" is a slip of the hand, not a wish for nothing: swap, and say so.
+            self.fee_min.data, self.fee_max.data = high, low
+            self.notice = f"The fee range was the wrong way round; showing fees from {high} to {low}."
         return {name: f.data for name, f in self._fields.items()}
+
+    def active_labels(self) -> list[str]:
+        """The applied filters in words ("Specialty: Anxiety", "Fee up to 80"), for the folded
+        filter panel's summary on narrow screens. Call after ``valid_data``."""
+        labels: list[str] = []
+        for f in self:
+            if not f.data or f.name == "fee_max" and self.fee_min.data:
+                continue
+            if isinstance(f, SelectField):
+                shown = next((label for value, label, *_ in f.iter_choices() if value == f.data), f.data)
+                labels.append(f"{f.label.text}: {shown}")
+            elif isinstance(f, BooleanField):
+                labels.append(f.label.text)
+            elif f.name == "fee_min":
+                high = f" to {self.fee_max.data}" if self.fee_max.data else ""
+                labels.append(f"Fee from {f.data}{high}")
+            elif f.name == "fee_max":
+                labels.append(f"Fee up to {f.data}")
+            else:
+                labels.append(f"“{f.data}”" if f.name == "q" else f"{f.label.text}: {f.data}")
+        return labels
 
 
 class RejectLicenceForm(FlaskForm):

@@ -1,8 +1,13 @@
-/* Balance: the folded menu on narrow screens as a disclosure button (WAI-ARIA APG "Disclosure").
-   Without script the toggle is a link to #site-menu, which CSS opens through :target. */
+/* Balance on narrow screens: the folded menu as a disclosure button (WAI-ARIA APG "Disclosure";
+   without script the toggle is a link to #site-menu, which CSS opens through :target), and
+   panels marked data-fold-narrow (the directory's filters) folded on load. */
 (function () {
   "use strict";
+  var NARROW = "(max-width: 899px)";
   document.addEventListener("DOMContentLoaded", function () {
+    if (window.matchMedia && window.matchMedia(NARROW).matches) {
+      document.querySelectorAll("details[data-fold-narrow]").forEach(function (panel) { panel.open = false; });
+    }
     var toggle = document.querySelector("[data-menu-toggle]");
     var menu = document.getElementById("site-menu");
     if (!toggle || !menu) return;

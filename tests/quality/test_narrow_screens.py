@@ -104,3 +104,16 @@ def test_menu_opens_without_script(browser: Any, quality_live: Any) -> None:
         assert questions.is_visible()
     finally:
         ctx.close()
+
+
+def test_directory_filters_fold_so_results_come_first(sessions: BrowserSessions) -> None:
+    page = sessions.page("visitor")
+    page.goto("/specialists?free=1")
+    panel = page.locator("details[data-fold-narrow]")
+    assert panel.evaluate("el => el.open") is False
+    assert "1 applied" in page.get_by_test_id("filter-summary").inner_text()
+    first_card = page.locator(".specialist-grid > *").first
+    top = first_card.evaluate("el => el.getBoundingClientRect().top")
+    assert top < 740, f"the first result starts at {top}px: below the first screen"
+    page.get_by_test_id("filter-summary").click()
+    assert page.get_by_label("Specialty").is_visible()
