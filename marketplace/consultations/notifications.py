@@ -86,10 +86,9 @@ def ics_attachment(consultation: Consultation, recipient: Recipient, *, cancel: 
 def build_ics_for(consultation: Consultation, viewer: User, other_name: str, *, cancel: bool = False) -> bytes:
     """The .ics of a consultation as seen by ``viewer`` (download and e-mail share this)."""
     sender_name, sender_email = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
-    client = consultation.client
-    specialist_user = consultation.specialist.user
-    attendees = [(p.email, p.display_name) for p in (client, specialist_user)
-                 if p is not None and "@" in (p.email or "")]
+    # Balance organizes; the viewer is the one attendee: the other party is named in the summary,
+    # never by their personal address.
+    attendees = [(viewer.email, viewer.display_name)] if "@" in (viewer.email or "") else []
     details = meeting_details(consultation)
     description = (
         f"Free 30-minute initial consultation ({format_label(consultation.format).lower()}) booked through Balance.\n"

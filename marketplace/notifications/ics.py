@@ -90,7 +90,8 @@ def build_ics(
     """Serialize one booking as an iCalendar invitation (bytes, CRLF lines).
 
     ``method`` is "REQUEST" or "CANCEL" (CANCEL forces STATUS:CANCELLED).
-    ``attendees`` are (email, display name) pairs. ``now_utc`` becomes
+    ``attendees`` are (email, display name) pairs: whose calendar this is (callers put no one
+    else's address in it); they are not asked to RSVP. ``now_utc`` becomes
     DTSTAMP (defaults to the current time). Raises ``ValueError`` for naive
     datetimes, end <= start, unknown ``display_tz``, a bad method/status,
     a negative sequence, an empty UID or a malformed email address.
@@ -141,9 +142,9 @@ def build_ics(
                 name,
                 cutype="INDIVIDUAL",
                 role="REQ-PARTICIPANT",
-                partstat="NEEDS-ACTION",
-                # Ask for a reply only on invitations, not on cancellations.
-                rsvp="TRUE" if method == "REQUEST" else "FALSE",
+                # The booking is made on Balance, not by replying: no RSVP to a no-reply organizer.
+                partstat="ACCEPTED",
+                rsvp="FALSE",
             ),
         )
     calendar.add_component(event)

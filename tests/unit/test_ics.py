@@ -140,7 +140,7 @@ def test_attendees_and_organizer():
     attendees = event["ATTENDEE"]
     assert [str(a) for a in attendees] == ["mailto:client@example.test", "mailto:anna@example.test"]
     assert [a.params["CN"] for a in attendees] == ["Chris Client", "Dr. Anna Weber"]
-    assert all(a.params["RSVP"] == "TRUE" and a.params["PARTSTAT"] == "NEEDS-ACTION" for a in attendees)
+    assert all(a.params["RSVP"] == "FALSE" and a.params["PARTSTAT"] == "ACCEPTED" for a in attendees)
     assert str(event["ORGANIZER"]) == "mailto:bookings@balance.example"
     assert event["ORGANIZER"].params["CN"] == "Balance"
 
