@@ -29,4 +29,5 @@ class PasswordChangeForm(FlaskForm):
 
 
 class DeleteAccountForm(FlaskForm):
-    password = PasswordField("Your password", validators=[DataRequired(), Length(max=256)])
+    # Its own id: the password-change form on the same page has a "password" field too.
+    password = PasswordField("Your password", id="delete-password", validators=[DataRequired(), Length(max=256)])

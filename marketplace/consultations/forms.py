@@ -76,8 +76,9 @@ class OverrideForm(FlaskForm):
     day = DateField("Date", validators=[InputRequired("Choose a date.")])
     kind = RadioField("Type", choices=choices([("off", "Day off"), ("extra", "Extra hours")]), default="off",
                       validators=[DataRequired("Choose “day off” or “extra hours”.")])
-    start = TimeField("From (extra hours)", validators=[Optional()])
-    end = TimeField("Until (extra hours)", validators=[Optional()])
+    # Own ids: the weekly-hours form on the same page has "start" and "end" fields too.
+    start = TimeField("From (extra hours)", id="override-start", validators=[Optional()])
+    end = TimeField("Until (extra hours)", id="override-end", validators=[Optional()])
 
 
 BUFFER_CHOICES = [(0, "No buffer"), (15, "15 minutes"), (30, "30 minutes"), (45, "45 minutes"),

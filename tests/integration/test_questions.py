@@ -262,7 +262,8 @@ def test_specialist_answers_with_profile_and_booking_links(client, app, asker, s
     assert f'href="/specialists/{specialist.slug}/book"' in page
     mails = [m for m in app.extensions.get("mail_outbox", []) if asker.email in str(m["To"])]
     assert len(mails) == 1
-    assert "short routine" not in mails[0].get_content()  # the mail links to the answer, it does not quote it
+    # The mail links to the answer, it does not quote it.
+    assert "short routine" not in mails[0].get_body(preferencelist=("plain",)).get_content()
 
 
 def test_only_published_specialists_can_answer(client, asker, make_user, make_specialist):
