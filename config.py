@@ -45,7 +45,10 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
 
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
-    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # photo uploads are capped at 5 MB
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # any request body (views that take a photo declare more)
+    # The profile editor's body: a phone photo the browser could not shrink still reaches the form,
+    # whose photo field then names the photo limit (MAX_PHOTO_BYTES) with the other edits kept.
+    PROFILE_FORM_MAX_BYTES = 40 * 1024 * 1024
 
     # One switch for everything shared between processes and hosts: REDIS_URL=redis://127.0.0.1:6379/0
     # sets the job queue, the cache, the counters and the rate limits (each can be set on its own).

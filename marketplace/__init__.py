@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from config import INSTANCE_DIR, get_config, insecure_settings
+from marketplace.uploads import SizedRequest
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -17,6 +18,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         template_folder="../templates",
         static_folder="../static",
     )
+    app.request_class = SizedRequest  # per-view body limits (marketplace/uploads.py)
     app.config.from_object(get_config(config_name))
     if overrides:
         app.config.update(overrides)

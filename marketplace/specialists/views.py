@@ -43,6 +43,7 @@ from marketplace.specialists.services import (
 )
 from marketplace.specialists.vocabulary import country_names
 from marketplace.timeutil import viewer_timezone
+from marketplace.uploads import accepts_uploads
 
 PHOTO_MAX_AGE = 30 * 24 * 3600  # photo names are random and never reused, so caching is safe
 
@@ -92,6 +93,7 @@ PROFILE_EDIT_LIMIT = "10 per minute;60 per hour"
 
 
 @bp.route("/me/edit", methods=["GET", "POST"])
+@accepts_uploads("PROFILE_FORM_MAX_BYTES")
 @role_required(Role.SPECIALIST)
 @limiter.limit(PROFILE_EDIT_LIMIT, methods=["POST"], key_func=account_key)
 def edit_profile() -> ResponseReturnValue:

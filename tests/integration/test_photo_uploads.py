@@ -44,3 +44,37 @@ def test_phone_photo_is_stored_upright_without_comment_or_exif(client, auth, dra
     stored = client.get(f"/specialists/photos/{reload(draft).photo_filename}").data
     assert Image.open(io.BytesIO(stored)).size == (768, 1024)
     assert b"SECRET" not in stored and b"\xff\xfe" not in stored and b"Exif\x00\x00" not in stored
+
+
+# --- a photo over the size limit (issue 14: it used to end on a bare 413 page, every edit lost) ----
+
+def test_over_limit_photo_is_a_field_error_and_the_other_edits_are_kept(client, auth, draft, tmp_path):
+    big = b"\xff\xd8\xff\xe0" + bytes(7 * 1024 * 1024)  # 7 MB "phone photo", over MAX_PHOTO_BYTES (5 MB)
+    auth.login_as(draft.user)
+    response = client.post(EDIT, data=complete_form(draft, title="Psychotherapist in Leipzig",
+                                                    photo=(io.BytesIO(big), "IMG_2040.jpg")),
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="photo-error"' in page and "The photo is larger than 5 MB" in page
+    assert 'value="Psychotherapist in Leipzig"' in page  # the edit is still in the form
+    profile = reload(draft)
+    assert profile.photo_filename is None and profile.title is None  # nothing saved
+    folder = tmp_path / "uploads" / "photos"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_only_the_editor_takes_large_bodies(client, auth, draft):
+    auth.login_as(draft.user)
+    response = client.post("/contact", data={"message": "x" * (7 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "That file is too large" in response.get_data(as_text=True)
+
+
+def test_a_body_over_the_editors_own_limit_is_still_refused_politely(app, client, auth, draft):
+    auth.login_as(draft.user)
+    huge = bytes(app.config["PROFILE_FORM_MAX_BYTES"] + 1024)
+    response = client.post(EDIT, data=complete_form(draft, photo=(io.BytesIO(huge), "huge.jpg")),
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "That file is too large" in response.get_data(as_text=True)
