@@ -21,7 +21,15 @@ from marketplace.auth.models import User
 from marketplace.cache import bump_after_commit, bump_on_change
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.notifications.mail import render_mail, send_mail
+from marketplace.notifications.mail import (
+    Attachment,
+    NothingToSay,
+    external_url,
+    mail_composer,
+    render_mail,
+    send_composed_mail,
+    send_mail,
+)
 from marketplace.pagination import Page, paginate
 from marketplace.questions.models import Answer, Question, Report, ReportTarget
 from marketplace.specialists.models import SpecialistProfile, Specialty
@@ -148,8 +156,18 @@ def answering_profile(user: Any) -> SpecialistProfile | None:
     return profile if profile is not None and profile.is_listed else None
 
 
+def own_answer(user: Any, question: Question) -> Answer | None:
+    """The answer ``user`` (a specialist) already gave to ``question``, if any: one per specialist."""
+    profile = answering_profile(user)
+    if profile is None:
+        return None
+    return db.session.scalar(select(Answer).where(Answer.question_id == question.id, Answer.specialist_id == profile.id)
+                             .order_by(Answer.id).limit(1))
+
+
 def answer_question(user: Any, question: Question, *, body: str) -> Answer:
-    """Add a specialist's answer; the asker gets an e-mail (without the answer text)."""
+    """Add a specialist's answer — or, when they answered before, change that answer (one answer
+    per specialist and question). The asker gets an e-mail for a new answer (without its text)."""
     profile = answering_profile(user)
     if profile is None:
         if getattr(user, "is_specialist", False):
@@ -157,6 +175,14 @@ def answer_question(user: Any, question: Question, *, body: str) -> Answer:
         raise QuestionError("Only specialists can answer questions.")
     if question.hidden:
         raise QuestionError("This question is not open for answers.")
+    existing = own_answer(user, question)
+    if existing is not None:
+        if existing.hidden:
+            raise QuestionError("A moderator hid your answer to this question, so it can't be changed.")
+        existing.body = body
+        db.session.flush()
+        log.info("answer %s to question %s edited by profile %s", existing.id, question.id, profile.id)
+        return existing
     answer = Answer(question=question, specialist=profile, body=body)
     db.session.add(answer)
     db.session.flush()
@@ -228,11 +254,39 @@ def set_content_hidden(admin: User, target_type: str, target_id: int, *, hidden:
     target.hidden_by_id = admin.id if hidden else None
     if hidden:
         _resolve_reports(admin, target_type, target_id)
+        _tell_author_hidden(target_type, target)
     record_audit(admin, f"{target_type}.{'hidden' if hidden else 'restored'}", target,
                  before=before, after={"hidden": hidden})
     db.session.flush()
     log.info("%s %s %s by admin %s", target_type, target_id, "hidden" if hidden else "restored", admin.id)
     return target
+
+
+def _content_author(target: Question | Answer) -> User | None:
+    author = target.author if isinstance(target, Question) else (
+        target.specialist.user if target.specialist is not None else None)
+    return author if author is not None and author.deleted_at is None and author.active else None
+
+
+def _tell_author_hidden(target_type: str, target: Question | Answer) -> None:
+    """The author hears that a moderator hid their question or answer (they no longer see it)."""
+    if _content_author(target) is not None:
+        send_composed_mail(_content_author(target).email, f"A moderator hid your {target_type}",  # type: ignore[union-attr]
+                           "content-hidden", dedupe_key=f"hidden:{target_type}:{target.id}:{target.hidden_at}",
+                           target_type=target_type, target_id=target.id)
+
+
+@mail_composer("content-hidden")
+def compose_hidden_mail(target_type: str, target_id: int) -> tuple[str, list[Attachment]]:
+    target = _load_target(target_type, target_id)
+    if target is None or not target.hidden:
+        raise NothingToSay(f"{target_type} {target_id} is no longer hidden")
+    author = _content_author(target)
+    if author is None:
+        raise NothingToSay(f"the author of {target_type} {target_id} is gone")
+    question = target if isinstance(target, Question) else target.question
+    return render_mail("questions/email_hidden.txt", name=author.display_name, kind=target_type,
+                       question=question, contact_url=external_url("contact.index")), []
 
 
 def dismiss_report(admin: User, report_id: int) -> Report:

@@ -22,6 +22,7 @@ from marketplace.questions.services import (
     ask_question_refusal,
     get_question_for_viewer,
     list_questions,
+    own_answer,
     question_url,
     report_content,
     topics,
@@ -83,12 +84,13 @@ def answer(question_id: int) -> ResponseReturnValue:
     form = AnswerForm()
     if not form.validate_on_submit():
         return _render_detail(question, answer_form=form, status=422)
+    edited = own_answer(current_user, question) is not None
     try:
         answer_question(current_user, question, body=required_text(form.body))
     except QuestionError as exc:
         flash(str(exc), "error")
         return _render_detail(question, status=403)
-    flash("Your answer has been published.", "success")
+    flash("Your answer has been updated." if edited else "Your answer has been published.", "success")
     return redirect(question_url(question))
 
 
@@ -112,11 +114,15 @@ def report(target_type: str, target_id: int) -> ResponseReturnValue:
 
 def _render_detail(question: Question, *, answer_form: AnswerForm | None = None, status: int = 200) -> Any:
     can_answer = answering_profile(current_user) is not None and not question.hidden
+    mine = own_answer(current_user, question) if can_answer else None
+    if answer_form is None and can_answer and not (mine and mine.hidden):
+        answer_form = AnswerForm(body=mine.body) if mine is not None else AnswerForm()
     return render_template(
         "questions/detail.html",
         question=question,
         answers=question.visible_answers(current_user),
-        answer_form=answer_form or (AnswerForm() if can_answer else None),
+        answer_form=answer_form,
+        own_answer=mine,
         share_url=question_url(question, _external=True),
         report_reasons=REPORT_REASONS,
     ), status
