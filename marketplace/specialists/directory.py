@@ -1,8 +1,9 @@
 """The directory: filters, text search, ordering and paging of public profiles.
 
-Every filter is a condition answered by an index; a page needs three queries whatever the
-number of specialists: the count (which also finds the featured matches), the page's ids, the
-cards. The vocabulary ids and the campaign's featured order, which rarely change, come from the
+Every filter is a condition answered by an index (the text search on PostgreSQL by a trigram
+index on the folded ``search_text``; SQLite scans that one column); a page needs three queries
+whatever the number of specialists: the count (which also finds the featured matches), the
+page's ids, the cards. The vocabulary ids and the campaign's featured order, which rarely change, come from the
 shared cache (``marketplace.cache``).
 """
 from __future__ import annotations

@@ -297,3 +297,20 @@ def test_postgresql_answers_search_from_a_trigram_index(app):
     names = set(db.session.scalars(text(
         "SELECT indexname FROM pg_indexes WHERE tablename = 'specialist_profiles' AND indexdef LIKE '%gin_trgm_ops%'")))
     assert names == {"ix_specialist_profiles_search_text"}
+
+
+def test_refresh_command_rewrites_stale_search_text(app, people):
+    """After a vocabulary label changed (the ORM sees only profile edits), one command catches up."""
+    adhd = db.session.scalar(select(Specialty).where(Specialty.slug == "adhd"))
+    people["ida"].specialties = [*people["ida"].specialties, adhd]
+    db.session.commit()
+    adhd.label = "ADHD & neurodivergence"
+    db.session.execute(text("UPDATE specialist_profiles SET search_text = 'stale'"))
+    db.session.commit()
+    before = version("directory")
+    result = app.test_cli_runner().invoke(args=["refresh-search-text"])
+    assert result.exit_code == 0 and f"updated the search text of {len(people)} profile(s)" in result.output
+    db.session.expire_all()
+    assert "adhd neurodivergence" in db.session.get(SpecialistProfile, people["ida"].id).search_text
+    assert version("directory") != before
+    assert search_ids("neurodivergence") == [people["ida"].id]
