@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select, text
@@ -215,12 +216,19 @@ def test_ranked_search_pages_neither_repeat_nor_skip(client, make_specialist):
 
 @pytest.mark.parametrize("query", [
     "%", "_", "%25", "%25%25_", "100%25", "\\", "'", "'; DROP TABLE specialist_profiles; --", "!!!", "...,,,",
-    "%F0%9F%98%80", "a", "x" * 300, "anxiety " * 60, "%C3%A9", "ab%25cd_ef",
+    "%F0%9F%98%80", "a", "x" * 300, "anxiety " * 60, "%C3%A9", "ab%25cd_ef", "%E2%80%AEsofia", "so%E2%80%8Bfia",
+    "%3Cscript%3Ealert(1)%3C%2Fscript%3E", "x" * 10_000,
 ])
 def test_odd_input_gives_results_or_nothing_never_an_error(client, people, query):
     response = client.get(f"/specialists?q={query}")
     assert response.status_code == 200
-    assert search_directory(DirectoryFilters(q=query), 1).total >= 0  # the service, without the form's limit
+    assert "<script>alert(1)" not in response.get_data(as_text=True)
+    assert search_directory(DirectoryFilters(q=unquote(query)), 1).total >= 0  # the service, without the form
+
+
+def test_control_characters_are_refused_or_ignored_never_an_error(client, people):
+    assert client.get("/specialists?q=sofia%00").status_code in (200, 400)
+    assert search_ids("sofia\x00\x1b") == [people["sofia"].id, people["sofia2"].id]
 
 
 def test_punctuation_only_is_no_search_and_wildcards_match_literally(app, people):
