@@ -21,3 +21,10 @@ def register(app: Flask) -> None:
             select(SpecialistProfile.photo_filename).where(SpecialistProfile.photo_filename.is_not(None)))
             if name is not None}
         click.echo(f"removed {prune_unreferenced_photos(referenced, min_age)} unreferenced photo(s)")
+
+    @app.cli.command("refresh-search-text")
+    def refresh_search_text_command() -> None:
+        """Recompute every profile's directory search text (after a vocabulary label changed)."""
+        from marketplace.specialists.services import refresh_all_search_texts
+
+        click.echo(f"updated the search text of {refresh_all_search_texts()} profile(s)")

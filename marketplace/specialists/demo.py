@@ -32,7 +32,14 @@ from marketplace.specialists.models import (
     profile_languages,
     profile_specialties,
 )
-from marketplace.specialists.vocabulary import ensure_vocabularies, fee_in_eur_cents
+from marketplace.specialists.search import profile_search_text
+from marketplace.specialists.vocabulary import (
+    APPROACHES,
+    LANGUAGES,
+    SPECIALTIES,
+    ensure_vocabularies,
+    fee_in_eur_cents,
+)
 from marketplace.text import render_markdown
 
 log = logging.getLogger(__name__)
@@ -50,6 +57,9 @@ _PROFILE_KEYS = (
     "city", "country", "timezone", "fee_cents", "currency", "offers_free_consultation", "accepting_new_clients",
     "bio_markdown", "video_link", "address",
 )
+
+
+_LABELS = {"specialties": dict(SPECIALTIES), "approaches": dict(APPROACHES), "languages": dict(LANGUAGES)}
 
 
 def demo_email(slug: str) -> str:
@@ -82,6 +92,10 @@ def _profile_values(spec: dict[str, Any], now: Any) -> dict[str, Any]:
         verified_at=now if spec["verified"] else None,
         is_published=True,
         published_at=now,
+        # The ORM recomputes it for the hand-written profiles; the bulk insert (Core) relies on this.
+        search_text=profile_search_text(
+            display_name=spec["display_name"], title=spec["title"], city=spec["city"], country=spec["country"],
+            bio=spec["bio_markdown"], **{key: [labels[slug] for slug in spec[key]] for key, labels in _LABELS.items()}),
     )
     return values
 

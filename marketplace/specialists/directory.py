@@ -1,8 +1,9 @@
 """The directory: filters, text search, ordering and paging of public profiles.
 
-Every filter is a condition answered by an index; a page needs three queries whatever the
-number of specialists: the count (which also finds the featured matches), the page's ids, the
-cards. The vocabulary ids and the campaign's featured order, which rarely change, come from the
+Every filter is a condition answered by an index (the text search on PostgreSQL by a trigram
+index on the folded ``search_text``; SQLite scans that one column); a page needs three queries
+whatever the number of specialists: the count (which also finds the featured matches), the
+page's ids, the cards. The vocabulary ids and the campaign's featured order, which rarely change, come from the
 shared cache (``marketplace.cache``).
 """
 from __future__ import annotations
@@ -47,15 +48,13 @@ from marketplace.specialists.models import (
     profile_formats,
     profile_languages,
     profile_specialties,
-    search_config,
-    search_document_vector,
 )
+from marketplace.specialists.search import SearchTerm, named_specialties, parse_query, specialty_text
 from marketplace.specialists.vocabulary import APPROACHES, FORMATS, LANGUAGES, SPECIALTIES
 from marketplace.templating import cache_seconds
 
 PER_PAGE = 20
 AVAILABLE_WITHIN = timedelta(days=7)
-MAX_SEARCH_WORDS = 8
 VOCABULARY_CACHE_SECONDS = 3600  # vocabularies are seeded by migration; a new row is looked up at once anyway
 FEATURED_ORDER_CACHE_SECONDS = 60  # the active campaign changes with the date, too
 # filter name -> (vocabulary model, link table, link column)
@@ -105,20 +104,36 @@ class DirectoryFilters:
 
 
 def search_condition(q: str) -> ColumnElement[bool] | None:
-    """Text search over name, title and bio: the one place that knows how, per backend.
+    """Text search: every term of ``q`` (``search.parse_query``) must match the profile's folded
+    ``search_text`` (name, title, city, country, vocabulary labels, bio) — the one place that knows how.
 
-    PostgreSQL: full-text search (``plainto_tsquery``) against the GIN-indexed document.
-    SQLite: every word must appear (LIKE, with ``%`` and ``_`` escaped) in name, title or bio.
+    A term naming a specialty ("couples", "panic", "low mood") also matches that specialty's label,
+    which the search text of every profile listing it holds: each term is a few ``LIKE '%…%'`` on
+    one column, answered on PostgreSQL by its trigram index (SQLite scans the column). Whether the
+    profile really lists the specialty decides the order (``search_rank``), not the match.
     """
-    words = q.split()[:MAX_SEARCH_WORDS]
-    if not words:
+    terms = parse_query(q)
+    if not terms:
         return None
-    if db.engine.dialect.name == "postgresql":
-        return search_document_vector().op("@@")(func.plainto_tsquery(search_config(), " ".join(words)))
-    columns = (SpecialistProfile.display_name, SpecialistProfile.title, SpecialistProfile.bio_markdown)
-    return and_(*(
-        or_(*(column.ilike(_like_pattern(word), escape="\\") for column in columns)) for word in words
-    ))
+    return and_(*(_term_condition(term) for term in terms))
+
+
+def _term_condition(term: SearchTerm) -> ColumnElement[bool]:
+    texts = dict.fromkeys((term.text, *(specialty_text(slug) for slug in term.specialties)))
+    return or_(*(SpecialistProfile.search_text.like(_like_pattern(text), escape="\\") for text in texts))
+
+
+def search_rank(q: str) -> ColumnElement[int] | None:
+    """0 for profiles listing a specialty ``q`` names (through the link table), else 1; None when
+    ``q`` names none (then the directory order alone decides)."""
+    slugs = named_specialties(parse_query(q))
+    known = _known_vocabulary_ids()["specialty"]
+    ids = sorted(known[slug] for slug in slugs if slug in known)
+    if not ids:
+        return None
+    lists_one = select(profile_specialties.c.profile_id).where(
+        profile_specialties.c.profile_id == SpecialistProfile.id, profile_specialties.c.specialty_id.in_(ids))
+    return case((lists_one.exists(), 0), else_=1)
 
 
 def _like_pattern(word: str) -> str:
@@ -136,10 +151,14 @@ def vocabulary_ids(filters: DirectoryFilters) -> dict[str, int | None]:
     wanted = {name: getattr(filters, name) for name in _VOCABULARY_FILTERS if getattr(filters, name)}
     if not wanted:
         return {}
-    known = cached(f"vocabulary-ids:{version('vocabulary')}", _load_vocabulary_ids, VOCABULARY_CACHE_SECONDS)
+    known = _known_vocabulary_ids()
     if any(slug not in known[name] for name, slug in wanted.items()):
         known = _load_vocabulary_ids()
     return {name: known[name].get(slug) for name, slug in wanted.items()}
+
+
+def _known_vocabulary_ids() -> dict[str, dict[str, int]]:
+    return cached(f"vocabulary-ids:{version('vocabulary')}", _load_vocabulary_ids, VOCABULARY_CACHE_SECONDS)
 
 
 def _load_vocabulary_ids() -> dict[str, dict[str, int]]:
@@ -302,8 +321,10 @@ def count_with_featured(matching: Select, order: list[int]) -> tuple[int, list[i
 
 def search_directory(filters: DirectoryFilters, page: Any = 1, *, now: datetime | None = None) -> Page:
     """One page of the directory: featured profiles that match come first (campaign order), then
-    the rest in directory order. ``page.extra["featured_ids"]``: featured profiles on this page
-    (the caller counts their impressions, also when it shows the page from a cache).
+    the rest in directory order. A text search naming a specialty ranks the profiles listing it
+    first, each group in that order (featured, then directory order). ``page.extra["featured_ids"]``:
+    featured profiles on this page (the caller counts their impressions, also when it shows the
+    page from a cache).
 
     Statements: count (with the featured matches), the page's other ids, the cards. Like
     ``paginate_ids`` with ``leading_ids``, but the count already knows which featured ones match.
@@ -312,11 +333,26 @@ def search_directory(filters: DirectoryFilters, page: Any = 1, *, now: datetime 
     total, featured = count_with_featured(matching, campaign_order())
     page_number = min(parse_page(page), max(1, math.ceil(total / PER_PAGE)))
     start = (page_number - 1) * PER_PAGE
-    ids = featured[start:start + PER_PAGE]
-    if len(ids) < PER_PAGE and total > len(featured):
-        rest = in_directory_order(matching.where(SpecialistProfile.id.not_in(featured)) if featured else matching)
-        ids += list(db.session.scalars(rest.limit(PER_PAGE - len(ids)).offset(max(0, start - len(featured)))))
+    rank = search_rank(filters.q) if filters.q else None
+    if rank is not None:
+        ids = _ranked_page_ids(matching, rank, featured, start)
+    else:
+        ids = featured[start:start + PER_PAGE]
+        if len(ids) < PER_PAGE and total > len(featured):
+            rest = in_directory_order(matching.where(SpecialistProfile.id.not_in(featured)) if featured else matching)
+            ids += list(db.session.scalars(rest.limit(PER_PAGE - len(ids)).offset(max(0, start - len(featured)))))
     cards = {card.id: card for card in load_cards(ids)} if ids else {}
     result = Page(items=[cards[i] for i in ids if i in cards], page=page_number, per_page=PER_PAGE, total=total)
     result.extra["featured_ids"] = {card.id for card in result.items if card.id in set(featured)}
     return result
+
+
+def _ranked_page_ids(matching: Select, rank: ColumnElement[int], featured: list[int], start: int) -> list[int]:
+    """The ids of one page ordered by ``rank``, then featured (campaign order), then directory
+    order: one statement, whose sort covers only the profiles the search matched."""
+    order: list[ColumnElement[Any]] = [rank]
+    if featured:
+        order.append(case({pid: position for position, pid in enumerate(featured)}, value=SpecialistProfile.id,
+                          else_=len(featured)))
+    stmt = in_directory_order(matching.order_by(*order))
+    return list(db.session.scalars(stmt.limit(PER_PAGE).offset(start)))

@@ -187,7 +187,8 @@ def _filter_select(label: str, pairs: Any, blank: str) -> SelectField:
 class DirectoryFilterForm(Form):
     """The directory's GET filters (no CSRF: reading only). Invalid values are simply ignored."""
 
-    q = SearchField("Search by name or keyword", filters=[clean_text], validators=[Optional(), Length(max=100)])
+    q = SearchField("Search by problem, name, place or language", filters=[clean_text],
+                    validators=[Optional(), Length(max=100)], render_kw={"placeholder": "e.g. anxiety, grief, couples"})
     specialty = _filter_select("Specialty", SPECIALTIES, "Any specialty")
     approach = _filter_select("Approach", APPROACHES, "Any approach")
     language = _filter_select("Language", LANGUAGES, "Any language")

@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     Boolean,
     CheckConstraint,
     Column,
     ColumnElement,
+    Connection,
     Enum,
     ForeignKey,
     Index,
@@ -17,18 +19,17 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    cast,
     event,
     func,
-    literal,
+    inspect,
     text,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
 from marketplace.extensions import Model, db
+from marketplace.specialists.search import profile_search_text
 
 
 class VocabularyMixin:
@@ -128,6 +129,9 @@ class SpecialistProfile(Model):
     accepting_new_clients: Mapped[bool] = mapped_column(Boolean, default=True)
     bio_markdown: Mapped[str] = mapped_column(Text, default="")
     bio_html: Mapped[str] = mapped_column(Text, default="")  # sanitised render of bio_markdown
+    # Name, title, place, vocabulary labels and bio, folded (``search.profile_search_text``): what
+    # the directory's text search reads. Kept up to date on every flush (below).
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     photo_filename: Mapped[str | None] = mapped_column(String(80))
     video_link: Mapped[str | None] = mapped_column(String(300))  # meeting details: participants only
     address: Mapped[str | None] = mapped_column(String(300))
@@ -180,30 +184,61 @@ class SpecialistProfile(Model):
         return f"<SpecialistProfile {self.id} {self.slug}>"
 
 
-def _inline(value: str) -> Any:
-    # Rendered as a SQL literal (not a bound parameter), so queries repeat the indexed expression exactly.
-    return literal(value, literal_execute=True)
-
-
-def search_document_vector() -> Any:
-    """PostgreSQL full-text document of a profile (name, title, bio).
-
-    The GIN index below and ``directory.search_condition`` use this same expression, so the
-    planner can answer text searches from the index.
-    """
-    c = SpecialistProfile.__table__.c
-    space, empty = _inline(" "), _inline("")
-    document = c.display_name + space + func.coalesce(c.title, empty) + space + func.coalesce(c.bio_markdown, empty)
-    return func.to_tsvector(search_config(), document)
-
-
-def search_config() -> Any:
-    return cast(_inline("english"), REGCONFIG)
-
-
 # The city filter compares case-insensitively.
 Index("ix_specialist_profiles_city_lower", func.lower(SpecialistProfile.__table__.c.city))
-Index("ix_specialist_profiles_search", search_document_vector(), postgresql_using="gin").ddl_if(dialect="postgresql")
+
+
+def trigram_available(connection: Connection | None, *, installed: bool = True) -> bool:
+    """Whether PostgreSQL's pg_trgm is installed in this database (``installed=False``: can be)."""
+    if connection is None:  # compiling DDL without a database: assume it is
+        return True
+    catalog = "pg_extension WHERE extname" if installed else "pg_available_extensions WHERE name"
+    return connection.execute(text(f"SELECT 1 FROM {catalog} = 'pg_trgm'")).first() is not None  # noqa: S608
+
+
+def _trigram_index_wanted(ddl: Any, target: Any, bind: Connection | None, tables: Any = None, state: Any = None,
+                          **kw: Any) -> bool:
+    return trigram_available(bind)
+
+
+def _create_trigram_extension(ddl: Any, target: Any, bind: Connection | None, tables: Any = None,
+                              state: Any = None, **kw: Any) -> bool:
+    return bind is not None and trigram_available(bind, installed=False)
+
+
+# PostgreSQL answers the directory's text search (LIKE '%word%' on the folded text) from a trigram
+# index. ``metadata.create_all`` (tests, the benchmark) creates the extension first when the server
+# has it; the migration does the same. Without pg_trgm the index is left out and search still works.
+event.listen(db.metadata, "before_create", DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(
+    dialect="postgresql", callable_=_create_trigram_extension))
+Index("ix_specialist_profiles_search_text", SpecialistProfile.__table__.c.search_text, postgresql_using="gin",
+      postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql", callable_=_trigram_index_wanted)
+
+# What ``search_text`` is made of: a change to any of these recomputes it.
+SEARCH_TEXT_SOURCES = ("display_name", "title", "city", "country", "bio_markdown", "specialties", "approaches",
+                       "languages")
+
+
+def refresh_search_text(profile: SpecialistProfile) -> None:
+    """Recompute ``profile.search_text`` from its current values (the one place that does)."""
+    profile.search_text = profile_search_text(
+        display_name=profile.display_name, title=profile.title, city=profile.city, country=profile.country,
+        bio=profile.bio_markdown, specialties=[v.label for v in profile.specialties],
+        approaches=[v.label for v in profile.approaches], languages=[v.label for v in profile.languages])
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_search_text(session: Session, _context: Any, _instances: Any) -> None:
+    """New profiles, and profiles whose name, title, place, bio or vocabularies changed, get their
+    ``search_text`` recomputed in the same flush, so it is committed (and the cached pages'
+    versions bumped, ``bump_on_change``) with the change itself. Other updates (the soonest free
+    time, verification) load nothing."""
+    for row in (*session.new, *session.dirty):
+        if not isinstance(row, SpecialistProfile):
+            continue
+        state = inspect(row)
+        if state.pending or any(state.attrs[name].history.has_changes() for name in SEARCH_TEXT_SOURCES):
+            refresh_search_text(row)
 
 
 @event.listens_for(SpecialistProfile, "before_insert")

@@ -30,6 +30,7 @@ from marketplace.specialists.models import (
     SpecialistProfile,
     Specialty,
     VerificationStatus,
+    refresh_search_text,
 )
 from marketplace.specialists.vocabulary import CURRENCIES, currency_digits
 from marketplace.text import render_markdown, slugify
@@ -478,6 +479,30 @@ def _rejection_reason(reason: str | None) -> str:
     if len(reason) > 500:
         raise ProfileError("Keep the reason under 500 characters.", "reason")
     return reason
+
+
+# --- search text ------------------------------------------------------------------------------
+
+SEARCH_TEXT_BATCH = 500
+
+
+def refresh_all_search_texts() -> int:
+    """Recompute every profile's ``search_text`` (after a vocabulary label or the folding changed;
+    edits keep it up to date on their own). Commits per batch; returns how many changed. The
+    changed rows bump the cached pages like any edit."""
+    changed, after = 0, 0
+    while True:
+        batch = list(db.session.scalars(
+            select(SpecialistProfile).where(SpecialistProfile.id > after).order_by(SpecialistProfile.id)
+            .limit(SEARCH_TEXT_BATCH).options(*PROFILE_LOADS)))
+        if not batch:
+            return changed
+        for profile in batch:
+            before = profile.search_text
+            refresh_search_text(profile)
+            changed += profile.search_text != before
+        after = batch[-1].id
+        db.session.commit()
 
 
 # --- account export and deletion -------------------------------------------------------------

@@ -18,7 +18,8 @@ from marketplace.featured.services import today_utc
 # request, so keep the counts in memory here: the budget is the page's own statements.
 pytestmark = pytest.mark.config(COUNTER_FLUSH_SECONDS=3600)
 BUDGET = 6
-DIRECTORY_URLS = ["/specialists", "/specialists?free=1&language=en&page=3"]
+# The last: a text search naming a specialty (ranked: listers first), with a place.
+DIRECTORY_URLS = ["/specialists", "/specialists?free=1&language=en&page=3", "/specialists?q=panic+Berlin"]
 
 
 @pytest.fixture
