@@ -42,11 +42,11 @@ from marketplace.consultations.models import (
     SchedulingSettings,
 )
 from marketplace.consultations.notifications import (
-    _commit_and_deliver,
-    _tz,
+    commit_and_deliver,
     consultation_url,
     format_label,
     ics_attachment,
+    recipient_zone,
     recipients,
 )
 from marketplace.consultations.suggestions import similar_specialists, soonest_slots
@@ -97,12 +97,12 @@ def _before_deadline(now: datetime) -> Any:
 def _run_claims(ids: list[int], claim: Callable[[int], bool], what: str) -> int:
     """Claim and handle each id in its own unit of work (as ``send_reminders`` does); a claim lost to
     another run, or a database lock that timed out, is skipped (that run, or the next, does it)."""
-    _commit_and_deliver()  # end the read transaction before the first write
+    commit_and_deliver()  # end the read transaction before the first write
     done = 0
     for consultation_id in ids:
         try:
             claimed = claim(consultation_id)
-            _commit_and_deliver()
+            commit_and_deliver()
         except (IntegrityError, OperationalError, PendingRollbackError) as exc:
             rollback()
             log.warning("%s of consultation %s skipped (%s)", what, consultation_id, type(exc).__name__)
@@ -260,7 +260,7 @@ def compose_follow_up_mail(consultation_id: int, user_id: int, template: str, *,
         raise NothingToSay(f"consultation {consultation_id} or its participant {user_id} is gone")
     if template == REMINDER_TEMPLATE and consultation.state is not ConsultationState.REQUESTED:
         raise NothingToSay(f"consultation {consultation_id} no longer waits for confirmation")
-    tz = _tz(recipient.user)
+    tz = recipient_zone(recipient.user)
     now = utcnow()
     profile = consultation.specialist
     base = consultation_url(consultation).rsplit("/consultations/", 1)[0]

@@ -306,10 +306,14 @@ def test_the_client_sees_the_deadline_and_can_book_again_after_expiry(client, sp
     assert f"Dr Mara Weiss has until <time datetime=\"{request.confirm_by_utc.isoformat()}\">{deadline}</time> to confirm" in page
     assert "JST (Asia/Tokyo)" in deadline
     assert "already have a free consultation" in client.get(f"/specialists/{specialist.slug}/book").get_data(as_text=True)
+    profile_page = client.get(f"/specialists/{specialist.slug}").get_data(as_text=True)
+    assert f"waiting for Dr Mara Weiss to confirm (by <time datetime=\"{request.confirm_by_utc.isoformat()}\"" in profile_page
+    assert deadline in profile_page
 
     assert expire_requests(now=request.confirm_by_utc) == 1
     page = client.get(f"/consultations/{request.id}").get_data(as_text=True)
     assert 'data-testid="consultation-state">Expired<' in page and "book another time" in page
+    assert "waiting for Dr Mara Weiss" not in client.get(f"/specialists/{specialist.slug}").get_data(as_text=True)
     booking = client.get(f"/specialists/{specialist.slug}/book").get_data(as_text=True)
     assert "already have a free consultation" not in booking
     assert book_via_http(client, specialist, slot).status_code == 302  # the same time, booked again
@@ -325,6 +329,8 @@ def test_the_specialist_sees_the_deadline_and_the_badge_drops_on_expiry(client, 
     assert 'data-testid="requests-badge">1<' in page
     expire_requests(now=request.confirm_by_utc)
     assert 'data-testid="requests-badge"' not in client.get("/specialists").get_data(as_text=True)
+    stats = client.get("/specialists/me/stats").get_data(as_text=True)
+    assert '<dd data-stat="expired">1</dd>' in stats and '<dd data-stat="upcoming">0</dd>' in stats
 
 
 # --- outcome and no-show --------------------------------------------------------------------------
@@ -399,3 +405,22 @@ def test_the_demo_has_a_waiting_request_and_an_expired_one_with_its_mail(app, ma
     assert mail is not None and mail.recipient == clients[0].email
     [sent] = [m for m in to(app, clients[0]) if "did not confirm" in str(m["Subject"])]
     assert "still available" in body(sent) and "(Asia/Tokyo)" in body(sent)
+
+
+def test_the_periodic_jobs_remind_and_expire(app, specialist, patient, make_user):
+    """The queue's scheduler runs both sweeps every minute (here: the registered jobs, run at once)."""
+    tasks = app.extensions["jobs"].tasks
+    reminder_job = tasks["marketplace.consultations.follow_up.send_due_request_reminders"]
+    expiry_job = tasks["marketplace.consultations.follow_up.expire_due_requests"]
+    waiting = far_request(patient, specialist)
+    overdue = far_request(make_user(Role.CLIENT), specialist)
+    db.session.execute(update(Consultation).where(Consultation.id == waiting.id)
+                       .values(created_at=waiting.created_at - timedelta(hours=13)))
+    db.session.execute(update(Consultation).where(Consultation.id == overdue.id)
+                       .values(confirm_by_utc=overdue.created_at - timedelta(minutes=1)))
+    db.session.commit()
+    reminder_job()
+    expiry_job()
+    assert fresh(waiting).request_reminder_sent_at is not None and fresh(waiting).state is ConsultationState.REQUESTED
+    assert fresh(overdue).state is ConsultationState.EXPIRED
+    assert len([m for m in to(app, specialist.user) if str(m["Subject"]).startswith("Reminder")]) == 1
