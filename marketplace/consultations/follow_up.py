@@ -272,6 +272,7 @@ def compose_follow_up_mail(consultation_id: int, user_id: int, template: str, *,
         "format_label": format_label(consultation.format), "url": consultation_url(consultation),
         "profile_url": f"{base}/specialists/{profile.slug}", "book_url": f"{base}/specialists/{profile.slug}/book",
         "offers_booking": offers_booking(profile), "free_times": [], "suggestions": [],
+        "start_passed": consultation.start_utc <= now,  # (a request expired late: the sweep was down)
     }
     if free_times:
         # The snapshot, if it was computed after the expiry released the time (else computed now).

@@ -294,6 +294,22 @@ def test_concurrent_expiry_runs_expire_and_mail_once(app, specialist, make_user)
     assert all(fresh(r).state is ConsultationState.EXPIRED for r in requests)
 
 
+def test_a_request_from_before_deadlines_were_stored_expires_by_the_default_rule(app, specialist, patient):
+    """Rows booked before this change have no stored deadline: 48 h after the request, or 12 h before
+    the start. One whose start has even passed (the sweep was down) is expired without claiming
+    its time is free again."""
+    request = far_request(patient, specialist)
+    db.session.execute(update(Consultation).where(Consultation.id == request.id).values(confirm_by_utc=None))
+    db.session.commit()
+    made = fresh(request).created_at
+    assert fresh(request).confirm_deadline == made + timedelta(hours=48)
+    assert expire_requests(now=made + timedelta(hours=47)) == 0
+    move_into_past(fresh(request))
+    assert expire_requests(now=made + timedelta(hours=1)) == 1
+    [mail] = [m for m in to(app, patient) if "did not confirm" in str(m["Subject"])]
+    assert "has expired. We are sorry" in body(mail) and "the time is free again" not in body(mail)
+
+
 # --- over HTTP ------------------------------------------------------------------------------------
 
 def test_the_client_sees_the_deadline_and_can_book_again_after_expiry(client, specialist, patient):
@@ -327,6 +343,9 @@ def test_the_specialist_sees_the_deadline_and_the_badge_drops_on_expiry(client, 
     page = client.get(f"/consultations/{request.id}").get_data(as_text=True)
     assert format_datetime(request.confirm_by_utc, "Europe/Berlin") in page
     assert 'data-testid="requests-badge">1<' in page
+    listing = client.get("/consultations").get_data(as_text=True)
+    assert 'data-testid="row-confirm-deadline">Confirm by <time' in listing
+    assert format_datetime(request.confirm_by_utc, "Europe/Berlin") in listing
     expire_requests(now=request.confirm_by_utc)
     assert 'data-testid="requests-badge"' not in client.get("/specialists").get_data(as_text=True)
     stats = client.get("/specialists/me/stats").get_data(as_text=True)
