@@ -263,10 +263,9 @@ def test_an_expired_request_cannot_be_confirmed_and_a_late_confirmation_is_refus
     assert fresh(request).state is ConsultationState.EXPIRED
 
 
-def test_concurrent_expiry_runs_expire_and_mail_once(app, specialist, make_user):
-    requests = [far_request(make_user(Role.CLIENT), specialist) for _ in range(3)]
-    now = max(r.confirm_by_utc for r in requests)
-    barrier = threading.Barrier(4)
+def race(app, sweep, runs: int = 4) -> list[int]:
+    """``sweep()`` in ``runs`` threads at once (workers on several hosts); what each returned."""
+    barrier = threading.Barrier(runs)
     errors: list[str] = []
     counts: list[int] = []
 
@@ -274,24 +273,42 @@ def test_concurrent_expiry_runs_expire_and_mail_once(app, specialist, make_user)
         with app.app_context():
             try:
                 barrier.wait(timeout=30)
-                counts.append(expire_requests(now=now))
+                counts.append(sweep())
                 commit()
             except Exception as exc:  # noqa: BLE001
                 errors.append(repr(exc))
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
+    threads = [threading.Thread(target=worker) for _ in range(runs)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
     assert errors == []
-    assert sum(counts) == 3
-    db.session.rollback()
+    db.session.rollback()  # end this session's read snapshot: see what the others committed
+    return counts
+
+
+def test_concurrent_expiry_runs_expire_and_mail_once(app, specialist, make_user):
+    requests = [far_request(make_user(Role.CLIENT), specialist) for _ in range(3)]
+    now = max(r.confirm_by_utc for r in requests)
+    counts = race(app, lambda: expire_requests(now=now))
+    # Never more than one claim per request; one a run skipped on a lock timeout goes with the next run.
+    assert sum(counts) + expire_requests(now=now) == 3
     keys = db.session.scalars(select(OutboxMail.dedupe_key).where(OutboxMail.dedupe_key.like("expired:%"))).all()
     assert len(keys) == len(set(keys)) == 6  # 3 requests × (client + specialist), queued once each
     assert all(fresh(r).state is ConsultationState.EXPIRED for r in requests)
+
+
+def test_concurrent_reminder_runs_remind_once(app, specialist, make_user):
+    requests = [far_request(make_user(Role.CLIENT), specialist) for _ in range(3)]
+    now = max(r.created_at for r in requests) + timedelta(hours=12)
+    counts = race(app, lambda: send_request_reminders(now=now))
+    assert sum(counts) + send_request_reminders(now=now) == 3
+    keys = db.session.scalars(select(OutboxMail.dedupe_key)
+                              .where(OutboxMail.dedupe_key.like("request-reminder:%"))).all()
+    assert len(keys) == len(set(keys)) == 3
 
 
 def test_a_request_from_before_deadlines_were_stored_expires_by_the_default_rule(app, specialist, patient):
