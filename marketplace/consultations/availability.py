@@ -26,7 +26,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace.cache import bump_after_commit, bump_version
 from marketplace.consultations.models import (
+    CONFIRM_WITHIN_HOURS_DEFAULT,
+    CONFIRM_WITHIN_HOURS_MAX,
+    CONFIRM_WITHIN_HOURS_MIN,
     FREE_CONSULTATION_MINUTES,
+    RELEASED_STATES,
     SLOT_STEP_MINUTES,
     AvailabilityOverride,
     AvailabilityRule,
@@ -88,7 +92,7 @@ class SpecialistCalendar:
     busy: list[Busy] = field(default_factory=list)
     # Payment holds past their expiry: not busy, but their occupied blocks exist until released.
     lapsed_holds: list[int] = field(default_factory=list)
-    # Loaded for a booking client only: they already have a free consultation (not cancelled) here.
+    # Loaded for a booking client only: they already have a free consultation (not cancelled/expired) here.
     client_has_free_consultation: bool = False
 
     def policy(self) -> SchedulingPolicy:
@@ -166,7 +170,7 @@ def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consult
         query = select(Consultation.id, Consultation.specialist_id, Consultation.client_id, Consultation.kind,
                        Consultation.state, Consultation.start_utc, Consultation.end_utc,
                        Consultation.hold_expires_at).where(
-            Consultation.specialist_id.in_(chunk), Consultation.state != ConsultationState.CANCELLED, relevant)
+            Consultation.specialist_id.in_(chunk), Consultation.state.not_in(RELEASED_STATES), relevant)
         if exclude_consultation_id is not None:
             query = query.where(Consultation.id != exclude_consultation_id)
         for row in db.session.execute(query):
@@ -224,13 +228,16 @@ def free_slots_for(profile: SpecialistProfile, now: datetime | None = None, *,
 
 # --- precomputed availability (pages) ---------------------------------------------------------
 
-def bookable_slots(profile: SpecialistProfile, now: datetime | None = None) -> list[datetime]:
+def bookable_slots(profile: SpecialistProfile, now: datetime | None = None, *,
+                   changed_at: datetime | None = None) -> list[datetime]:
     """Free 30-minute slots (UTC) to show: the profile's snapshot (one query), or computed now
-    while it has none yet (a new profile before the refresh job ran). Never writes."""
+    while it has none yet (a new profile before the refresh job ran) — or, with ``changed_at``,
+    none computed since that calendar change (a mail about it written before the refresh job
+    ran). Never writes."""
     if not offers_booking(profile):
         return []
     now = now or utcnow()
-    slots = read_snapshot(profile.id, now)
+    slots = read_snapshot(profile.id, now, computed_since=changed_at)
     if slots is None:
         slots = load_calendar(profile, now).free_slots(now)
     return slots
@@ -513,14 +520,17 @@ def remove_date_override(profile: SpecialistProfile, override_id: int) -> bool:
     return True
 
 
+CONFIRM_WITHIN_MESSAGE = (f"The time to confirm a request must be between {CONFIRM_WITHIN_HOURS_MIN} and "
+                          f"{CONFIRM_WITHIN_HOURS_MAX} hours (7 days).")
 STALE_SETTINGS = "These settings were changed in another window. Please review them and save again."
 
 
 def update_scheduling_settings(profile: SpecialistProfile, *, version_id: int | None, buffer_minutes: int,
                                min_notice_minutes: int, horizon_days: int, max_per_day: int | None,
                                auto_confirm: bool, video_link: str | None, address: str | None,
-                               phone: str | None) -> SchedulingSettings:
-    """Save booking settings and meeting details; refuses a form from a stale tab."""
+                               phone: str | None, confirm_within_hours: int | None = None) -> SchedulingSettings:
+    """Save booking settings and meeting details; refuses a form from a stale tab.
+    ``confirm_within_hours`` None keeps the current value (the default for a new row)."""
     settings = db.session.get(SchedulingSettings, profile.id)
     current_version = settings.version_id if settings is not None else 0
     if version_id is not None and version_id != current_version:
@@ -533,9 +543,14 @@ def update_scheduling_settings(profile: SpecialistProfile, *, version_id: int | 
         raise AvailabilityError("The booking horizon must be between 1 and 365 days.")
     if max_per_day is not None and max_per_day not in range(1, 49):
         raise AvailabilityError("The daily maximum must be between 1 and 48, or empty for no limit.")
+    if confirm_within_hours is not None and confirm_within_hours not in range(
+            CONFIRM_WITHIN_HOURS_MIN, CONFIRM_WITHIN_HOURS_MAX + 1):
+        raise AvailabilityError(CONFIRM_WITHIN_MESSAGE)
     if settings is None:
-        settings = SchedulingSettings(specialist_id=profile.id)
+        settings = SchedulingSettings(specialist_id=profile.id, confirm_within_hours=CONFIRM_WITHIN_HOURS_DEFAULT)
         db.session.add(settings)
+    if confirm_within_hours is not None:
+        settings.confirm_within_hours = confirm_within_hours
     settings.buffer_minutes = buffer_minutes
     settings.min_notice_minutes = min_notice_minutes
     settings.horizon_days = horizon_days

@@ -37,6 +37,7 @@ from marketplace.consultations.models import (
     BLOCK_MINUTES,
     FREE_CONSULTATION_MINUTES,
     OPEN_STATES,
+    RELEASED_STATES,
     Consultation,
     ConsultationKind,
     ConsultationOutcome,
@@ -96,10 +97,10 @@ def format_slot(value: datetime) -> str:
 
 
 def active_free_consultation(client_id: int, specialist_id: int) -> Consultation | None:
-    """The client's free consultation with this specialist that is not cancelled, if any."""
+    """The client's free consultation with this specialist that is not cancelled or expired, if any."""
     return db.session.scalar(select(Consultation).where(
         Consultation.client_id == client_id, Consultation.specialist_id == specialist_id,
-        Consultation.kind == ConsultationKind.FREE, Consultation.state != ConsultationState.CANCELLED,
+        Consultation.kind == ConsultationKind.FREE, Consultation.state.not_in(RELEASED_STATES),
     ).limit(1))
 
 
@@ -128,12 +129,12 @@ UPCOMING_STATES = (ConsultationState.REQUESTED, ConsultationState.CONFIRMED)
 def client_standing(client_id: int, specialist_id: int, now: datetime | None = None) -> Standing:
     """The client's next consultation with this specialist and their free consultation, one query.
 
-    A free consultation that is not cancelled counts as used (one per specialist, the booking
-    rule ``active_free_consultation`` applies); a cancelled one can be booked again."""
+    A free consultation that is not cancelled or expired counts as used (one per specialist, the
+    booking rule ``active_free_consultation`` applies); a cancelled or expired one can be booked again."""
     now = now or utcnow()
     rows = db.session.scalars(select(Consultation).where(
         Consultation.client_id == client_id, Consultation.specialist_id == specialist_id,
-        Consultation.state != ConsultationState.CANCELLED,
+        Consultation.state.not_in(RELEASED_STATES),
         or_(Consultation.kind == ConsultationKind.FREE, Consultation.state.in_(UPCOMING_STATES)),
     ).order_by(Consultation.start_utc)).all()
     upcoming = next((c for c in rows if c.state in UPCOMING_STATES and c.end_utc > now), None)
@@ -256,7 +257,7 @@ def _over_daily_cap(consultation: Consultation, calendar: SpecialistCalendar) ->
     booked = db.session.scalar(
         select(func.count(Consultation.id)).where(
             Consultation.specialist_id == consultation.specialist_id,
-            Consultation.state != ConsultationState.CANCELLED,
+            Consultation.state.not_in(RELEASED_STATES),
             Consultation.start_utc >= day_start,
             Consultation.start_utc < day_end,
         )
@@ -322,7 +323,8 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
         state=ConsultationState.CONFIRMED if auto_confirm else ConsultationState.REQUESTED,
         start_utc=start_utc, end_utc=start_utc + timedelta(minutes=FREE_CONSULTATION_MINUTES),
         format=format_slug, note=note, source=source if source in ALLOWED_SOURCES else None,
-        confirmed_at=now if auto_confirm else None, sequence=0,
+        confirmed_at=now if auto_confirm else None, sequence=0, created_at=now,
+        confirm_by_utc=None if auto_confirm else calendar.settings.confirm_deadline(now, start_utc),
     )
 
     def after(booked: Consultation) -> None:
@@ -369,7 +371,8 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
         start_utc=start_utc, end_utc=start_utc + (consultation.end_utc - consultation.start_utc),
         format=consultation.format, note=consultation.note, source=consultation.source,
         ical_uid=consultation.uid, rescheduled_from_id=consultation.id, sequence=consultation.sequence + 1,
-        confirmed_at=now if auto_confirm else None,
+        confirmed_at=now if auto_confirm else None, created_at=now,
+        confirm_by_utc=None if auto_confirm else calendar.settings.confirm_deadline(now, start_utc),
     )
     old_start = consultation.start_utc
 

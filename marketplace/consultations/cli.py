@@ -1,6 +1,9 @@
 """CLI of the consultations domain (cron-safe, idempotent):
 
-* ``flask --app wsgi send-reminders`` — 24 h and 1 h reminders, each sent once.
+* ``flask --app wsgi send-reminders`` — 24 h and 1 h reminders, and the specialist's reminder of a
+  request unanswered for 12 hours, each sent once.
+* ``flask --app wsgi expire-requests`` — expire the requests not confirmed by their deadline (slot
+  released, client and specialist e-mailed once).
 * ``flask --app wsgi refresh-availability`` — recompute every profile's availability snapshot
   and soonest free slot (after a deploy; the job queue's periodic refresh keeps them current).
   ``--stale`` does one run of that periodic refresh (where no job consumer runs).
@@ -17,11 +20,23 @@ def register(app: Flask) -> None:
     @app.cli.command("send-reminders")
     def send_reminders_command() -> None:
         """Send due consultation reminders (safe to run every minute, on any one or more hosts)."""
+        from marketplace.consultations.follow_up import send_request_reminders
         from marketplace.consultations.notifications import send_reminders
 
         sent = send_reminders()
         commit()
-        click.echo(f"reminders sent: {sent['24h']} × 24 h, {sent['1h']} × 1 h")
+        requests = send_request_reminders()
+        commit()
+        click.echo(f"reminders sent: {sent['24h']} × 24 h, {sent['1h']} × 1 h, {requests} × request waiting 12 h")
+
+    @app.cli.command("expire-requests")
+    def expire_requests_command() -> None:
+        """Expire requests not confirmed by their deadline (safe to run every minute, on any hosts)."""
+        from marketplace.consultations.follow_up import expire_requests
+
+        expired = expire_requests()
+        commit()
+        click.echo(f"requests expired: {expired}")
 
     @app.cli.command("refresh-availability")
     @click.option("--stale", is_flag=True, help="Only the snapshots that are missing or due (the periodic job).")

@@ -1,13 +1,18 @@
 """Demo data: weekly availability and settings for every demo profile, so free slots exist
-over the next 14 days; one demo consultation for the demo client."""
+over the next 14 days; demo consultations: the demo client's request, a request waiting for the
+demo specialist (their navigation counts it) and a request of the demo client that already expired
+(its e-mail, with other times and similar specialists, in the outbox)."""
 from __future__ import annotations
 
 import logging
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 
-from marketplace.consultations.availability import load_calendar, refresh_next_available
+from marketplace.consultations.availability import load_calendar, offers_booking, refresh_next_available
+from marketplace.consultations.booking import book_free_consultation
+from marketplace.consultations.follow_up import expire_request
 from marketplace.consultations.models import AvailabilityRule, Consultation, SchedulingSettings
 from marketplace.database import utcnow
 from marketplace.demo.registry import DemoContext, demo_seeder
@@ -54,6 +59,8 @@ def seed_availability(ctx: DemoContext) -> None:
         db.session.execute(SchedulingSettings.__table__.insert(), settings)
     db.session.flush()
     _seed_demo_consultation(ctx)
+    _seed_waiting_request(ctx)
+    _seed_expired_request(ctx)
     refresh_next_available()  # snapshots for every profile now: pages show slots before any job ran
     log.info("demo availability: %s rule rows, %s settings rows", len(rules), len(settings))
 
@@ -68,10 +75,45 @@ def _seed_demo_consultation(ctx: DemoContext) -> None:
                                                              Consultation.specialist_id == profile.id))
     if exists or not profile.offers_free_consultation or not profile.formats:
         return
-    from marketplace.consultations.booking import book_free_consultation
-
     now = utcnow()
     slots = [s for s in load_calendar(profile, now).free_slots(now) if s > now + timedelta(days=2)]
     if slots:
         book_free_consultation(client, profile, slots[0], profile.formats[0].slug,
                                "I'd like to talk about stress at work.", now=now)
+
+
+def _request(client: Any, profile: SpecialistProfile, now: datetime, note: str) -> Consultation | None:
+    """A free-consultation request of ``client`` made at ``now`` (for the first free time at least
+    two days from today), unless the pair already has a consultation or the specialist cannot be
+    booked."""
+    exists = db.session.scalar(select(Consultation.id).where(Consultation.client_id == client.id,
+                                                             Consultation.specialist_id == profile.id))
+    if exists or not offers_booking(profile) or not profile.formats:
+        return None
+    slots = [s for s in load_calendar(profile, now).free_slots(now) if s > utcnow() + timedelta(days=2)]
+    if not slots:
+        return None
+    result = book_free_consultation(client, profile, slots[0], profile.formats[0].slug, note, now=now)
+    return result.consultation
+
+
+def _seed_waiting_request(ctx: DemoContext) -> None:
+    """A request waiting for the demo specialist (the first profile, the demo login): the count in
+    their navigation shows it."""
+    if len(ctx.clients) < 2 or not ctx.profiles:
+        return
+    _request(ctx.clients[1], ctx.profiles[0], utcnow() - timedelta(hours=3), "Trouble sleeping since a move.")
+
+
+def _seed_expired_request(ctx: DemoContext) -> None:
+    """A request of the demo client made 50 hours ago that the third specialist never confirmed:
+    expired now, as the periodic job would, so its e-mail (next free times, similar specialists)
+    is in the outbox."""
+    if not ctx.clients or len(ctx.profiles) < 3:
+        return
+    now = utcnow()
+    consultation = _request(ctx.clients[0], ctx.profiles[2], now - timedelta(hours=50),
+                            "I'd like to understand my low mood.")
+    if consultation is not None:
+        db.session.flush()
+        expire_request(consultation.id, now)

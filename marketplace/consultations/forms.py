@@ -17,7 +17,12 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberR
 
 from marketplace.consultations.booking import NOTE_MAX_LENGTH
 from marketplace.consultations.lifecycle import OUTCOME_NOTE_MAX_LENGTH, REASON_MAX_LENGTH
-from marketplace.consultations.models import WEEKDAYS
+from marketplace.consultations.models import (
+    CONFIRM_WITHIN_HOURS_DEFAULT,
+    CONFIRM_WITHIN_HOURS_MAX,
+    CONFIRM_WITHIN_HOURS_MIN,
+    WEEKDAYS,
+)
 from marketplace.forms import choices, clean_text
 
 CONSENT_LABEL = "I understand this is not an emergency service"
@@ -61,6 +66,12 @@ class OutcomeForm(FlaskForm):
                                  description="For example, who might suit them better.")
 
 
+class NoShowForm(FlaskForm):
+    note = TextAreaField("Note for the client (optional)", filters=[clean_text],
+                         validators=[Optional(), Length(max=OUTCOME_NOTE_MAX_LENGTH)],
+                         description="E-mailed to the client with the no-show, e.g. how to reach you.")
+
+
 class EmptyForm(FlaskForm):
     """Carries the CSRF token of POST-only actions (confirm, complete, no-show, remove)."""
 
@@ -101,6 +112,15 @@ class SchedulingSettingsForm(FlaskForm):
         description="Leave empty for no limit.")
     auto_confirm = BooleanField("Confirm bookings automatically",
                                 description="Otherwise you confirm each request yourself.")
+    confirm_within_hours = IntegerField(
+        "Time to confirm a request (hours)", default=CONFIRM_WITHIN_HOURS_DEFAULT,
+        validators=[InputRequired("Enter how many hours you need to confirm a request."),
+                    NumberRange(CONFIRM_WITHIN_HOURS_MIN, CONFIRM_WITHIN_HOURS_MAX,
+                                f"Enter between {CONFIRM_WITHIN_HOURS_MIN} and {CONFIRM_WITHIN_HOURS_MAX} hours "
+                                "(7 days).")],
+        description="A request you have not confirmed within this time — or by your minimum notice before "
+                    "its start, if that comes first — expires: the time is freed and the client is told. "
+                    "You get a reminder after 12 hours.")
     video_link = StringField("Video meeting link", filters=[clean_text], validators=[
         Optional(), Length(max=300), URL(message="Enter a full link starting with https://"),
         Regexp(r"^https?://", message="Enter a full link starting with https://")],

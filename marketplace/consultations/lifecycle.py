@@ -11,14 +11,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
 from marketplace.auth.sessions import forget_loaded
-from marketplace.consultations.availability import bookable_clause, calendar_changed
+from marketplace.consultations.availability import calendar_changed
 from marketplace.consultations.booking import release_blocks
+from marketplace.consultations.follow_up import notify_no_show, notify_outcome
 from marketplace.consultations.models import (
     CALENDAR_STATES,
     OPEN_STATES,
@@ -28,9 +29,10 @@ from marketplace.consultations.models import (
     ConsultationState,
 )
 from marketplace.consultations.notifications import notify_cancelled, notify_confirmed
-from marketplace.database import utcnow
+from marketplace.consultations.suggestions import SIMILAR_LIMIT, similar_specialists
+from marketplace.database import execute_dml, utcnow
 from marketplace.extensions import db
-from marketplace.specialists.models import SpecialistProfile, profile_specialties
+from marketplace.specialists.models import SpecialistProfile
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +54,23 @@ def load_consultation(consultation_id: int) -> Consultation | None:
     )
 
 
+CANNOT_CONFIRM = "This consultation cannot be confirmed (any more)."
 REQUESTS_WAITING = "requests_waiting"  # the specialist's navigation count (loaded with the session's user)
 
 
 def confirm_consultation(consultation: Consultation, user: User) -> None:
     """The specialist confirms a requested consultation (before its start)."""
     if not consultation.can_confirm(user):
-        raise ConsultationError("This consultation cannot be confirmed (any more).")
-    consultation.state = ConsultationState.CONFIRMED
-    consultation.confirmed_at = utcnow()
-    consultation.sequence += 1
+        raise ConsultationError(CANNOT_CONFIRM)
+    # Conditional, so a request the expiry sweep took meanwhile (its slot released) stays expired.
+    result = execute_dml(
+        update(Consultation)
+        .where(Consultation.id == consultation.id, Consultation.state == ConsultationState.REQUESTED)
+        .values(state=ConsultationState.CONFIRMED, confirmed_at=utcnow(), sequence=Consultation.sequence + 1)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(consultation)
+    if result.rowcount != 1:
+        raise ConsultationError(CANNOT_CONFIRM)
     record_audit(user, "consultation.confirmed", consultation)
     db.session.flush()
     forget_loaded(user, REQUESTS_WAITING)
@@ -109,9 +118,16 @@ def complete_consultation(consultation: Consultation, user: User) -> None:
     _record_attendance(consultation, user, ConsultationState.COMPLETED, "completed")
 
 
-def mark_no_show(consultation: Consultation, user: User) -> None:
-    """The specialist records that the client did not come (after the start)."""
+def mark_no_show(consultation: Consultation, user: User, note: str | None = None) -> None:
+    """The specialist records that the client did not come (after the start), with an optional
+    note; the client is e-mailed once (the note, and similar specialists)."""
+    note = (note or "").strip() or None
+    if note and len(note) > OUTCOME_NOTE_MAX_LENGTH:
+        raise ConsultationError(f"Please keep the note under {OUTCOME_NOTE_MAX_LENGTH} characters.")
     _record_attendance(consultation, user, ConsultationState.NO_SHOW, "a no-show")
+    consultation.outcome_note = note
+    db.session.flush()
+    notify_no_show(consultation)
 
 
 def _record_attendance(consultation: Consultation, user: User, state: ConsultationState, label: str) -> None:
@@ -123,7 +139,8 @@ def _record_attendance(consultation: Consultation, user: User, state: Consultati
 
 
 def record_outcome(consultation: Consultation, user: User, outcome: str | None, note: str | None = None) -> None:
-    """After the start, the specialist records "proceed" or "not a fit" (completing it)."""
+    """After the start, the specialist records "proceed" or "not a fit" (completing it); the client
+    is e-mailed once (the note, and for "not a fit" similar specialists)."""
     if not consultation.can_record_outcome(user):
         raise ConsultationError("The outcome can be recorded once the consultation has started.")
     try:
@@ -138,6 +155,7 @@ def record_outcome(consultation: Consultation, user: User, outcome: str | None, 
     consultation.outcome_note = note
     record_audit(user, "consultation.outcome", consultation, after={"outcome": value.value})
     db.session.flush()
+    notify_outcome(consultation)
     log.info("consultation %s outcome recorded", consultation.id)
 
 
@@ -173,25 +191,10 @@ def list_consultations(user: User, now: datetime | None = None, past_limit: int 
     return ConsultationLists(upcoming, past, role)
 
 
-def suggest_other_specialists(consultation: Consultation, limit: int = 3) -> list[SpecialistProfile]:
-    """For "not a fit": other published specialists offering the free consultation who share
-    a specialty, soonest available first; ones the client already met are left out."""
-    specialty_ids = select(profile_specialties.c.specialty_id).where(
-        profile_specialties.c.profile_id == consultation.specialist_id)
-    already_met = select(Consultation.specialist_id).where(Consultation.client_id == consultation.client_id)
-    shared = (select(profile_specialties.c.profile_id, func.count().label("shared"))
-              .where(profile_specialties.c.specialty_id.in_(specialty_ids))
-              .group_by(profile_specialties.c.profile_id).subquery())
-    query = (
-        select(SpecialistProfile).join(shared, shared.c.profile_id == SpecialistProfile.id)
-        .where(bookable_clause(), SpecialistProfile.id != consultation.specialist_id,
-               SpecialistProfile.id.not_in(already_met))
-        .order_by(shared.c.shared.desc(), SpecialistProfile.next_available_at.is_(None),
-                  SpecialistProfile.next_available_at, SpecialistProfile.display_name)
-        .options(selectinload(SpecialistProfile.specialties))
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
+def suggest_other_specialists(consultation: Consultation, limit: int = SIMILAR_LIMIT) -> list[SpecialistProfile]:
+    """For "not a fit": other bookable specialists who share a specialty, soonest available first;
+    ones the client already met are left out (``suggestions.similar_specialists``)."""
+    return similar_specialists(consultation.specialist_id, client_id=consultation.client_id, limit=limit)
 
 
 __all__ = [

@@ -4,13 +4,14 @@ double booking, and each specialist's availability (weekly rules, date overrides
 Invariants live in the database:
 * ``occupied_blocks`` has UNIQUE (specialist_id, block_start_utc): two bookings that would
   overlap (including the buffer) cannot both commit — on SQLite and PostgreSQL alike.
-* a partial unique index allows one non-cancelled free consultation per client and specialist.
+* a partial unique index allows one free consultation per client and specialist that is not
+  cancelled or expired (an expired request gave its place back: the client may book again).
 * CHECK constraints keep times ordered and settings in range.
 """
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -59,6 +60,7 @@ class ConsultationState(enum.StrEnum):
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
     PENDING_PAYMENT = "pending_payment"  # a paid session's hold, until the webhook confirms it
+    EXPIRED = "expired"  # a request the specialist did not confirm by its deadline (its slot is free again)
 
     @property
     def label(self) -> str:
@@ -72,12 +74,16 @@ STATE_LABELS = {
     ConsultationState.NO_SHOW: "No-show",
     ConsultationState.CANCELLED: "Cancelled",
     ConsultationState.PENDING_PAYMENT: "Awaiting payment",
+    ConsultationState.EXPIRED: "Expired",
 }
 
 # States that hold a place in the specialist's calendar (before and during the meeting).
 OPEN_STATES = (ConsultationState.REQUESTED, ConsultationState.CONFIRMED)
 # States that still occupy the calendar (blocks exist) — an expired payment hold is released by payments.
 CALENDAR_STATES = (*OPEN_STATES, ConsultationState.PENDING_PAYMENT)
+# States that gave their place back: no calendar blocks, and a free consultation in one of them
+# does not use up the client's one free consultation with that specialist (they may book again).
+RELEASED_STATES = (ConsultationState.CANCELLED, ConsultationState.EXPIRED)
 
 
 class ConsultationOutcome(enum.StrEnum):
@@ -89,24 +95,28 @@ class ConsultationOutcome(enum.StrEnum):
         return "Proceed" if self is ConsultationOutcome.PROCEED else "Not a fit"
 
 
+ONE_FREE_PER_PAIR_WHERE = "kind = 'free' AND state NOT IN ('cancelled', 'expired')"
+
+
 class Consultation(Model):
     __tablename__ = "consultations"
     __table_args__ = (
         CheckConstraint("end_utc > start_utc", name="consultation_end_after_start"),
         CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="consultation_price_non_negative"),
         CheckConstraint("sequence >= 0", name="consultation_sequence_non_negative"),
-        # One free consultation per client and specialist; a cancelled one may be rebooked,
-        # a completed (or no-show) one may not.
+        # One free consultation per client and specialist; a cancelled or expired one may be
+        # rebooked, a completed (or no-show) one may not.
         Index(
             "uq_consultations_one_free_per_pair",
             "client_id", "specialist_id",
             unique=True,
-            sqlite_where=text("kind = 'free' AND state != 'cancelled'"),
-            postgresql_where=text("kind = 'free' AND state != 'cancelled'"),
+            sqlite_where=text(ONE_FREE_PER_PAIR_WHERE),
+            postgresql_where=text(ONE_FREE_PER_PAIR_WHERE),
         ),
         Index("ix_consultations_specialist_start", "specialist_id", "start_utc"),
         Index("ix_consultations_client_start", "client_id", "start_utc"),
         Index("ix_consultations_state_start", "state", "start_utc"),
+        Index("ix_consultations_state_confirm_by", "state", "confirm_by_utc"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,6 +146,11 @@ class Consultation(Model):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     reminder_24h_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_1h_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A request (free, awaiting the specialist) expires when not confirmed by this instant, fixed at
+    # booking (``SchedulingSettings.confirm_deadline``); None for anything booked confirmed.
+    confirm_by_utc: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The specialist's reminder of a request unanswered for 12 hours, claimed once.
+    request_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -153,6 +168,11 @@ class Consultation(Model):
     @hybrid_property
     def is_cancelled(self) -> bool:
         return self.state == ConsultationState.CANCELLED
+
+    @property
+    def is_released(self) -> bool:
+        """Cancelled or expired: its time went back to the specialist's calendar."""
+        return self.state in RELEASED_STATES
 
     @hybrid_property
     def is_open(self) -> bool:
@@ -198,8 +218,7 @@ class Consultation(Model):
 
     def can_view_meeting_details(self, user: object) -> bool:
         """Video link / address / phone: the two participants only (not admins)."""
-        return self.is_participant(user) and self.state not in (ConsultationState.CANCELLED,
-                                                                 ConsultationState.PENDING_PAYMENT)
+        return self.is_participant(user) and self.state not in (*RELEASED_STATES, ConsultationState.PENDING_PAYMENT)
 
     def can_view_ics(self, user: object) -> bool:
         return self.is_participant(user)
@@ -214,8 +233,21 @@ class Consultation(Model):
                 and self.state in OPEN_STATES and not self.has_started)
 
     def can_confirm(self, user: object) -> bool:
-        """The specialist, for a requested consultation, before the start."""
-        return self.is_specialist(user) and self.state is ConsultationState.REQUESTED and not self.has_started
+        """The specialist, for a requested consultation, before the start and its deadline."""
+        return (self.is_specialist(user) and self.state is ConsultationState.REQUESTED and not self.has_started
+                and not self.past_confirm_deadline())
+
+    @property
+    def confirm_deadline(self) -> datetime:
+        """When this request expires unless the specialist confirms it (stored at booking; a request
+        made before deadlines were stored gets the default rule)."""
+        if self.confirm_by_utc is not None:
+            return self.confirm_by_utc
+        return SchedulingSettings.defaults_for(self.specialist_id).confirm_deadline(
+            self.created_at or utcnow(), self.start_utc)
+
+    def past_confirm_deadline(self, now: datetime | None = None) -> bool:
+        return self.confirm_deadline <= (now or utcnow())
 
     def can_complete(self, user: object) -> bool:
         """The specialist marks it held (completed) or a no-show, once it has started."""
@@ -302,6 +334,11 @@ class AvailabilityOverride(Model):
     end_time: Mapped[time | None] = mapped_column(Time())
 
 
+CONFIRM_WITHIN_HOURS_DEFAULT = 48
+CONFIRM_WITHIN_HOURS_MIN = 1
+CONFIRM_WITHIN_HOURS_MAX = 168  # a week
+
+
 class SchedulingSettings(Model):
     """Per-profile booking policy. Missing row = the defaults below.
 
@@ -314,6 +351,9 @@ class SchedulingSettings(Model):
         CheckConstraint("min_notice_minutes >= 0", name="scheduling_notice_non_negative"),
         CheckConstraint("horizon_days >= 1 AND horizon_days <= 365", name="scheduling_horizon_range"),
         CheckConstraint("max_per_day IS NULL OR max_per_day >= 1", name="scheduling_max_per_day_positive"),
+        CheckConstraint(f"confirm_within_hours >= {CONFIRM_WITHIN_HOURS_MIN} "
+                        f"AND confirm_within_hours <= {CONFIRM_WITHIN_HOURS_MAX}",
+                        name="scheduling_confirm_within_range"),
     )
 
     specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"),
@@ -323,13 +363,24 @@ class SchedulingSettings(Model):
     horizon_days: Mapped[int] = mapped_column(Integer, default=30)
     max_per_day: Mapped[int | None] = mapped_column(Integer)
     auto_confirm: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How long a request waits for the specialist before it expires (and the client is told).
+    confirm_within_hours: Mapped[int] = mapped_column(Integer, default=CONFIRM_WITHIN_HOURS_DEFAULT,
+                                                      server_default=text(str(CONFIRM_WITHIN_HOURS_DEFAULT)))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version_id: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version_id}
 
     DEFAULTS = {"buffer_minutes": 0, "min_notice_minutes": 720, "horizon_days": 30, "max_per_day": None,
-                "auto_confirm": False}
+                "auto_confirm": False, "confirm_within_hours": CONFIRM_WITHIN_HOURS_DEFAULT}
+
+    def confirm_deadline(self, requested_at: datetime, start_utc: datetime) -> datetime:
+        """When a request made at ``requested_at`` for ``start_utc`` expires unless confirmed:
+        ``confirm_within_hours`` after it was made, or the minimum notice before the start,
+        whichever comes first (never before it was made)."""
+        by_window = requested_at + timedelta(hours=self.confirm_within_hours)
+        by_notice = start_utc - timedelta(minutes=self.min_notice_minutes)
+        return max(requested_at, min(by_window, by_notice))
 
     @classmethod
     def defaults_for(cls, specialist_id: int) -> SchedulingSettings:
@@ -368,5 +419,5 @@ class AvailabilitySnapshot(Model):
 __all__ = [
     "AvailabilityOverride", "AvailabilityRule", "AvailabilitySnapshot", "BLOCK_MINUTES", "CALENDAR_STATES",
     "Consultation", "ConsultationKind", "ConsultationOutcome", "ConsultationState", "FREE_CONSULTATION_MINUTES",
-    "OPEN_STATES", "OccupiedBlock", "OverrideKind", "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS",
+    "OPEN_STATES", "OccupiedBlock", "OverrideKind", "RELEASED_STATES", "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS",
 ]

@@ -48,7 +48,7 @@ def meeting_details(consultation: Consultation) -> str | None:
     }.get(consultation.format)
 
 
-def _tz(user: User) -> str:
+def recipient_zone(user: User) -> str:
     return user.timezone if is_valid_timezone(user.timezone) else "UTC"
 
 
@@ -107,7 +107,7 @@ def build_ics_for(consultation: Consultation, viewer: User, other_name: str, *, 
         organizer_email=sender_email or "no-reply@balance.example",
         organizer_name=sender_name or "Balance",
         attendees=attendees,
-        display_tz=_tz(viewer),
+        display_tz=recipient_zone(viewer),
         status="CONFIRMED" if consultation.state is ConsultationState.CONFIRMED else "TENTATIVE",
     )
 
@@ -120,7 +120,7 @@ def _mail(consultation: Consultation, recipient: Recipient, template: str, subje
 
 def _compose(consultation: Consultation, recipient: Recipient, template: str, *, cancel: bool = False,
              **context: Any) -> tuple[str, list[Attachment]]:
-    tz = _tz(recipient.user)
+    tz = recipient_zone(recipient.user)
     body = render_mail(
         f"email/{template}",
         consultation=consultation,
@@ -190,7 +190,7 @@ def notify_cancelled(consultation: Consultation, cancelled_by: User | None, *, a
 def notify_rescheduled(consultation: Consultation, old_start: datetime) -> None:
     for r in recipients(consultation):
         _mail(consultation, r, "consultation_rescheduled.txt", f"Rescheduled: consultation with {r.other_name}",
-              old_when=format_datetime(old_start, _tz(r.user)))
+              old_when=format_datetime(old_start, recipient_zone(r.user)))
 
 
 # --- reminders ----------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def send_reminders(now: datetime | None = None) -> dict[str, int]:
             or_(Consultation.reminder_24h_sent_at.is_(None), Consultation.reminder_1h_sent_at.is_(None)),
         ).order_by(Consultation.start_utc)
     ).all()
-    _commit_and_deliver()
+    commit_and_deliver()
     sent = {"24h": 0, "1h": 0}
     for consultation_id, start_utc in due:
         which = "1h" if start_utc - now <= timedelta(hours=1) else "24h"
@@ -247,7 +247,7 @@ def send_reminders(now: datetime | None = None) -> dict[str, int]:
                 _claim_reminder(consultation_id, "24h", now)  # missed or done: never send it late
             if claimed:
                 _queue_reminder(consultation_id, which)
-            _commit_and_deliver()
+            commit_and_deliver()
         except (IntegrityError, OperationalError, PendingRollbackError) as exc:
             # Another run claimed it, SQLite's lock timed out, or a failed mail delivery left the
             # session unusable: nothing was claimed here, so that run (or the next one) sends it.
@@ -260,7 +260,7 @@ def send_reminders(now: datetime | None = None) -> dict[str, int]:
     return sent
 
 
-def _commit_and_deliver() -> None:
+def commit_and_deliver() -> None:
     """Commit (mail is delivered after it). A delivery that failed on a database error leaves its
     mail pending for `deliver-mail` — and must not leave this session unusable for the next one."""
     commit()
@@ -282,6 +282,7 @@ def _queue_reminder(consultation_id: int, which: str) -> None:
 
 
 __all__ = [
-    "build_ics_for", "format_label", "meeting_details", "notify_booked", "notify_cancelled", "notify_confirmed",
-    "notify_rescheduled", "send_reminders",
+    "build_ics_for", "commit_and_deliver", "consultation_url", "format_label", "ics_attachment", "meeting_details",
+    "notify_booked", "notify_cancelled", "notify_confirmed", "notify_rescheduled", "recipient_zone", "recipients",
+    "send_reminders",
 ]

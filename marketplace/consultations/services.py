@@ -50,6 +50,10 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     reschedule_consultation,
     validate_slot,
 )
+from marketplace.consultations.follow_up import (  # noqa: F401  (re-exported)
+    expire_requests,
+    send_request_reminders,
+)
 from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
     REQUESTS_WAITING,
     ConsultationError,
@@ -175,7 +179,7 @@ def export_availability(user: User) -> dict[str, Any] | None:
         "settings": None if settings is None else {
             "buffer_minutes": settings.buffer_minutes, "min_notice_minutes": settings.min_notice_minutes,
             "horizon_days": settings.horizon_days, "max_per_day": settings.max_per_day,
-            "auto_confirm": settings.auto_confirm,
+            "auto_confirm": settings.auto_confirm, "confirm_within_hours": settings.confirm_within_hours,
         },
     }
 

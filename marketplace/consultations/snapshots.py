@@ -42,14 +42,18 @@ class Snapshot:
         return self.slots[0] if self.slots else None
 
 
-def read_snapshot(profile_id: int, now: datetime) -> list[datetime] | None:
+def read_snapshot(profile_id: int, now: datetime, *, computed_since: datetime | None = None) -> list[datetime] | None:
     """Free slots (UTC) of the profile that can still be booked at ``now``; None if there is no
-    usable snapshot (never computed, or an older format). One query, no write."""
+    usable snapshot (never computed, or an older format, or — with ``computed_since`` — computed
+    before that instant, i.e. before a change it must show). One query, no write."""
     row = db.session.execute(
-        select(AvailabilitySnapshot.version, AvailabilitySnapshot.slots, AvailabilitySnapshot.min_notice_minutes)
+        select(AvailabilitySnapshot.version, AvailabilitySnapshot.slots, AvailabilitySnapshot.min_notice_minutes,
+               AvailabilitySnapshot.computed_at)
         .where(AvailabilitySnapshot.profile_id == profile_id)
     ).first()
     if row is None or row.version != SNAPSHOT_VERSION:
+        return None
+    if computed_since is not None and row.computed_at < computed_since:
         return None
     return unpack_slots(row.slots, SLOT_STEP_MINUTES, not_before=now + timedelta(minutes=row.min_notice_minutes))
 

@@ -23,6 +23,7 @@ class SpecialistStats:
     completed: int = 0
     no_shows: int = 0
     cancelled: int = 0
+    expired: int = 0  # requests not confirmed in time
     proceed: int = 0
     not_a_fit: int = 0
     from_campaign: int = 0
@@ -65,6 +66,8 @@ def specialist_stats(profile_id: int) -> SpecialistStats:
             stats.no_shows += count
         elif state is ConsultationState.CANCELLED:
             stats.cancelled += count
+        elif state is ConsultationState.EXPIRED:
+            stats.expired += count
         if outcome is ConsultationOutcome.PROCEED:
             stats.proceed += count
         elif outcome is ConsultationOutcome.NOT_A_FIT:

@@ -22,6 +22,7 @@ from marketplace.consultations.forms import (
     BookingForm,
     CancelForm,
     EmptyForm,
+    NoShowForm,
     OutcomeForm,
     OverrideForm,
     RescheduleForm,
@@ -158,7 +159,8 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
                    and consultation.is_client(current_user) else [])
     return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
                            cancel_form=forms.get("cancel_form") or CancelForm(),
-                           outcome_form=forms.get("outcome_form") or OutcomeForm()), status
+                           outcome_form=forms.get("outcome_form") or OutcomeForm(),
+                           no_show_form=forms.get("no_show_form") or NoShowForm()), status
 
 
 def _viewable_or_404(consultation_id: int) -> Consultation:
@@ -179,7 +181,7 @@ def ics(consultation_id: int) -> ResponseReturnValue:
     consultation = get_owned_or_404(Consultation, consultation_id, current_user, permission="view_ics")
     other = (consultation.specialist.display_name if consultation.is_client(current_user)
              else consultation.client.display_name)
-    data = build_ics_for(consultation, current_user, other, cancel=consultation.is_cancelled)
+    data = build_ics_for(consultation, current_user, other, cancel=consultation.is_released)
     return Response(data, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="consultation-{consultation.id}.ics"'})
 
@@ -219,7 +221,9 @@ def complete(consultation_id: int) -> ResponseReturnValue:
 @bp.route("/consultations/<int:consultation_id>/no-show", methods=["POST"])
 @login_required
 def no_show(consultation_id: int) -> ResponseReturnValue:
-    return _run_action(consultation_id, svc.mark_no_show, "Marked as a no-show.", form=EmptyForm())
+    form = NoShowForm()
+    return _run_action(consultation_id, svc.mark_no_show, "Marked as a no-show. The client is told by e-mail.",
+                       form.note.data, form_name="no_show_form", form=form)
 
 
 @bp.route("/consultations/<int:consultation_id>/cancel", methods=["POST"])
@@ -234,8 +238,8 @@ def cancel(consultation_id: int) -> ResponseReturnValue:
 @login_required
 def outcome(consultation_id: int) -> ResponseReturnValue:
     form = OutcomeForm()
-    return _run_action(consultation_id, svc.record_outcome, "The outcome is saved.", form.outcome.data,
-                       form.outcome_note.data, form_name="outcome_form", form=form)
+    return _run_action(consultation_id, svc.record_outcome, "The outcome is saved. The client is told by e-mail.",
+                       form.outcome.data, form.outcome_note.data, form_name="outcome_form", form=form)
 
 
 @bp.route("/consultations/<int:consultation_id>/reschedule", methods=["GET", "POST"])
@@ -269,7 +273,8 @@ def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
     settings_form = forms.get("settings_form") or SchedulingSettingsForm(
         buffer_minutes=view.settings.buffer_minutes, min_notice_hours=view.settings.min_notice_minutes // 60,
         horizon_days=view.settings.horizon_days, max_per_day=view.settings.max_per_day,
-        auto_confirm=view.settings.auto_confirm, video_link=profile.video_link, address=profile.address,
+        auto_confirm=view.settings.auto_confirm, confirm_within_hours=view.settings.confirm_within_hours,
+        video_link=profile.video_link, address=profile.address,
         phone=profile.phone, version_id=view.settings.version_id)
     return render_template(
         "consultations/availability.html", profile=profile, view=view, settings_form=settings_form,
@@ -317,7 +322,8 @@ def save_settings() -> ResponseReturnValue:
         _my_profile(), version_id=int(f.version_id.data) if (f.version_id.data or "").isdigit() else None,
         buffer_minutes=f.buffer_minutes.data, min_notice_minutes=f.min_notice_hours.data * 60,
         horizon_days=f.horizon_days.data, max_per_day=f.max_per_day.data, auto_confirm=f.auto_confirm.data,
-        video_link=f.video_link.data, address=f.address.data, phone=f.phone.data), "Booking settings saved.")
+        confirm_within_hours=f.confirm_within_hours.data, video_link=f.video_link.data, address=f.address.data,
+        phone=f.phone.data), "Booking settings saved.")
 
 
 def _remove(remove: Any, item_id: int, success: str) -> WerkzeugResponse:

@@ -688,11 +688,11 @@ def test_settings_form_saves_and_refuses_stale_version(client, make_specialist):
     login(client, profile.user)
     data = {"buffer_minutes": "15", "min_notice_hours": "24", "horizon_days": "14", "max_per_day": "3",
             "auto_confirm": "y", "video_link": "https://video.example.org/me", "address": "Main St 1",
-            "phone": "+49 30 555", "version_id": "0"}
+            "phone": "+49 30 555", "version_id": "0", "confirm_within_hours": "36"}
     assert client.post("/specialists/me/availability/settings", data=data).status_code == 302
     settings = db.session.get(SchedulingSettings, profile.id)
     assert (settings.buffer_minutes, settings.min_notice_minutes, settings.horizon_days, settings.max_per_day,
-            settings.auto_confirm) == (15, 24 * 60, 14, 3, True)
+            settings.auto_confirm, settings.confirm_within_hours) == (15, 24 * 60, 14, 3, True, 36)
     db.session.refresh(profile)
     assert profile.video_link == "https://video.example.org/me" and profile.phone == "+49 30 555"
     # The same (now stale) form from another tab:

@@ -98,3 +98,34 @@ def test_uid_is_stable_and_inherited():
 def test_booking_result():
     assert BookingResult(error="taken", message="m").taken
     assert not BookingResult(error="taken").ok
+
+
+# --- the deadline of a request (issue 13, item 5) --------------------------------------------------
+
+def test_a_request_expires_after_the_window_or_at_the_minimum_notice_whichever_is_first():
+    from marketplace.consultations.models import SchedulingSettings
+
+    made = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    settings = SchedulingSettings.defaults_for(10)  # 48 h to confirm, 12 h notice
+    far = made + timedelta(days=5)
+    assert settings.confirm_deadline(made, far) == made + timedelta(hours=48)
+    soon = made + timedelta(hours=20)
+    assert settings.confirm_deadline(made, soon) == made + timedelta(hours=8)  # 12 h before the start
+    settings.confirm_within_hours = 4
+    assert settings.confirm_deadline(made, far) == made + timedelta(hours=4)
+    settings.min_notice_minutes = 0
+    assert settings.confirm_deadline(made, made + timedelta(hours=1)) == made + timedelta(hours=1)
+    settings.min_notice_minutes = 24 * 60  # the start is already within the notice: due at once, never before
+    assert settings.confirm_deadline(made, soon) == made
+
+
+def test_a_request_past_its_deadline_cannot_be_confirmed_and_released_states_show_no_details():
+    c = consultation(starts_in=timedelta(days=3))
+    c.confirm_by_utc = datetime.now(UTC) + timedelta(hours=1)
+    assert c.can_confirm(SPECIALIST) and not c.past_confirm_deadline()
+    c.confirm_by_utc = datetime.now(UTC) - timedelta(minutes=1)
+    assert not c.can_confirm(SPECIALIST) and c.past_confirm_deadline()
+    expired = consultation(state=ConsultationState.EXPIRED)
+    assert expired.is_released and not expired.can_view_meeting_details(CLIENT)
+    assert not expired.can_cancel(CLIENT) and not expired.can_reschedule(CLIENT) and not expired.can_confirm(SPECIALIST)
+    assert ConsultationState.EXPIRED.label == "Expired"
