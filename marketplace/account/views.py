@@ -101,7 +101,8 @@ def _render_time_zone(form: TimezoneChoiceForm, status: int) -> tuple[str, int]:
 @bp.route("/time-zone", methods=["GET", "POST"])
 def time_zone() -> ResponseReturnValue:
     """The zone chooser, for everyone: a visitor's choice is kept in a cookie, a person's in their account."""
-    form = TimezoneChoiceForm(timezone=viewer_timezone(), next=request.args.get("next", ""))
+    form = (TimezoneChoiceForm() if request.method == "POST"
+            else TimezoneChoiceForm(timezone=viewer_timezone(), next=request.args.get("next", "")))
     person = current_user if current_user.is_authenticated else None
     if not form.validate_on_submit():
         return _render_time_zone(form, 422 if form.errors else 200)
