@@ -71,10 +71,15 @@ def test_new_york_visitor_sees_new_york_times_from_the_first_page_and_books(brow
     expect(page.get_by_test_id("footer-zone")).to_contain_text(f"Times are shown in {NEW_YORK}, your browser's time zone")
     assert {"name": "tz", "value": NEW_YORK} in [{"name": c["name"], "value": c["value"]} for c in context.cookies()]
 
-    # The next page comes from the server in New York time already.
+    in_browser = page.get_by_test_id("profile-booking").locator("time").all_inner_texts()
+    assert in_browser[0] == f"{slot.astimezone(ZoneInfo(NEW_YORK)):%A} {slot.astimezone(ZoneInfo(NEW_YORK)).day}" \
+        f" {slot.astimezone(ZoneInfo(NEW_YORK)):%B %Y}"  # the first day heading, New York's date
+
+    # The next page comes from the server in New York time already, in the very same words.
     page.reload()
     expect(page.get_by_test_id("footer-zone")).to_have_attribute("data-zone-source", "browser")
     assert page.locator(FIRST_SLOT).first.get_attribute("data-zone") == NEW_YORK
+    assert page.get_by_test_id("profile-booking").locator("time").all_inner_texts() == in_browser
 
     # Book that slot: log in on the way, the slot is kept.
     page.locator("[data-testid=profile-booking] a[href*='book?slot=']").first.click()
@@ -114,7 +119,14 @@ def test_new_york_visitor_sees_new_york_times_from_the_first_page_and_books(brow
 
 def test_visitor_switches_zone_in_the_footer_without_an_account(page, make_specialist):
     specialist = bookable_specialist(make_specialist, "Dr Bo Zone")
-    page.goto(f"/specialists/{specialist.slug}")  # a Berlin browser
+    page.goto("/specialists")  # a Berlin browser: the script shows the card's soonest time in Berlin's zone…
+    soonest = page.get_by_test_id("soonest-slot").locator("time").first
+    in_browser = soonest.inner_text()
+    assert in_browser == format_datetime(instant_of(soonest), "Europe/Berlin")  # e.g. "…, 08:00 CET (Europe/Berlin)"
+    page.reload()  # …and the server, now that it knows the zone, in the same words
+    expect(page.get_by_test_id("soonest-slot").locator("time").first).to_have_text(in_browser)
+
+    page.goto(f"/specialists/{specialist.slug}")
     first = page.locator(FIRST_SLOT).first
     expect(first).to_have_text(clock(instant_of(first), "Europe/Berlin"))
 
