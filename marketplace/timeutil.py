@@ -59,11 +59,6 @@ def curated_timezones() -> tuple[str, ...]:
     return zone_list().canonical
 
 
-def all_timezones() -> tuple[str, ...]:
-    """Kept for callers of the old name: the curated list."""
-    return curated_timezones()
-
-
 def _loadable(name: str) -> bool:
     try:
         ZoneInfo(name)
