@@ -43,6 +43,10 @@ class ZoneSelectField(SelectField):
     def process_data(self, value: Any) -> None:
         super().process_data(readable_timezone(value) or value)
 
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        self.data = canonical_timezone(self.data) or self.data  # a posted alias is saved as its zone
+
     def keep(self, stored: str | None) -> None:
         """Also offer ``stored`` (the saved setting) when it is a zone outside the curated list."""
         self.choices = zone_choices(current=readable_timezone(stored))

@@ -111,6 +111,12 @@
         el.textContent = ", your browser's time zone";
       });
       if (note) note.setAttribute("data-zone-source", "browser");
+      // The chooser starts at the browser's zone rather than the UTC the server fell back to.
+      document.querySelectorAll("select[name=timezone]").forEach(function (select) {
+        if (select.value === serverZone && select.querySelector('option[value="' + browserZone + '"]')) {
+          select.value = browserZone;
+        }
+      });
     }
   } catch (e) { /* an engine without these Intl features keeps the server's true text */ }
 

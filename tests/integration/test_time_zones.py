@@ -161,6 +161,15 @@ def test_account_form_shows_a_stored_alias_as_its_zone(client, auth, make_user):
     assert 'value="America/Buenos_Aires"' not in html and '<optgroup label="Pacific">' in html
 
 
+def test_a_posted_alias_is_saved_as_its_canonical_zone(client, auth, make_user):
+    person = make_user(timezone="Europe/Berlin", display_name="Ana")
+    auth.login_as(person)
+    response = client.post("/account", data={"display_name": "Ana", "email": person.email, "timezone": "Asia/Calcutta"})
+    assert response.status_code == 302
+    db.session.refresh(person)
+    assert person.timezone == "Asia/Kolkata"
+
+
 def test_specialist_editor_offers_curated_zones(client, auth, specialist):
     auth.login_as(specialist.user)
     html = client.get("/specialists/me/edit").get_data(as_text=True)
