@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import Field, StringField
+from wtforms import Field, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
-from wtforms.validators import ValidationError
+from wtforms.validators import DataRequired, ValidationError
 
 from marketplace.text import strip_control_chars
-from marketplace.timeutil import is_valid_timezone
+from marketplace.timeutil import canonical_timezone, is_valid_timezone, readable_timezone, zone_choices
 
 
 def clean_text(value: Any) -> Any:
@@ -24,6 +24,39 @@ class ValidTimezone:
     def __call__(self, form: Any, field: Field) -> None:
         if field.data and not is_valid_timezone(field.data):
             raise ValidationError(self.message)
+
+
+UNKNOWN_ZONE = "Choose a time zone from the list (a region and a city, e.g. Europe/Berlin)."
+
+
+class ZoneSelectField(SelectField):
+    """The one time zone select: the curated zones grouped by region (optgroups) with their current
+    offsets. A stored alias shows as its canonical zone; a stored zone outside the list (still a
+    zone) is offered too, so saving a form never changes it silently. Anything else is refused
+    with ``UNKNOWN_ZONE``."""
+
+    def __init__(self, label: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("validators", [DataRequired(message=UNKNOWN_ZONE)])
+        super().__init__(label, validate_choice=False, **kwargs)
+        self.choices = zone_choices()
+
+    def process_data(self, value: Any) -> None:
+        super().process_data(readable_timezone(value) or value)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        self.data = canonical_timezone(self.data) or self.data  # a posted alias is saved as its zone
+
+    def keep(self, stored: str | None) -> None:
+        """Also offer ``stored`` (the saved setting) when it is a zone outside the curated list."""
+        self.choices = zone_choices(current=readable_timezone(stored))
+
+    def pre_validate(self, form: Any) -> None:
+        if not self.data:
+            return
+        allowed = {value for options in self.choices.values() for value, _label in options}  # type: ignore[union-attr]
+        if self.data not in allowed and canonical_timezone(self.data) is None:
+            raise ValidationError(UNKNOWN_ZONE)
 
 
 def required_text(field: StringField) -> str:

@@ -41,12 +41,31 @@ def format_money(amount_minor: int | None, currency: str) -> str:
 
 
 def localtime(dt: datetime | None, tz_name: str | None = None) -> str:
+    """Plain text (titles, attributes); in a page's body use ``time_tag``."""
     return timeutil.format_datetime(dt, tz_name or timeutil.viewer_timezone())
+
+
+TIME_STYLES: dict[str, Callable[[datetime, str], str]] = {
+    "datetime": timeutil.format_datetime,  # 'Mon 7 Dec 2026, 09:30 CET (Europe/Berlin)'
+    "date": timeutil.format_date,  # 'Monday 7 December 2026'
+    "clock": timeutil.format_time,  # '09:30' (under a heading that names the zone)
+}
+
+
+def time_tag(dt: datetime | None, style: str = "datetime", tz_name: str | None = None) -> Markup:
+    """Every time shown to a viewer: ``<time datetime="…Z" data-style data-zone>text</time>``, the
+    text computed in ``tz_name`` (default: the viewer's zone) and carrying its instant, so
+    static/js/localtime.js can show it in the browser's zone when the server did not know it."""
+    if dt is None:
+        return Markup("")
+    tz = tz_name or timeutil.viewer_timezone()
+    return Markup('<time datetime="{}" data-style="{}" data-zone="{}">{}</time>').format(
+        timeutil.utc_instant(dt), style, tz, TIME_STYLES[style](dt, tz))
 
 
 # What differs between people (or requests) and so must never end up in a cached fragment.
 PERSONAL_GLOBALS = ("current_user", "csrf_token", "current_path", "request", "session", "g",
-                    "get_flashed_messages", "unread_messages", "requests_waiting", "viewer_timezone")
+                    "get_flashed_messages", "unread_messages", "requests_waiting", "viewer_timezone", "viewer_zone")
 FRAGMENT_ENV = "fragment_jinja_env"
 PERSON_TEMPLATE = "_person.html"  # the parts of base.html that belong to the person or request
 MARKER = re.compile(r"<!--person:([\w./-]+):(\w+):([0-9a-f]{32})-->")
@@ -137,8 +156,15 @@ VISITOR_PAGES_PER_ENTRY = 32  # paths (query strings) composed for visitors kept
 
 def _same_for_every_visitor() -> bool:
     """Whether this request's person parts are those of any visitor on this path: nobody is logged
-    in and no message is waiting to be flashed (the time zone is in the page's key)."""
+    in and no message is waiting to be flashed (the time zone is in the page's key; where it came
+    from, which the footer says, is in the key of the composed page: ``_visitor_key``)."""
     return not current_user.is_authenticated and not session.get("_flashes")
+
+
+def _visitor_key() -> str:
+    """A visitor's person parts differ by path and by where their zone came from (the footer says
+    so, and the browser script only re-renders times of a zone the person did not set)."""
+    return f"{timeutil.viewer_zone().source.value}:{request.full_path}"
 
 
 @dataclass(frozen=True)
@@ -161,12 +187,12 @@ class CachedPage:
         nothing to flash) they depend on the path only, so that page is composed once per process."""
         if self.visitor_pages is None or not _same_for_every_visitor():
             return compose_page(self.shell, self.nonce, **context)
-        path = request.full_path
-        page = self.visitor_pages.get(path)
+        key = _visitor_key()
+        page = self.visitor_pages.get(key)
         if page is None:
             page = compose_page(self.shell, self.nonce, **context)
             if len(self.visitor_pages) < VISITOR_PAGES_PER_ENTRY:
-                self.visitor_pages[path] = page
+                self.visitor_pages[key] = page
         return page
 
 
@@ -211,11 +237,13 @@ def register(app: Flask) -> None:
         localtime=localtime,
         localclock=lambda dt, tz=None: timeutil.format_time(dt, tz or timeutil.viewer_timezone()),
         localdate=lambda dt, tz=None: timeutil.format_date(dt, tz or timeutil.viewer_timezone()),
+        timetag=time_tag,
         money=format_money,
         markdown=render_markdown,
     )
     app.jinja_env.globals.update(
         viewer_timezone=timeutil.viewer_timezone,
+        viewer_zone=timeutil.viewer_zone,
         prompts=security,
         # A global (not a context variable) so macros imported without context can use it.
         current_path=security.current_path,

@@ -11,14 +11,40 @@ from marketplace.auth.models import User, find_user_by_email, normalize_email
 from marketplace.auth.services import AccountError, hash_password, verify_password
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.timeutil import is_valid_timezone
+from marketplace.timeutil import canonical_timezone, readable_timezone
 
 log = logging.getLogger(__name__)
 
 
+class UnknownTimezone(AccountError):
+    """A zone that is not in the curated list (nor an alias of one)."""
+
+
+def chosen_timezone(name: str | None, *, keep: str | None = None) -> str:
+    """The curated zone for ``name`` (an alias gives its canonical zone). ``keep``: a stored zone
+    outside the list that the person may keep as it is. Raises ``UnknownTimezone``."""
+    canonical = canonical_timezone(name)
+    if canonical is not None:
+        return canonical
+    if name and keep and name == readable_timezone(keep):
+        return name
+    raise UnknownTimezone(f"“{(name or '')[:64]}” is not a time zone Balance knows. "
+                          "Choose one from the list (a region and a city, e.g. Europe/Berlin).")
+
+
+def choose_timezone(user: User | None, name: str | None) -> str:
+    """A zone chosen with the chooser (footer, booking pages): checked against the curated list;
+    for a logged-in person it becomes their account setting. The canonical name is returned (the
+    caller remembers a visitor's choice in a cookie)."""
+    zone = chosen_timezone(name, keep=user.timezone if user is not None else None)
+    if user is not None and user.timezone != zone:
+        user.timezone = zone
+        db.session.flush()
+    return zone
+
+
 def update_account(user: User, *, display_name: str, email: str, timezone: str) -> None:
-    if not is_valid_timezone(timezone):
-        raise AccountError("Choose a valid time zone.")
+    timezone = chosen_timezone(timezone, keep=user.timezone)
     email = normalize_email(email)
     if email != user.email:
         other = find_user_by_email(email)

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from marketplace.account import bp
-from marketplace.account.forms import AccountForm, DeleteAccountForm, PasswordChangeForm
-from marketplace.account.services import delete_account, export_user_data, update_account
+from marketplace.account.forms import AccountForm, DeleteAccountForm, PasswordChangeForm, TimezoneChoiceForm
+from marketplace.account.services import choose_timezone, delete_account, export_user_data, update_account
 from marketplace.auth.forms import LogoutForm
 from marketplace.auth.services import AccountError, change_password
 from marketplace.auth.sessions import log_in, log_out, log_out_everywhere
 from marketplace.forms import required_text
+from marketplace.security import safe_next
+from marketplace.timeutil import remember_zone_choice, viewer_timezone
 
 
 def _render(account_form: AccountForm | None = None, password_form: PasswordChangeForm | None = None,
@@ -90,3 +92,27 @@ def delete() -> ResponseReturnValue:
         flash("Your account has been deleted. Take care.", "info")
         return redirect(url_for("main.home"))
     return _render(delete_form=form, status=422)
+
+
+def _render_time_zone(form: TimezoneChoiceForm, status: int) -> tuple[str, int]:
+    return render_template("account/timezone.html", form=form, back=safe_next(form.next.data) if form.next.data else None), status
+
+
+@bp.route("/time-zone", methods=["GET", "POST"])
+def time_zone() -> ResponseReturnValue:
+    """The zone chooser, for everyone: a visitor's choice is kept in a cookie, a person's in their account."""
+    form = (TimezoneChoiceForm() if request.method == "POST"
+            else TimezoneChoiceForm(timezone=viewer_timezone(), next=request.args.get("next", "")))
+    person = current_user if current_user.is_authenticated else None
+    if not form.validate_on_submit():
+        return _render_time_zone(form, 422 if form.errors else 200)
+    try:
+        zone = choose_timezone(person, form.timezone.data)
+    except AccountError as exc:
+        form.timezone.errors = [str(exc)]
+        return _render_time_zone(form, 422)
+    response = redirect(safe_next(form.next.data))
+    if person is None:
+        remember_zone_choice(response, zone)
+    flash(f"Times are now shown in {zone}.", "success")
+    return response

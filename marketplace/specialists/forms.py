@@ -23,7 +23,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
-from marketplace.forms import ValidTimezone, clean_text
+from marketplace.forms import ZoneSelectField, clean_text
 from marketplace.specialists.services import ProfileInput, fee_in_major_units
 from marketplace.specialists.vocabulary import (
     APPROACHES,
@@ -33,7 +33,6 @@ from marketplace.specialists.vocabulary import (
     SPECIALTIES,
     countries,
 )
-from marketplace.timeutil import all_timezones
 
 
 def choices(pairs: Any, blank: str | None = None) -> list[SelectChoice]:
@@ -97,9 +96,7 @@ class ProfileForm(FlaskForm):
 
     city = StringField("City", filters=[clean_text], validators=[Length(max=80)])
     country = SelectField("Country", choices=choices(countries(), "Choose a country"), validate_choice=True)
-    timezone = SelectField("Time zone", choices=choices((z, z) for z in all_timezones()),
-                           validators=[DataRequired(), ValidTimezone()],
-                           description="Your availability is set in this zone; clients see times in theirs.")
+    timezone = ZoneSelectField("Time zone", description="Your availability is set in this zone; clients see times in theirs.")
 
     fee = DecimalField("Session fee", places=None, validators=[Optional(), NumberRange(0, 100_000)],
                        description="For a regular paid session, in the currency below.")

@@ -99,6 +99,7 @@ PROFILE_EDIT_LIMIT = "10 per minute;60 per hour"
 def edit_profile() -> ResponseReturnValue:
     mine = _own_profile_or_404()
     form = ProfileForm() if request.method == "POST" else ProfileForm.for_profile(mine)
+    form.timezone.keep(mine.timezone)  # a saved zone outside the curated list stays choosable
     if form.validate_on_submit():
         try:
             result = update_profile(mine, form.to_input(), expected_version=form.expected_version(),

@@ -10,21 +10,10 @@
   window.addEventListener("online", updateOnline);
   window.addEventListener("offline", updateOnline);
 
-  // Browser time zone: remembered in a cookie for visitors, prefilled in signup forms.
-  var tz = "";
-  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { tz = ""; }
-  // IANA names only contain letters, digits, "/", "_", "+" and "-": safe as a raw cookie value.
-  if (tz && /^[A-Za-z0-9\/_+\-]+$/.test(tz) && document.cookie.indexOf("tz=" + tz) === -1) {
-    document.cookie = "tz=" + tz + "; path=/; max-age=31536000; samesite=lax";
-  }
+  // The time zone (cookie, times, sign-up forms) is localtime.js's.
 
   document.addEventListener("DOMContentLoaded", function () {
     updateOnline();
-    if (tz) {
-      document.querySelectorAll("input[type=hidden][name=timezone]").forEach(function (input) {
-        if (!input.value) input.value = tz;
-      });
-    }
     // "Copy link" share buttons.
     document.querySelectorAll("[data-copy]").forEach(function (button) {
       button.addEventListener("click", function () {

@@ -119,7 +119,9 @@ def test_booking_page_shows_slots_in_the_clients_time_zone(client, specialist, c
     html = client.get(f"/specialists/{specialist.slug}/book").get_data(as_text=True)
     tokyo = slot.astimezone(ZoneInfo("Asia/Tokyo"))
     assert "Asia/Tokyo" in html
-    radio = re.search(r'value="' + re.escape(format_slot(slot)) + r'"[^>]*>\s*<span>([0-9:]+)</span>', html)
+    value = re.escape(format_slot(slot))
+    radio = re.search(r'value="' + value + r'"[^>]*>\s*<span><time datetime="' + value
+                      + r'" data-style="clock" data-zone="Asia/Tokyo">([0-9:]+)</time></span>', html)
     assert radio, "first free slot not offered"
     assert radio.group(1) == tokyo.strftime("%H:%M")
     # The day heading is the Tokyo date, not the Berlin or UTC one.
@@ -589,7 +591,8 @@ def test_profile_partial_lists_next_slots_in_viewer_zone(app, specialist, client
     tokyo = slot.astimezone(ZoneInfo("Asia/Tokyo"))
     assert "Asia/Tokyo" in html and "Book a free consultation" in html
     assert re.search("slot=" + format_slot(slot).replace(":", "(:|%3A)"), html)
-    assert f">{tokyo.strftime('%H:%M')}</a>" in html
+    assert (f'<time datetime="{format_slot(slot)}" data-style="clock" data-zone="Asia/Tokyo">'
+            f"{tokyo.strftime('%H:%M')}</time>") in html
 
 
 def test_profile_partial_keeps_the_campaign_source(app, specialist):

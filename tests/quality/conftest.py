@@ -362,6 +362,7 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("login", lambda w: "/auth/login"),
         ("signup", lambda w: "/auth/signup"),
         ("signup-specialist", lambda w: "/auth/signup?role=specialist"),
+        ("time-zone", lambda w: f"/account/time-zone?next=/specialists/{w.profile.slug}"),
         ("reset", lambda w: "/auth/reset"),
         ("reset-token", lambda w: f"/auth/reset/{w.reset_token}"),
         ("not-found", lambda w: "/no-such-page"),

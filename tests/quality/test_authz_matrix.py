@@ -184,6 +184,8 @@ MATRIX: dict[str, Route] = {
     "/account/password": Route(POST=login(INVALID)),
     "/account/export": Route(GET=login()),
     "/account/delete": Route(POST=login(INVALID)),
+    "/account/time-zone": Route(GET=public(), POST=everyone(INVALID),
+                                note="the zone chooser: a visitor's choice is a cookie, a person's their account"),
     "/account/sessions/end": Route(POST=login(redirect_to("/auth/login")),
                                    note="ends every session of the poster's own account, nobody else's"),
     # --- specialists
