@@ -3,10 +3,11 @@
 * Every new account is sent a link (``send_confirmation``); until it is opened the person can
   browse and prepare, but booking, messaging, asking, contacting and publishing wait
   (``confirmation_refusal``: the one rule, used by those services; ``auth.gate`` shows the page).
-* A link is ``{uid, to, fp, next}`` signed with ``SECRET_KEY`` (salt ``email-confirm``) and
-  refused after ``EMAIL_CONFIRM_MAX_AGE``. ``fp`` fingerprints what confirming changes (the
-  address, whether it is confirmed, the address waiting for confirmation), so a link works once:
-  a used link, or one superseded by an address change, is refused with its own message.
+* A link is ``{uid, to, fp, next}`` (``to``: a digest of the address, so logged paths carry none),
+  signed with ``SECRET_KEY`` (salt ``email-confirm``) and refused after ``EMAIL_CONFIRM_MAX_AGE``.
+  ``fp`` fingerprints what confirming changes (the address, whether it is confirmed, the address
+  waiting for confirmation), so a link works once: a used link, or one superseded by an address
+  change, is refused with its own message.
 * Changing a confirmed address (account settings) keeps the old one in use and sends the link to
   the new one (``pending_email``); opening it switches. ``next`` (a local path, checked with
   ``security.is_safe_next``) is where the person was going, e.g. the booking page with their slot.
@@ -89,8 +90,12 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(state.encode()).hexdigest()[:16]
 
 
+def _digest(address: str) -> str:
+    return hashlib.sha256(f"address|{normalize_email(address)}".encode()).hexdigest()[:16]
+
+
 def make_confirmation_token(user: User, address: str, next_url: str | None = None) -> str:
-    data: dict[str, Any] = {"uid": user.id, "to": address, "fp": _fingerprint(user)}
+    data: dict[str, Any] = {"uid": user.id, "to": _digest(address), "fp": _fingerprint(user)}
     if is_safe_next(next_url):
         data["next"] = next_url
     return _serializer().dumps(data)
@@ -122,9 +127,9 @@ def check_confirmation_token(token: str) -> ConfirmationLink:
     user = db.session.get(User, data["uid"])
     if user is None or not user.is_active:
         raise ConfirmationError(INVALID)
-    address = data["to"]
-    if data.get("fp") != _fingerprint(user) or address != address_to_confirm(user):
-        if address == user.email and user.email_confirmed_at is not None:
+    address = address_to_confirm(user)
+    if data.get("fp") != _fingerprint(user) or address is None or data["to"] != _digest(address):
+        if data["to"] == _digest(user.email) and user.email_confirmed_at is not None:
             raise ConfirmationError(USED, used=True)
         raise ConfirmationError(SUPERSEDED)
     next_url = data.get("next")

@@ -64,7 +64,8 @@ def signup() -> ResponseReturnValue:
         try:
             user = register_user(email=required_text(form.email), password=required_text(form.password),
                                  display_name=required_text(form.display_name), role=role, timezone=form.timezone.data,
-                                 next_url=form.next.data)
+                                 next_url=form.next.data or (url_for("specialists.edit_profile")
+                                                             if role is Role.SPECIALIST else None))
         except AccountError as exc:
             flash(str(exc), "error")
         else:

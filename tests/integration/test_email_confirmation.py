@@ -4,6 +4,8 @@ back to what they were doing (the chosen slot kept); an address change is confir
 takes effect. Service and HTTP level, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -155,6 +157,13 @@ def test_a_link_superseded_by_an_address_change_is_refused(app, newcomer):
 def test_next_in_a_link_is_a_local_path_only(app, newcomer):
     for hostile in ("https://evil.example/x", "//evil.example", "/\\evil.example", "javascript:alert(1)"):
         assert check_confirmation_token(make_confirmation_token(newcomer, newcomer.email, hostile)).next_url is None
+
+
+def test_the_link_carries_no_address(app, newcomer):
+    """Paths are logged: the token names the address only by a digest."""
+    payload = make_confirmation_token(newcomer, newcomer.email).split(".")[0]
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+    assert json.loads(decoded)["uid"] == newcomer.id and "example.test" not in decoded
 
 
 # --- the mail (outbox, composed on delivery) ------------------------------------------------------
