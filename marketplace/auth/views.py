@@ -149,12 +149,12 @@ def confirm(token: str) -> ResponseReturnValue:
     try:
         if not form.validate_on_submit():
             link = check_confirmation_token(token)
-            return render_template("auth/confirm_email.html", form=form, address=link.address,
-                                   change=link.is_change), 200 if request.method == "GET" else 400
+            return render_template("auth/confirm_email.html", form=form, address=link.address, change=link.is_change,
+                                   hide_confirm_banner=True), 200 if request.method == "GET" else 400
         link = confirm_email(token)
     except ConfirmationError as exc:
         return render_template("auth/confirm_email.html", error=str(exc), used=exc.used,
-                               resend=ResendConfirmationForm()), 200 if exc.used else 400
+                               hide_confirm_banner=True), 200 if exc.used else 400
     mine = current_user.is_authenticated and current_user.id == link.user.id
     next_url = (pop_resume(link.user.id) if mine else None) or link.next_url
     if not mine:

@@ -11,7 +11,15 @@ from sqlalchemy import select
 from marketplace.consultations.availability import refresh_next_available, set_weekly_hours
 from marketplace.consultations.models import Consultation
 from marketplace.extensions import db
-from tests.e2e.helpers import confirm_email, sign_up
+from tests.e2e.helpers import confirm_email, confirmation_link, sign_up
+
+
+def assert_accessible(page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    serious = [(v["id"], v["impact"]) for v in violations if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
 
 
 def test_the_confirmation_link_returns_to_the_booking_with_the_slot_selected(page, live_server, make_specialist):
@@ -33,6 +41,7 @@ def test_the_confirmation_link_returns_to_the_booking_with_the_slot_selected(pag
     expect(page.get_by_role("heading", level=1)).to_contain_text("Book a free consultation with Dr Ines Harbour")
     expect(page.locator(f'input[name=slot][value="{slot}"]')).to_be_checked()
     expect(page.get_by_test_id("confirm-banner")).to_contain_text("lea@example.test")
+    assert_accessible(page)
     page.get_by_label("Phone call").check()
     page.get_by_label("I understand this is not an emergency service").check()
     page.get_by_role("button", name="Book free consultation").click()
@@ -41,10 +50,15 @@ def test_the_confirmation_link_returns_to_the_booking_with_the_slot_selected(pag
     expect(page.get_by_role("heading", level=1)).to_have_text("Please confirm your e-mail address")
     expect(page.get_by_text("Please confirm your e-mail address to book a consultation.")).to_be_visible()
     expect(page.get_by_role("button", name="Send the link again")).to_be_visible()
+    assert_accessible(page)
     db.session.rollback()  # end this session's read snapshot: see what the server committed
     assert db.session.scalar(select(Consultation)) is None
 
-    # The link in the e-mail (sent at sign-up) brings her back to the booking, the time still chosen.
+    # The link in the e-mail (sent at sign-up) shows a button (opening it changes nothing) …
+    page.goto(confirmation_link("lea@example.test"))
+    expect(page.get_by_text("Confirm that lea@example.test is your e-mail address.")).to_be_visible()
+    assert_accessible(page)
+    # … which brings her back to the booking, the time still chosen.
     confirm_email(page, "lea@example.test")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Book a free consultation with Dr Ines Harbour")
     expect(page.locator(f'input[name=slot][value="{slot}"]')).to_be_checked()

@@ -374,6 +374,7 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("signup-specialist", lambda w: "/auth/signup?role=specialist"),
         ("reset", lambda w: "/auth/reset"),
         ("reset-token", lambda w: f"/auth/reset/{w.reset_token}"),
+        ("confirm-link-used", lambda w: f"/auth/confirm/{w.confirm_token}"),
         ("not-found", lambda w: "/no-such-page"),
     ],
     "client": [
