@@ -123,6 +123,7 @@ class Config:
     STRIPE_BUDGET_SECONDS = float(os.environ.get("STRIPE_BUDGET_SECONDS", "8"))
 
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
+    EMAIL_CONFIRM_MAX_AGE = 48 * 60 * 60  # seconds: how long a confirmation link works
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TESTING = False
     DEBUG = False

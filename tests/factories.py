@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from marketplace.auth.models import Role, User
 from marketplace.auth.services import hash_password
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.specialists.services import create_draft_profile
 
@@ -63,10 +64,12 @@ def live_session_id(user: User) -> str:
     return user.get_id()
 
 
-def create_user(role: Role = Role.CLIENT, **overrides: Any) -> User:
+def create_user(role: Role = Role.CLIENT, *, confirmed: bool = True, **overrides: Any) -> User:
+    """A user whose e-mail address is confirmed (``confirmed=False``: one who has not opened the link yet)."""
     n = next(_counter)
     password = overrides.pop("password", PASSWORD)
-    values = dict(email=f"user{n}@example.test", display_name=f"User {n}", role=role, timezone="Europe/Berlin")
+    values = dict(email=f"user{n}@example.test", display_name=f"User {n}", role=role, timezone="Europe/Berlin",
+                  email_confirmed_at=utcnow() if confirmed else None)
     values.update(overrides)
     user = User(password_hash=_hash(password), **values)
     db.session.add(user)

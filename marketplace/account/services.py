@@ -7,7 +7,8 @@ from typing import Any
 
 from marketplace.account.hooks import DELETION_HOOKS, EXPORTERS
 from marketplace.audit import record_audit
-from marketplace.auth.models import User, find_user_by_email, normalize_email
+from marketplace.auth.confirmation import request_email_change
+from marketplace.auth.models import User
 from marketplace.auth.services import AccountError, hash_password, verify_password
 from marketplace.database import utcnow
 from marketplace.extensions import db
@@ -43,17 +44,18 @@ def choose_timezone(user: User | None, name: str | None) -> str:
     return zone
 
 
-def update_account(user: User, *, display_name: str, email: str, timezone: str) -> None:
+def update_account(user: User, *, display_name: str, email: str, timezone: str) -> str | None:
+    """Save the settings. A new e-mail address is confirmed first (``request_email_change``: a
+    confirmed account keeps its address until then). Returns the address a link was sent to."""
     timezone = chosen_timezone(timezone, keep=user.timezone)
-    email = normalize_email(email)
-    if email != user.email:
-        other = find_user_by_email(email)
-        if other is not None and other.id != user.id:
-            raise AccountError("Another account already uses this e-mail address.")
-        user.email = email
+    try:
+        sent_to = request_email_change(user, email)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from exc
     user.display_name = display_name.strip()
     user.timezone = timezone
     db.session.flush()
+    return sent_to
 
 
 def export_user_data(user: User) -> dict[str, Any]:

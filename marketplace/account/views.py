@@ -34,12 +34,16 @@ def index() -> ResponseReturnValue:
     form = AccountForm(obj=current_user)
     if form.validate_on_submit():
         try:
-            update_account(current_user, display_name=required_text(form.display_name),
-                           email=required_text(form.email), timezone=form.timezone.data)
+            sent_to = update_account(current_user, display_name=required_text(form.display_name),
+                                     email=required_text(form.email), timezone=form.timezone.data)
         except AccountError as exc:
             flash(str(exc), "error")
             return _render(account_form=form, status=422)
         flash("Your account settings have been saved.", "success")
+        if sent_to:
+            flash(f"We have sent a confirmation link to {sent_to}. "
+                  + (f"Until you open it, Balance keeps using {current_user.email}." if current_user.pending_email
+                     else "Please open it to confirm your address."), "info")
         return redirect(url_for("account.index"))
     return _render(account_form=form, status=422 if form.errors else 200)
 

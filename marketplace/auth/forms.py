@@ -37,3 +37,13 @@ class ResetPasswordForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Empty form: carries the CSRF token for the POST-only logout."""
+
+
+class ResendConfirmationForm(FlaskForm):
+    """"Send the link again": CSRF token and where to come back to (a local path, checked)."""
+
+    next = HiddenField()
+
+
+class ConfirmEmailForm(FlaskForm):
+    """Empty form: the confirmation link's page confirms with a POST (mail scanners only GET)."""

@@ -41,6 +41,12 @@ class User(UserMixin, Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the owner opened the confirmation link sent to ``email`` (None: not yet; booking,
+    # messaging, asking, contacting and publishing wait for it, see ``auth.confirmation``).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A new address asked for in the account settings: ``email`` stays in use until the link sent
+    # here is opened, then this becomes ``email`` (see ``auth.confirmation.confirm_email``).
+    pending_email: Mapped[str | None] = mapped_column(String(254))
 
     # The server-side session this object was loaded for (or logged in with); see AuthSession.
     if TYPE_CHECKING:  # (an annotation in the class body would make it a column)
@@ -59,6 +65,10 @@ class User(UserMixin, Model):
     @property
     def is_active(self) -> bool:
         return self.active and self.deleted_at is None
+
+    @property
+    def is_email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     @property
     def is_admin(self) -> bool:

@@ -12,6 +12,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.auth.confirmation import mark_confirmed, send_confirmation
 from marketplace.auth.models import Role, User, find_user_by_email, normalize_email
 from marketplace.database import utcnow
 from marketplace.extensions import db
@@ -66,8 +67,11 @@ def verify_password(user: User | None, password: str) -> bool:
 
 
 def register_user(*, email: str, password: str, display_name: str, role: Role = Role.CLIENT,
-                  timezone: str | None = None) -> User:
-    """Create an account. Raises AccountError if the e-mail is taken or the password is weak."""
+                  timezone: str | None = None, confirmed: bool = False, next_url: str | None = None) -> User:
+    """Create an account. Raises AccountError if the e-mail is taken or the password is weak.
+
+    The address is sent a confirmation link (bringing the person back to ``next_url``), unless
+    ``confirmed`` (an address vouched for otherwise: demo data, ``create-admin``)."""
     problems = password_problems(password, email=email)
     if problems:
         raise AccountError(" ".join(problems))
@@ -91,6 +95,10 @@ def register_user(*, email: str, password: str, display_name: str, role: Role = 
         from marketplace.specialists.services import create_draft_profile
 
         create_draft_profile(user)
+    if confirmed:
+        mark_confirmed(user)
+    else:
+        send_confirmation(user, next_url)
     log.info("user %s registered as %s", user.id, role.value)
     return user
 
@@ -173,11 +181,13 @@ def create_or_promote_admin(*, email: str, password: str, display_name: str) -> 
     """``flask create-admin``: a new admin, or an existing account promoted to admin."""
     user = find_user_by_email(email)
     if user is None:
-        return register_user(email=email, password=password, display_name=display_name, role=Role.ADMIN)
+        return register_user(email=email, password=password, display_name=display_name, role=Role.ADMIN,
+                             confirmed=True)
     problems = password_problems(password, email=email)
     if problems:
         raise AccountError(" ".join(problems))
     user.role = Role.ADMIN
+    mark_confirmed(user)
     user.password_hash = hash_password(password)
     user.auth_version += 1
     db.session.flush()

@@ -3,10 +3,26 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from marketplace.auth import bp
-from marketplace.auth.forms import LoginForm, LogoutForm, ResetPasswordForm, ResetRequestForm, SignupForm
+from marketplace.auth.confirmation import (
+    ConfirmationError,
+    check_confirmation_token,
+    confirm_email,
+    max_age_hours,
+    send_confirmation,
+)
+from marketplace.auth.forms import (
+    ConfirmEmailForm,
+    LoginForm,
+    LogoutForm,
+    ResendConfirmationForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SignupForm,
+)
+from marketplace.auth.gate import pop_resume, remember_resume
 from marketplace.auth.models import Role
 from marketplace.auth.services import (
     AccountError,
@@ -27,7 +43,10 @@ from marketplace.auth.throttle import (
 )
 from marketplace.extensions import limiter
 from marketplace.forms import required_text
+from marketplace.security import account_key as per_account
 from marketplace.security import safe_next
+
+RESEND_LIMIT = "3 per 10 minutes;10 per day"
 
 
 def _role_from_request() -> Role:
@@ -44,12 +63,15 @@ def signup() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user = register_user(email=required_text(form.email), password=required_text(form.password),
-                                 display_name=required_text(form.display_name), role=role, timezone=form.timezone.data)
+                                 display_name=required_text(form.display_name), role=role, timezone=form.timezone.data,
+                                 next_url=form.next.data or (url_for("specialists.edit_profile")
+                                                             if role is Role.SPECIALIST else None))
         except AccountError as exc:
             flash(str(exc), "error")
         else:
             log_in(user)
-            flash("Welcome to Balance — your account is ready.", "success")
+            flash(f"Welcome to Balance — your account is ready. We have sent a link to {user.email}: "
+                  "please open it to confirm your address.", "success")
             if role is Role.SPECIALIST and not form.next.data:
                 return redirect(url_for("specialists.edit_profile"))
             return redirect(safe_next(form.next.data))
@@ -114,3 +136,49 @@ def reset_with_token(token: str) -> ResponseReturnValue:
             flash("Your password has been changed. Please log in.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form), 200 if not form.errors else 422
+
+
+# --- e-mail confirmation ----------------------------------------------------------------------
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def confirm(token: str) -> ResponseReturnValue:
+    """GET shows the address and a button (a mail scanner fetching the link confirms nothing);
+    POST confirms and returns the person to what they were doing."""
+    form = ConfirmEmailForm()
+    try:
+        if not form.validate_on_submit():
+            link = check_confirmation_token(token)
+            return render_template("auth/confirm_email.html", form=form, address=link.address, change=link.is_change,
+                                   hide_confirm_banner=True), 200 if request.method == "GET" else 400
+        link = confirm_email(token)
+    except ConfirmationError as exc:
+        return render_template("auth/confirm_email.html", error=str(exc), used=exc.used,
+                               hide_confirm_banner=True), 200 if exc.used else 400
+    mine = current_user.is_authenticated and current_user.id == link.user.id
+    next_url = (pop_resume(link.user.id) if mine else None) or link.next_url
+    if not mine:
+        flash("Thank you — your e-mail address is confirmed. Please log in to continue.", "success")
+        return redirect(url_for("auth.login", next=next_url))
+    flash("Thank you — your e-mail address is confirmed.", "success")
+    return redirect(safe_next(next_url))
+
+
+@bp.route("/confirm/resend", methods=["POST"])
+@limiter.limit(AUTH_LIMIT)
+@limiter.limit(RESEND_LIMIT, key_func=per_account)
+@login_required
+def resend_confirmation() -> ResponseReturnValue:
+    """Send the link again, to the logged-in person's own address waiting (nobody else's)."""
+    form = ResendConfirmationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    next_url = form.next.data
+    remember_resume(current_user.id, next_url)
+    address = send_confirmation(current_user, next_url)
+    if address is None:
+        flash("Your e-mail address is already confirmed.", "info")
+    else:
+        flash(f"We have sent a new confirmation link to {address}. It works once, for {max_age_hours()} hours.",
+              "success")
+    return redirect(safe_next(next_url, "account.index"))

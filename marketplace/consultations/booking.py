@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace.audit import record_audit
+from marketplace.auth.confirmation import BOOK, confirmation_refusal
 from marketplace.auth.models import User
 from marketplace.consultations.availability import (
     SpecialistCalendar,
@@ -62,7 +63,7 @@ class BookingResult:
     """Outcome of a booking attempt: a consultation, or an error code and message."""
 
     consultation: Consultation | None = None
-    error: str | None = None  # "taken", "duplicate", "invalid", "not_bookable", "not_client"
+    error: str | None = None  # "taken", "duplicate", "invalid", "not_bookable", "not_client", "unconfirmed"
     message: str = ""
 
     @property
@@ -89,6 +90,11 @@ def parse_slot(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         return None
     return parsed.astimezone(timezone.utc)
+
+
+def safe_format_param(value: str | None) -> str | None:
+    """A meeting format slug from a link (``?format=video``), or None if it is not one."""
+    return value if value and len(value) <= 20 and value.replace("_", "").isalpha() else None
 
 
 def format_slot(value: datetime) -> str:
@@ -279,6 +285,9 @@ def _check_request(client: User, profile: SpecialistProfile, start_utc: datetime
     """The rules that need no database; None when the request passes them."""
     if not getattr(client, "is_client", False):
         return _failure("not_client", "Only client accounts can book a consultation.")
+    refusal = confirmation_refusal(client, BOOK)
+    if refusal:
+        return _failure("unconfirmed", refusal)
     if not offers_booking(profile):
         return _failure("not_bookable", f"{profile.display_name} is not offering free consultations right now.")
     if format_slug not in profile.format_slugs():
@@ -409,6 +418,10 @@ class BookingPage:
     blocked: str | None = None  # why this viewer cannot book (then no form is shown)
     existing: Consultation | None = None  # the viewer's open free consultation with this specialist
 
+    def offers(self, start_utc: datetime | None) -> bool:
+        """Whether ``start_utc`` is one of the free times on this page."""
+        return start_utc is not None and any(start_utc in slots for slots in self.days.values())
+
 
 def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, rescheduling: Consultation | None = None,
                  now: datetime | None = None) -> BookingPage:
@@ -442,6 +455,6 @@ __all__ = [
     "ALLOWED_SOURCES", "BookingPage", "BookingResult", "OPEN_STATES", "SLOT_TAKEN", "Standing", "active_free_consultation",
     "client_standing",
     "booking_page",
-    "book_free_consultation", "format_slot", "parse_slot", "place_booking", "release_blocks",
+    "book_free_consultation", "format_slot", "parse_slot", "safe_format_param", "place_booking", "release_blocks",
     "reschedule_consultation", "validate_slot",
 ]

@@ -35,6 +35,7 @@ from marketplace.consultations.availability import (  # noqa: F401  (re-exported
     would_offer_booking,
 )
 from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
+    ALLOWED_SOURCES,
     SLOT_TAKEN,
     BookingPage,
     BookingResult,
@@ -48,6 +49,7 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     place_booking,
     release_blocks,
     reschedule_consultation,
+    safe_format_param,
     validate_slot,
 )
 from marketplace.consultations.follow_up import (  # noqa: F401  (re-exported)

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from marketplace.auth.confirmation import BOOK
+from marketplace.auth.gate import confirmed_email_required
 from marketplace.auth.models import Role
 from marketplace.consultations import bp
 from marketplace.consultations import services as svc
@@ -115,15 +117,28 @@ def _my_profile() -> SpecialistProfile:
 def _render_booking(profile: SpecialistProfile, form: BookingForm, *, status: int = 200,
                     error: str | None = None, selected: str | None = None) -> tuple[str, int]:
     page = svc.booking_page(profile, current_user, viewer_timezone())
+    if error is None and selected and not page.blocked and not page.offers(svc.parse_slot(selected)):
+        # A time chosen earlier (a profile link, or kept while the e-mail address was confirmed)
+        # was taken meanwhile: say so, with the next free times.
+        error, selected = svc.SLOT_TAKEN, None
     return render_template("consultations/book.html", page=page, form=form, error=error,
                            selected=selected or form.slot.data), status
 
 
+def _booking_resume(slug: str) -> str:
+    """The booking page with what the person chose (time, format), to come back to after confirming."""
+    slot = svc.parse_slot(request.form.get("slot"))
+    return url_for("consultations.book", slug=slug, slot=svc.format_slot(slot) if slot else None,
+                   format=svc.safe_format_param(request.form.get("format")),
+                   src=request.form.get("src") if request.form.get("src") in svc.ALLOWED_SOURCES else None)
+
+
 @bp.route("/specialists/<slug>/book", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_BOOKING)
+@confirmed_email_required(BOOK, resume=_booking_resume)
 def book(slug: str) -> ResponseReturnValue:
     profile = _published_profile_or_404(slug)
-    form = BookingForm(src=request.args.get("src", ""))
+    form = BookingForm(src=request.args.get("src", ""), format=svc.safe_format_param(request.args.get("format")))
     form.set_formats([(f.slug, format_label(f.slug)) for f in profile.formats])
     if not form.validate_on_submit():
         status = 422 if form.errors else 200

@@ -5,6 +5,8 @@ from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from marketplace.auth.confirmation import CONTACT
+from marketplace.auth.gate import confirmed_email_required
 from marketplace.contact import bp
 from marketplace.contact.forms import ContactForm
 from marketplace.contact.services import submit_contact_message
@@ -16,6 +18,7 @@ from marketplace.security import PROMPT_CONTACT, account_key, login_required_wit
 
 @bp.route("", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_CONTACT)
+@confirmed_email_required(CONTACT)
 @limiter.limit("5 per minute;20 per day", methods=["POST"], key_func=account_key)
 def index() -> ResponseReturnValue:
     form = ContactForm()

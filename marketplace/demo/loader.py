@@ -19,7 +19,8 @@ CLIENTS = [
 def _user(email: str, name: str, role: Role, tz: str, password: str) -> User:
     user = find_user_by_email(email)
     if user is None:
-        user = register_user(email=email, password=password, display_name=name, role=role, timezone=tz)
+        user = register_user(email=email, password=password, display_name=name, role=role, timezone=tz,
+                             confirmed=True)
     return user
 
 

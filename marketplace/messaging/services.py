@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from marketplace.account.hooks import data_exporter, deletion_hook
+from marketplace.auth.confirmation import MESSAGE, confirmation_refusal
 from marketplace.auth.models import Role, User
 from marketplace.auth.sessions import forget_loaded, load_with_user
 from marketplace.consultations.services import has_consultation_between
@@ -268,6 +269,9 @@ def start_conversation(sender: User, target: NewConversationTarget, body: str) -
 def send_message(conversation: Conversation, sender: User, body: str) -> Message:
     """Add a message (text only) and e-mail the recipient at most once an hour per conversation."""
     body = normalize_body(body)
+    refusal = confirmation_refusal(sender, MESSAGE)
+    if refusal:
+        raise MessagingError(refusal)
     if not conversation.can_reply(sender):
         if not conversation.can_view(sender):
             abort(404)

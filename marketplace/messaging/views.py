@@ -7,6 +7,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from marketplace.auth.confirmation import MESSAGE
+from marketplace.auth.gate import confirmed_email_required
 from marketplace.database import database_id
 from marketplace.extensions import limiter
 from marketplace.forms import required_text
@@ -43,6 +45,7 @@ def inbox() -> ResponseReturnValue:
 
 @bp.route("/<int:conversation_id>", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_MESSAGE)
+@confirmed_email_required(MESSAGE)
 @limiter.limit(SEND_LIMIT, methods=["POST"], key_func=account_key)
 def thread(conversation_id: int) -> ResponseReturnValue:
     conversation = get_conversation_for(current_user, conversation_id)
@@ -64,6 +67,7 @@ def thread(conversation_id: int) -> ResponseReturnValue:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_MESSAGE)
+@confirmed_email_required(MESSAGE)
 @limiter.limit(SEND_LIMIT, methods=["POST"], key_func=account_key)
 def new() -> ResponseReturnValue:
     try:

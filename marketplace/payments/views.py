@@ -12,6 +12,8 @@ import stripe
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from marketplace.auth.confirmation import BOOK
+from marketplace.auth.gate import confirmed_email_required
 from marketplace.consultations.models import Consultation
 from marketplace.consultations.notifications import format_label
 from marketplace.database import get_owned_or_404
@@ -61,6 +63,7 @@ def _render_book(profile: Any, form: PaidBookingForm, *, status: int = 200, erro
 
 @bp.route("/book/<slug>", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_BOOKING)
+@confirmed_email_required(BOOK)
 def book(slug: str) -> Any:
     profile = profile_for_viewer(slug, current_user) or abort(404)
     form = PaidBookingForm()

@@ -23,7 +23,8 @@ def _asker(ctx: DemoContext, index: int, name: str | None) -> User:
         return ctx.clients[index % len(ctx.clients)] if ctx.clients else ctx.admin
     email = f"{slugify(name)}.asks@balance.example"
     return find_user_by_email(email) or register_user(
-        email=email, password=ctx.password, display_name=name, role=Role.CLIENT, timezone="Europe/Berlin")
+        email=email, password=ctx.password, display_name=name, role=Role.CLIENT, timezone="Europe/Berlin",
+        confirmed=True)
 
 
 @demo_seeder(order=40)

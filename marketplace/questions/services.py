@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.audit import record_audit
+from marketplace.auth.confirmation import ASK, confirmation_refusal
 from marketplace.auth.models import User
 from marketplace.cache import bump_after_commit, bump_on_change
 from marketplace.database import utcnow
@@ -135,7 +136,7 @@ def ask_question_refusal(user: Any) -> str | None:
 
 def ask_question(author: User, *, title: str, body: str, topic_id: int, anonymous: bool) -> Question:
     """Publish a new question by a client."""
-    refusal = ask_question_refusal(author)
+    refusal = ask_question_refusal(author) or confirmation_refusal(author, ASK)
     if refusal:
         raise QuestionError(refusal)
     if db.session.get(Specialty, topic_id) is None:

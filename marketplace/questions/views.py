@@ -8,6 +8,8 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
+from marketplace.auth.confirmation import ASK
+from marketplace.auth.gate import confirmed_email_required
 from marketplace.extensions import limiter
 from marketplace.forms import required_text
 from marketplace.questions import bp
@@ -50,6 +52,7 @@ def index() -> ResponseReturnValue:
 @bp.route("/new", methods=["GET", "POST"])
 @limiter.limit(ASK_LIMIT, methods=["POST"], key_func=_per_user)
 @login_required_with_prompt(PROMPT_QUESTION)
+@confirmed_email_required(ASK)
 def new() -> ResponseReturnValue:
     refusal = ask_question_refusal(current_user)
     if refusal:

@@ -121,7 +121,7 @@ def seed_specialists(ctx: DemoContext) -> None:
         if profile is None:
             user = find_user_by_email(demo_email(spec["slug"])) or User(
                 email=demo_email(spec["slug"]), password_hash=password_hash, role=Role.SPECIALIST,
-                display_name=spec["display_name"], timezone=spec["timezone"])
+                display_name=spec["display_name"], timezone=spec["timezone"], email_confirmed_at=now)
             profile = SpecialistProfile(user=user, **_profile_values(spec, now))
             for key in _LINKS:
                 setattr(profile, key, [vocab[key][slug] for slug in spec[key]])
@@ -168,7 +168,7 @@ def _insert_batch(batch: list[dict[str, Any]], password_hash: str, vocab_ids: di
     now = utcnow()
     user_rows = [dict(email=demo_email(spec["slug"]), password_hash=password_hash, role=Role.SPECIALIST,
                       display_name=spec["display_name"], timezone=spec["timezone"], auth_version=1, active=True,
-                      created_at=now) for spec in batch]
+                      created_at=now, email_confirmed_at=now) for spec in batch]
     # Plain executemany (Core, no RETURNING): the fastest bulk path on both drivers. Ids are read
     # back by their unique keys in one query each.
     users, profiles = User.__table__, SpecialistProfile.__table__

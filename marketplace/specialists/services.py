@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.audit import record_audit
+from marketplace.auth.confirmation import PUBLISH, confirmation_refusal
 from marketplace.auth.models import Role, User
 from marketplace.cache import bump_on_change
 from marketplace.database import after_commit, unique_slug, utcnow
@@ -357,6 +358,9 @@ def publish_profile(profile: SpecialistProfile, actor: User) -> SpecialistProfil
     """Make a complete profile public; its licence goes to the verification queue if not yet submitted."""
     if not profile.can_edit(actor):
         raise ProfileError("You can only publish your own profile.")
+    refusal = confirmation_refusal(actor, PUBLISH)
+    if refusal:
+        raise ProfileError(refusal)
     missing = missing_profile_fields(profile)
     if missing:
         raise ProfileError(f"Your profile can't be published yet. Please add {', '.join(missing)}.")

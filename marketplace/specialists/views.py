@@ -21,6 +21,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from marketplace.auth.confirmation import PUBLISH
+from marketplace.auth.gate import confirmed_email_required
 from marketplace.auth.models import Role
 from marketplace.database import utcnow
 from marketplace.extensions import limiter
@@ -119,6 +121,7 @@ def edit_profile() -> ResponseReturnValue:
 
 @bp.route("/me/publish", methods=["POST"])
 @role_required(Role.SPECIALIST)
+@confirmed_email_required(PUBLISH, resume=lambda: url_for(".edit_profile"))
 def publish() -> ResponseReturnValue:
     try:
         profile = publish_profile(_own_profile_or_404(), current_user)

@@ -12,7 +12,7 @@ from marketplace.consultations.availability import refresh_next_available, set_w
 from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState, OccupiedBlock
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from tests.e2e.helpers import sign_up
+from tests.e2e.helpers import confirm_email, sign_up
 from tests.factories import PASSWORD
 
 CLIENT_ZONE = "America/New_York"
@@ -43,6 +43,7 @@ def test_client_books_specialist_confirms_and_records_proceed(browser, live_serv
     client.goto("/auth/signup")
     sign_up(client, "Noor", "noor@example.test")
     expect(client.get_by_text("Welcome to Balance")).to_be_visible()
+    confirm_email(client, "noor@example.test")
 
     # Find the specialist in the directory, open the profile, start booking.
     client.goto("/specialists")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import sign_up
+from tests.e2e.helpers import confirm_email, sign_up
 from tests.factories import PASSWORD
 
 SENT = "Your message has been sent"
@@ -27,6 +27,7 @@ def test_visitor_signs_up_messages_a_specialist_who_replies(page, browser, live_
     expect(prompt).to_contain_text("You need to be logged in to send messages")
     prompt.get_by_role("link", name="Sign up").click()
     sign_up(page, "Noa", "noa@example.test")
+    confirm_email(page, "noa@example.test")  # the link brings her back to the profile
 
     # Back on the profile, now with the message button.
     expect(page).to_have_url(f"{live_server.url}/specialists/{slug}")

@@ -1,7 +1,7 @@
 """Real browser: a visitor is prompted, signs up, asks anonymously, reports; pages pass axe-core."""
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import sign_up
+from tests.e2e.helpers import confirm_email, sign_up
 
 
 def assert_accessible(page) -> None:
@@ -30,6 +30,7 @@ def test_visitor_signs_up_and_asks_anonymously(page, live_server, make_user):
     expect(prompt).to_contain_text("To create a new Question, please log in or create an account")
     prompt.get_by_role("link", name="Sign up").click()
     sign_up(page, "Quinn Privateperson", "quinn@example.test")
+    confirm_email(page, "quinn@example.test")  # the link brings them back to the question form
 
     expect(page).to_have_url(f"{live_server.url}/questions/new")
     assert_accessible(page)

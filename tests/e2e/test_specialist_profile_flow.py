@@ -9,7 +9,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from marketplace.auth.models import Role
-from tests.e2e.helpers import sign_up
+from tests.e2e.helpers import confirm_email, sign_up
 from tests.factories import PASSWORD as PASSWORD_OF_FACTORIES
 
 PASSWORD = "a-calm-river-at-dawn"
@@ -36,6 +36,12 @@ def test_specialist_publishes_profile_and_visitor_finds_it(page, browser, live_s
     expect(page.get_by_role("heading", level=1)).to_have_text("Your specialist profile")
     expect(page.get_by_test_id("missing-fields")).to_contain_text("at least one specialty")
     assert_accessible(page)
+
+    # Publishing waits for the e-mail address; the link brings her back to the editor.
+    page.get_by_role("button", name="Publish profile").click()
+    expect(page.get_by_text("Please confirm your e-mail address to publish your profile.")).to_be_visible()
+    confirm_email(page, "liv@example.test")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your specialist profile")
 
     # Publishing an empty profile is refused with what is missing.
     page.get_by_role("button", name="Publish profile").click()

@@ -86,3 +86,24 @@ def test_upgrade_matches_models(kind, fresh_database_url):
         db.engine.dispose()
     assert _significant(diff, "sqlite" if kind == "sqlite" else "postgresql") == [], f"models and migrations differ: {diff}"
     assert vocab >= 10  # vocabularies are seeded by migration
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_existing_accounts_are_backfilled_as_confirmed(kind, fresh_database_url):
+    """They predate confirmed e-mail addresses: the migration counts them as confirmed (at sign-up)."""
+    from flask_migrate import upgrade
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": fresh_database_url})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="8e4b2f6a9c13")  # before the confirmed-e-mail migration
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (email, password_hash, role, display_name, timezone, auth_version, active, "
+                "created_at) VALUES ('early@example.test', 'x', 'client', 'Early', 'UTC', 1, true, "
+                "'2025-01-02 03:04:05')"))
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            created, confirmed, pending = conn.execute(text(
+                "SELECT created_at, email_confirmed_at, pending_email FROM users")).one()
+        db.engine.dispose()
+    assert confirmed is not None and confirmed == created and pending is None

@@ -78,7 +78,8 @@ class World:
     session of client with specialist), conversation (client with specialist), question (by
     client), answer (by specialist), report (other_client on question), article (published, by
     specialist), contact_message (from client), campaign (running, features specialist),
-    featured_entry, availability_rule / availability_override (of specialist), reset_token (client).
+    featured_entry, availability_rule / availability_override (of specialist), reset_token (client),
+    confirm_token (client's address confirmation link, already used: every account is confirmed).
     """
 
     def __init__(self) -> None:
@@ -265,6 +266,14 @@ def _build_featured_entry(w: World) -> Any:
     return entry
 
 
+def _build_confirm_token(w: World) -> str:
+    """A confirmation link of the client's (already confirmed) address: a used link."""
+    from marketplace.auth.confirmation import make_confirmation_token
+
+    client = w.users["client"]
+    return make_confirmation_token(client, client.email)
+
+
 def _build_reset_token(w: World) -> str:
     from marketplace.auth.services import make_reset_token
 
@@ -285,6 +294,7 @@ BUILDERS: list[tuple[str, Callable[[World], Any]]] = [
     ("campaign", _build_campaign),
     ("featured_entry", _build_featured_entry),
     ("reset_token", _build_reset_token),
+    ("confirm_token", _build_confirm_token),
 ]
 
 
@@ -365,6 +375,7 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("time-zone", lambda w: f"/account/time-zone?next=/specialists/{w.profile.slug}"),
         ("reset", lambda w: "/auth/reset"),
         ("reset-token", lambda w: f"/auth/reset/{w.reset_token}"),
+        ("confirm-link-used", lambda w: f"/auth/confirm/{w.confirm_token}"),
         ("not-found", lambda w: "/no-such-page"),
     ],
     "client": [

@@ -179,6 +179,10 @@ MATRIX: dict[str, Route] = {
     "/auth/reset": Route(GET=public(), POST=everyone(INVALID)),
     "/auth/reset/<token>": Route(GET=public(), POST=everyone(INVALID), url=lambda w: f"/auth/reset/{w.reset_token}",
                                  note="the token is the credential: anyone holding it may use it"),
+    "/auth/confirm/<token>": Route(GET=public(), POST=public(), url=lambda w: f"/auth/confirm/{w.confirm_token}",
+                                   note="the link is the credential; the world's is used: 'already used', nothing changes"),
+    "/auth/confirm/resend": Route(POST=login(redirect_to("/account")),
+                                  note="to the poster's own address only; confirmed accounts get nothing"),
     # --- account
     "/account": Route(GET=login(), POST=login(INVALID), data=lambda w: BLANK_ACCOUNT),
     "/account/password": Route(POST=login(INVALID)),
