@@ -102,8 +102,8 @@ def test_specialist_publishes_profile_and_visitor_finds_it(page, browser, live_s
         visitor = context.new_page()
         visitor.set_default_timeout(10000)
         visitor.goto("/specialists")
-        visitor.get_by_label("Specialty").select_option("anxiety")
-        visitor.get_by_label("Language").select_option("es")
+        visitor.get_by_label("Specialty", exact=True).select_option("anxiety")
+        visitor.get_by_label("Language", exact=True).select_option("es")
         visitor.get_by_label("Offers a free 30-minute consultation").check()
         visitor.get_by_role("button", name="Show specialists").click()
         for part in ("specialty=anxiety", "language=es", "free=1"):  # filter state lives in the URL

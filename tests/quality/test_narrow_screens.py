@@ -116,4 +116,4 @@ def test_directory_filters_fold_so_results_come_first(sessions: BrowserSessions)
     top = first_card.evaluate("el => el.getBoundingClientRect().top")
     assert top < 740, f"the first result starts at {top}px: below the first screen"
     page.get_by_test_id("filter-summary").click()
-    assert page.get_by_label("Specialty").is_visible()
+    assert page.get_by_label("Specialty", exact=True).is_visible()
