@@ -31,7 +31,6 @@ from marketplace.featured import services as featured  # a module: featured impo
 from marketplace.security import PROMPT_SPECIALIST_PROFILE, account_key, login_required_with_prompt, role_required
 from marketplace.specialists import bp
 from marketplace.specialists.forms import ConfirmForm, ProfileForm
-from marketplace.specialists.hooks import availability_hooks
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.pages import directory_page, profile_page
 from marketplace.specialists.photos import is_photo_filename, photo_folder
@@ -162,10 +161,10 @@ def _with_link(exc: ProfileError) -> str | Markup:
 
 
 def _editor(form: ProfileForm, profile: SpecialistProfile, status: int) -> Any:
-    return render_template("specialists/edit.html", form=form, profile=profile,
-                           missing=missing_for_publishing(profile), hours_missing=HOURS_MISSING,
-                           availability_link=AVAILABILITY_LINK,
-                           has_hours=availability_hooks.profile_has_hours(profile)), status
+    missing = missing_for_publishing(profile)
+    return render_template("specialists/edit.html", form=form, profile=profile, missing=missing,
+                           hours_missing=HOURS_MISSING, availability_link=AVAILABILITY_LINK,
+                           has_hours=HOURS_MISSING not in missing), status
 
 
 def _attach_error(form: ProfileForm, exc: ProfileError) -> None:
