@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import g
 from sqlalchemy import Date, Integer, String, and_, cast, delete, exists, null, or_, select, union_all
@@ -32,6 +33,7 @@ from marketplace.consultations.models import (
     FREE_CONSULTATION_MINUTES,
     RELEASED_STATES,
     SLOT_STEP_MINUTES,
+    WEEKDAYS,
     AvailabilityOverride,
     AvailabilityRule,
     AvailabilitySnapshot,
@@ -46,6 +48,7 @@ from marketplace.database import after_commit, commit, execute_dml, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import enqueue, jobs
 from marketplace.scheduling.slots import Busy, DateOverride, SchedulingPolicy, WeeklyRule, free_slots, group_by_local_day
+from marketplace.specialists.hooks import KEEP_MOMENTS
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.timeutil import is_valid_timezone
 
@@ -445,22 +448,142 @@ def _check_window(start: time | None, end: time | None) -> tuple[time, time]:
     return start, end
 
 
+def _hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _merge_into_day(profile_id: int, weekday: int, start: time, end: time,
+                    rule: AvailabilityRule | None = None) -> tuple[AvailabilityRule, str | None]:
+    """Put the window ``start``–``end`` on ``weekday``, merged with the profile's rules on that day
+    that overlap or touch it (Mon 09–12 and Mon 10–11, or Mon 09–12 and Mon 12–13), so a day never
+    lists the same hours twice. ``rule`` is the rule being edited (it becomes the merged one).
+    Returns the rule and, when others were merged in, the message saying so."""
+    others = list(db.session.scalars(select(AvailabilityRule).where(
+        AvailabilityRule.specialist_id == profile_id, AvailabilityRule.weekday == weekday,
+        *([AvailabilityRule.id != rule.id] if rule is not None else []))))
+    joined = [r for r in others if r.start_time <= end and start <= r.end_time]
+    new_start = min([start, *(r.start_time for r in joined)])
+    new_end = max([end, *(r.end_time for r in joined)])
+    if rule is None and joined:
+        rule, joined = joined[0], joined[1:]
+        merged = True
+    else:
+        merged = bool(joined)
+    for other in joined:
+        db.session.delete(other)
+    db.session.flush()  # the merged rows go before the kept one may take their exact hours
+    if rule is None:
+        rule = AvailabilityRule(specialist_id=profile_id, weekday=weekday, start_time=new_start, end_time=new_end)
+        db.session.add(rule)
+    else:
+        rule.weekday, rule.start_time, rule.end_time = weekday, new_start, new_end
+    db.session.flush()
+    message = (f"Merged with your existing {WEEKDAYS[weekday]} hours: {_hhmm(new_start)}–{_hhmm(new_end)}"
+               if merged else None)
+    return rule, message
+
+
+@dataclass
+class HoursChange:
+    """What an edit of the weekly hours did: the rules now holding the hours, and what was merged."""
+
+    rules: list[AvailabilityRule]
+    merged: list[str]
+
+
+def add_weekly_hours(profile: SpecialistProfile, weekdays: Iterable[int], start: time | None,
+                     end: time | None) -> HoursChange:
+    """The same hours on several weekdays at once (e.g. Mon–Fri 09:00–12:00, in the profile's time
+    zone); hours overlapping or touching existing ones on a day are merged into one rule."""
+    days = sorted(set(weekdays))
+    if not days or any(day not in range(7) for day in days):
+        raise AvailabilityError("Choose at least one day of the week.")
+    start, end = _check_window(start, end)
+    change = HoursChange([], [])
+    for day in days:
+        rule, message = _merge_into_day(profile.id, day, start, end)
+        change.rules.append(rule)
+        if message:
+            change.merged.append(message)
+    calendar_changed([profile.id])
+    log.info("profile %s added weekly hours on %s day(s)", profile.id, len(days))
+    return change
+
+
 def add_weekly_rule(profile: SpecialistProfile, weekday: int, start: time | None, end: time | None) -> AvailabilityRule:
-    """Add a weekly window (e.g. Monday 09:00–12:00 in the profile's time zone)."""
+    """Add a weekly window on one day (``add_weekly_hours`` for one weekday); returns its rule."""
     if weekday not in range(7):
         raise AvailabilityError("Choose a day of the week.")
+    return add_weekly_hours(profile, [weekday], start, end).rules[0]
+
+
+def weekly_rule_of(profile: SpecialistProfile, rule_id: int) -> AvailabilityRule | None:
+    """One of the profile's weekly rules (None for anyone else's id)."""
+    return db.session.scalar(select(AvailabilityRule).where(
+        AvailabilityRule.id == rule_id, AvailabilityRule.specialist_id == profile.id))
+
+
+def update_weekly_rule(profile: SpecialistProfile, rule_id: int, start: time | None,
+                       end: time | None) -> HoursChange | None:
+    """Change the times of one of the profile's weekly rules (merged with the day's other rules it
+    now overlaps or touches); None when it is not a rule of this profile."""
+    rule = weekly_rule_of(profile, rule_id)
+    if rule is None:
+        return None
     start, end = _check_window(start, end)
-    exists = db.session.scalar(select(AvailabilityRule.id).where(
-        AvailabilityRule.specialist_id == profile.id, AvailabilityRule.weekday == weekday,
-        AvailabilityRule.start_time == start, AvailabilityRule.end_time == end))
-    if exists:
-        raise AvailabilityError("You already have these hours on that day.")
-    rule = AvailabilityRule(specialist_id=profile.id, weekday=weekday, start_time=start, end_time=end)
-    db.session.add(rule)
-    db.session.flush()
+    rule, message = _merge_into_day(profile.id, rule.weekday, start, end, rule)
     calendar_changed([profile.id])
-    log.info("profile %s added availability rule %s", profile.id, rule.id)
-    return rule
+    log.info("profile %s changed availability rule %s", profile.id, rule.id)
+    return HoursChange([rule], [message] if message else [])
+
+
+def has_hours(profile: SpecialistProfile) -> bool:
+    """Whether the profile has weekly hours or extra hours still to come (publishing needs them)."""
+    today = utcnow().date() - timedelta(days=1)
+    return bool(db.session.scalar(select(or_(
+        exists().where(AvailabilityRule.specialist_id == profile.id),
+        exists().where(AvailabilityOverride.specialist_id == profile.id,
+                       AvailabilityOverride.kind == OverrideKind.EXTRA, AvailabilityOverride.day >= today)))))
+
+
+def _moved_windows(weekday: int, start: time, end: time, old: ZoneInfo, new: ZoneInfo,
+                   today: date) -> list[tuple[int, time, time]]:
+    """A weekly window of zone ``old`` as the same moments in zone ``new`` (at this week's offsets);
+    split at midnight when it now crosses it (the part before midnight ends at 23:45, the last
+    quarter hour a rule can end on)."""
+    day = today + timedelta(days=(weekday - today.weekday()) % 7)
+    begin = datetime.combine(day, start, old).astimezone(new)
+    finish = datetime.combine(day, end, old).astimezone(new)
+    pieces: list[tuple[datetime, datetime]] = []
+    if begin.date() == finish.date():
+        pieces.append((begin, finish))
+    else:
+        pieces.append((begin, begin.replace(hour=23, minute=45)))
+        pieces.append((finish.replace(hour=0, minute=0), finish))
+    windows = []
+    for a, b in pieces:
+        if b - a >= timedelta(minutes=FREE_CONSULTATION_MINUTES):
+            windows.append((a.weekday(), a.time().replace(tzinfo=None), b.time().replace(tzinfo=None)))
+    return windows
+
+
+def move_weekly_hours(profile: SpecialistProfile, old_zone: str, new_zone: str, keep: str) -> None:
+    """The profile's zone changed from ``old_zone`` to ``new_zone``. Weekly rules are stored as the
+    profile's local clock times: ``KEEP_CLOCK`` leaves them as they are (09:00 stays 09:00 in the
+    new zone); ``KEEP_MOMENTS`` rewrites them to the same moments (at this week's offsets), merged
+    where they now meet. The availability is refreshed after the commit either way."""
+    if keep == KEEP_MOMENTS and is_valid_timezone(old_zone) and is_valid_timezone(new_zone):
+        old, new = ZoneInfo(old_zone), ZoneInfo(new_zone)
+        today = utcnow().astimezone(old).date()
+        rules = list(db.session.scalars(select(AvailabilityRule).where(AvailabilityRule.specialist_id == profile.id)))
+        windows = [w for r in rules for w in _moved_windows(r.weekday, r.start_time, r.end_time, old, new, today)]
+        for rule in rules:
+            db.session.delete(rule)
+        db.session.flush()
+        for weekday, start, end in sorted(set(windows)):
+            _merge_into_day(profile.id, weekday, start, end)
+        log.info("profile %s moved its weekly hours from %s to %s", profile.id, old_zone, new_zone)
+    calendar_changed([profile.id])
 
 
 def remove_weekly_rule(profile: SpecialistProfile, rule_id: int) -> bool:
@@ -481,8 +604,6 @@ def add_date_override(profile: SpecialistProfile, day: date | None, kind: str, s
     """A day off, or extra hours on one date (in the profile's time zone)."""
     if day is None:
         raise AvailabilityError("Choose a date.")
-    from zoneinfo import ZoneInfo
-
     zone = profile.timezone if is_valid_timezone(profile.timezone) else "UTC"
     local_today = today or utcnow().astimezone(ZoneInfo(zone)).date()
     if day < local_today:
@@ -527,10 +648,11 @@ STALE_SETTINGS = "These settings were changed in another window. Please review t
 
 def update_scheduling_settings(profile: SpecialistProfile, *, version_id: int | None, buffer_minutes: int,
                                min_notice_minutes: int, horizon_days: int, max_per_day: int | None,
-                               auto_confirm: bool, video_link: str | None, address: str | None,
-                               phone: str | None, confirm_within_hours: int | None = None) -> SchedulingSettings:
-    """Save booking settings and meeting details; refuses a form from a stale tab.
-    ``confirm_within_hours`` None keeps the current value (the default for a new row)."""
+                               auto_confirm: bool, confirm_within_hours: int | None = None) -> SchedulingSettings:
+    """Save booking settings; refuses a form from a stale tab. ``confirm_within_hours`` None keeps
+    the current value (the default for a new row). Meeting details (video link, address, phone)
+    are the profile's, edited and validated in one place: the profile editor
+    (``specialists.services.check_meeting_details``)."""
     settings = db.session.get(SchedulingSettings, profile.id)
     current_version = settings.version_id if settings is not None else 0
     if version_id is not None and version_id != current_version:
@@ -556,9 +678,6 @@ def update_scheduling_settings(profile: SpecialistProfile, *, version_id: int | 
     settings.horizon_days = horizon_days
     settings.max_per_day = max_per_day
     settings.auto_confirm = auto_confirm
-    profile.video_link = video_link or None
-    profile.address = address or None
-    profile.phone = phone or None
     try:
         db.session.flush()
     except StaleDataError:
@@ -578,7 +697,9 @@ def set_weekly_hours(profile_id: int, hours: Iterable[tuple[int, str, str]]) -> 
 
 
 __all__ = [
-    "AvailabilityError", "AvailabilityView", "SpecialistCalendar", "add_date_override", "add_weekly_rule",
+    "AvailabilityError", "AvailabilityView", "HoursChange", "SpecialistCalendar", "add_date_override",
+    "add_weekly_hours", "add_weekly_rule", "has_hours", "move_weekly_hours", "update_weekly_rule",
+    "weekly_rule_of",
     "bookable_clause", "bookable_slots", "calendar_changed", "compute_snapshots", "free_slots_for",
     "get_availability", "load_booking_calendar", "load_calendar", "load_calendars", "offers_booking",
     "preview_slots", "profiles_due_for_refresh", "refresh_availability", "refresh_in_batches", "refresh_next_available",

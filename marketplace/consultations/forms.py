@@ -13,7 +13,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from marketplace.consultations.booking import NOTE_MAX_LENGTH
 from marketplace.consultations.lifecycle import OUTCOME_NOTE_MAX_LENGTH, REASON_MAX_LENGTH
@@ -24,6 +24,7 @@ from marketplace.consultations.models import (
     WEEKDAYS,
 )
 from marketplace.forms import choices, clean_text
+from marketplace.specialists.forms import MultiCheckboxField
 
 CONSENT_LABEL = "I understand this is not an emergency service"
 
@@ -76,9 +77,18 @@ class EmptyForm(FlaskForm):
     """Carries the CSRF token of POST-only actions (confirm, complete, no-show, remove)."""
 
 
-class WeeklyRuleForm(FlaskForm):
-    weekday = SelectField("Day", coerce=int, choices=choices(enumerate(WEEKDAYS)),
-                          validators=[InputRequired("Choose a day of the week.")])
+class WeeklyHoursForm(FlaskForm):
+    """The same hours on one or more weekdays (posted as ``weekday`` once per day)."""
+
+    weekday = MultiCheckboxField("Days", coerce=int, choices=choices(enumerate(WEEKDAYS)),
+                                 validators=[DataRequired("Choose at least one day of the week.")])
+    start = TimeField("From", validators=[InputRequired("Enter a start time, e.g. 09:00.")])
+    end = TimeField("Until", validators=[InputRequired("Enter an end time, e.g. 12:00.")])
+
+
+class WeeklyRuleEditForm(FlaskForm):
+    """New times for one weekly rule (rendered by hand in each rule's row, with ids of its own)."""
+
     start = TimeField("From", validators=[InputRequired("Enter a start time, e.g. 09:00.")])
     end = TimeField("Until", validators=[InputRequired("Enter an end time, e.g. 12:00.")])
 
@@ -121,14 +131,4 @@ class SchedulingSettingsForm(FlaskForm):
         description="A request you have not confirmed within this time — or by your minimum notice before "
                     "its start, if that comes first — expires: the time is freed and the client is told. "
                     "You get a reminder after 12 hours.")
-    video_link = StringField("Video meeting link", filters=[clean_text], validators=[
-        Optional(), Length(max=300), URL(message="Enter a full link starting with https://"),
-        Regexp(r"^https?://", message="Enter a full link starting with https://")],
-        description="Shown only to clients with a booked video consultation.")
-    address = StringField("Practice address", filters=[clean_text], validators=[Optional(), Length(max=300)],
-                          description="Shown only to clients with a booked in-person consultation.")
-    phone = StringField("Phone number", filters=[clean_text], validators=[
-        Optional(), Length(max=40),
-        Regexp(r"^[0-9+()./\- ]{5,40}$", message="Enter a phone number, e.g. +49 30 1234567.")],
-        description="Shown only to clients with a booked phone consultation.")
     version_id = HiddenField()

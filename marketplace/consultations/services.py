@@ -17,14 +17,18 @@ from marketplace.auth.models import Role, User
 from marketplace.auth.sessions import load_with_user
 from marketplace.consultations.availability import (  # noqa: F401  (re-exported)
     AvailabilityError,
+    HoursChange,
     add_date_override,
+    add_weekly_hours,
     add_weekly_rule,
     bookable_clause,
     bookable_slots,
     calendar_changed,
     free_slots_for,
     get_availability,
+    has_hours,
     load_calendars,
+    move_weekly_hours,
     offers_booking,
     preview_slots,
     remove_date_override,
@@ -32,6 +36,8 @@ from marketplace.consultations.availability import (  # noqa: F401  (re-exported
     set_weekly_hours,
     upcoming_free_slots,
     update_scheduling_settings,
+    update_weekly_rule,
+    weekly_rule_of,
     would_offer_booking,
 )
 from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
@@ -79,9 +85,17 @@ from marketplace.consultations.models import (
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.specialists.hooks import availability_hooks
 from marketplace.specialists.models import SpecialistProfile
 
 log = logging.getLogger(__name__)
+
+# The profile rules that depend on the calendar (specialists never import this domain):
+# publishing needs hours, a change of bookability refreshes availability, a change of the
+# profile's zone moves or keeps the weekly hours as its owner chose.
+availability_hooks.has_hours(has_hours)
+availability_hooks.calendar_changed(calendar_changed)
+availability_hooks.zone_changed(move_weekly_hours)
 
 
 # --- requests waiting for the specialist (their navigation) -------------------------------------

@@ -29,7 +29,8 @@ from marketplace.consultations.forms import (
     OverrideForm,
     RescheduleForm,
     SchedulingSettingsForm,
-    WeeklyRuleForm,
+    WeeklyHoursForm,
+    WeeklyRuleEditForm,
 )
 from marketplace.consultations.models import Consultation
 from marketplace.consultations.notifications import build_ics_for, format_label
@@ -289,11 +290,11 @@ def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
         buffer_minutes=view.settings.buffer_minutes, min_notice_hours=view.settings.min_notice_minutes // 60,
         horizon_days=view.settings.horizon_days, max_per_day=view.settings.max_per_day,
         auto_confirm=view.settings.auto_confirm, confirm_within_hours=view.settings.confirm_within_hours,
-        video_link=profile.video_link, address=profile.address,
-        phone=profile.phone, version_id=view.settings.version_id)
+        version_id=view.settings.version_id)
     return render_template(
         "consultations/availability.html", profile=profile, view=view, settings_form=settings_form,
-        rule_form=forms.get("rule_form") or WeeklyRuleForm(),
+        rule_form=forms.get("rule_form") or WeeklyHoursForm(),
+        edit_form=forms.get("edit_form"), edit_rule_id=forms.get("edit_rule_id"),
         override_form=forms.get("override_form") or OverrideForm(),
         action_form=EmptyForm()), status
 
@@ -304,23 +305,42 @@ def availability() -> ResponseReturnValue:
     return _render_availability()
 
 
-def _availability_post(form: Any, form_name: str, call: Any, success: str) -> Any:
+def _availability_post(form: Any, form_name: str, call: Any, success: str, **context: Any) -> Any:
     if form.validate_on_submit():
         try:
-            call(form)
+            result = call(form)
         except svc.AvailabilityError as exc:
             flash(str(exc), "error")
-            return _render_availability(422, **{form_name: form})
+            return _render_availability(422, **{form_name: form}, **context)
         flash(success, "success")
+        for merged in getattr(result, "merged", ()):
+            flash(f"{merged}.", "info")
         return redirect(url_for("consultations.availability"))
-    return _render_availability(422, **{form_name: form})
+    return _render_availability(422, **{form_name: form}, **context)
 
 
 @bp.route("/specialists/me/availability/rules", methods=["POST"])
 @role_required(Role.SPECIALIST)
 def add_rule() -> ResponseReturnValue:
-    return _availability_post(WeeklyRuleForm(), "rule_form", lambda f: svc.add_weekly_rule(
+    return _availability_post(WeeklyHoursForm(), "rule_form", lambda f: svc.add_weekly_hours(
         _my_profile(), f.weekday.data, f.start.data, f.end.data), "Weekly hours added.")
+
+
+@bp.route("/specialists/me/availability/rules/<int:rule_id>", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def edit_rule(rule_id: int) -> ResponseReturnValue:
+    """New times for one weekly rule; anyone else's (or a removed) rule is a 404."""
+    if svc.weekly_rule_of(_my_profile(), rule_id) is None:
+        abort(404)
+
+    def change(form: WeeklyRuleEditForm) -> svc.HoursChange:
+        result = svc.update_weekly_rule(_my_profile(), rule_id, form.start.data, form.end.data)
+        if result is None:
+            abort(404)
+        return result
+
+    return _availability_post(WeeklyRuleEditForm(), "edit_form", change, "Weekly hours changed.",
+                              edit_rule_id=rule_id)
 
 
 @bp.route("/specialists/me/availability/overrides", methods=["POST"])
@@ -337,8 +357,7 @@ def save_settings() -> ResponseReturnValue:
         _my_profile(), version_id=int(f.version_id.data) if (f.version_id.data or "").isdigit() else None,
         buffer_minutes=f.buffer_minutes.data, min_notice_minutes=f.min_notice_hours.data * 60,
         horizon_days=f.horizon_days.data, max_per_day=f.max_per_day.data, auto_confirm=f.auto_confirm.data,
-        confirm_within_hours=f.confirm_within_hours.data, video_link=f.video_link.data, address=f.address.data,
-        phone=f.phone.data), "Booking settings saved.")
+        confirm_within_hours=f.confirm_within_hours.data), "Booking settings saved.")
 
 
 def _remove(remove: Any, item_id: int, success: str) -> WerkzeugResponse:

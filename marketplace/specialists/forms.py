@@ -12,18 +12,21 @@ from wtforms import (
     Form,
     HiddenField,
     IntegerField,
+    RadioField,
     SearchField,
     SelectField,
     SelectMultipleField,
     StringField,
+    TelField,
     TextAreaField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in the stubs
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from marketplace.forms import ZoneSelectField, clean_text
+from marketplace.specialists.hooks import KEEP_CLOCK, KEEP_MOMENTS
 from marketplace.specialists.services import ProfileInput, fee_in_major_units
 from marketplace.specialists.vocabulary import (
     APPROACHES,
@@ -107,15 +110,20 @@ class ProfileForm(FlaskForm):
                                             description="Specialists who offer it are featured in our campaign.")
     accepting_new_clients = BooleanField("I am accepting new clients", default=True)
 
+    # Meeting details: validated by the one rule, ``services.check_meeting_details`` (this editor is
+    # the one place they are edited; the availability page links here).
     video_link = URLField("Video meeting link", filters=[clean_text],
-                          validators=[Optional(), URL(message="Enter a full link starting with https://"),
-                                      Regexp(r"^https?://", message="Enter a full link starting with https://"),
-                                      Length(max=300)],
-                          description="Only shared with clients who booked with you.")
-    address = StringField("Practice address", filters=[clean_text], validators=[Length(max=300)],
+                          description="A full link starting with https://. Only shared with clients who booked "
+                                      "a video consultation or session with you.")
+    address = StringField("Practice address", filters=[clean_text],
                           description="Only shared with clients who booked an in-person session.")
-    phone = StringField("Phone number", filters=[clean_text], validators=[Length(max=40)],
-                        description="Only shared with clients who booked a phone session.")
+    phone = TelField("Phone number", filters=[clean_text],
+                     description="A number clients can call, e.g. +49 30 1234567. Only shared with clients who "
+                                 "booked a phone session.")
+    zone_hours = RadioField("If you change your time zone, your weekly hours should…", choices=choices([
+        (KEEP_CLOCK, "Keep the same local clock times (09:00 stays 09:00 in the new zone)"),
+        (KEEP_MOMENTS, "Keep the same moments (hours move with the clock difference)")]),
+        validators=[Optional()], validate_choice=False)
     version = HiddenField()
 
     @classmethod
@@ -171,6 +179,7 @@ class ProfileForm(FlaskForm):
             video_link=self.video_link.data or "",
             address=self.address.data or "",
             phone=self.phone.data or "",
+            zone_hours=self.zone_hours.data or "",
         )
 
 

@@ -6,9 +6,11 @@ Services flush; the request (or CLI command) commits once.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +26,7 @@ from marketplace.database import after_commit, unique_slug, utcnow
 from marketplace.extensions import db
 from marketplace.notifications.mail import render_mail, send_mail
 from marketplace.specialists import photos
+from marketplace.specialists.hooks import KEEP_CLOCK, KEEP_MOMENTS, availability_hooks
 from marketplace.specialists.models import (
     Approach,
     Format,
@@ -54,9 +57,10 @@ class ProfileError(Exception):
     ``field`` names the form field the message belongs to, when there is one.
     """
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, link: tuple[str, str] | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.link = link  # (label, endpoint) of the page where it is put right, if elsewhere
 
 
 class ProfileConflict(ProfileError):
@@ -175,6 +179,8 @@ class ProfileInput:
     video_link: str = ""
     address: str = ""
     phone: str = ""
+    # When the zone changes and the profile has weekly hours: KEEP_CLOCK or KEEP_MOMENTS.
+    zone_hours: str = ""
 
 
 @dataclass
@@ -220,6 +226,33 @@ def _vocabulary(model: Any, slugs: list[str]) -> list[Any]:
     return list(db.session.scalars(select(model).where(model.slug.in_(slugs))))
 
 
+# --- meeting details: the one rule (the profile editor is the one place they are edited) ------
+
+VIDEO_LINK_MESSAGE = "Enter a full link starting with https://, e.g. https://meet.example.org/your-room."
+PHONE_MESSAGE = ("Enter a phone number clients can call, e.g. +49 30 1234567 (digits, spaces, + ( ) - / . only). "
+                 "Leave it empty if you don't offer phone sessions.")
+ADDRESS_MESSAGE = "Keep the practice address under 300 characters."
+_PHONE = re.compile(r"^\+?[0-9()./\- ]{5,40}$")
+
+
+def check_meeting_details(video_link: str | None, address: str | None, phone: str | None) -> dict[str, str | None]:
+    """The one validation of meeting details (video link, practice address, phone number): the
+    cleaned values (empty → None), or ProfileError naming the field."""
+    video = (video_link or "").strip() or None
+    place = (address or "").strip() or None
+    number = (phone or "").strip() or None
+    if video is not None:
+        parts = urlsplit(video)
+        if (parts.scheme not in ("https", "http") or "." not in parts.netloc or any(c.isspace() for c in video)
+                or len(video) > 300):
+            raise ProfileError(VIDEO_LINK_MESSAGE, "video_link")
+    if place is not None and len(place) > 300:
+        raise ProfileError(ADDRESS_MESSAGE, "address")
+    if number is not None and (not _PHONE.match(number) or sum(c.isdigit() for c in number) < 5):
+        raise ProfileError(PHONE_MESSAGE, "phone")
+    return {"video_link": video, "address": place, "phone": number}
+
+
 def _validated(data: ProfileInput) -> dict[str, Any]:
     if not is_valid_timezone(data.timezone):
         raise ProfileError("Choose a valid time zone.", "timezone")
@@ -234,6 +267,7 @@ def _validated(data: ProfileInput) -> dict[str, Any]:
         raise ProfileError("Enter the name clients will see.", "display_name")
     values["country"] = (data.country or "").upper() or None
     values["fee_cents"] = fee_to_minor_units(data.fee, data.currency)
+    values.update(check_meeting_details(data.video_link, data.address, data.phone))
     return values
 
 
@@ -252,6 +286,7 @@ def update_profile(profile: SpecialistProfile, data: ProfileInput, *, expected_v
     if expected_version != profile.version_id:
         raise ProfileConflict()
     values = _validated(data)
+    zone_move = _zone_move(profile, values["timezone"], data.zone_hours)
     values.update(specialties=_vocabulary(Specialty, data.specialties),
                   approaches=_vocabulary(Approach, data.approaches),
                   languages=_vocabulary(Language, data.languages), formats=_vocabulary(Format, data.formats))
@@ -270,6 +305,9 @@ def update_profile(profile: SpecialistProfile, data: ProfileInput, *, expected_v
     except StaleDataError as exc:  # changed by a concurrent request between our read and write
         raise ProfileConflict() from exc
 
+    if zone_move is not None:
+        availability_hooks.notify_zone_changed(profile, *zone_move)
+        result.notices.append(ZONE_MOVED_NOTICES[zone_move[2]].format(zone=profile.timezone))
     if _availability_state(profile) != availability_before:
         refresh_profile_availability(profile)
     if photo_bytes is not None:
@@ -279,6 +317,25 @@ def update_profile(profile: SpecialistProfile, data: ProfileInput, *, expected_v
         after_commit(lambda: photos.delete_photo(old_photo))
     log.info("profile %s updated", profile.id)
     return result
+
+
+ZONE_HOURS_QUESTION = ("Your weekly hours are set in {zone}. Choose whether they keep the same local clock "
+                       "times or the same moments in the new time zone.")
+ZONE_MOVED_NOTICES = {
+    KEEP_CLOCK: "Your weekly hours kept their clock times and are now in {zone}.",
+    KEEP_MOMENTS: "Your weekly hours moved with the clock difference and are now shown in {zone}.",
+}
+
+
+def _zone_move(profile: SpecialistProfile, new_zone: str, keep: str) -> tuple[str, str, str] | None:
+    """(old zone, new zone, keep) when the zone changes under existing hours; asks (ProfileError on
+    ``zone_hours``) when the editor did not say how the hours should follow."""
+    old_zone = profile.timezone
+    if new_zone == old_zone or not availability_hooks.profile_has_hours(profile):
+        return None
+    if keep not in ZONE_MOVED_NOTICES:
+        raise ProfileError(ZONE_HOURS_QUESTION.format(zone=old_zone), "zone_hours")
+    return old_zone, new_zone, keep
 
 
 def _apply_changes(profile: SpecialistProfile, values: dict[str, Any], result: SaveResult) -> None:
@@ -316,10 +373,8 @@ def _availability_state(profile: SpecialistProfile) -> tuple[Any, ...]:
 
 def refresh_profile_availability(profile: SpecialistProfile) -> None:
     """Its bookability changed: availability and ``next_available_at`` are refreshed after commit
-    (consultations domain, imported lazily)."""
-    from marketplace.consultations.availability import calendar_changed
-
-    calendar_changed([profile.id])
+    (by the consultations domain, through ``availability_hooks``)."""
+    availability_hooks.notify_calendar_changed([profile.id])
 
 
 # --- completeness and publishing -------------------------------------------------------------
@@ -354,6 +409,21 @@ def missing_profile_fields(profile: SpecialistProfile) -> list[str]:
     return missing
 
 
+HOURS_MISSING = "your weekly hours (clients book you in them)"
+HOURS_FIRST = "Add your weekly hours first: clients can only book you in the hours you set."
+AVAILABILITY_LINK = ("Set your weekly hours", "consultations.availability")
+
+
+def missing_for_publishing(profile: SpecialistProfile) -> list[str]:
+    """``missing_profile_fields`` and, without any weekly or extra hours, ``HOURS_MISSING``: the
+    editor's "Before you can publish" list and the publishing rule. (A published profile whose
+    hours are removed stays published: that is its calendar, not its content.)"""
+    missing = missing_profile_fields(profile)
+    if not availability_hooks.profile_has_hours(profile):
+        missing.append(HOURS_MISSING)
+    return missing
+
+
 def publish_profile(profile: SpecialistProfile, actor: User) -> SpecialistProfile:
     """Make a complete profile public; its licence goes to the verification queue if not yet submitted."""
     if not profile.can_edit(actor):
@@ -362,8 +432,13 @@ def publish_profile(profile: SpecialistProfile, actor: User) -> SpecialistProfil
     if refusal:
         raise ProfileError(refusal)
     missing = missing_profile_fields(profile)
+    no_hours = not availability_hooks.profile_has_hours(profile)
     if missing:
-        raise ProfileError(f"Your profile can't be published yet. Please add {', '.join(missing)}.")
+        raise ProfileError(f"Your profile can't be published yet. Please add {', '.join(missing)}"
+                           f"{' and ' + HOURS_MISSING if no_hours else ''}.",
+                           link=AVAILABILITY_LINK if no_hours else None)
+    if no_hours:
+        raise ProfileError(HOURS_FIRST, link=AVAILABILITY_LINK)
     if profile.is_published:
         return profile
     profile.is_published = True

@@ -20,6 +20,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from markupsafe import Markup
 
 from marketplace.auth.confirmation import PUBLISH
 from marketplace.auth.gate import confirmed_email_required
@@ -34,10 +35,12 @@ from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.pages import directory_page, profile_page
 from marketplace.specialists.photos import is_photo_filename, photo_folder
 from marketplace.specialists.services import (
+    AVAILABILITY_LINK,
+    HOURS_MISSING,
     ProfileConflict,
     ProfileError,
     become_specialist,
-    missing_profile_fields,
+    missing_for_publishing,
     own_profile,
     publish_profile,
     unpublish_profile,
@@ -126,7 +129,7 @@ def publish() -> ResponseReturnValue:
     try:
         profile = publish_profile(_own_profile_or_404(), current_user)
     except ProfileError as exc:
-        flash(str(exc), "error")
+        flash(_with_link(exc), "error")
     else:
         flash("Your profile is published and visible in the directory." if profile.is_listed else
               "Your profile is published. It will be listed in the directory, and clients can book and message you, "
@@ -149,9 +152,19 @@ def _own_profile_or_404() -> SpecialistProfile:
     return mine
 
 
+def _with_link(exc: ProfileError) -> str | Markup:
+    """The message, followed by a link to where it is put right (e.g. the availability page)."""
+    if exc.link is None:
+        return str(exc)
+    label, endpoint = exc.link
+    return Markup('{} <a href="{}">{}</a>').format(str(exc), url_for(endpoint), label)
+
+
 def _editor(form: ProfileForm, profile: SpecialistProfile, status: int) -> Any:
-    return render_template("specialists/edit.html", form=form, profile=profile,
-                           missing=missing_profile_fields(profile)), status
+    missing = missing_for_publishing(profile)
+    return render_template("specialists/edit.html", form=form, profile=profile, missing=missing,
+                           hours_missing=HOURS_MISSING, availability_link=AVAILABILITY_LINK,
+                           has_hours=HOURS_MISSING not in missing), status
 
 
 def _attach_error(form: ProfileForm, exc: ProfileError) -> None:

@@ -69,6 +69,15 @@ def test_specialist_publishes_profile_and_visitor_finds_it(page, browser, live_s
     page.get_by_label("Video meeting link").fill("https://meet.example.org/liv")
     page.get_by_role("button", name="Save profile").click()
     expect(page.get_by_text("Your profile has been saved.")).to_be_visible()
+    # Only the hours are missing now: the list links the availability page.
+    expect(page.get_by_test_id("missing-fields").get_by_role("listitem")).to_have_count(1)
+    page.get_by_test_id("missing-fields").get_by_role("link", name="your weekly hours").click()
+    page.get_by_label("Monday", exact=True).check()
+    page.locator("form.weekly-hours-form").get_by_label("From").fill("09:00")
+    page.locator("form.weekly-hours-form").get_by_label("Until").fill("12:00")
+    page.get_by_role("button", name="Add hours").click()
+    expect(page.get_by_text("Weekly hours added.")).to_be_visible()
+    page.goto("/specialists/me/edit")
     expect(page.get_by_test_id("missing-fields")).to_have_count(0)
 
     page.get_by_role("button", name="Publish profile").click()

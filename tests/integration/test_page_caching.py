@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from marketplace import create_app
 from marketplace.auth.models import Role
+from marketplace.consultations.availability import set_weekly_hours
 from marketplace.database import utcnow
 from marketplace.extensions import cache, db
 from marketplace.featured.models import Campaign
@@ -186,6 +187,7 @@ def test_profile_edits_show_at_once_on_warm_pages(client, visitor, auth, make_sp
 def test_publishing_and_unpublishing_show_at_once(client, visitor, auth, make_specialist):
     make_specialist(display_name="Dr Always There")
     draft = make_specialist(display_name="Dr Coming Soon", is_published=False)
+    set_weekly_hours(draft.id, [(0, "09:00", "12:00")])  # publishing needs hours
     assert "Dr Coming Soon" not in text(visitor.get("/specialists"))
     assert visitor.get(f"/specialists/{draft.slug}").status_code == 404
     auth.login_as(draft.user)

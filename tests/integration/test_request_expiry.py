@@ -118,8 +118,7 @@ def test_the_deadline_is_48_hours_or_the_minimum_notice_before_the_start_whichev
 
 def test_the_time_to_confirm_is_a_setting_of_the_specialist(app, specialist, patient):
     update_scheduling_settings(specialist, version_id=None, buffer_minutes=0, min_notice_minutes=720,
-                               horizon_days=30, max_per_day=None, auto_confirm=False, video_link=None,
-                               address=None, phone=None, confirm_within_hours=6)
+                               horizon_days=30, max_per_day=None, auto_confirm=False, confirm_within_hours=6)
     db.session.commit()
     request = far_request(patient, specialist)
     assert request.confirm_by_utc == request.created_at + timedelta(hours=6)
@@ -130,8 +129,7 @@ def test_the_time_to_confirm_is_a_setting_of_the_specialist(app, specialist, pat
 def test_the_setting_refuses_values_out_of_range(app, specialist, hours):
     with pytest.raises(AvailabilityError, match="between 1 and 168 hours"):
         update_scheduling_settings(specialist, version_id=None, buffer_minutes=0, min_notice_minutes=720,
-                                   horizon_days=30, max_per_day=None, auto_confirm=False, video_link=None,
-                                   address=None, phone=None, confirm_within_hours=hours)
+                                   horizon_days=30, max_per_day=None, auto_confirm=False, confirm_within_hours=hours)
     db.session.rollback()
     assert db.session.get(SchedulingSettings, specialist.id) is None
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from marketplace.audit import AuditEntry
 from marketplace.auth.models import Role, User
+from marketplace.consultations.availability import set_weekly_hours
 from marketplace.extensions import db
 from marketplace.security import PROMPT_MESSAGE, PROMPT_SPECIALIST_PROFILE
 from marketplace.specialists.models import SpecialistProfile, VerificationStatus
@@ -46,6 +47,12 @@ def png_bytes(size: tuple[int, int] = (1600, 1200)) -> bytes:
     out = io.BytesIO()
     Image.new("RGBA", size, (200, 120, 40, 128)).save(out, "PNG")
     return out.getvalue()
+
+
+def give_hours(profile: SpecialistProfile) -> None:
+    """Weekly hours, which publishing needs (tests/integration/test_calendar_keeping.py)."""
+    set_weekly_hours(profile.id, [(0, "09:00", "12:00")])
+    db.session.commit()
 
 
 def reload(profile: SpecialistProfile) -> SpecialistProfile:
@@ -147,6 +154,7 @@ def test_missing_version_field_is_a_conflict(client, auth, draft):
     '<img src=x onerror="alert(1)"> <a href="#" onclick="alert(1)">x</a>',
 ])
 def test_xss_in_bio_is_inert_on_public_page(client, auth, draft, bio):
+    give_hours(draft)
     auth.login_as(draft.user)
     client.post(EDIT, data=complete_form(draft, bio_markdown=bio))
     assert client.post("/specialists/me/publish").status_code == 302
@@ -273,6 +281,7 @@ def test_incomplete_profile_cannot_be_published(client, auth, draft):
 
 
 def test_publishing_submits_licence_and_lists_profile_once_verified(client, auth, draft):
+    give_hours(draft)
     auth.login_as(draft.user)
     client.post(EDIT, data=complete_form(draft))
     client.post("/specialists/me/publish")
@@ -289,6 +298,7 @@ def test_publishing_submits_licence_and_lists_profile_once_verified(client, auth
 
 
 def test_profile_that_becomes_incomplete_is_unpublished(client, auth, draft):
+    give_hours(draft)
     auth.login_as(draft.user)
     client.post(EDIT, data=complete_form(draft))
     client.post("/specialists/me/publish")

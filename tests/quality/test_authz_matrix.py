@@ -209,6 +209,9 @@ MATRIX: dict[str, Route] = {
     "/specialists/me/availability/rules": Route(POST=roles_only(SPECIALISTS, INVALID)),
     "/specialists/me/availability/overrides": Route(POST=roles_only(SPECIALISTS, INVALID)),
     "/specialists/me/availability/settings": Route(POST=roles_only(SPECIALISTS, INVALID)),
+    "/specialists/me/availability/rules/<int:rule_id>": Route(
+        POST=override(roles_only({"specialist"}, INVALID), other_specialist=NOT_FOUND),
+        url=lambda w: f"/specialists/me/availability/rules/{w.availability_rule.id}"),
     "/specialists/me/availability/rules/<int:rule_id>/delete": Route(
         POST=override(roles_only({"specialist"}, REDIRECT), other_specialist=NOT_FOUND),
         url=lambda w: f"/specialists/me/availability/rules/{w.availability_rule.id}/delete"),

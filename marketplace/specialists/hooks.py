@@ -1,0 +1,65 @@
+"""Hooks through which a later domain (consultations) takes part in profile rules without this
+domain importing it (imports go one way: consultations → specialists).
+
+The consultations domain registers, at import time of its ``services`` module::
+
+    @availability_hooks.has_hours
+    def profile_has_hours(profile) -> bool: ...          # publishing needs hours
+
+    @availability_hooks.calendar_changed
+    def changed(profile_ids) -> None: ...                # bookability changed: refresh availability
+
+    @availability_hooks.zone_changed
+    def move(profile, old_zone, new_zone, keep) -> None: ...  # the profile's zone changed
+
+With nothing registered (a test app without the consultations domain), a profile counts as
+having hours and the other hooks do nothing.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+# How weekly hours follow a change of the profile's time zone.
+KEEP_CLOCK = "clock"  # 09:00 stays 09:00 in the new zone
+KEEP_MOMENTS = "moments"  # the hours move with the clock difference
+
+
+@dataclass
+class AvailabilityHooks:
+    has_hours_checks: list[Callable[[Any], bool]] = field(default_factory=list)
+    calendar_listeners: list[Callable[[Iterable[int]], None]] = field(default_factory=list)
+    zone_listeners: list[Callable[[Any, str, str, str], None]] = field(default_factory=list)
+
+    def has_hours(self, func: Callable[[Any], bool]) -> Callable[[Any], bool]:
+        if func not in self.has_hours_checks:
+            self.has_hours_checks.append(func)
+        return func
+
+    def calendar_changed(self, func: Callable[[Iterable[int]], None]) -> Callable[[Iterable[int]], None]:
+        if func not in self.calendar_listeners:
+            self.calendar_listeners.append(func)
+        return func
+
+    def zone_changed(self, func: Callable[[Any, str, str, str], None]) -> Callable[[Any, str, str, str], None]:
+        if func not in self.zone_listeners:
+            self.zone_listeners.append(func)
+        return func
+
+    # --- used by specialists.services ---------------------------------------------------------
+
+    def profile_has_hours(self, profile: Any) -> bool:
+        return all(check(profile) for check in self.has_hours_checks)
+
+    def notify_calendar_changed(self, profile_ids: Iterable[int]) -> None:
+        ids = list(profile_ids)
+        for listener in self.calendar_listeners:
+            listener(ids)
+
+    def notify_zone_changed(self, profile: Any, old_zone: str, new_zone: str, keep: str) -> None:
+        for listener in self.zone_listeners:
+            listener(profile, old_zone, new_zone, keep)
+
+
+availability_hooks = AvailabilityHooks()
