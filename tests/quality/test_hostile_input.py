@@ -205,7 +205,7 @@ FORMS: dict[str, Form] = {
     "cancel": Form(lambda w: f"/consultations/{w.consultation.id}/cancel", "client",
                    lambda w: {"reason": "Something came up."}, {"reason": F("text", max=500)}, consumes=True),
     "outcome": Form(lambda w: f"/consultations/{w.consultation.id}/outcome", "specialist",
-                    lambda w: {"outcome": "proceed", "outcome_note": "Looking forward."},
+                    lambda w: {"outcome": "proceed", "outcome_note": "Looking forward.", "confirm": "y"},
                     {"outcome": F("choice"), "outcome_note": F("text", required=False, max=1000)},
                     note="not started yet: even the baseline is refused (422) — still no 500, no write"),
     "reschedule": Form(lambda w: f"/consultations/{w.consultation.id}/reschedule", "client",
