@@ -67,15 +67,13 @@ class CancelForm(FlaskForm):
 CONFIRM_REQUIRED = "Please tick the box to confirm."
 
 
-class ConfirmedForm(FlaskForm):
-    """A recorded fact the client is e-mailed about: a required tick box, so it is never one stray
-    click (works without script). The label is set per action."""
+class CompleteForm(FlaskForm):
+    """Recording a consultation is a required tick box away, never one stray click (no script
+    needed); the no-show and outcome forms have theirs too."""
 
-    confirm = BooleanField("I confirm", validators=[DataRequired(CONFIRM_REQUIRED)])
-
-
-class CompleteForm(ConfirmedForm):
-    confirm = BooleanField("Yes, the consultation took place", validators=[DataRequired(CONFIRM_REQUIRED)])
+    # Own ids (as below): the complete, no-show and outcome forms share the consultation page.
+    confirm = BooleanField("Yes, the consultation took place", id="complete-confirm",
+                           validators=[DataRequired(CONFIRM_REQUIRED)])
 
 
 class OutcomeForm(FlaskForm):
@@ -85,7 +83,7 @@ class OutcomeForm(FlaskForm):
     outcome_note = TextAreaField("Note for the client (optional)", filters=[clean_text],
                                  validators=[Optional(), Length(max=OUTCOME_NOTE_MAX_LENGTH)],
                                  description="For example, who might suit them better.")
-    confirm = BooleanField("Yes, e-mail this outcome to the client",
+    confirm = BooleanField("Yes, e-mail this outcome to the client", id="outcome-confirm",
                            validators=[DataRequired(CONFIRM_REQUIRED)],
                            description="You can correct it within 24 hours.")
 
@@ -94,7 +92,7 @@ class NoShowForm(FlaskForm):
     note = TextAreaField("Note for the client (optional)", filters=[clean_text],
                          validators=[Optional(), Length(max=OUTCOME_NOTE_MAX_LENGTH)],
                          description="E-mailed to the client with the no-show, e.g. how to reach you.")
-    confirm = BooleanField("Yes, the client did not come — tell them by e-mail",
+    confirm = BooleanField("Yes, the client did not come — tell them by e-mail", id="no-show-confirm",
                            validators=[DataRequired(CONFIRM_REQUIRED)],
                            description="You can undo it within 24 hours.")
 
