@@ -48,16 +48,17 @@ def account_key() -> str:
     return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr or "-"
 
 
-def login_required_with_prompt(prompt: str) -> Callable:
+def login_required_with_prompt(prompt: str, signup_role: str | None = None) -> Callable:
     """Gate an action: visitors get a 200 page with the seed prompt and Login / Sign up
-    links that bring them back here (``next``). One helper for every gated action."""
+    links that bring them back here (``next``). One helper for every gated action.
+    ``signup_role``: the kind of account its Sign up link creates ("specialist"; a client by default)."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 next_url = request.path if request.method != "GET" else current_path()
-                return render_template("gated.html", prompt=prompt, next_url=next_url)
+                return render_template("gated.html", prompt=prompt, next_url=next_url, signup_role=signup_role)
             return view(*args, **kwargs)
 
         return wrapped

@@ -56,25 +56,29 @@ def _role_from_request() -> Role:
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
 def signup() -> ResponseReturnValue:
-    if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")))
-    form = SignupForm(next=request.args.get("next", ""))
     role = _role_from_request()
+    # "Join as a specialist" leads to the create page: a logged-in client turns their account into a
+    # specialist one there, a visitor logging in instead of signing up comes back to it.
+    default_next = url_for("specialists.new_profile") if role is Role.SPECIALIST else ""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next") or default_next or None))
+    form = SignupForm(next=request.args.get("next") or default_next)
+    form.for_role(role)
     if form.validate_on_submit():
+        # A new specialist goes straight to their profile editor unless they came from elsewhere.
+        to_editor = role is Role.SPECIALIST and form.next.data in ("", default_next)
+        next_url = url_for("specialists.edit_profile") if to_editor else form.next.data or None
         try:
             user = register_user(email=required_text(form.email), password=required_text(form.password),
                                  display_name=required_text(form.display_name), role=role, timezone=form.timezone.data,
-                                 next_url=form.next.data or (url_for("specialists.edit_profile")
-                                                             if role is Role.SPECIALIST else None))
+                                 next_url=next_url)
         except AccountError as exc:
             flash(str(exc), "error")
         else:
             log_in(user)
             flash(f"Welcome to Balance — your account is ready. We have sent a link to {user.email}: "
                   "please open it to confirm your address.", "success")
-            if role is Role.SPECIALIST and not form.next.data:
-                return redirect(url_for("specialists.edit_profile"))
-            return redirect(safe_next(form.next.data))
+            return redirect(safe_next(next_url))
     return render_template("auth/signup.html", form=form, role=role), 200 if not form.errors else 422
 
 

@@ -54,6 +54,7 @@ from marketplace.database import execute_dml, rollback, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import jobs
 from marketplace.notifications.mail import Attachment, NothingToSay, mail_composer, render_mail, send_composed_mail
+from marketplace.notifications.models import MailStatus, OutboxMail
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.timeutil import format_datetime
 
@@ -64,6 +65,8 @@ FREE_TIMES_IN_MAIL = 5  # the specialist's next free times in the expiry mail
 SUGGESTION_TIMES_IN_MAIL = 3  # each similar specialist's soonest free times
 FOLLOW_UP_MAIL = "consultation_follow_up"
 REMINDER_TEMPLATE = "consultation_request_reminder.txt"
+OUTCOME_TEMPLATE = "consultation_outcome.txt"
+CORRECTION_TEMPLATE = "consultation_correction.txt"
 # A request made before deadlines were stored: the default rule (48 h, or 12 h before the start).
 _LEGACY_WINDOW = timedelta(hours=CONFIRM_WITHIN_HOURS_DEFAULT)
 _LEGACY_NOTICE = timedelta(minutes=int(SchedulingSettings.DEFAULTS["min_notice_minutes"] or 0))
@@ -224,11 +227,27 @@ def notify_expired(consultation: Consultation) -> None:
                            cancel_ics=True, **extra)
 
 
+def _stamp(consultation: Consultation) -> str:
+    """Which recording a mail is about (a corrected record is recorded again, and mailed again)."""
+    at = consultation.outcome_recorded_at
+    return at.strftime("%Y%m%dT%H%M%S%f") if at is not None else "legacy"
+
+
+def recorded_mail_key(consultation: Consultation) -> str | None:
+    """The dedupe key of the mail that told the client about the current no-show or outcome (None
+    when there was none: a plain "completed" is not mailed)."""
+    if consultation.state is ConsultationState.NO_SHOW:
+        return f"no-show:{consultation.id}:{_stamp(consultation)}"
+    if consultation.outcome is not None:
+        return f"outcome:{consultation.id}:{_stamp(consultation)}"
+    return None
+
+
 def notify_outcome(consultation: Consultation) -> None:
     """To the client, once: the outcome the specialist recorded, their note, and for "not a fit"
     similar specialists."""
     not_a_fit = consultation.outcome is ConsultationOutcome.NOT_A_FIT
-    _to_client(consultation, f"outcome:{consultation.id}",
+    _to_client(consultation, recorded_mail_key(consultation) or "",
                f"{consultation.specialist.display_name} shared the outcome of your free consultation",
                suggestions=not_a_fit)
 
@@ -236,9 +255,21 @@ def notify_outcome(consultation: Consultation) -> None:
 def notify_no_show(consultation: Consultation) -> None:
     """To the client, once: the specialist recorded that they did not come (with the note, and
     similar specialists)."""
-    _to_client(consultation, f"no-show:{consultation.id}",
+    _to_client(consultation, recorded_mail_key(consultation) or "",
                f"{consultation.specialist.display_name} recorded that you missed your consultation",
                suggestions=True)
+
+
+def notify_correction(consultation: Consultation, first_mail: str) -> None:
+    """To the client, once per undone record: the specialist corrected what we e-mailed them
+    (``first_mail``, the dedupe key of that mail). Written on delivery; dropped if that mail was
+    never sent (it is dropped itself once the record is gone)."""
+    for r in recipients(consultation):
+        if r.role == "client":
+            send_composed_mail(r.user.email, f"Correction from {consultation.specialist.display_name} "
+                               "about your consultation", FOLLOW_UP_MAIL, dedupe_key=f"correction:{first_mail}",
+                               consultation_id=consultation.id, user_id=r.user.id, template=CORRECTION_TEMPLATE,
+                               about=first_mail)
 
 
 def _to_client(consultation: Consultation, dedupe_key: str, subject: str, *, suggestions: bool) -> None:
@@ -246,12 +277,13 @@ def _to_client(consultation: Consultation, dedupe_key: str, subject: str, *, sug
         if r.role == "client":
             send_composed_mail(r.user.email, subject, FOLLOW_UP_MAIL, dedupe_key=dedupe_key,
                                consultation_id=consultation.id, user_id=r.user.id,
-                               template="consultation_outcome.txt", suggestions=suggestions)
+                               template="consultation_outcome.txt", suggestions=suggestions, about=dedupe_key)
 
 
 @mail_composer(FOLLOW_UP_MAIL)
 def compose_follow_up_mail(consultation_id: int, user_id: int, template: str, *, free_times: bool = False,
-                           suggestions: bool = False, cancel_ics: bool = False) -> tuple[str, list[Attachment]]:
+                           suggestions: bool = False, cancel_ics: bool = False,
+                           about: str | None = None) -> tuple[str, list[Attachment]]:
     """A request reminder, expiry, outcome or no-show mail to one participant, written on delivery
     in their time zone (named)."""
     consultation = _load(consultation_id)
@@ -260,6 +292,14 @@ def compose_follow_up_mail(consultation_id: int, user_id: int, template: str, *,
         raise NothingToSay(f"consultation {consultation_id} or its participant {user_id} is gone")
     if template == REMINDER_TEMPLATE and consultation.state is not ConsultationState.REQUESTED:
         raise NothingToSay(f"consultation {consultation_id} no longer waits for confirmation")
+    if template == OUTCOME_TEMPLATE and about is not None and recorded_mail_key(consultation) != about:
+        raise NothingToSay(f"the record of consultation {consultation_id} was corrected before this mail went")
+    corrected = ""
+    if template == CORRECTION_TEMPLATE:
+        first = db.session.scalar(select(OutboxMail.status).where(OutboxMail.dedupe_key == about))
+        if first is not MailStatus.SENT:
+            raise NothingToSay(f"the mail corrected for consultation {consultation_id} was never sent")
+        corrected = "no-show" if (about or "").startswith("no-show:") else "outcome"
     tz = recipient_zone(recipient.user)
     now = utcnow()
     profile = consultation.specialist
@@ -273,6 +313,7 @@ def compose_follow_up_mail(consultation_id: int, user_id: int, template: str, *,
         "profile_url": f"{base}/specialists/{profile.slug}", "book_url": f"{base}/specialists/{profile.slug}/book",
         "offers_booking": offers_booking(profile), "free_times": [], "suggestions": [],
         "start_passed": consultation.start_utc <= now,  # (a request expired late: the sweep was down)
+        "corrected": corrected,
     }
     if free_times:
         # The snapshot, if it was computed after the expiry released the time (else computed now).
@@ -292,6 +333,7 @@ def compose_follow_up_mail(consultation_id: int, user_id: int, template: str, *,
 
 
 __all__ = [
-    "FOLLOW_UP_MAIL", "REQUEST_REMINDER_AFTER", "expire_due_requests", "expire_request", "expire_requests", "notify_expired",
-    "notify_no_show", "notify_outcome", "send_due_request_reminders", "send_request_reminders",
+    "FOLLOW_UP_MAIL", "REQUEST_REMINDER_AFTER", "expire_due_requests", "expire_request", "expire_requests",
+    "notify_correction", "notify_expired", "notify_no_show", "notify_outcome", "recorded_mail_key",
+    "send_due_request_reminders", "send_request_reminders",
 ]

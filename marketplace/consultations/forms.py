@@ -52,10 +52,29 @@ class RescheduleForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    reason = TextAreaField("Reason for cancelling", filters=[clean_text],
-                           validators=[DataRequired("Please give a reason for cancelling."),
-                                       Length(max=REASON_MAX_LENGTH)],
-                           description="The other person will see it.")
+    """Optional for the client; the specialist must give one (the service's rule) — ``for_specialist``."""
+
+    reason = TextAreaField("Reason for cancelling (optional)", filters=[clean_text],
+                           validators=[Optional(), Length(max=REASON_MAX_LENGTH)],
+                           description="Optional. If you give one, the specialist will see it.")
+
+    def for_specialist(self) -> CancelForm:
+        self.reason.label.text = "Reason for cancelling"
+        self.reason.description = "Required. The client will see it in their e-mail."
+        self.reason.flags.required = True
+        return self
+
+
+CONFIRM_REQUIRED = "Please tick the box to confirm."
+
+
+class CompleteForm(FlaskForm):
+    """Recording a consultation is a required tick box away, never one stray click (no script
+    needed); the no-show and outcome forms have theirs too."""
+
+    # Own ids (as below): the complete, no-show and outcome forms share the consultation page.
+    confirm = BooleanField("Yes, the consultation took place", id="complete-confirm",
+                           validators=[DataRequired(CONFIRM_REQUIRED)])
 
 
 class OutcomeForm(FlaskForm):
@@ -65,12 +84,18 @@ class OutcomeForm(FlaskForm):
     outcome_note = TextAreaField("Note for the client (optional)", filters=[clean_text],
                                  validators=[Optional(), Length(max=OUTCOME_NOTE_MAX_LENGTH)],
                                  description="For example, who might suit them better.")
+    confirm = BooleanField("Yes, e-mail this outcome to the client", id="outcome-confirm",
+                           validators=[DataRequired(CONFIRM_REQUIRED)],
+                           description="You can correct it within 24 hours.")
 
 
 class NoShowForm(FlaskForm):
     note = TextAreaField("Note for the client (optional)", filters=[clean_text],
                          validators=[Optional(), Length(max=OUTCOME_NOTE_MAX_LENGTH)],
                          description="E-mailed to the client with the no-show, e.g. how to reach you.")
+    confirm = BooleanField("Yes, the client did not come — tell them by e-mail", id="no-show-confirm",
+                           validators=[DataRequired(CONFIRM_REQUIRED)],
+                           description="You can undo it within 24 hours.")
 
 
 class EmptyForm(FlaskForm):

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
 from marketplace.auth.sessions import forget_loaded
 from marketplace.consultations.availability import calendar_changed
 from marketplace.consultations.booking import release_blocks
-from marketplace.consultations.follow_up import notify_no_show, notify_outcome
+from marketplace.consultations.follow_up import notify_correction, notify_no_show, notify_outcome, recorded_mail_key
 from marketplace.consultations.models import (
     CALENDAR_STATES,
     OPEN_STATES,
@@ -54,6 +54,10 @@ def load_consultation(consultation_id: int) -> Consultation | None:
     )
 
 
+SPECIALIST_REASON_REQUIRED = "Please tell the client why you are cancelling."
+CORRECTION_TOO_LATE = ("The 24 hours to correct this record have passed, so it stands. "
+                       "If it is wrong, please contact us.")
+NOTHING_TO_UNDO = "There is no outcome or no-show to correct."
 CANNOT_CONFIRM = "This consultation cannot be confirmed (any more)."
 REQUESTS_WAITING = "requests_waiting"  # the specialist's navigation count (loaded with the session's user)
 
@@ -89,13 +93,14 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
     if not (account_deleted or by_balance) and not consultation.can_cancel(user):
         raise ConsultationError("This consultation can no longer be cancelled.")
     reason = (reason or "").strip()
-    if not reason:
-        raise ConsultationError("Please give a reason for cancelling.")
+    if not reason and consultation.is_specialist(user) and not (account_deleted or by_balance):
+        # A client may cancel without saying why; a specialist tells the client (it is in their e-mail).
+        raise ConsultationError(SPECIALIST_REASON_REQUIRED)
     if len(reason) > REASON_MAX_LENGTH:
         raise ConsultationError(f"Please keep the reason under {REASON_MAX_LENGTH} characters.")
     before = consultation.state.value
     consultation.state = ConsultationState.CANCELLED
-    consultation.cancel_reason = reason
+    consultation.cancel_reason = reason or None
     consultation.cancelled_by_id = user.id
     consultation.cancelled_at = utcnow()
     consultation.sequence += 1
@@ -134,6 +139,7 @@ def _record_attendance(consultation: Consultation, user: User, state: Consultati
     if not consultation.can_complete(user):
         raise ConsultationError(f"This consultation cannot be marked as {label} yet.")
     consultation.state = state
+    consultation.outcome_recorded_at = utcnow()
     record_audit(user, f"consultation.{state.value}", consultation)
     db.session.flush()
 
@@ -153,10 +159,34 @@ def record_outcome(consultation: Consultation, user: User, outcome: str | None, 
     consultation.state = ConsultationState.COMPLETED
     consultation.outcome = value
     consultation.outcome_note = note
+    consultation.outcome_recorded_at = utcnow()
     record_audit(user, "consultation.outcome", consultation, after={"outcome": value.value})
     db.session.flush()
     notify_outcome(consultation)
     log.info("consultation %s outcome recorded", consultation.id)
+
+
+def undo_record(consultation: Consultation, user: User, now: datetime | None = None) -> None:
+    """The specialist undoes a completion, no-show or outcome within ``CORRECTION_WINDOW`` (24 h)
+    of recording it: the consultation is back to confirmed (held, nothing recorded), so the right
+    thing can be recorded. A client already e-mailed about a no-show or an outcome is sent a short
+    correction (written on delivery; none if the first mail was never sent)."""
+    if not consultation.has_record_to_undo(user):
+        raise ConsultationError(NOTHING_TO_UNDO)
+    if not consultation.can_undo_record(user, now):
+        raise ConsultationError(CORRECTION_TOO_LATE)
+    before = {"state": consultation.state.value,
+              "outcome": consultation.outcome.value if consultation.outcome else None}
+    first_mail = recorded_mail_key(consultation)
+    consultation.state = ConsultationState.CONFIRMED
+    consultation.outcome = None
+    consultation.outcome_note = None
+    consultation.outcome_recorded_at = None
+    record_audit(user, "consultation.record_undone", consultation, before=before, after={"state": "confirmed"})
+    db.session.flush()
+    if first_mail is not None:
+        notify_correction(consultation, first_mail)
+    log.info("consultation %s: recorded %s undone", consultation.id, before["state"])
 
 
 # --- lists and pages ----------------------------------------------------------------------------
@@ -184,10 +214,11 @@ def list_consultations(user: User, now: datetime | None = None, past_limit: int 
         return ConsultationLists([], [], "none")
     base = select(Consultation).where(owner).options(joinedload(Consultation.client),
                                                      joinedload(Consultation.specialist))
+    # (past: "Rescheduled" and the link to the new booking, loaded for all rows in one query)
     upcoming_filter = Consultation.state.in_(CALENDAR_STATES) & (Consultation.end_utc > now)
     upcoming = list(db.session.scalars(base.where(upcoming_filter).order_by(Consultation.start_utc)))
     past = list(db.session.scalars(base.where(~upcoming_filter).order_by(Consultation.start_utc.desc())
-                                   .limit(past_limit)))
+                                   .limit(past_limit).options(selectinload(Consultation.rescheduled_to))))
     return ConsultationLists(upcoming, past, role)
 
 
@@ -200,7 +231,7 @@ def suggest_other_specialists(consultation: Consultation, limit: int = SIMILAR_L
 __all__ = [
     "ConsultationError", "ConsultationLists", "cancel_consultation", "complete_consultation",
     "confirm_consultation", "list_consultations", "load_consultation", "mark_no_show", "record_outcome",
-    "suggest_other_specialists",
+    "suggest_other_specialists", "undo_record",
 ]
 
 

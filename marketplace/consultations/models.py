@@ -95,6 +95,11 @@ class ConsultationOutcome(enum.StrEnum):
         return "Proceed" if self is ConsultationOutcome.PROCEED else "Not a fit"
 
 
+# An outcome, a completion or a no-show may be corrected (undone) by the specialist within this
+# long after recording it (``lifecycle.undo_record``); after that it stands.
+CORRECTION_WINDOW = timedelta(hours=24)
+RECORDED_STATES = (ConsultationState.COMPLETED, ConsultationState.NO_SHOW)
+
 ONE_FREE_PER_PAIR_WHERE = "kind = 'free' AND state NOT IN ('cancelled', 'expired')"
 
 
@@ -138,6 +143,8 @@ class Consultation(Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[ConsultationOutcome | None] = mapped_column(_enum(ConsultationOutcome, 12))
     outcome_note: Mapped[str | None] = mapped_column(String(1000))
+    # When the specialist recorded completed / no-show / the outcome (the correction window starts here).
+    outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     source: Mapped[str | None] = mapped_column(String(20))  # "campaign" when booked from a campaign placement
     # Calendar identity: a reschedule keeps the UID of the booking it replaces (calendar apps
     # then move the event instead of adding a second one); SEQUENCE grows on every change.
@@ -157,6 +164,10 @@ class Consultation(Model):
     client = relationship("User", foreign_keys=[client_id], lazy="select")
     specialist = relationship("SpecialistProfile", foreign_keys=[specialist_id], lazy="select")
     cancelled_by = relationship("User", foreign_keys=[cancelled_by_id], lazy="select")
+    # The booking that replaced this one when the client rescheduled it (None otherwise).
+    rescheduled_to = relationship(
+        "Consultation", primaryjoin="Consultation.id == remote(foreign(Consultation.rescheduled_from_id))",
+        viewonly=True, uselist=False, lazy="select")
     if TYPE_CHECKING:  # the backref of Payment.consultation (payments/models.py)
         payment: Payment | None
 
@@ -168,6 +179,20 @@ class Consultation(Model):
     @hybrid_property
     def is_cancelled(self) -> bool:
         return self.state == ConsultationState.CANCELLED
+
+    @property
+    def is_rescheduled(self) -> bool:
+        """Cancelled because the client moved it to another time (``rescheduled_to`` is the new booking)."""
+        return self.state is ConsultationState.CANCELLED and self.rescheduled_to is not None
+
+    @property
+    def status_label(self) -> str:
+        """The status shown to people: "Rescheduled" rather than "Cancelled" for a moved booking."""
+        return "Rescheduled" if self.is_rescheduled else self.state.label
+
+    @property
+    def status_class(self) -> str:
+        return "rescheduled" if self.is_rescheduled else self.state.value
 
     @property
     def is_released(self) -> bool:
@@ -252,6 +277,23 @@ class Consultation(Model):
     def can_complete(self, user: object) -> bool:
         """The specialist marks it held (completed) or a no-show, once it has started."""
         return self.is_specialist(user) and self.state in OPEN_STATES and self.has_started
+
+    @property
+    def correctable_until(self) -> datetime | None:
+        """Until when the specialist may undo the recorded completion / no-show / outcome."""
+        if self.state not in RECORDED_STATES or self.outcome_recorded_at is None:
+            return None
+        return self.outcome_recorded_at + CORRECTION_WINDOW
+
+    def has_record_to_undo(self, user: object) -> bool:
+        """The specialist, for a consultation they recorded as completed or a no-show (any time:
+        ``can_undo_record`` adds the window)."""
+        return self.is_specialist(user) and self.state in RECORDED_STATES
+
+    def can_undo_record(self, user: object, now: datetime | None = None) -> bool:
+        """The specialist, within ``CORRECTION_WINDOW`` of recording it."""
+        until = self.correctable_until
+        return self.has_record_to_undo(user) and until is not None and (now or utcnow()) < until
 
     def can_record_outcome(self, user: object) -> bool:
         """The specialist records proceed / not a fit for a free consultation after its start."""

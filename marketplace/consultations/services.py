@@ -73,6 +73,7 @@ from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
     mark_no_show,
     record_outcome,
     suggest_other_specialists,
+    undo_record,
     upcoming_with_specialist,
 )
 from marketplace.consultations.models import (

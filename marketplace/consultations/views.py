@@ -23,6 +23,7 @@ from marketplace.consultations import services as svc
 from marketplace.consultations.forms import (
     BookingForm,
     CancelForm,
+    CompleteForm,
     EmptyForm,
     NoShowForm,
     OutcomeForm,
@@ -173,8 +174,12 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
     suggestions = (svc.suggest_other_specialists(consultation)
                    if consultation.outcome and consultation.outcome.value == "not_a_fit"
                    and consultation.is_client(current_user) else [])
+    cancel_form = forms.get("cancel_form") or CancelForm()
+    if consultation.is_specialist(current_user):
+        cancel_form.for_specialist()
     return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
-                           cancel_form=forms.get("cancel_form") or CancelForm(),
+                           cancel_form=cancel_form, undo_form=EmptyForm(),
+                           complete_form=forms.get("complete_form") or CompleteForm(),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(),
                            no_show_form=forms.get("no_show_form") or NoShowForm()), status
 
@@ -231,14 +236,17 @@ def confirm(consultation_id: int) -> ResponseReturnValue:
 @bp.route("/consultations/<int:consultation_id>/complete", methods=["POST"])
 @login_required
 def complete(consultation_id: int) -> ResponseReturnValue:
-    return _run_action(consultation_id, svc.complete_consultation, "Marked as completed.", form=EmptyForm())
+    return _run_action(consultation_id, svc.complete_consultation,
+                       "Marked as completed. You can undo it within 24 hours.",
+                       form_name="complete_form", form=CompleteForm())
 
 
 @bp.route("/consultations/<int:consultation_id>/no-show", methods=["POST"])
 @login_required
 def no_show(consultation_id: int) -> ResponseReturnValue:
     form = NoShowForm()
-    return _run_action(consultation_id, svc.mark_no_show, "Marked as a no-show. The client is told by e-mail.",
+    return _run_action(consultation_id, svc.mark_no_show,
+                       "Marked as a no-show. The client is told by e-mail. You can undo it within 24 hours.",
                        form.note.data, form_name="no_show_form", form=form)
 
 
@@ -256,6 +264,14 @@ def outcome(consultation_id: int) -> ResponseReturnValue:
     form = OutcomeForm()
     return _run_action(consultation_id, svc.record_outcome, "The outcome is saved. The client is told by e-mail.",
                        form.outcome.data, form.outcome_note.data, form_name="outcome_form", form=form)
+
+
+@bp.route("/consultations/<int:consultation_id>/undo", methods=["POST"])
+@login_required
+def undo(consultation_id: int) -> ResponseReturnValue:
+    return _run_action(consultation_id, svc.undo_record,
+                       "Undone. Record what happened again below; if the client was e-mailed, "
+                       "they get a correction.", form=EmptyForm())
 
 
 @bp.route("/consultations/<int:consultation_id>/reschedule", methods=["GET", "POST"])

@@ -77,7 +77,7 @@ def photo(filename: str) -> ResponseReturnValue:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required_with_prompt(PROMPT_SPECIALIST_PROFILE)
+@login_required_with_prompt(PROMPT_SPECIALIST_PROFILE, signup_role="specialist")
 def new_profile() -> ResponseReturnValue:
     if current_user.is_specialist:
         return redirect(url_for(".edit_profile"))

@@ -98,6 +98,7 @@ def test_client_books_specialist_confirms_and_records_proceed(browser, live_serv
 
     page.reload()
     page.get_by_label("Proceed — we will continue working together").check()
+    page.get_by_label("Yes, e-mail this outcome to the client").check()
     page.get_by_role("button", name="Save outcome").click()
     expect(page.get_by_text("The outcome is saved.")).to_be_visible()
     expect(page.get_by_test_id("consultation-outcome")).to_have_text("Proceed")

@@ -432,7 +432,7 @@ def test_cancel_by_client_frees_the_slot_and_sends_cancel_ics(app, client, speci
     assert consultation.start_utc in free_slots_for(specialist)
 
 
-def test_cancel_requires_a_reason(client, specialist, client_user):
+def test_cancel_by_the_specialist_requires_a_reason(client, specialist, client_user):
     consultation = book(client_user, specialist)
     login(client, specialist.user)
     response = client.post(f"/consultations/{consultation.id}/cancel", data={"reason": "  "})
@@ -455,7 +455,7 @@ def test_cannot_cancel_after_start(client, specialist, client_user):
 def test_cannot_record_outcome_before_start(client, specialist, client_user):
     consultation = book(client_user, specialist)
     login(client, specialist.user)
-    response = client.post(f"/consultations/{consultation.id}/outcome", data={"outcome": "proceed"})
+    response = client.post(f"/consultations/{consultation.id}/outcome", data={"outcome": "proceed", "confirm": "y"})
     assert response.status_code == 422
     db.session.refresh(consultation)
     assert consultation.outcome is None
@@ -465,17 +465,18 @@ def test_outcome_after_start_proceed(client, specialist, client_user):
     consultation = book(client_user, specialist)
     move_into_past(consultation)
     login(client, client_user)
-    assert client.post(f"/consultations/{consultation.id}/outcome", data={"outcome": "proceed"}).status_code == 422
+    assert client.post(f"/consultations/{consultation.id}/outcome",
+                       data={"outcome": "proceed", "confirm": "y"}).status_code == 422
     client.post("/auth/logout")
     login(client, specialist.user)
-    response = client.post(f"/consultations/{consultation.id}/outcome", data={"outcome": "proceed"})
+    response = client.post(f"/consultations/{consultation.id}/outcome", data={"outcome": "proceed", "confirm": "y"})
     assert response.status_code == 302
     db.session.refresh(consultation)
     assert consultation.outcome is ConsultationOutcome.PROCEED
     assert consultation.state is ConsultationState.COMPLETED
     # Once recorded, it is not recorded again.
     assert client.post(f"/consultations/{consultation.id}/outcome",
-                       data={"outcome": "not_a_fit"}).status_code == 422
+                       data={"outcome": "not_a_fit", "confirm": "y"}).status_code == 422
 
 
 def test_not_a_fit_suggests_specialists_sharing_specialties(client, specialist, client_user, make_specialist):
@@ -486,7 +487,7 @@ def test_not_a_fit_suggests_specialists_sharing_specialties(client, specialist, 
     move_into_past(consultation)
     login(client, specialist.user)
     client.post(f"/consultations/{consultation.id}/outcome",
-                data={"outcome": "not_a_fit", "outcome_note": "Trauma focus would help"})
+                data={"outcome": "not_a_fit", "outcome_note": "Trauma focus would help", "confirm": "y"})
     client.post("/auth/logout")
     login(client, client_user)
     html = client.get(f"/consultations/{consultation.id}").get_data(as_text=True)
@@ -498,14 +499,14 @@ def test_not_a_fit_suggests_specialists_sharing_specialties(client, specialist, 
 def test_complete_and_no_show_only_after_start(client, specialist, client_user, make_user):
     consultation = book(client_user, specialist)
     login(client, specialist.user)
-    assert client.post(f"/consultations/{consultation.id}/no-show").status_code == 422
+    assert client.post(f"/consultations/{consultation.id}/no-show", data={"confirm": "y"}).status_code == 422
     move_into_past(consultation)
-    assert client.post(f"/consultations/{consultation.id}/no-show").status_code == 302
+    assert client.post(f"/consultations/{consultation.id}/no-show", data={"confirm": "y"}).status_code == 302
     db.session.refresh(consultation)
     assert consultation.state is ConsultationState.NO_SHOW
     other = book(make_user(Role.CLIENT), specialist)
     move_into_past(other, hours=3)
-    assert client.post(f"/consultations/{other.id}/complete").status_code == 302
+    assert client.post(f"/consultations/{other.id}/complete", data={"confirm": "y"}).status_code == 302
     db.session.refresh(other)
     assert other.state is ConsultationState.COMPLETED
 

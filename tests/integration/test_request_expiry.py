@@ -377,10 +377,11 @@ def test_not_a_fit_is_emailed_once_with_the_note_and_suggestions(client, app, sp
     move_into_past(request)
     login(client, specialist.user)
     response = client.post(f"/consultations/{request.id}/outcome",
-                           data={"outcome": "not_a_fit", "outcome_note": "A trauma specialist would suit you."})
+                           data={"outcome": "not_a_fit", "outcome_note": "A trauma specialist would suit you.",
+                                 "confirm": "y"})
     assert response.status_code == 302
     assert client.post(f"/consultations/{request.id}/outcome",
-                       data={"outcome": "proceed"}).status_code == 422  # once
+                       data={"outcome": "proceed", "confirm": "y"}).status_code == 422  # once
     outcome = [m for m in to(app, patient) if "outcome" in str(m["Subject"])]
     assert len(outcome) == 1
     assert str(outcome[0]["Subject"]) == "Dr Mara Weiss shared the outcome of your free consultation"
@@ -395,7 +396,8 @@ def test_proceed_is_emailed_with_the_note_and_the_profile(client, app, specialis
     request = book(patient, specialist)
     move_into_past(request)
     login(client, specialist.user)
-    client.post(f"/consultations/{request.id}/outcome", data={"outcome": "proceed", "outcome_note": "See you soon."})
+    client.post(f"/consultations/{request.id}/outcome", data={"outcome": "proceed", "outcome_note": "See you soon.",
+                                                                  "confirm": "y"})
     [outcome] = [m for m in to(app, patient) if "outcome" in str(m["Subject"])]
     text = body(outcome)
     assert "See you soon." in text and "glad to continue" in text and f"/specialists/{specialist.slug}" in text
@@ -408,12 +410,12 @@ def test_a_no_show_is_emailed_once_with_the_note_and_suggestions(client, app, sp
     login(client, specialist.user)
     page = client.get(f"/consultations/{request.id}").get_data(as_text=True)
     assert "Note for the client (optional)" in page
-    too_long = client.post(f"/consultations/{request.id}/no-show", data={"note": "x" * 1001})
+    too_long = client.post(f"/consultations/{request.id}/no-show", data={"note": "x" * 1001, "confirm": "y"})
     assert too_long.status_code == 422 and fresh(request).state is not ConsultationState.NO_SHOW
     response = client.post(f"/consultations/{request.id}/no-show",
-                           data={"note": "I waited 20 minutes. Write to me to find another time."})
+                           data={"note": "I waited 20 minutes. Write to me to find another time.", "confirm": "y"})
     assert response.status_code == 302
-    assert client.post(f"/consultations/{request.id}/no-show").status_code == 422  # once
+    assert client.post(f"/consultations/{request.id}/no-show", data={"confirm": "y"}).status_code == 422  # once
     assert fresh(request).state is ConsultationState.NO_SHOW
     missed = [m for m in to(app, patient) if "missed" in str(m["Subject"])]
     assert len(missed) == 1

@@ -75,7 +75,9 @@ class World:
     """The users of every role (built at once) and one object of each kind (built on first use).
 
     Objects: consultation (client with specialist, requested, future), payment (pending paid
-    session of client with specialist), conversation (client with specialist), question (by
+    session of client with specialist), held_consultation (other_client with specialist, started an
+    hour ago, nothing recorded), recorded_consultation (other_client with specialist, a no-show
+    recorded just now), conversation (client with specialist), question (by
     client), answer (by specialist), report (other_client on question), article (published, by
     specialist), contact_message (from client), campaign (running, features specialist),
     featured_entry, availability_rule / availability_override (of specialist), reset_token (client),
@@ -200,6 +202,36 @@ def _build_payment(w: World) -> Any:
     return payment
 
 
+def _past_consultation(w: World, kind: Any, state: Any, hours_ago: int, **extra: Any) -> Any:
+    from marketplace.consultations.models import Consultation
+
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=hours_ago)
+    consultation = Consultation(client_id=w.users["other_client"].id, specialist_id=w.profile.id, kind=kind,
+                                state=state, start_utc=start, end_utc=start + timedelta(minutes=30), format="video",
+                                confirmed_at=start - timedelta(days=1), sequence=0, **extra)
+    db.session.add(consultation)
+    db.session.flush()
+    return consultation
+
+
+def _build_held_consultation(w: World) -> Any:
+    """A free consultation of other_client with specialist that started an hour ago, nothing recorded:
+    its page offers the outcome, "Mark as completed" and no-show forms (each with its tick box)."""
+    from marketplace.consultations.models import ConsultationKind, ConsultationState
+
+    return _past_consultation(w, ConsultationKind.FREE, ConsultationState.CONFIRMED, 1)
+
+
+def _build_recorded_consultation(w: World) -> Any:
+    """A session of other_client with specialist recorded as a no-show just now: its page offers the
+    24-hour undo (paid kind without a payment row: one free consultation per pair is the held one)."""
+    from marketplace.consultations.models import ConsultationKind, ConsultationState
+
+    return _past_consultation(w, ConsultationKind.PAID, ConsultationState.NO_SHOW, 3, price_cents=9000,
+                              currency="EUR", outcome_recorded_at=datetime.now(timezone.utc),
+                              outcome_note="I waited 20 minutes.")
+
+
 def _build_conversation(w: World) -> Any:
     from marketplace.messaging.services import resolve_new_conversation, start_conversation
 
@@ -285,6 +317,8 @@ BUILDERS: list[tuple[str, Callable[[World], Any]]] = [
     ("availability_rule", _build_rule),
     ("availability_override", _build_override),
     ("payment", _build_payment),
+    ("held_consultation", _build_held_consultation),
+    ("recorded_consultation", _build_recorded_consultation),
     ("conversation", _build_conversation),
     ("question", _build_question),
     ("answer", _build_answer),
@@ -408,6 +442,8 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("stats", lambda w: "/specialists/me/stats"),
         ("consultations", lambda w: "/consultations"),
         ("consultation", lambda w: f"/consultations/{w.consultation.id}"),
+        ("consultation-held", lambda w: f"/consultations/{w.held_consultation.id}"),
+        ("consultation-recorded", lambda w: f"/consultations/{w.recorded_consultation.id}"),
         ("messages", lambda w: "/messages"),
         ("thread", lambda w: f"/messages/{w.conversation.id}"),
         ("question-answer", lambda w: f"/questions/{w.question.id}-{w.question.slug}"),

@@ -238,13 +238,17 @@ MATRIX: dict[str, Route] = {
         url=lambda w: f"/consultations/{w.consultation.id}/confirm"),
     "/consultations/<int:consultation_id>/complete": Route(  # not started yet: refused even for the specialist
         POST=override(owners({"specialist"}, REFUSED), client=REFUSED, admin=REFUSED),
-        url=lambda w: f"/consultations/{w.consultation.id}/complete"),
+        data=lambda w: {"confirm": "y"}, url=lambda w: f"/consultations/{w.consultation.id}/complete"),
     "/consultations/<int:consultation_id>/no-show": Route(
         POST=override(owners({"specialist"}, REFUSED), client=REFUSED, admin=REFUSED),
-        url=lambda w: f"/consultations/{w.consultation.id}/no-show"),
+        data=lambda w: {"confirm": "y"}, url=lambda w: f"/consultations/{w.consultation.id}/no-show"),
     "/consultations/<int:consultation_id>/outcome": Route(
         POST=override(owners({"specialist"}, INVALID), client=REFUSED, admin=REFUSED),
+        data=lambda w: {"outcome": "proceed", "confirm": "y"},
         url=lambda w: f"/consultations/{w.consultation.id}/outcome"),
+    "/consultations/<int:consultation_id>/undo": Route(  # nothing recorded yet: refused even for the specialist
+        POST=override(owners({"specialist"}, REFUSED), client=REFUSED, admin=REFUSED),
+        url=lambda w: f"/consultations/{w.consultation.id}/undo"),
     "/consultations/<int:consultation_id>/reschedule": Route(  # only the client reschedules; others are sent back
         GET=override(owners({"client"}), specialist=REDIRECT, admin=REDIRECT),
         POST=override(owners({"client"}, INVALID), specialist=REDIRECT, admin=REDIRECT),
