@@ -24,6 +24,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from marketplace.forms import ZoneSelectField, clean_text
+from marketplace.specialists.directory import SORTS
 from marketplace.specialists.services import ProfileInput, fee_in_major_units
 from marketplace.specialists.vocabulary import (
     APPROACHES,
@@ -198,6 +199,8 @@ class DirectoryFilterForm(Form):
     # every listed specialist's licence has been verified.)
     free = BooleanField("Offers a free 30-minute consultation", false_values=_FALSE, render_kw={"value": "1"})
     available = BooleanField("Available this week", false_values=_FALSE, render_kw={"value": "1"})
+    # How the matches are ordered (not a filter: not summarised, "Clear filters" keeps it out).
+    sort = SelectField("Sort by", choices=choices(SORTS.items()), default="", widget=StaticOptionsSelect())
 
     def valid_data(self) -> dict[str, Any]:
         """Field values that passed validation. Invalid ones (a stale or hand-edited link) are
@@ -219,7 +222,7 @@ class DirectoryFilterForm(Form):
         filter panel's summary on narrow screens. Call after ``valid_data``."""
         labels: list[str] = []
         for f in self:
-            if not f.data or f.name == "fee_max" and self.fee_min.data:
+            if not f.data or f.name == "sort" or f.name == "fee_max" and self.fee_min.data:
                 continue
             if isinstance(f, SelectField):
                 shown = next((label for value, label, *_ in f.iter_choices() if value == f.data), f.data)
