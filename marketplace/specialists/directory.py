@@ -336,6 +336,23 @@ def _labels(kind: str, slugs: str | None) -> tuple[Label, ...]:
     return tuple(map(Label, vocabulary_labels(kind, slugs)))
 
 
+COUNTRIES_CACHE_SECONDS = 3600  # the "directory" version (every profile change) renews it sooner
+
+
+def listed_countries() -> tuple[str, ...]:
+    """The countries (ISO codes) listed specialists are in: what the country filter offers, from
+    the shared cache under version "directory" (bumped by every committed profile change)."""
+    return cached(f"directory-countries:{version('directory')}", _load_listed_countries,
+                  cache_seconds(COUNTRIES_CACHE_SECONDS))
+
+
+def _load_listed_countries() -> tuple[str, ...]:
+    """One statement, answered by ``ix_specialist_profiles_location`` (country first)."""
+    return tuple(db.session.scalars(
+        select(SpecialistProfile.country).where(SpecialistProfile.is_listed, SpecialistProfile.country.is_not(None))
+        .distinct().order_by(SpecialistProfile.country)))
+
+
 def campaign_order() -> list[int]:
     """Eligible featured profiles of the active campaign in campaign order, from the shared cache:
     version "featured" is bumped by campaign changes and by profile changes (eligibility), and the

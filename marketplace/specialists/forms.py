@@ -1,6 +1,7 @@
 """Forms of the specialists domain: the profile editor, the directory filters, licence rejection."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -61,6 +62,14 @@ class StaticOptionsSelect:
             options = options.replace(f"<option {chosen}", f"<option selected {chosen}", 1)
         # Every piece is escaped (options above, attributes by html_params).
         return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
+
+
+class OptionsSelect(StaticOptionsSelect):
+    """A ``<select>`` whose choices differ between pages (rendered each time; same markup)."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        self._options = None
+        return super().__call__(field, **kwargs)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -191,7 +200,9 @@ class DirectoryFilterForm(Form):
     approach = _filter_select("Approach", APPROACHES, "Any approach")
     language = _filter_select("Language", LANGUAGES, "Any language")
     format = _filter_select("Format", FORMATS, "Any format")
-    country = _filter_select("Country", countries(), "Any country")
+    # Validated against every country (a link may name one without specialists: no results, not an
+    # error); shown with only those listed specialists are in (``offer_countries``).
+    country = SelectField("Country", choices=choices(countries(), "Any country"), default="", widget=OptionsSelect())
     city = StringField("City", filters=[clean_text], validators=[Optional(), Length(max=80)])
     fee_min = IntegerField("Fee from (approx. €)", validators=[Optional(), NumberRange(0, 100_000)])
     fee_max = IntegerField("Fee up to (approx. €)", validators=[Optional(), NumberRange(0, 100_000)])
@@ -216,6 +227,13 @@ class DirectoryFilterForm(Form):
             self.fee_min.data, self.fee_max.data = high, low
             self.notice = f"The fee range was the wrong way round; showing fees from {high} to {low}."
         return {name: f.data for name, f in self._fields.items()}
+
+    def offer_countries(self, codes: Iterable[str]) -> None:
+        """Offer only these countries (those listed specialists are in), and the chosen one (even
+        without specialists, so the form shows what was applied), by name. Call after ``valid_data``."""
+        wanted = {*codes, self.country.data}
+        self.country.choices = choices([(code, name) for code, name in countries() if code in wanted],
+                                       "Any country")
 
     def active_labels(self) -> list[str]:
         """The applied filters in words ("Specialty: Anxiety", "Fee up to 80"), for the folded

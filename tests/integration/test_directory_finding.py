@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 
+from marketplace.auth.models import Role
 from marketplace.cache import bump_version
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.featured.models import Campaign, FeaturedEntry
-from marketplace.featured.services import today_utc
+from marketplace.featured.services import campaign_report, home_featured, placement_reach, today_utc
 from marketplace.specialists import directory
 from marketplace.specialists.directory import DirectoryFilters, load_cards, search_directory
 from tests.integration.test_specialists_directory import names
@@ -126,3 +127,96 @@ def test_sort_select_shows_the_choice_and_paging_keeps_it(client, six, monkeypat
     assert next_link and "sort=fee_low" in next_link.group(1) and "free=1" in next_link.group(1)
     second = client.get(next_link.group(1).replace("&amp;", "&"))
     assert names(second) == ["Eve Elm"]  # free ones by fee: Ben, Cara, Ana, Fay; then Eve (no fee)
+
+
+# --- the country select ----------------------------------------------------------------------
+
+def _country_options(html: str) -> list[str]:
+    select = re.search(r'<select[^>]*name="country"[^>]*>(.*?)</select>', html, re.S)
+    assert select, "the directory has a country select"
+    return re.findall(r'<option(?: selected)? value="([^"]*)"', select.group(1))
+
+
+def test_listed_countries_are_those_of_listed_specialists(app, six, make_specialist):
+    make_specialist(display_name="Ida Draft", country="IT", is_published=False)
+    assert directory.listed_countries() == ("AT", "DE", "FR", "GB", "JP")
+
+
+def test_country_select_offers_only_countries_with_specialists(client, six, make_specialist):
+    options = _country_options(client.get("/specialists").get_data(as_text=True))
+    assert options[0] == "" and sorted(options[1:]) == ["AT", "DE", "FR", "GB", "JP"]  # by name, as before
+    # A new listed specialist elsewhere: the cached list follows (version "directory").
+    make_specialist(display_name="Sol Sand", country="ES")
+    assert "ES" in _country_options(client.get("/specialists").get_data(as_text=True))
+
+
+def test_the_chosen_country_stays_offered_without_specialists(client, six):
+    html = client.get("/specialists?country=IT").get_data(as_text=True)
+    assert sorted(_country_options(html)) == ["", "AT", "DE", "FR", "GB", "IT", "JP"]
+    assert '<option selected value="IT">Italy</option>' in html
+    assert names(client.get("/specialists?country=IT")) == []
+    assert _country_options(client.get("/specialists?country=XX").get_data(as_text=True))[0] == ""  # unknown: ignored
+
+
+# --- no free consultation --------------------------------------------------------------------
+
+def test_a_card_without_the_free_consultation_says_paid_sessions_only(client, six):
+    html = client.get("/specialists").get_data(as_text=True)
+    dan = _card(html, "Dan Dale")
+    assert 'data-testid="paid-only">Offers paid sessions only<' in dan
+    assert "No free times" not in dan
+    assert "paid-only" not in _card(html, "Ana Amber")
+
+
+def test_a_profile_without_the_free_consultation_says_paid_sessions_only(client, auth, make_user, six):
+    auth.login_as(make_user(display_name="Cleo Client"))
+    html = client.get(f"/specialists/{six['dan'].slug}").get_data(as_text=True)
+    assert 'data-testid="paid-only"' in html and "Offers paid sessions only" in html
+    assert "No free times" not in html
+    assert 'data-testid="book-cta"' not in html and "/book" not in html  # no free-consultation booking
+    assert 'data-testid="paid-only"' not in client.get(f"/specialists/{six['ana'].slug}").get_data(as_text=True)
+
+
+# --- home page and the campaign admin --------------------------------------------------------
+
+def _feature(profiles):
+    today = today_utc()
+    campaign = Campaign(name="Autumn", starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=1),
+                        active=True)
+    db.session.add(campaign)
+    for position, profile in enumerate(profiles):
+        db.session.add(FeaturedEntry(campaign=campaign, profile=profile, position=position))
+    db.session.commit()
+    return campaign
+
+
+def test_home_featured_and_the_reach_of_a_campaign(app, make_specialist):
+    profiles = [make_specialist() for _ in range(7)]
+    campaign = _feature(profiles)
+    home = home_featured()
+    assert [p.id for p in home.profiles] == [p.id for p in profiles[:6]] and home.more
+    reach = placement_reach(campaign_report(campaign))
+    assert (reach.home, reach.listed, reach.home_limited) == (6, 7, True)
+
+
+def test_home_links_to_the_campaign_page_only_when_there_are_more(client, make_specialist):
+    profiles = [make_specialist() for _ in range(7)]
+    campaign = _feature(profiles[:6])
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('data-testid="featured-card"') == 6 and 'data-testid="more-featured"' not in html
+    db.session.add(FeaturedEntry(campaign=campaign, profile=profiles[6], position=6))
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('data-testid="featured-card"') == 6
+    more = re.search(r'data-testid="more-featured"><a href="([^"]+)">', html)
+    assert more and more.group(1) == "/campaign"
+    assert client.get(more.group(1)).get_data(as_text=True).count('data-testid="featured-card"') == 7
+
+
+def test_campaign_admin_says_what_the_home_page_shows(client, auth, make_user, make_specialist):
+    profiles = [make_specialist() for _ in range(8)]
+    profiles[7].offers_free_consultation = False  # ineligible: shown nowhere, not counted
+    campaign = _feature(profiles)
+    auth.login_as(make_user(role=Role.ADMIN, display_name="Ada Admin"))
+    html = client.get(f"/admin/featured/{campaign.id}").get_data(as_text=True)
+    assert "The home page shows the first 6; the campaign page shows all 7." in html
