@@ -235,6 +235,10 @@ class DirectoryFilterForm(Form):
         self.country.choices = choices([(code, name) for code, name in countries() if code in wanted],
                                        "Any country")
 
+    def sort_label(self) -> str:
+        """The chosen order in words ("Fee: low to high"), "" for the default one. After ``valid_data``."""
+        return SORTS.get(self.sort.data or "", "") if self.sort.data else ""
+
     def active_labels(self) -> list[str]:
         """The applied filters in words ("Specialty: Anxiety", "Fee up to 80"), for the folded
         filter panel's summary on narrow screens. Call after ``valid_data``."""

@@ -220,3 +220,10 @@ def test_campaign_admin_says_what_the_home_page_shows(client, auth, make_user, m
     auth.login_as(make_user(role=Role.ADMIN, display_name="Ada Admin"))
     html = client.get(f"/admin/featured/{campaign.id}").get_data(as_text=True)
     assert "The home page shows the first 6; the campaign page shows all 7." in html
+
+
+def test_the_folded_panel_says_how_results_are_sorted_without_counting_it_a_filter(client, six):
+    html = client.get("/specialists?sort=fee_high").get_data(as_text=True)
+    summary = re.sub(r"<[^>]+>", "", re.search(r'data-testid="filter-summary">(.*?)</summary>', html, re.S).group(1))
+    assert "Sorted by Fee: high to low" in summary and "applied" not in summary
+    assert "Clear filters" not in html and "match your filters" not in html  # an order is not a filter
