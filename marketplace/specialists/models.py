@@ -172,7 +172,9 @@ class SpecialistProfile(Model):
     @is_listed.inplace.expression
     @classmethod
     def _is_listed_expression(cls) -> ColumnElement[bool]:
-        return and_(cls.is_published.is_(True), cls.verification_status == VerificationStatus.VERIFIED)
+        # The bare column (NOT NULL), not "IS TRUE": PostgreSQL matches it to the partial indexes'
+        # "WHERE is_published" (directory and fee orders), which "is_published IS TRUE" never used.
+        return and_(cls.is_published, cls.verification_status == VerificationStatus.VERIFIED)
 
     def format_slugs(self) -> set[str]:
         return {f.slug for f in self.formats}
