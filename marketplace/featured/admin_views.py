@@ -23,6 +23,7 @@ from marketplace.featured.services import (
     get_entry_or_none,
     list_campaigns,
     move_featured_entry,
+    placement_reach,
     reorder_featured_entries,
     search_eligible_profiles,
     today_utc,
@@ -69,9 +70,10 @@ def featured_campaign(campaign_id: int) -> ResponseReturnValue:
             flash("Campaign saved." if changed else "Nothing changed.", "success" if changed else "info")
             return _back(campaign.id)
     query = request.args.get("q", "")
+    reports = campaign_report(campaign)
     return render_template(
         "featured/admin_campaign.html", campaign=campaign, form=form, today=today_utc(), query=query,
-        reports=campaign_report(campaign), candidates=search_eligible_profiles(campaign, query),
+        reports=reports, reach=placement_reach(reports), candidates=search_eligible_profiles(campaign, query),
     ), 200 if not form.errors else 422
 
 

@@ -153,7 +153,50 @@ def featured_profiles(limit: int | None = None, *, placement: str | None = None)
     return profiles
 
 
-def featured_for_home(limit: int = 6) -> list[SpecialistProfile]:
+HOME_FEATURED = 6  # the home page shows the first six featured specialists; the campaign page all
+
+
+@dataclass(frozen=True)
+class HomeFeatured:
+    """The home page's featured cards (the first ``HOME_FEATURED``) and whether the campaign page
+    shows more (the home page then links to it)."""
+
+    profiles: list[SpecialistProfile]
+    more: bool
+
+
+def home_featured() -> HomeFeatured:
+    """The featured specialists of the home page, in one statement (one card more than shown tells
+    whether there are more). Counts no impressions: the cached home page's caller does."""
+    profiles = featured_profiles(HOME_FEATURED + 1)
+    return HomeFeatured(profiles[:HOME_FEATURED], len(profiles) > HOME_FEATURED)
+
+
+@dataclass(frozen=True)
+class PlacementReach:
+    """What the public placements show of a campaign's specialists (for the admin page)."""
+
+    listed: int  # eligible entries: all of them on the campaign page (while it runs)
+
+    @property
+    def home(self) -> int:
+        return min(self.listed, HOME_FEATURED)
+
+    @property
+    def home_limited(self) -> bool:
+        return self.listed > HOME_FEATURED
+
+    @property
+    def home_max(self) -> int:
+        return HOME_FEATURED
+
+
+def placement_reach(reports: list[EntryReport]) -> PlacementReach:
+    """How many of a campaign's entries (``campaign_report``) the public pages show."""
+    return PlacementReach(sum(1 for report in reports if report.eligible))
+
+
+def featured_for_home(limit: int = HOME_FEATURED) -> list[SpecialistProfile]:
     """Featured specialists for the home page (eligible, active campaign, in order).
 
     Counts a "home" impression for each returned card.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from marketplace.articles.services import latest_articles
-from marketplace.featured.services import featured_profiles
+from marketplace.featured.services import home_featured
 from marketplace.questions.services import latest_questions
 from marketplace.templating import CachedPage, cached_at_version, render_page_shell
 
@@ -20,8 +20,10 @@ HOME_VERSIONS = ("directory", "featured", "questions", "articles")
 
 
 def home_page_sections() -> dict[str, Any]:
+    featured = home_featured()
     return {
-        "featured": featured_profiles(6),
+        "featured": featured.profiles,
+        "more_featured": featured.more,
         "latest_questions": latest_questions(limit=4),
         "latest_articles": latest_articles(limit=3),
     }

@@ -79,11 +79,12 @@ class DirectoryFilters:
     fee_max: int | None = None
     free: bool = False
     available: bool = False
+    sort: str = ""  # "" (recommended), or one of SORTS: how the matches are ordered, not which
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> DirectoryFilters:
         known = {name: values[name] for name in cls.__dataclass_fields__ if values.get(name) not in (None, "")}
-        for name in ("q", "specialty", "approach", "language", "format", "country", "city"):
+        for name in ("q", "specialty", "approach", "language", "format", "country", "city", "sort"):
             if name in known:
                 known[name] = str(known[name]).strip()
         return cls(**known)
@@ -100,7 +101,8 @@ class DirectoryFilters:
 
     @property
     def active(self) -> bool:
-        return bool(self.query_params())
+        """Whether any filter narrows the list (the sort order is not a filter)."""
+        return any(name != "sort" for name in self.query_params())
 
 
 def search_condition(q: str) -> ColumnElement[bool] | None:
@@ -215,6 +217,34 @@ def in_directory_order(stmt: Select) -> Select:
                          SpecialistProfile.id)
 
 
+# The directory's orders besides the default ("": recommended — search rank, featured, soonest).
+# Every order ends with name and id: a stable tie-breaker, so paging never repeats or skips a card.
+SORT_SOONEST = "soonest"
+SORT_FEE_LOW = "fee_low"
+SORT_FEE_HIGH = "fee_high"
+SORTS: dict[str, str] = {
+    "": "Recommended",
+    SORT_SOONEST: "Soonest available",
+    SORT_FEE_LOW: "Fee: low to high",
+    SORT_FEE_HIGH: "Fee: high to low",
+}
+
+
+def sorted_by(stmt: Select, sort: str) -> Select:
+    """``stmt`` in the order ``sort`` names (one of ``SORTS`` other than the default). Fees are
+    compared in approximate euros (``fee_eur_cents``, as the fee range filters them), so fees in
+    different currencies sort together; profiles without a fee (or a free time) come last. Each
+    order is that of an index over the published profiles (``ix_specialist_profiles_directory_order``,
+    ``…_fee_order``, ``…_fee_desc_order`` on PostgreSQL), so a page is read in order and stops early."""
+    if sort == SORT_FEE_LOW:
+        return stmt.order_by(SpecialistProfile.fee_eur_cents.asc().nulls_last(), SpecialistProfile.display_name,
+                             SpecialistProfile.id)
+    if sort == SORT_FEE_HIGH:
+        return stmt.order_by(SpecialistProfile.fee_eur_cents.desc().nulls_last(), SpecialistProfile.display_name,
+                             SpecialistProfile.id)
+    return in_directory_order(stmt)
+
+
 class Label(NamedTuple):
     label: str
 
@@ -269,8 +299,11 @@ class DirectoryCard:
     fee_cents: int | None
     currency: str
     next_available_at: datetime | None
+    city: str | None = None
+    country: str | None = None
     specialties: tuple[Label, ...] = ()
     languages: tuple[Label, ...] = ()
+    formats: tuple[Label, ...] = ()  # video, in person, phone: in the vocabulary's order
 
     @property
     def is_verified(self) -> bool:
@@ -281,20 +314,43 @@ _CARD_COLUMNS = (
     SpecialistProfile.id, SpecialistProfile.slug, SpecialistProfile.display_name, SpecialistProfile.title,
     SpecialistProfile.photo_filename, SpecialistProfile.verification_status,
     SpecialistProfile.offers_free_consultation, SpecialistProfile.fee_cents, SpecialistProfile.currency,
-    SpecialistProfile.next_available_at,
+    SpecialistProfile.next_available_at, SpecialistProfile.city, SpecialistProfile.country,
 )
+
+
+_CARD_KINDS = ("specialties", "languages", "formats")
 
 
 def load_cards(ids: list[int]) -> list[DirectoryCard]:
     """What the cards of these published profiles show, in one query (the caller restores the order of ``ids``)."""
-    stmt = select(*_CARD_COLUMNS, vocabulary_slugs("specialties"), vocabulary_slugs("languages")).where(
+    stmt = select(*_CARD_COLUMNS, *(vocabulary_slugs(kind) for kind in _CARD_KINDS)).where(
         SpecialistProfile.id.in_(ids), SpecialistProfile.is_listed)
     cards = []
-    for *values, specialties, languages in db.session.execute(stmt):
-        card = DirectoryCard(*values)
-        cards.append(replace(card, specialties=tuple(map(Label, vocabulary_labels("specialties", specialties))),
-                             languages=tuple(map(Label, vocabulary_labels("languages", languages)))))
+    for *values, specialties, languages, formats in db.session.execute(stmt):
+        cards.append(replace(DirectoryCard(*values), specialties=_labels("specialties", specialties),
+                             languages=_labels("languages", languages), formats=_labels("formats", formats)))
     return cards
+
+
+def _labels(kind: str, slugs: str | None) -> tuple[Label, ...]:
+    return tuple(map(Label, vocabulary_labels(kind, slugs)))
+
+
+COUNTRIES_CACHE_SECONDS = 3600  # the "directory" version (every profile change) renews it sooner
+
+
+def listed_countries() -> tuple[str, ...]:
+    """The countries (ISO codes) listed specialists are in: what the country filter offers, from
+    the shared cache under version "directory" (bumped by every committed profile change)."""
+    return cached(f"directory-countries:{version('directory')}", _load_listed_countries,
+                  cache_seconds(COUNTRIES_CACHE_SECONDS))
+
+
+def _load_listed_countries() -> tuple[str, ...]:
+    """One statement, answered by ``ix_specialist_profiles_location`` (country first)."""
+    return tuple(db.session.scalars(
+        select(SpecialistProfile.country).where(SpecialistProfile.is_listed, SpecialistProfile.country.is_not(None))
+        .distinct().order_by(SpecialistProfile.country)))
 
 
 def campaign_order() -> list[int]:
@@ -321,7 +377,8 @@ def count_with_featured(matching: Select, order: list[int]) -> tuple[int, list[i
 
 def search_directory(filters: DirectoryFilters, page: Any = 1, *, now: datetime | None = None) -> Page:
     """One page of the directory: featured profiles that match come first (campaign order), then
-    the rest in directory order. A text search naming a specialty ranks the profiles listing it
+    the rest in directory order; or, with ``filters.sort`` (``SORTS``), the matches in that order
+    alone. Otherwise a text search naming a specialty ranks the profiles listing it
     first, each group in that order (featured, then directory order). ``page.extra["featured_ids"]``:
     featured profiles on this page (the caller counts their impressions, also when it shows the
     page from a cache).
@@ -333,8 +390,12 @@ def search_directory(filters: DirectoryFilters, page: Any = 1, *, now: datetime 
     total, featured = count_with_featured(matching, campaign_order())
     page_number = min(parse_page(page), max(1, math.ceil(total / PER_PAGE)))
     start = (page_number - 1) * PER_PAGE
-    rank = search_rank(filters.q) if filters.q else None
-    if rank is not None:
+    sort = filters.sort if filters.sort in SORTS else ""  # an unknown order: the recommended one
+    rank = search_rank(filters.q) if filters.q and not sort else None
+    if sort:
+        # A chosen order is that order alone (featured ones keep their badge where they fall).
+        ids = list(db.session.scalars(sorted_by(matching, sort).limit(PER_PAGE).offset(start))) if total else []
+    elif rank is not None:
         ids = _ranked_page_ids(matching, rank, featured, start)
     else:
         ids = featured[start:start + PER_PAGE]

@@ -1,6 +1,7 @@
 """Forms of the specialists domain: the profile editor, the directory filters, licence rejection."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -26,6 +27,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from marketplace.forms import ZoneSelectField, clean_text
+from marketplace.specialists.directory import SORTS
 from marketplace.specialists.hooks import KEEP_CLOCK, KEEP_MOMENTS
 from marketplace.specialists.services import ProfileInput, fee_in_major_units
 from marketplace.specialists.vocabulary import (
@@ -63,6 +65,14 @@ class StaticOptionsSelect:
             options = options.replace(f"<option {chosen}", f"<option selected {chosen}", 1)
         # Every piece is escaped (options above, attributes by html_params).
         return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
+
+
+class OptionsSelect(StaticOptionsSelect):
+    """A ``<select>`` whose choices differ between pages (rendered each time; same markup)."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        self._options = None
+        return super().__call__(field, **kwargs)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -199,7 +209,9 @@ class DirectoryFilterForm(Form):
     approach = _filter_select("Approach", APPROACHES, "Any approach")
     language = _filter_select("Language", LANGUAGES, "Any language")
     format = _filter_select("Format", FORMATS, "Any format")
-    country = _filter_select("Country", countries(), "Any country")
+    # Validated against every country (a link may name one without specialists: no results, not an
+    # error); shown with only those listed specialists are in (``offer_countries``).
+    country = SelectField("Country", choices=choices(countries(), "Any country"), default="", widget=OptionsSelect())
     city = StringField("City", filters=[clean_text], validators=[Optional(), Length(max=80)])
     fee_min = IntegerField("Fee from (approx. €)", validators=[Optional(), NumberRange(0, 100_000)])
     fee_max = IntegerField("Fee up to (approx. €)", validators=[Optional(), NumberRange(0, 100_000)])
@@ -207,6 +219,8 @@ class DirectoryFilterForm(Form):
     # every listed specialist's licence has been verified.)
     free = BooleanField("Offers a free 30-minute consultation", false_values=_FALSE, render_kw={"value": "1"})
     available = BooleanField("Available this week", false_values=_FALSE, render_kw={"value": "1"})
+    # How the matches are ordered (not a filter: not summarised, "Clear filters" keeps it out).
+    sort = SelectField("Sort by", choices=choices(SORTS.items()), default="", widget=StaticOptionsSelect())
 
     def valid_data(self) -> dict[str, Any]:
         """Field values that passed validation. Invalid ones (a stale or hand-edited link) are
@@ -223,12 +237,23 @@ class DirectoryFilterForm(Form):
             self.notice = f"The fee range was the wrong way round; showing fees from {high} to {low}."
         return {name: f.data for name, f in self._fields.items()}
 
+    def offer_countries(self, codes: Iterable[str]) -> None:
+        """Offer only these countries (those listed specialists are in), and the chosen one (even
+        without specialists, so the form shows what was applied), by name. Call after ``valid_data``."""
+        wanted = {*codes, self.country.data}
+        self.country.choices = choices([(code, name) for code, name in countries() if code in wanted],
+                                       "Any country")
+
+    def sort_label(self) -> str:
+        """The chosen order in words ("Fee: low to high"), "" for the default one. After ``valid_data``."""
+        return SORTS.get(self.sort.data or "", "") if self.sort.data else ""
+
     def active_labels(self) -> list[str]:
         """The applied filters in words ("Specialty: Anxiety", "Fee up to 80"), for the folded
         filter panel's summary on narrow screens. Call after ``valid_data``."""
         labels: list[str] = []
         for f in self:
-            if not f.data or f.name == "fee_max" and self.fee_min.data:
+            if not f.data or f.name == "sort" or f.name == "fee_max" and self.fee_min.data:
                 continue
             if isinstance(f, SelectField):
                 shown = next((label for value, label, *_ in f.iter_choices() if value == f.data), f.data)

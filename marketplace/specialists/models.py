@@ -94,6 +94,10 @@ class SpecialistProfile(Model):
         # The directory's order over public profiles: walked in order, so a page stops early.
         Index("ix_specialist_profiles_directory_order", "next_available_at", "display_name", "id",
               postgresql_where=text("is_published"), sqlite_where=text("is_published")),
+        # The directory's "Fee: low to high" (approximate euros, then name and id; no fee last, as
+        # PostgreSQL's ascending default puts NULLs): a page is read in order and stops early.
+        Index("ix_specialist_profiles_fee_order", "fee_eur_cents", "display_name", "id",
+              postgresql_where=text("is_published"), sqlite_where=text("is_published")),
         Index("ix_specialist_profiles_fee", "fee_cents"),
         Index("ix_specialist_profiles_fee_eur", "fee_eur_cents"),
         Index("ix_specialist_profiles_location", "country", "city"),
@@ -168,7 +172,9 @@ class SpecialistProfile(Model):
     @is_listed.inplace.expression
     @classmethod
     def _is_listed_expression(cls) -> ColumnElement[bool]:
-        return and_(cls.is_published.is_(True), cls.verification_status == VerificationStatus.VERIFIED)
+        # The bare column (NOT NULL), not "IS TRUE": PostgreSQL matches it to the partial indexes'
+        # "WHERE is_published" (directory and fee orders), which "is_published IS TRUE" never used.
+        return and_(cls.is_published, cls.verification_status == VerificationStatus.VERIFIED)
 
     def format_slugs(self) -> set[str]:
         return {f.slug for f in self.formats}
@@ -186,6 +192,11 @@ class SpecialistProfile(Model):
 
 # The city filter compares case-insensitively.
 Index("ix_specialist_profiles_city_lower", func.lower(SpecialistProfile.__table__.c.city))
+# The directory's "Fee: high to low" (no fee still last, then name and id ascending): not a
+# backward walk of the ascending index. PostgreSQL only: SQLite's index columns know no NULLS LAST.
+Index("ix_specialist_profiles_fee_desc_order", SpecialistProfile.__table__.c.fee_eur_cents.desc().nulls_last(),
+      SpecialistProfile.__table__.c.display_name, SpecialistProfile.__table__.c.id,
+      postgresql_where=text("is_published")).ddl_if(dialect="postgresql")
 
 
 def trigram_available(connection: Connection | None, *, installed: bool = True) -> bool:

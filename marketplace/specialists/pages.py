@@ -38,7 +38,13 @@ from sqlalchemy import Select, bindparam, select
 from werkzeug.datastructures import MultiDict
 
 from marketplace.extensions import db
-from marketplace.specialists.directory import DirectoryFilters, search_directory, vocabulary_labels, vocabulary_slugs
+from marketplace.specialists.directory import (
+    DirectoryFilters,
+    listed_countries,
+    search_directory,
+    vocabulary_labels,
+    vocabulary_slugs,
+)
 from marketplace.specialists.forms import DirectoryFilterForm
 from marketplace.specialists.models import SpecialistProfile, owns_profile
 from marketplace.templating import CachedPage, cached_at_version, render_fragment, render_page_shell
@@ -62,6 +68,7 @@ def directory_page(args: MultiDict[str, str], tz: str) -> CachedPage:
     def render() -> dict[str, Any]:
         form = DirectoryFilterForm(args)
         filters = DirectoryFilters.from_values(form.valid_data())
+        form.offer_countries(listed_countries())
         results = search_directory(filters, args.get("page"))
         featured = tuple(card.id for card in results.items if card.id in results.extra["featured_ids"])
         return {**render_page_shell("specialists/directory.html", form=form, filters=filters, results=results),

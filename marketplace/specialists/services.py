@@ -72,8 +72,9 @@ class ProfileConflict(ProfileError):
 
 # --- reading ---------------------------------------------------------------------------------
 
-CARD_LOADS = (selectinload(SpecialistProfile.specialties), selectinload(SpecialistProfile.languages))
-PROFILE_LOADS = (*CARD_LOADS, selectinload(SpecialistProfile.approaches), selectinload(SpecialistProfile.formats))
+CARD_LOADS = (selectinload(SpecialistProfile.specialties), selectinload(SpecialistProfile.languages),
+              selectinload(SpecialistProfile.formats))
+PROFILE_LOADS = (*CARD_LOADS, selectinload(SpecialistProfile.approaches))
 
 
 def published_profiles_query() -> Select:

@@ -605,13 +605,15 @@ def test_profile_partial_keeps_the_campaign_source(app, specialist):
     assert html.count("src=campaign") == html.count("/book?")
 
 
-def test_profile_partial_is_empty_without_free_consultation(app, make_specialist):
+def test_profile_partial_says_paid_sessions_only_without_free_consultation(app, make_specialist):
+    """Not empty (issue 14): without a word, the profile read as fully booked. No times, no booking."""
     from flask import render_template_string
 
     profile = make_specialist(offers_free_consultation=False)
     with app.test_request_context("/"):
         html = render_template_string('{% include "consultations/_profile_booking.html" %}', profile=profile)
-    assert html.strip() == ""
+    assert 'data-testid="paid-only"' in html and "Offers paid sessions only" in html
+    assert "/book" not in html and "No free times" not in html
 
 
 def statements(counter) -> list[str]:
