@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, or_, select
@@ -48,7 +49,8 @@ from marketplace.consultations.models import (
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.scheduling.slots import group_by_local_day, occupied_block_starts
+from marketplace.scheduling.slots import occupied_block_starts
+from marketplace.scheduling.weeks import SlotWeek, TimeFilter, WeekQuery, slot_week
 from marketplace.specialists.models import SpecialistProfile
 
 log = logging.getLogger(__name__)
@@ -414,21 +416,29 @@ class BookingPage:
 
     profile: SpecialistProfile
     tz: str
-    days: dict[date, list[datetime]]  # free slots grouped by the viewer's local day (local datetimes)
+    slots: list[datetime] = field(default_factory=list)  # every free time offered (UTC)
+    week: SlotWeek | None = None  # the week of them the picker shows
     blocked: str | None = None  # why this viewer cannot book (then no form is shown)
     existing: Consultation | None = None  # the viewer's open free consultation with this specialist
 
     def offers(self, start_utc: datetime | None) -> bool:
-        """Whether ``start_utc`` is one of the free times on this page."""
-        return start_utc is not None and any(start_utc in slots for slots in self.days.values())
+        """Whether ``start_utc`` is one of the free times offered (in any week)."""
+        return start_utc is not None and start_utc in self.slots
 
 
-def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, rescheduling: Consultation | None = None,
-                 now: datetime | None = None) -> BookingPage:
-    """Free slots of one specialist for the booking page (from the snapshot), or the reason there
-    is no form. Reads only."""
+def week_query(args: Any, selected: str | None) -> WeekQuery:
+    """What the picker was asked for: ``?week=`` and ``?part=`` of the page's query string (a
+    ``MultiDict``), and the time chosen so far (a slot value; anything else is no choice)."""
+    return WeekQuery(week=args.get("week"), filter=TimeFilter.from_values(args.getlist("part")),
+                     selected=parse_slot(selected))
+
+
+def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, query: WeekQuery | None = None,
+                 rescheduling: Consultation | None = None, now: datetime | None = None) -> BookingPage:
+    """Free slots of one specialist for the booking page (from the snapshot) and the week of them
+    to show for ``query``, or the reason there is no form. Reads only."""
     now = now or utcnow()
-    page = BookingPage(profile=profile, tz=tz, days={})
+    page = BookingPage(profile=profile, tz=tz)
     if not offers_booking(profile):
         page.blocked = f"{profile.display_name} is not offering free consultations right now."
         return page
@@ -441,13 +451,14 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, reschedul
     if rescheduling is not None:
         # Its own time is free for this viewer only: computed now, without the booking being moved.
         calendar = load_calendar(profile, now, exclude_consultation_id=rescheduling.id)
-        page.days = group_by_local_day([s for s in calendar.free_slots(now) if s != rescheduling.start_utc], tz)
-        return page
-    page.existing = active_free_consultation(viewer.id, profile.id)
-    if page.existing is not None:
-        page.blocked = DUPLICATE.format(name=profile.display_name)
-        return page
-    page.days = group_by_local_day(bookable_slots(profile, now), tz)
+        page.slots = [s for s in calendar.free_slots(now) if s != rescheduling.start_utc]
+    else:
+        page.existing = active_free_consultation(viewer.id, profile.id)
+        if page.existing is not None:
+            page.blocked = DUPLICATE.format(name=profile.display_name)
+            return page
+        page.slots = bookable_slots(profile, now)
+    page.week = slot_week(page.slots, tz, query or WeekQuery(), now)
     return page
 
 
@@ -456,5 +467,5 @@ __all__ = [
     "client_standing",
     "booking_page",
     "book_free_consultation", "format_slot", "parse_slot", "safe_format_param", "place_booking", "release_blocks",
-    "reschedule_consultation", "validate_slot",
+    "reschedule_consultation", "validate_slot", "week_query",
 ]

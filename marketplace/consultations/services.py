@@ -57,6 +57,7 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     reschedule_consultation,
     safe_format_param,
     validate_slot,
+    week_query,
 )
 from marketplace.consultations.follow_up import (  # noqa: F401  (re-exported)
     expire_requests,

@@ -5,6 +5,7 @@ booking.py / lifecycle.py / availability.py and the model's ``can_<verb>`` metho
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -38,6 +39,7 @@ from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import specialist_stats
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import db
+from marketplace.scheduling.weeks import SlotWeek
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt, role_required
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.timeutil import viewer_timezone
@@ -89,6 +91,19 @@ def offers_free_booking(profile: SpecialistProfile, preview: bool = False) -> bo
     return svc.would_offer_booking(profile) if preview else svc.offers_booking(profile)
 
 
+@bp.app_template_global()
+def picker_url(week: SlotWeek, start: date | None = None, parts: list[str] | None = None, **keep: str | None) -> str:
+    """This page (booking or rescheduling) at the week ``start`` (default: the one shown) with the
+    time-of-day filters ``parts`` (default: those on), keeping the chosen time and ``keep``
+    (format, campaign source): the picker's links work without script."""
+    values: dict[str, Any] = {**(request.view_args or {}), **{name: value for name, value in keep.items() if value}}
+    if week.selected is not None:
+        values["slot"] = svc.format_slot(week.selected)
+    values["week"] = (start or week.start).isoformat()
+    values["part"] = week.filter.values if parts is None else parts
+    return url_for(request.endpoint or "", **values)
+
+
 @bp.app_template_filter("slot_param")
 def slot_param(value: Any) -> str:
     return svc.format_slot(value)
@@ -118,13 +133,21 @@ def _my_profile() -> SpecialistProfile:
 
 def _render_booking(profile: SpecialistProfile, form: BookingForm, *, status: int = 200,
                     error: str | None = None, selected: str | None = None) -> tuple[str, int]:
-    page = svc.booking_page(profile, current_user, viewer_timezone())
+    page = svc.booking_page(profile, current_user, viewer_timezone(),
+                            query=svc.week_query(request.args, selected or form.slot.data))
     if error is None and selected and not page.blocked and not page.offers(svc.parse_slot(selected)):
         # A time chosen earlier (a profile link, or kept while the e-mail address was confirmed)
         # was taken meanwhile: say so, with the next free times.
-        error, selected = svc.SLOT_TAKEN, None
+        error = svc.SLOT_TAKEN
     return render_template("consultations/book.html", page=page, form=form, error=error,
-                           selected=selected or form.slot.data), status
+                           keep=_kept_choices()), status
+
+
+def _kept_choices() -> dict[str, str | None]:
+    """What the picker's week and filter links keep besides the time: the format and source chosen."""
+    src = request.values.get("src")
+    return {"format": svc.safe_format_param(request.values.get("format")),
+            "src": src if src in svc.ALLOWED_SOURCES else None}
 
 
 def _booking_resume(slug: str) -> str:
@@ -292,9 +315,10 @@ def reschedule(consultation_id: int) -> ResponseReturnValue:
         error, status = result.message, 409 if result.taken else 422
     elif form.errors:
         status = 422
-    page = svc.booking_page(consultation.specialist, current_user, viewer_timezone(), rescheduling=consultation)
+    page = svc.booking_page(consultation.specialist, current_user, viewer_timezone(), rescheduling=consultation,
+                            query=svc.week_query(request.args, form.slot.data or request.args.get("slot")))
     return render_template("consultations/reschedule.html", c=consultation, page=page, form=form, error=error,
-                           selected=form.slot.data), status
+                           keep={}), status
 
 
 # --- specialist: availability and stats -------------------------------------------------------

@@ -46,6 +46,7 @@ from marketplace.database import execute_dml, utcnow
 from marketplace.extensions import db
 from marketplace.payments import stripe_client
 from marketplace.payments.models import Payment, PaymentStatus, StripeEvent
+from marketplace.scheduling.weeks import SlotWeek, WeekQuery, slot_week
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.templating import format_money
 from marketplace.timeutil import format_datetime, is_valid_timezone
@@ -89,12 +90,11 @@ def paid_session_slots(profile: SpecialistProfile, now: datetime | None = None) 
     return load_calendar(profile, now).free_slots(now, profile.session_minutes)
 
 
-def paid_session_slots_by_day(profile: SpecialistProfile, tz_name: str,
-                              now: datetime | None = None) -> dict[Any, list[datetime]]:
-    """``paid_session_slots`` grouped by the viewer's local day (the booking page)."""
-    from marketplace.scheduling.slots import group_by_local_day
-
-    return group_by_local_day(paid_session_slots(profile, now), tz_name)
+def paid_session_week(profile: SpecialistProfile, tz_name: str, query: WeekQuery,
+                      now: datetime | None = None) -> SlotWeek:
+    """The week of ``paid_session_slots`` the booking page shows for ``query`` (the viewer's zone)."""
+    now = now or utcnow()
+    return slot_week(paid_session_slots(profile, now), tz_name, query, now)
 
 
 # --- booking -----------------------------------------------------------------------------------
@@ -630,6 +630,6 @@ __all__ = [
     "HOLD_MINUTES", "HOLD_RELEASED_REASON", "PAYMENTS_DISABLED", "PaidBookingResult", "PaymentError",
     "RefundPolicy", "book_paid_session", "cancel_paid_session", "checkout_redirect", "expire_checkout_sessions",
     "export_payments", "list_payments", "may_book_paid_session", "paid_session_slots",
-    "paid_session_slots_by_day", "payment_for_checkout_session", "process_stripe_event", "record_stripe_event",
+    "paid_session_week", "payment_for_checkout_session", "process_stripe_event", "record_stripe_event",
     "refund_policy", "release_expired_holds", "release_holds_of_deleted_user", "retry_refund",
 ]

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
+from marketplace.consultations.booking import safe_format_param, week_query
 from marketplace.consultations.models import Consultation
 from marketplace.consultations.notifications import format_label
 from marketplace.database import get_owned_or_404
@@ -54,9 +55,11 @@ def _render_book(profile: Any, form: PaidBookingForm, *, status: int = 200, erro
     """The booking page; "Payments are not enabled" without keys, 403 for clients who may not book."""
     enabled = payments_enabled()
     eligible = enabled and svc.may_book_paid_session(current_user, profile)
-    slots = svc.paid_session_slots_by_day(profile, viewer_timezone()) if eligible else {}
+    week = svc.paid_session_week(profile, viewer_timezone(), week_query(
+        request.args, form.slot.data or request.args.get("slot"))) if eligible else None
     return render_template("payments/book.html", profile=profile, form=form, enabled=enabled,
-                           eligible=eligible, slots=slots, error=error,
+                           eligible=eligible, week=week, error=error,
+                           keep={"format": safe_format_param(request.values.get("format"))},
                            not_eligible=svc.NOT_ELIGIBLE.format(name=profile.display_name)
                            ), 403 if enabled and not eligible else status
 

@@ -35,7 +35,14 @@ from marketplace.extensions import db
 from marketplace.jobs import huey_of
 from marketplace.scheduling.packing import pack_slots, unpack_slots
 from marketplace.specialists.models import SpecialistProfile
-from tests.integration.test_consultations import book, book_via_http, first_free_slot, login, open_all_week
+from tests.integration.test_consultations import (
+    book,
+    book_via_http,
+    booking_page_url,
+    first_free_slot,
+    login,
+    open_all_week,
+)
 from tests.integration.test_query_budgets_booking import held_jobs
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
@@ -72,7 +79,7 @@ def specialist(app, make_specialist):
 def test_a_booking_removes_its_slot_from_the_profile_and_booking_pages(client, specialist, make_user):
     slot = first_free_slot(specialist)
     booker, other = make_user(Role.CLIENT), make_user(Role.CLIENT)
-    profile_url, booking_url = f"/specialists/{specialist.slug}", f"/specialists/{specialist.slug}/book"
+    profile_url, booking_url = f"/specialists/{specialist.slug}", booking_page_url(specialist, slot)
     login(client, other)
     assert offered_on_profile(client.get(profile_url).get_data(as_text=True), slot)
     assert offered_on_booking_page(client.get(booking_url).get_data(as_text=True), slot)
@@ -96,7 +103,7 @@ def test_cancelling_gives_the_slot_back(client, specialist, make_user):
     assert book_via_http(client, specialist, slot).status_code == 302
     consultation_id = db.session.scalar(select(Consultation.id))
     assert client.post(f"/consultations/{consultation_id}/cancel", data={"reason": "Plans changed"}).status_code == 302
-    assert offered_on_booking_page(client.get(f"/specialists/{specialist.slug}/book").get_data(as_text=True), slot)
+    assert offered_on_booking_page(client.get(booking_page_url(specialist, slot)).get_data(as_text=True), slot)
 
 
 def test_adding_a_weekly_rule_adds_slots(client, make_specialist):
@@ -142,7 +149,7 @@ def test_profile_booking_and_directory_gets_write_nothing(client, specialist, ma
     login(client, make_user(Role.CLIENT))
     with count_queries() as counter:
         profile_html = client.get(f"/specialists/{slug}").get_data(as_text=True)
-        booking_html = client.get(f"/specialists/{slug}/book").get_data(as_text=True)
+        booking_html = client.get(booking_page_url(specialist, slot)).get_data(as_text=True)
         directory = client.get("/specialists")
     assert directory.status_code == 200
     assert offered_on_profile(profile_html, slot) and offered_on_booking_page(booking_html, slot)
@@ -162,7 +169,7 @@ def test_without_a_snapshot_the_slots_are_computed_on_the_fly(client, make_speci
     assert snapshot_of(profile.id) is None
     slot = first_free_slot(profile)
     login(client, make_user(Role.CLIENT))
-    assert offered_on_booking_page(client.get(f"/specialists/{profile.slug}/book").get_data(as_text=True), slot)
+    assert offered_on_booking_page(client.get(booking_page_url(profile, slot)).get_data(as_text=True), slot)
     assert offered_on_profile(client.get(f"/specialists/{profile.slug}").get_data(as_text=True), slot)
 
 
@@ -173,7 +180,7 @@ def test_a_slot_the_snapshot_still_lists_but_is_taken_gets_the_friendly_message(
     book(make_user(Role.CLIENT), specialist, slot)  # committed without its after-commit refresh
     assert slot in unpack_slots(snapshot_of(specialist.id).slots, 30)
     login(client, make_user(Role.CLIENT))
-    assert offered_on_booking_page(client.get(f"/specialists/{specialist.slug}/book").get_data(as_text=True), slot)
+    assert offered_on_booking_page(client.get(booking_page_url(specialist, slot)).get_data(as_text=True), slot)
     response = book_via_http(client, specialist, slot, note="Keep my note")
     assert response.status_code == 409
     assert SLOT_TAKEN in response.get_data(as_text=True) and "Keep my note" in response.get_data(as_text=True)

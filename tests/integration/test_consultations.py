@@ -51,6 +51,12 @@ def first_free_slot(profile, after_hours: int = 0) -> datetime:
     return next(s for s in slots if s >= limit)
 
 
+def booking_page_url(profile, slot: datetime, tz: str = "Europe/Berlin") -> str:
+    """The booking page at the week of ``slot`` in the viewer's zone ``tz`` (the page shows one week
+    at a time, the soonest free time's by default)."""
+    return f"/specialists/{profile.slug}/book?week={slot.astimezone(ZoneInfo(tz)).date().isoformat()}"
+
+
 def login(client, user) -> None:
     response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 302, "login failed in test setup"
@@ -116,7 +122,7 @@ def test_booking_page_shows_slots_in_the_clients_time_zone(client, specialist, c
     """A client in Asia/Tokyo sees the slot at the right local time and the zone named."""
     login(client, client_user)
     slot = first_free_slot(specialist)
-    html = client.get(f"/specialists/{specialist.slug}/book").get_data(as_text=True)
+    html = client.get(booking_page_url(specialist, slot, "Asia/Tokyo")).get_data(as_text=True)
     tokyo = slot.astimezone(ZoneInfo("Asia/Tokyo"))
     assert "Asia/Tokyo" in html
     value = re.escape(format_slot(slot))

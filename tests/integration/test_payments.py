@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
@@ -158,11 +159,16 @@ def test_specialists_and_visitors_cannot_book(stripe_app: Any, client: Any, auth
 def test_eligible_client_sees_slots_fee_and_policy(stripe_app: Any, client: Any, auth: Any, pair: Any) -> None:
     client_user, profile = pair
     auth.login_as(client_user)
+    slot = _slot(profile)
     page = client.get(f"/payments/book/{profile.slug}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "€90" in html and "50-minute session" in html
-    assert f'value="{format_slot(_slot(profile))}"' in html
+    # One week at a time, the soonest first: the slot's week (the client's zone, Berlin) shows it.
+    first = svc.paid_session_slots(profile)[0].astimezone(ZoneInfo("Europe/Berlin")).date()
+    assert f'data-week="{first - timedelta(days=first.weekday())}"' in html
+    week = client.get(f"/payments/book/{profile.slug}?week={slot.astimezone(ZoneInfo('Europe/Berlin')).date()}")
+    assert f'value="{format_slot(slot)}"' in week.get_data(as_text=True)
     assert "more than 24 hours before the start for a full refund" in html
     assert stripe_app.config["STRIPE_CHECKOUT_HOSTS"] in page.headers["Content-Security-Policy"]
 

@@ -140,3 +140,22 @@ def test_refresh_job_budget_is_constant(app, make_specialist, count_queries):
     with count_queries() as twelve:
         refresh_in_batches(ids)
     assert one.count == twelve.count <= REFRESH_JOB_BUDGET, twelve.statements
+
+
+def test_booking_page_budget_is_the_same_for_any_week_filter_or_chosen_time(app, client, make_specialist, make_user,
+                                                                          count_queries):
+    """Weeks, time-of-day chips and a chosen time are worked out from the one snapshot read: the
+    page runs the same statements whatever it is asked (issue 14)."""
+    profile = make_specialist(formats=["video"])
+    open_all_week(profile)
+    login(client, make_user(Role.CLIENT))
+    slot = format_slot(first_free_slot(profile, after_hours=24 * 9))
+    url = f"/specialists/{profile.slug}/book"
+    counts = []
+    for query in ("", "?week=1", "?week=junk", "?part=evening&part=weekend", f"?slot={slot}",
+                  f"?slot={slot}&week=0&part=morning&format=video&src=campaign"):
+        with count_queries() as counter:
+            response = client.get(url + query)
+        assert response.status_code == 200 and 'name="slot"' in response.get_data(as_text=True), query
+        counts.append(counter.count)
+    assert counts[0] <= BOOKING_PAGE_BUDGET and set(counts) == {counts[0]}, counts
