@@ -45,7 +45,7 @@ PUBLIC_ROLES = ("visitor", "client")
 # --- what each view reads from the query string ----------------------------------------------------------
 
 DIRECTORY_FILTERS = ("q", "specialty", "approach", "language", "format", "country", "city", "fee_min", "fee_max",
-                     "free", "available")
+                     "free", "available", "sort")
 AUDIT_FILTERS = ("action", "actor", "date_from", "date_to")
 
 # endpoint -> the query parameters it reads (directly, through a form bound to request.args, or in its
@@ -57,7 +57,9 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "featured.campaign": ("src",),
     "specialists.directory": (*DIRECTORY_FILTERS, "page", "src"),
     "specialists.profile": ("src",),
-    "consultations.book": ("src", "slot", "format"),
+    "consultations.book": ("src", "slot", "format", "week", "part"),
+    "consultations.reschedule": ("slot", "week", "part"),
+    "payments.book": ("slot", "week", "part"),
     "account.time_zone": ("next",),
     "auth.signup": ("role", "next"),
     "auth.login": ("next",),
