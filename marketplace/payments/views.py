@@ -55,8 +55,8 @@ def _render_book(profile: Any, form: PaidBookingForm, *, status: int = 200, erro
     """The booking page; "Payments are not enabled" without keys, 403 for clients who may not book."""
     enabled = payments_enabled()
     eligible = enabled and svc.may_book_paid_session(current_user, profile)
-    week = svc.paid_session_week(profile, viewer_timezone(), week_query(
-        request.args, form.slot.data or request.args.get("slot"))) if eligible else None
+    query = week_query(request.args, form.slot.data or request.args.get("slot"))
+    week = svc.paid_session_week(profile, viewer_timezone(), query) if eligible else None
     return render_template("payments/book.html", profile=profile, form=form, enabled=enabled,
                            eligible=eligible, week=week, error=error,
                            keep={"format": safe_format_param(request.values.get("format"))},
