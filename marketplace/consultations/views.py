@@ -21,6 +21,7 @@ from marketplace.auth.gate import confirmed_email_required
 from marketplace.auth.models import Role
 from marketplace.consultations import bp
 from marketplace.consultations import services as svc
+from marketplace.consultations.booking import week_query
 from marketplace.consultations.forms import (
     BookingForm,
     CancelForm,
@@ -134,7 +135,7 @@ def _my_profile() -> SpecialistProfile:
 def _render_booking(profile: SpecialistProfile, form: BookingForm, *, status: int = 200,
                     error: str | None = None, selected: str | None = None) -> tuple[str, int]:
     page = svc.booking_page(profile, current_user, viewer_timezone(),
-                            query=svc.week_query(request.args, selected or form.slot.data))
+                            query=week_query(request.args, selected or form.slot.data))
     if error is None and selected and not page.blocked and not page.offers(svc.parse_slot(selected)):
         # A time chosen earlier (a profile link, or kept while the e-mail address was confirmed)
         # was taken meanwhile: say so, with the next free times.
@@ -316,7 +317,7 @@ def reschedule(consultation_id: int) -> ResponseReturnValue:
     elif form.errors:
         status = 422
     page = svc.booking_page(consultation.specialist, current_user, viewer_timezone(), rescheduling=consultation,
-                            query=svc.week_query(request.args, form.slot.data or request.args.get("slot")))
+                            query=week_query(request.args, form.slot.data or request.args.get("slot")))
     return render_template("consultations/reschedule.html", c=consultation, page=page, form=form, error=error,
                            keep={}), status
 

@@ -53,7 +53,7 @@ def test_client_books_specialist_confirms_and_records_proceed(browser, live_serv
     expect(client.get_by_role("heading", level=1)).to_contain_text("Book a free consultation with Dr Ada Booking")
     expect(client.get_by_test_id("zone-note")).to_contain_text(CLIENT_ZONE)
 
-    first_slot = client.locator("input[name=slot]").first
+    first_slot = client.locator("input[type=radio][name=slot]").first
     slot_value = first_slot.get_attribute("value")
     shown_clock = client.locator("label.slot-choice").first.inner_text().strip()
     first_slot.check()

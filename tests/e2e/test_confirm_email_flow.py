@@ -39,7 +39,7 @@ def test_the_confirmation_link_returns_to_the_booking_with_the_slot_selected(pag
 
     # Back on the booking page with that time selected; an unconfirmed account sees the banner.
     expect(page.get_by_role("heading", level=1)).to_contain_text("Book a free consultation with Dr Ines Harbour")
-    expect(page.locator(f'input[name=slot][value="{slot}"]')).to_be_checked()
+    expect(page.locator(f'input[type=radio][name=slot][value="{slot}"]')).to_be_checked()
     expect(page.get_by_test_id("confirm-banner")).to_contain_text("lea@example.test")
     assert_accessible(page)
     page.get_by_label("Phone call").check()
@@ -61,7 +61,7 @@ def test_the_confirmation_link_returns_to_the_booking_with_the_slot_selected(pag
     # … which brings her back to the booking, the time still chosen.
     confirm_email(page, "lea@example.test")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Book a free consultation with Dr Ines Harbour")
-    expect(page.locator(f'input[name=slot][value="{slot}"]')).to_be_checked()
+    expect(page.locator(f'input[type=radio][name=slot][value="{slot}"]')).to_be_checked()
     expect(page.get_by_label("Phone call")).to_be_checked()
     expect(page.get_by_test_id("confirm-banner")).to_have_count(0)
     page.get_by_label("I understand this is not an emergency service").check()

@@ -89,7 +89,7 @@ def test_new_york_visitor_sees_new_york_times_from_the_first_page_and_books(brow
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Book a free consultation with Dr Ada Zone")
     expect(page.get_by_test_id("zone-note")).to_contain_text(NEW_YORK)
-    chosen = page.locator(f"input[name=slot][value='{slot:%Y-%m-%dT%H:%M:%SZ}']")
+    chosen = page.locator(f"input[type=radio][name=slot][value='{slot:%Y-%m-%dT%H:%M:%SZ}']")
     expect(chosen).to_be_checked()
     expect(page.locator(f"label[for='{chosen.get_attribute('id')}']")).to_have_text(clock(slot, NEW_YORK))
     page.get_by_label("Phone call").check()

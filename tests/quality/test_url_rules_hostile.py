@@ -59,7 +59,7 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "specialists.profile": ("src",),
     "consultations.book": ("src", "slot", "format", "week", "part"),
     "consultations.reschedule": ("slot", "week", "part"),
-    "payments.book": ("slot", "week", "part"),
+    "payments.book": ("slot", "format", "week", "part"),
     "account.time_zone": ("next",),
     "auth.signup": ("role", "next"),
     "auth.login": ("next",),
