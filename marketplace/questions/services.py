@@ -271,9 +271,10 @@ def _content_author(target: Question | Answer) -> User | None:
 
 def _tell_author_hidden(target_type: str, target: Question | Answer) -> None:
     """The author hears that a moderator hid their question or answer (they no longer see it)."""
-    if _content_author(target) is not None:
-        send_composed_mail(_content_author(target).email, f"A moderator hid your {target_type}",  # type: ignore[union-attr]
-                           "content-hidden", dedupe_key=f"hidden:{target_type}:{target.id}:{target.hidden_at}",
+    author = _content_author(target)
+    if author is not None:
+        send_composed_mail(author.email, f"A moderator hid your {target_type}", "content-hidden",
+                           dedupe_key=f"hidden:{target_type}:{target.id}:{target.hidden_at}",
                            target_type=target_type, target_id=target.id)
 
 
