@@ -47,7 +47,15 @@ from marketplace.consultations.snapshots import Snapshot, read_snapshot, write_s
 from marketplace.database import after_commit, commit, execute_dml, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import enqueue, jobs
-from marketplace.scheduling.slots import Busy, DateOverride, SchedulingPolicy, WeeklyRule, free_slots, group_by_local_day
+from marketplace.scheduling.slots import (
+    Busy,
+    DateOverride,
+    SchedulingPolicy,
+    WeeklyRule,
+    free_slots,
+    group_by_local_day,
+    is_free_slot,
+)
 from marketplace.specialists.hooks import KEEP_MOMENTS
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.timeutil import is_valid_timezone
@@ -117,10 +125,13 @@ class SpecialistCalendar:
                      duration_minutes: int = FREE_CONSULTATION_MINUTES) -> str | None:
         """None if ``start_utc`` is a free slot now; "taken" if it is one of the specialist's
         slots that a booking occupies (or that filled the day); "invalid" if it never was one."""
-        if start_utc in set(self.free_slots(now, duration_minutes)):
+        if not self.has_hours:
+            return "invalid"
+        policy = self.policy()
+        if is_free_slot(self.rules, self.overrides, self.busy, policy, now, start_utc, duration_minutes):
             return None
-        if self.has_hours and start_utc > now and start_utc in set(
-                free_slots(self.rules, self.overrides, [], self.policy(), now, duration_minutes)):
+        if start_utc > now and is_free_slot(self.rules, self.overrides, [], policy, now, start_utc,
+                                            duration_minutes):
             return "taken"
         return "invalid"
 

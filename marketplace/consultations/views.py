@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from marketplace.auth.confirmation import BOOK
@@ -117,7 +117,7 @@ def _format_label(slug: str) -> str:
 
 def _published_profile_or_404(slug: str) -> SpecialistProfile:
     profile = db.session.scalar(select(SpecialistProfile).where(SpecialistProfile.slug == slug)
-                                .options(selectinload(SpecialistProfile.formats)))
+                                .options(selectinload(SpecialistProfile.formats), joinedload(SpecialistProfile.user)))
     if profile is None or not profile.is_listed:
         abort(404)
     return profile

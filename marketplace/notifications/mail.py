@@ -22,7 +22,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 from flask import current_app, g, render_template, url_for
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, inspect, or_, select, update
 
 from marketplace.database import after_commit, utcnow
 from marketplace.extensions import db
@@ -76,9 +76,10 @@ def _encoded(attachments: Iterable[Attachment]) -> list[dict[str, str]]:
 
 
 def _queue(mail: OutboxMail) -> OutboxMail:
+    """Add the outbox row to the unit of work (flushed with the rest of it: no round trip of its
+    own); its delivery job is queued after the commit."""
     db.session.add(mail)
-    db.session.flush()
-    _deliver_after_commit(mail.id)
+    _deliver_after_commit(mail)
     return mail
 
 
@@ -107,21 +108,25 @@ def _compose(mail_id: int, attempt: int, mail: OutboxMail) -> bool:
 
 
 class _MailBatch:
-    """The mail ids of one unit of work; called after its commit, it queues one delivery job."""
+    """The mails of one unit of work; called after its commit, it queues one delivery job for
+    those that were committed (a mail added in a savepoint that was rolled back has no identity)."""
 
     def __init__(self) -> None:
-        self.ids: list[int] = []
+        self.mails: list[OutboxMail] = []
 
     def __call__(self) -> None:
-        enqueue(deliver_mail, self.ids)
+        # The identity (primary key) is known without loading the expired rows again.
+        ids = [identity[0] for identity in (inspect(mail).identity for mail in self.mails) if identity]
+        if ids:
+            enqueue(deliver_mail, ids)
 
 
-def _deliver_after_commit(mail_id: int) -> None:
+def _deliver_after_commit(mail: OutboxMail) -> None:
     batch = g.get("_outbox_batch")
     if batch is None or batch not in g.get("_after_commit", ()):  # none yet in this unit of work
         batch = g._outbox_batch = _MailBatch()
         after_commit(batch)
-    batch.ids.append(mail_id)
+    batch.mails.append(mail)
 
 
 def external_url(endpoint: str, **values: Any) -> str:

@@ -314,8 +314,10 @@ def _iter_slots(
     policy: SchedulingPolicy,
     now_utc: datetime,
     duration_minutes: int,
+    only_day: date | None = None,
 ) -> Iterator[int]:
-    """Yield free slot starts (epoch microseconds), unordered, maybe repeated."""
+    """Yield free slot starts (epoch microseconds), unordered, maybe repeated; with ``only_day``
+    just the slots of that local date (the same rules, a fraction of the work)."""
     if not isinstance(policy, SchedulingPolicy):
         raise ValueError("policy must be a SchedulingPolicy")
     require_aware(now_utc, "now_utc")
@@ -345,6 +347,10 @@ def _iter_slots(
 
     first_day = _local_date_of(earliest, tz)
     last_day = _local_date_of(latest, tz)
+    if only_day is not None:
+        first_day, last_day = max(first_day, only_day), min(last_day, only_day)
+        if first_day > last_day:
+            return
     segments = _offset_segments(
         tz,
         _wall_us(first_day, time()) - _OFFSET_MARGIN,
@@ -418,6 +424,25 @@ def free_slots(
     """
     starts = set(_iter_slots(rules, overrides, busy, policy, now_utc, duration_minutes))
     return [_from_us(us) for us in sorted(starts)]
+
+
+def is_free_slot(
+    rules: Iterable[WeeklyRule],
+    overrides: Iterable[DateOverride],
+    busy: Iterable[Busy],
+    policy: SchedulingPolicy,
+    now_utc: datetime,
+    start_utc: datetime,
+    duration_minutes: int = 30,
+) -> bool:
+    """Whether ``start_utc`` is one of ``free_slots(...)`` — computed for its local date only
+    (slots of a date's windows lie on that date), so checking one booking costs one day, not
+    the whole horizon."""
+    require_aware(start_utc, "start_utc")
+    day = _local_date_of(_to_us(start_utc), load_zone(policy.timezone))
+    target = _to_us(start_utc)
+    return any(start == target for start in _iter_slots(rules, overrides, busy, policy, now_utc,
+                                                          duration_minutes, only_day=day))
 
 
 def next_free_slot(

@@ -212,8 +212,9 @@ def test_account_deletion_answers_at_once_while_smtp_hangs(queued_app, client, m
 
 def test_a_mail_claimed_by_a_worker_that_died_is_delivered_once_after_its_lease(app, smtp_server):
     app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_LEASE_SECONDS=1)
-    mail_id = send_mail("someone@example.test", "Your consultation", "Hello").id
-    db.session.commit()  # the row only (the unit of work's after-commit delivery is not run here)
+    mail = send_mail("someone@example.test", "Your consultation", "Hello")
+    db.session.commit()
+    mail_id = mail.id  # the row only (the unit of work's after-commit delivery is not run here)
 
     # A worker claims it, then dies before sending (nothing more happens in that worker).
     assert claim_mail(mail_id) is not None
@@ -242,8 +243,9 @@ def test_a_mail_claimed_by_a_worker_that_died_is_delivered_once_after_its_lease(
 
 def test_a_worker_that_outlived_its_lease_cannot_undo_a_delivery(app, smtp_server):
     app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_LEASE_SECONDS=0)
-    mail_id = send_mail("late@example.test", "Subject", "Body").id
+    mail = send_mail("late@example.test", "Subject", "Body")
     db.session.commit()
+    mail_id = mail.id
 
     slow_attempt = claim_mail(mail_id)  # this worker hangs…
     assert deliver_pending() == 1  # …its lease (0 s) is over, another worker delivers

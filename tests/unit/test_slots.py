@@ -17,6 +17,7 @@ from marketplace.scheduling.slots import (
     WeeklyRule,
     free_slots,
     group_by_local_day,
+    is_free_slot,
     next_free_slot,
     occupied_block_starts,
     overlaps,
@@ -689,6 +690,15 @@ def test_property_invariants(scenario):
         if pol.max_per_day is not None:
             assert counts.get(day, 0) < pol.max_per_day
     assert next_free_slot(rules, overrides, busy, pol, now, duration) == (slots[0] if slots else None)
+    # The one-slot check of a booking agrees with the whole list: every slot is free, and so is
+    # nothing next to one (15 minutes off the grid, or a busy start).
+    taken = set(slots)
+    for s in slots[:40]:
+        assert is_free_slot(rules, overrides, busy, pol, now, s, duration)
+        for other in (s + timedelta(minutes=15), s - timedelta(minutes=pol.step_minutes), s + timedelta(days=1)):
+            assert is_free_slot(rules, overrides, busy, pol, now, other, duration) == (other in taken)
+    for b in busy:
+        assert is_free_slot(rules, overrides, busy, pol, now, b.start_utc, duration) == (b.start_utc in taken)
 
 
 @PROPERTY_SETTINGS
