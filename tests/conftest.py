@@ -161,6 +161,14 @@ def sqlite_app(sqlite_url: str, request: pytest.FixtureRequest, tmp_path: Any) -
 
 
 @pytest.fixture
+def postgres_app(postgres_url: str, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """An app on PostgreSQL only (for row-lock behaviour SQLite has no counterpart of)."""
+    with _app_lifecycle(postgres_url, request, tmp_path) as application:
+        with application.app_context():
+            yield application
+
+
+@pytest.fixture
 def client(app: Any) -> Any:
     return app.test_client()
 

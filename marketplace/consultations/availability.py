@@ -463,6 +463,14 @@ def _hhmm(value: time) -> str:
     return value.strftime("%H:%M")
 
 
+def _lock_hours(profile_id: int) -> None:
+    """Serialise edits of one profile's hours until the commit: two submissions at once (two tabs,
+    a double tap) would each merge against the rules the other has not written yet and leave
+    overlapping rules. PostgreSQL locks the profile row; SQLite's POST requests already hold the
+    write lock from their first statement (``database.configure_engine_events``)."""
+    db.session.execute(select(SpecialistProfile.id).where(SpecialistProfile.id == profile_id).with_for_update())
+
+
 def _merge_into_day(profile_id: int, weekday: int, start: time, end: time,
                     rule: AvailabilityRule | None = None) -> tuple[AvailabilityRule, str | None]:
     """Put the window ``start``–``end`` on ``weekday``, merged with the profile's rules on that day
@@ -510,6 +518,7 @@ def add_weekly_hours(profile: SpecialistProfile, weekdays: Iterable[int], start:
     if not days or any(day not in range(7) for day in days):
         raise AvailabilityError("Choose at least one day of the week.")
     start, end = _check_window(start, end)
+    _lock_hours(profile.id)
     change = HoursChange([], [])
     for day in days:
         rule, message = _merge_into_day(profile.id, day, start, end)
@@ -538,6 +547,7 @@ def update_weekly_rule(profile: SpecialistProfile, rule_id: int, start: time | N
                        end: time | None) -> HoursChange | None:
     """Change the times of one of the profile's weekly rules (merged with the day's other rules it
     now overlaps or touches); None when it is not a rule of this profile."""
+    _lock_hours(profile.id)
     rule = weekly_rule_of(profile, rule_id)
     if rule is None:
         return None

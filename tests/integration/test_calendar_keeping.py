@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+import threading
 from datetime import time, timedelta
 
 import pytest
@@ -285,3 +286,30 @@ def test_meeting_details_are_edited_in_the_profile_editor_only(client, make_spec
     profile = reload(profile)
     assert profile.phone == "+49 30 1234567" and profile.video_link == "https://meet.example.org/room"
     assert db.session.scalar(select(func.count(AvailabilityRule.id))) == 0
+
+
+def test_two_submissions_of_weekly_hours_at_once_are_merged_not_duplicated(postgres_app, make_specialist):
+    """Two tabs add overlapping Monday hours at the same moment: the second waits for the first's
+    commit and merges with it (a row lock on PostgreSQL; SQLite's POSTs are serialised as a whole
+    by BEGIN IMMEDIATE)."""
+    app = postgres_app
+    profile = make_specialist()
+    db.session.commit()
+    profile_id = profile.id
+    add_weekly_hours(profile, [0], time(9), time(12))  # first tab: written, not committed yet
+    finished = threading.Event()
+
+    def second_tab() -> None:
+        with app.app_context():
+            add_weekly_hours(db.session.get(SpecialistProfile, profile_id), [0], time(10), time(13))
+            db.session.commit()
+            finished.set()
+            db.session.remove()
+
+    worker = threading.Thread(target=second_tab)
+    worker.start()
+    assert not finished.wait(0.5), "the second submission did not wait for the first"
+    db.session.commit()
+    worker.join(10)
+    assert finished.is_set()
+    assert rules_of(profile_id) == [(0, "09:00", "13:00")]
