@@ -45,7 +45,7 @@ worker: deps
 
 ## make test: install test dependencies and run the whole suite (parallel)
 test: dev-deps
-	$(PY) -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(WORKERS) --dist loadgroup --durations=20 $(PYTEST_ARGS)
 
 ## make bench: gunicorn + huey + wrk on PostgreSQL and SQLite, 10,000 specialists; writes docs/benchmarks.md
 ## (make bench BENCH_ARGS="--specialists 10000,100000" adds 100,000; python -m bench.run --help for the rest)

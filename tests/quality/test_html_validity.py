@@ -24,6 +24,9 @@ import pytest
 from tests.conftest import require
 from tests.quality.conftest import World, client_as, page_cases, page_url
 
+# One worker renders the pages and runs the validator once (a JVM start and every page).
+pytestmark = pytest.mark.xdist_group("quality_html")
+
 CASES = page_cases()
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
