@@ -21,12 +21,10 @@ recipient's time zone, zone named. Both sweeps take ``now`` so tests can move th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import joinedload
 
 from marketplace.audit import record_audit
@@ -42,15 +40,15 @@ from marketplace.consultations.models import (
     SchedulingSettings,
 )
 from marketplace.consultations.notifications import (
-    commit_and_deliver,
     consultation_url,
     format_label,
     ics_attachment,
     recipient_zone,
     recipients,
+    run_claims,
 )
 from marketplace.consultations.suggestions import similar_specialists, soonest_slots
-from marketplace.database import execute_dml, rollback, utcnow
+from marketplace.database import execute_dml, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import jobs
 from marketplace.notifications.mail import Attachment, NothingToSay, mail_composer, render_mail, send_composed_mail
@@ -97,25 +95,6 @@ def _before_deadline(now: datetime) -> Any:
                     Consultation.start_utc > now + _LEGACY_NOTICE))
 
 
-def _run_claims(ids: list[int], claim: Callable[[int], bool], what: str) -> int:
-    """Claim and handle each id in its own unit of work (as ``send_reminders`` does); a claim lost to
-    another run, or a database lock that timed out, is skipped (that run, or the next, does it)."""
-    commit_and_deliver()  # end the read transaction before the first write
-    done = 0
-    for consultation_id in ids:
-        try:
-            claimed = claim(consultation_id)
-            commit_and_deliver()
-        except (IntegrityError, OperationalError, PendingRollbackError) as exc:
-            rollback()
-            log.warning("%s of consultation %s skipped (%s)", what, consultation_id, type(exc).__name__)
-            continue
-        if claimed:
-            done += 1
-            log.info("%s of consultation %s done", what, consultation_id)
-    return done
-
-
 def _load(consultation_id: int) -> Consultation | None:
     return db.session.scalar(
         select(Consultation).where(Consultation.id == consultation_id)
@@ -160,7 +139,7 @@ def send_request_reminders(now: datetime | None = None) -> int:
             Consultation.created_at <= now - REQUEST_REMINDER_AFTER, Consultation.start_utc > now,
             _before_deadline(now),
         ).order_by(Consultation.created_at)))
-    return _run_claims(ids, lambda cid: _remind(cid, now), "request reminder")
+    return len(run_claims(ids, lambda cid: _remind(cid, now), "request reminder"))
 
 
 @jobs.periodic(minute="*")
@@ -201,7 +180,7 @@ def expire_requests(now: datetime | None = None) -> int:
     now = now or utcnow()
     ids = list(db.session.scalars(
         select(Consultation.id).where(_waiting(), _past_deadline(now)).order_by(Consultation.start_utc)))
-    return _run_claims(ids, lambda cid: expire_request(cid, now), "expiry")
+    return len(run_claims(ids, lambda cid: expire_request(cid, now), "expiry"))
 
 
 @jobs.periodic(minute="*")

@@ -8,6 +8,7 @@ in an e-mail.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -229,35 +230,51 @@ def send_reminders(now: datetime | None = None) -> dict[str, int]:
     missed (less than an hour left) only the 1 h reminder is sent.
     """
     now = now or utcnow()
-    due = db.session.execute(
+    due = dict(db.session.execute(
         select(Consultation.id, Consultation.start_utc).where(
             Consultation.state == ConsultationState.CONFIRMED,
             Consultation.start_utc > now,
             Consultation.start_utc <= now + timedelta(hours=24),
             or_(Consultation.reminder_24h_sent_at.is_(None), Consultation.reminder_1h_sent_at.is_(None)),
         ).order_by(Consultation.start_utc)
-    ).all()
-    commit_and_deliver()
+    ).all())
+
+    def which(consultation_id: int) -> str:
+        return "1h" if due[consultation_id] - now <= timedelta(hours=1) else "24h"
+
+    def claim(consultation_id: int) -> bool:
+        claimed = _claim_reminder(consultation_id, which(consultation_id), now)
+        if claimed and which(consultation_id) == "1h":
+            _claim_reminder(consultation_id, "24h", now)  # missed or done: never send it late
+        if claimed:
+            _queue_reminder(consultation_id, which(consultation_id))
+        return claimed
+
     sent = {"24h": 0, "1h": 0}
-    for consultation_id, start_utc in due:
-        which = "1h" if start_utc - now <= timedelta(hours=1) else "24h"
+    for consultation_id in run_claims(list(due), claim, "reminder"):
+        sent[which(consultation_id)] += 1
+    return sent
+
+
+def run_claims(ids: list[int], claim: Callable[[int], bool], what: str) -> list[int]:
+    """Claim and handle each id in its own unit of work (reminders, request reminders, expiry); a
+    claim lost to another run, a database lock that timed out, or a failed mail delivery that left
+    the session unusable is skipped: nothing was claimed here, so that run (or the next) does it.
+    Returns the ids handled here."""
+    commit_and_deliver()  # end the read transaction before the first write
+    done = []
+    for item_id in ids:
         try:
-            claimed = _claim_reminder(consultation_id, which, now)
-            if claimed and which == "1h":
-                _claim_reminder(consultation_id, "24h", now)  # missed or done: never send it late
-            if claimed:
-                _queue_reminder(consultation_id, which)
+            claimed = claim(item_id)
             commit_and_deliver()
         except (IntegrityError, OperationalError, PendingRollbackError) as exc:
-            # Another run claimed it, SQLite's lock timed out, or a failed mail delivery left the
-            # session unusable: nothing was claimed here, so that run (or the next one) sends it.
             rollback()
-            log.warning("reminder %s for consultation %s skipped (%s)", which, consultation_id, type(exc).__name__)
+            log.warning("%s of consultation %s skipped (%s)", what, item_id, type(exc).__name__)
             continue
         if claimed:
-            sent[which] += 1
-            log.info("reminder %s for consultation %s queued", which, consultation_id)
-    return sent
+            done.append(item_id)
+            log.info("%s of consultation %s done", what, item_id)
+    return done
 
 
 def commit_and_deliver() -> None:
@@ -284,5 +301,5 @@ def _queue_reminder(consultation_id: int, which: str) -> None:
 __all__ = [
     "build_ics_for", "commit_and_deliver", "consultation_url", "format_label", "ics_attachment", "meeting_details",
     "notify_booked", "notify_cancelled", "notify_confirmed", "notify_rescheduled", "recipient_zone", "recipients",
-    "send_reminders",
+    "run_claims", "send_reminders",
 ]
