@@ -29,7 +29,6 @@ from marketplace.notifications.mail import (
     mail_composer,
     render_mail,
     send_composed_mail,
-    send_mail,
 )
 from marketplace.pagination import Page, paginate
 from marketplace.questions.models import Answer, Question, Report, ReportTarget
@@ -166,9 +165,18 @@ def own_answer(user: Any, question: Question) -> Answer | None:
                              .order_by(Answer.id).limit(1))
 
 
-def answer_question(user: Any, question: Question, *, body: str) -> Answer:
+@dataclass(frozen=True)
+class Answered:
+    """What ``answer_question`` did: the specialist's answer, and whether it changed an earlier one."""
+
+    answer: Answer
+    edited: bool
+
+
+def answer_question(user: Any, question: Question, *, body: str) -> Answered:
     """Add a specialist's answer — or, when they answered before, change that answer (one answer
-    per specialist and question). The asker gets an e-mail for a new answer (without its text)."""
+    per specialist and question). The asker gets an e-mail for a new answer (without its text),
+    written by the worker on delivery."""
     profile = answering_profile(user)
     if profile is None:
         if getattr(user, "is_specialist", False):
@@ -183,23 +191,39 @@ def answer_question(user: Any, question: Question, *, body: str) -> Answer:
         existing.body = body
         db.session.flush()
         log.info("answer %s to question %s edited by profile %s", existing.id, question.id, profile.id)
-        return existing
+        return Answered(existing, edited=True)
     answer = Answer(question=question, specialist=profile, body=body)
     db.session.add(answer)
     db.session.flush()
     _notify_asker(question, answer)
     log.info("answer %s to question %s by profile %s", answer.id, question.id, profile.id)
-    return answer
+    return Answered(answer, edited=False)
+
+
+ANSWERED_MAIL = "question-answered"
 
 
 def _notify_asker(question: Question, answer: Answer) -> None:
     asker = question.author
     if asker is None or asker.deleted_at is not None or not asker.active:
         return
-    body = render_mail("questions/email_answered.txt", asker=asker, question=question,
-                       url=question_url(question, _external=True, _anchor=f"answer-{answer.id}"))
-    send_mail(asker.email, "A specialist answered your question", body,
-              dedupe_key=f"question-answered:{answer.id}")
+    send_composed_mail(asker.email, "A specialist answered your question", ANSWERED_MAIL,
+                       dedupe_key=f"question-answered:{answer.id}", answer_id=answer.id)
+
+
+@mail_composer(ANSWERED_MAIL)
+def compose_answered_mail(answer_id: int) -> tuple[str, list[Attachment]]:
+    """The asker's notice of a new answer (no answer text in the mail), written on delivery: nothing
+    is sent when the answer or the question was hidden or removed meanwhile, or the asker left."""
+    answer = db.session.get(Answer, answer_id)
+    question = answer.question if answer is not None else None
+    if answer is None or question is None or answer.hidden or question.hidden:
+        raise NothingToSay(f"answer {answer_id} is no longer shown")
+    asker = question.author
+    if asker is None or asker.deleted_at is not None or not asker.active:
+        raise NothingToSay(f"the asker of question {question.id} is gone")
+    url = external_url("questions.detail", question_id=question.id, slug=question.slug, _anchor=f"answer-{answer.id}")
+    return render_mail("questions/email_answered.txt", asker=asker, question=question, url=url), []
 
 
 # --- reports and moderation -----------------------------------------------------------------

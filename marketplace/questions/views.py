@@ -87,13 +87,12 @@ def answer(question_id: int) -> ResponseReturnValue:
     form = AnswerForm()
     if not form.validate_on_submit():
         return _render_detail(question, answer_form=form, status=422)
-    edited = own_answer(current_user, question) is not None
     try:
-        answer_question(current_user, question, body=required_text(form.body))
+        answered = answer_question(current_user, question, body=required_text(form.body))
     except QuestionError as exc:
         flash(str(exc), "error")
         return _render_detail(question, status=403)
-    flash("Your answer has been updated." if edited else "Your answer has been published.", "success")
+    flash("Your answer has been updated." if answered.edited else "Your answer has been published.", "success")
     return redirect(question_url(question))
 
 

@@ -11,7 +11,10 @@ from sqlalchemy import func, select
 from marketplace.audit import AuditEntry
 from marketplace.auth.models import Role
 from marketplace.extensions import db
+from marketplace.jobs import huey_of
+from marketplace.notifications.models import MailStatus, OutboxMail
 from marketplace.questions.models import Answer, Question, Report
+from marketplace.questions.services import set_content_hidden
 from marketplace.security import PROMPT_QUESTION
 from marketplace.specialists.models import Specialty, VerificationStatus
 from tests.factories import PASSWORD, live_session_id
@@ -262,8 +265,32 @@ def test_specialist_answers_with_profile_and_booking_links(client, app, asker, s
     assert f'href="/specialists/{specialist.slug}/book"' in page
     mails = [m for m in app.extensions.get("mail_outbox", []) if asker.email in str(m["To"])]
     assert len(mails) == 1
-    # The mail links to the answer, it does not quote it.
-    assert "short routine" not in mails[0].get_body(preferencelist=("plain",)).get_content()
+    # The mail links to the answer (on SERVER_BASE_URL: written by the worker), it does not quote it.
+    text = mails[0].get_body(preferencelist=("plain",)).get_content()
+    assert "short routine" not in text
+    assert f"{app.config['SERVER_BASE_URL']}{detail_url(question)}#answer-{answer.id}" in text
+
+
+def test_the_answer_mail_is_written_on_delivery_and_not_sent_for_an_answer_hidden_meanwhile(
+        client, app, asker, specialist, make_user):
+    question = make_question(asker)
+    sign_in(client, specialist.user)
+    huey = huey_of(app)
+    huey.immediate = False
+    try:
+        body = {"body": "A short walk after work often helps with this."}
+        assert client.post(f"/questions/{question.id}/answers", data=body).status_code == 302
+        row = db.session.scalar(select(OutboxMail).where(OutboxMail.recipient == asker.email))
+        assert row.body_text == ""  # the request rendered no one's mail
+        set_content_hidden(make_user(role=Role.ADMIN), "answer", db.session.scalar(select(Answer.id)), hidden=True)
+        db.session.commit()
+        while (task := huey.dequeue()) is not None:
+            huey.execute(task)
+    finally:
+        huey.immediate = True
+    db.session.expire_all()
+    assert db.session.get(OutboxMail, row.id).status is MailStatus.DROPPED
+    assert not [m for m in app.extensions.get("mail_outbox", []) if asker.email in str(m["To"])]
 
 
 def test_only_published_specialists_can_answer(client, asker, make_user, make_specialist):

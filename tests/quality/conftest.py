@@ -252,7 +252,7 @@ def _build_answer(w: World) -> Any:
 
     if w.question is None:
         raise LookupError("no question")
-    return answer_question(w.users["specialist"], w.question, body="Talking to someone is a good first step.")
+    return answer_question(w.users["specialist"], w.question, body="Talking to someone is a good first step.").answer
 
 
 def _build_report(w: World) -> Any:
