@@ -158,23 +158,33 @@ def notify_booked(consultation: Consultation) -> None:
 CONSULTATION_MAIL = "consultation"
 
 
+def _queue_mail(consultation: Consultation, recipient: Recipient, template: str, subject: str, *,
+                dedupe_key: str | None = None, **context: Any) -> None:
+    """Queue a consultation mail the worker writes on delivery (``compose_consultation_mail``):
+    the request renders no one's mail. ``context`` must be JSON."""
+    send_composed_mail(recipient.user.email, subject, CONSULTATION_MAIL, dedupe_key=dedupe_key,
+                       consultation_id=consultation.id, user_id=recipient.user.id, template=template, **context)
+
+
 @mail_composer(CONSULTATION_MAIL)
-def compose_consultation_mail(consultation_id: int, user_id: int, template: str,
+def compose_consultation_mail(consultation_id: int, user_id: int, template: str, *, old_start: str | None = None,
                               **context: Any) -> tuple[str, list[Attachment]]:
-    """The body and .ics of a consultation mail to one participant, as the consultation is now."""
+    """The body and .ics of a consultation mail to one participant, as the consultation is now
+    (``old_start``: the time a rescheduled consultation had, shown in the recipient's zone)."""
     consultation = db.session.scalar(
         select(Consultation).where(Consultation.id == consultation_id)
         .options(joinedload(Consultation.client), joinedload(Consultation.specialist)))
     recipient = next((r for r in recipients(consultation) if r.user.id == user_id), None) if consultation else None
     if consultation is None or recipient is None:
         raise NothingToSay(f"consultation {consultation_id} or its participant {user_id} is gone")
+    if old_start is not None:
+        context["old_when"] = format_datetime(datetime.fromisoformat(old_start), recipient_zone(recipient.user))
     return _compose(consultation, recipient, template, **context)
 
 
 def notify_confirmed(consultation: Consultation) -> None:
     for r in recipients(consultation):
-        _mail(consultation, r, "consultation_confirmed.txt",
-              f"Confirmed: free consultation with {r.other_name}")
+        _queue_mail(consultation, r, "consultation_confirmed.txt", f"Confirmed: free consultation with {r.other_name}")
 
 
 def notify_cancelled(consultation: Consultation, cancelled_by: User | None, *, account_deleted: bool = False,
@@ -183,15 +193,17 @@ def notify_cancelled(consultation: Consultation, cancelled_by: User | None, *, a
         by_you = cancelled_by is not None and cancelled_by.id == r.user.id
         if account_deleted and by_you:
             continue  # the notice is for the other side
-        _mail(consultation, r, "consultation_cancelled.txt", f"Cancelled: consultation with {r.other_name}",
-              cancel=True, by_you=by_you, reason=consultation.cancel_reason, account_deleted=account_deleted,
-              by_balance=by_balance)
+        # An account deletion removes its consultations before delivery: that notice is written now.
+        send = _mail if account_deleted else _queue_mail
+        send(consultation, r, "consultation_cancelled.txt", f"Cancelled: consultation with {r.other_name}",
+             cancel=True, by_you=by_you, reason=consultation.cancel_reason, account_deleted=account_deleted,
+             by_balance=by_balance)
 
 
 def notify_rescheduled(consultation: Consultation, old_start: datetime) -> None:
     for r in recipients(consultation):
-        _mail(consultation, r, "consultation_rescheduled.txt", f"Rescheduled: consultation with {r.other_name}",
-              old_when=format_datetime(old_start, recipient_zone(r.user)))
+        _queue_mail(consultation, r, "consultation_rescheduled.txt", f"Rescheduled: consultation with {r.other_name}",
+                    old_start=old_start.isoformat())
 
 
 # --- reminders ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from marketplace.extensions import db
 from marketplace.jobs import huey_of, job_name
 from marketplace.notifications.mail import _set_status, claim_mail, deliver_pending, deliver_pending_mail, send_mail
 from marketplace.notifications.models import MailStatus, OutboxMail
+from marketplace.timeutil import format_datetime
 from tests.factories import PASSWORD
 from tests.integration.test_consultations import book_via_http, first_free_slot, login, open_all_week
 
@@ -135,8 +136,6 @@ def test_booking_answers_at_once_while_smtp_hangs_and_mail_goes_out_once_after(
 @QUEUED
 def test_a_booking_renders_no_ones_mail_the_worker_writes_each_once(queued_app, client, make_specialist, make_user,
                                                                      smtp_server):
-    from marketplace.timeutil import format_datetime
-
     specialist = make_specialist(formats=["video"], display_name="Dr Composed")
     open_all_week(specialist)
     patient = make_user(Role.CLIENT, email="composed@example.test", timezone="America/New_York")
@@ -160,6 +159,43 @@ def test_a_booking_renders_no_ones_mail_the_worker_writes_each_once(queued_app, 
     # Written once on the row (a retry sends the same text); SMTP only changed the line endings.
     assert stored.status is MailStatus.SENT and stored.body_text.split() == body.split()
     assert len(smtp_server.messages) == 2
+
+
+@QUEUED
+def test_confirming_rescheduling_and_cancelling_render_no_ones_mail(queued_app, client, make_specialist, make_user,
+                                                                     smtp_server):
+    """Each action records who gets what; the worker writes each mail, in each recipient's zone."""
+    specialist = make_specialist(formats=["video"], display_name="Dr Later")
+    open_all_week(specialist)  # requests wait for the specialist to confirm (the default)
+    patient = make_user(Role.CLIENT, email="later@example.test", timezone="Asia/Tokyo")
+    login(client, patient)
+    first = first_free_slot(specialist)
+    assert book_via_http(client, specialist, first).status_code == 302
+    consultation = db.session.scalars(select(Consultation)).one()
+    huey_of(queued_app).flush()
+    db.session.execute(OutboxMail.__table__.delete())
+    db.session.commit()
+
+    moved = first_free_slot(specialist, after_hours=30)
+    assert client.post(f"/consultations/{consultation.id}/reschedule",
+                       data={"slot": moved.strftime("%Y-%m-%dT%H:%M:%SZ")}).status_code == 302
+    new = db.session.scalars(select(Consultation).where(Consultation.rescheduled_from_id == consultation.id)).one()
+    client.post("/auth/logout")
+    login(client, specialist.user)
+    assert client.post(f"/consultations/{new.id}/confirm").status_code == 302
+    assert client.post(f"/consultations/{new.id}/cancel", data={"reason": "Ill"}).status_code == 302
+
+    rows = list(db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
+    assert len(rows) == 6 and all(row.composer == "consultation" and row.body_text == "" for row in rows)
+    recover_smtp(queued_app, smtp_server.port)
+    run_queued_jobs(queued_app)
+    to_patient = {str(m["Subject"]).split(":")[0]: m for m in smtp_server.messages if m["To"] == "later@example.test"}
+    assert set(to_patient) == {"Rescheduled", "Confirmed", "Cancelled"}
+    rescheduled = to_patient["Rescheduled"].get_body(preferencelist=("plain",)).get_content()
+    assert format_datetime(first, "Asia/Tokyo") in rescheduled and format_datetime(moved, "Asia/Tokyo") in rescheduled
+    cancelled = next(part for part in to_patient["Cancelled"].iter_attachments()
+                     if part.get_filename() == "consultation.ics").get_content()
+    assert "METHOD:CANCEL" in cancelled and new.uid in cancelled
 
 
 @QUEUED
