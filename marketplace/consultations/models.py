@@ -249,6 +249,17 @@ class Consultation(Model):
         """Video link / address / phone: the two participants only (not admins)."""
         return self.is_participant(user) and self.state not in (*RELEASED_STATES, ConsultationState.PENDING_PAYMENT)
 
+    @property
+    def meeting_video_link(self) -> str | None:
+        """The video link of this consultation: its own (set by the specialist), else the profile's."""
+        return self.video_link or (self.specialist.video_link if self.specialist is not None else None)
+
+    def can_set_video_link(self, user: object) -> bool:
+        """The specialist, for a video consultation that is still open (requested or confirmed) and
+        not yet over."""
+        return (self.is_specialist(user) and self.format == "video" and self.state in OPEN_STATES
+                and self.end_utc > utcnow())
+
     def can_view_ics(self, user: object) -> bool:
         return self.is_participant(user)
 
