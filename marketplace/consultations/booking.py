@@ -357,7 +357,7 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
                             now: datetime | None = None) -> BookingResult:
     """Move a free consultation to another slot: cancel it and book the new slot atomically.
 
-    The new booking keeps the calendar UID (SEQUENCE + 1), format and note. If the new slot
+    The new booking keeps the calendar UID (SEQUENCE + 1), format, note and video link. If the new slot
     is taken, nothing changes (both steps are in one savepoint).
     """
     from marketplace.consultations.notifications import notify_rescheduled
@@ -381,6 +381,7 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
         state=ConsultationState.CONFIRMED if auto_confirm else ConsultationState.REQUESTED,
         start_utc=start_utc, end_utc=start_utc + (consultation.end_utc - consultation.start_utc),
         format=consultation.format, note=consultation.note, source=consultation.source,
+        video_link=consultation.video_link,
         ical_uid=consultation.uid, rescheduled_from_id=consultation.id, sequence=consultation.sequence + 1,
         confirmed_at=now if auto_confirm else None, created_at=now,
         confirm_by_utc=None if auto_confirm else calendar.settings.confirm_deadline(now, start_utc),

@@ -12,6 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
     TimeField,
+    URLField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -96,6 +97,15 @@ class NoShowForm(FlaskForm):
     confirm = BooleanField("Yes, the client did not come — tell them by e-mail", id="no-show-confirm",
                            validators=[DataRequired(CONFIRM_REQUIRED)],
                            description="You can undo it within 24 hours.")
+
+
+class VideoLinkForm(FlaskForm):
+    """The specialist's video link for one consultation (checked by ``check_meeting_details``)."""
+
+    video_link = URLField("Video link for this consultation", filters=[clean_text], id="consultation-video-link",
+                          description="Used instead of the link in your profile, for this consultation only; "
+                                      "shown to the client here and in later e-mails and calendar files. "
+                                      "Leave empty to use your profile's link.")
 
 
 class EmptyForm(FlaskForm):

@@ -33,6 +33,7 @@ from marketplace.consultations.suggestions import SIMILAR_LIMIT, similar_special
 from marketplace.database import execute_dml, utcnow
 from marketplace.extensions import db
 from marketplace.specialists.models import SpecialistProfile
+from marketplace.specialists.services import ProfileError, check_meeting_details
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,31 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
     forget_loaded(user, REQUESTS_WAITING)
     calendar_changed([consultation.specialist_id])
     log.info("consultation %s cancelled by user %s", consultation.id, user.id)
+
+
+CANNOT_SET_VIDEO_LINK = "Only the specialist can set a video link, for a video consultation that is still to come."
+
+
+def set_video_link(consultation: Consultation, user: User, link: str | None) -> None:
+    """The specialist sets a video link for this consultation only (empty: the profile's link again).
+    Checked by the one rule for meeting details (``check_meeting_details``); shown to both on the
+    consultation page and in its later e-mails and .ics (``Consultation.meeting_video_link``), whose
+    SEQUENCE grows so calendars take the new location."""
+    if not consultation.can_set_video_link(user):
+        raise ConsultationError(CANNOT_SET_VIDEO_LINK)
+    try:
+        video = check_meeting_details(link, None, None)["video_link"]
+    except ProfileError as exc:
+        raise ConsultationError(str(exc)) from exc
+    if video == consultation.video_link:
+        return
+    before = consultation.video_link
+    consultation.video_link = video
+    consultation.sequence += 1
+    record_audit(user, "consultation.video_link", consultation, before={"video_link": before},
+                 after={"video_link": video})
+    db.session.flush()
+    log.info("consultation %s: video link %s by user %s", consultation.id, "set" if video else "cleared", user.id)
 
 
 def complete_consultation(consultation: Consultation, user: User) -> None:
@@ -231,7 +257,7 @@ def suggest_other_specialists(consultation: Consultation, limit: int = SIMILAR_L
 __all__ = [
     "ConsultationError", "ConsultationLists", "cancel_consultation", "complete_consultation",
     "confirm_consultation", "list_consultations", "load_consultation", "mark_no_show", "record_outcome",
-    "suggest_other_specialists", "undo_record",
+    "set_video_link", "suggest_other_specialists", "undo_record",
 ]
 
 

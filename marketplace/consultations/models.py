@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
 from marketplace.extensions import Model
+from marketplace.specialists.models import FreeTimesMixin
 
 if TYPE_CHECKING:
     from marketplace.payments.models import Payment
@@ -146,6 +147,9 @@ class Consultation(Model):
     # When the specialist recorded completed / no-show / the outcome (the correction window starts here).
     outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     source: Mapped[str | None] = mapped_column(String(20))  # "campaign" when booked from a campaign placement
+    # A video link the specialist set for this consultation only (else the profile's is used):
+    # ``meeting_video_link``; validated by ``specialists.services.check_meeting_details``.
+    video_link: Mapped[str | None] = mapped_column(String(300))
     # Calendar identity: a reschedule keeps the UID of the booking it replaces (calendar apps
     # then move the event instead of adding a second one); SEQUENCE grows on every change.
     ical_uid: Mapped[str | None] = mapped_column(String(120))
@@ -244,6 +248,17 @@ class Consultation(Model):
     def can_view_meeting_details(self, user: object) -> bool:
         """Video link / address / phone: the two participants only (not admins)."""
         return self.is_participant(user) and self.state not in (*RELEASED_STATES, ConsultationState.PENDING_PAYMENT)
+
+    @property
+    def meeting_video_link(self) -> str | None:
+        """The video link of this consultation: its own (set by the specialist), else the profile's."""
+        return self.video_link or (self.specialist.video_link if self.specialist is not None else None)
+
+    def can_set_video_link(self, user: object) -> bool:
+        """The specialist, for a video consultation that is still open (requested or confirmed) and
+        not yet over."""
+        return (self.is_specialist(user) and self.format == "video" and self.state in OPEN_STATES
+                and self.end_utc > utcnow())
 
     def can_view_ics(self, user: object) -> bool:
         return self.is_participant(user)
@@ -430,7 +445,7 @@ class SchedulingSettings(Model):
         return cls(specialist_id=specialist_id, version_id=0, **cls.DEFAULTS)
 
 
-class AvailabilitySnapshot(Model):
+class AvailabilitySnapshot(FreeTimesMixin, Model):
     """A specialist's free 30-minute slots, precomputed so pages read them in one query.
 
     Written only by the availability refresh (``availability.refresh_next_available``: the job
@@ -456,6 +471,8 @@ class AvailabilitySnapshot(Model):
     # When the periodic sweep should recompute it (soonest slot no longer bookable, or max age);
     # None when nothing can change with time alone (not bookable, or no hours at all).
     refresh_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # free_utc_* (``FreeTimesMixin``): the UTC half-hours of the week these slots start in, copied
+    # to the profile with ``next_available_at`` for the directory's time-of-day filter.
 
 
 __all__ = [

@@ -38,12 +38,13 @@ def format_label(slug: str | None) -> str:
 
 
 def meeting_details(consultation: Consultation) -> str | None:
-    """The specialist's video link / address / phone for the chosen format (participants only)."""
+    """The video link (the consultation's own, else the profile's) / address / phone of the
+    specialist for the chosen format (participants only)."""
     profile = consultation.specialist
     if profile is None:
         return None
     return {
-        "video": profile.video_link,
+        "video": consultation.meeting_video_link,
         "in_person": profile.address,
         "phone": profile.phone,
     }.get(consultation.format)

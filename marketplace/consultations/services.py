@@ -73,6 +73,7 @@ from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
     load_consultation,
     mark_no_show,
     record_outcome,
+    set_video_link,
     suggest_other_specialists,
     undo_record,
     upcoming_with_specialist,

@@ -4,7 +4,9 @@ The snapshot of a specialist holds their free 30-minute slots as computed at ``c
 Pages read it with ONE query and drop the slots that have meanwhile come closer than the minimum
 notice; nothing is written on a read. Only the availability refresh writes (see
 ``availability.refresh_next_available``), and it also copies the soonest slot into
-``SpecialistProfile.next_available_at``, which the directory filters and sorts by.
+``SpecialistProfile.next_available_at``, which the directory filters and sorts by, and the UTC
+half-hours of the week its slots start in (``free_utc_*``, ``scheduling.free_times``), which the
+directory's time-of-day filter reads.
 
 Two refreshes of one profile may run at once (two workers); the write keeps the later
 computation, so an older one finishing last never brings back a slot that was booked meanwhile.
@@ -16,12 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from marketplace.consultations.models import SLOT_STEP_MINUTES, AvailabilitySnapshot
 from marketplace.extensions import db
+from marketplace.scheduling.free_times import free_time_bits
 from marketplace.scheduling.packing import pack_slots, unpack_slots
-from marketplace.specialists.models import SpecialistProfile
+from marketplace.specialists.models import FREE_TIME_COLUMNS, SpecialistProfile
 
 # Bump when the meaning of stored slots changes (slot engine, step, duration): older rows are
 # then ignored by readers and recomputed by the periodic refresh.
@@ -59,18 +62,20 @@ def read_snapshot(profile_id: int, now: datetime, *, computed_since: datetime | 
 
 
 def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> None:
-    """Store the snapshots and their profiles' ``next_available_at`` (two statements).
+    """Store the snapshots and their profiles' ``next_available_at`` and free times of the week
+    (``free_utc_*``) (two statements).
 
     ``computed_at`` is the "now" the slots were computed for; a stored snapshot computed later
-    is kept. The profile column is copied from the stored snapshot with a plain UPDATE that
+    is kept. The profile columns are copied from the stored snapshot with a plain UPDATE that
     leaves ``version_id`` and ``updated_at`` alone (derived data, not an edit) and skips rows
-    whose value is unchanged.
+    whose values are unchanged.
     """
     if not snapshots:
         return
     table = AvailabilitySnapshot.__table__
     stmt = _insert(table)
-    columns = ("version", "computed_at", "min_notice_minutes", "slots", "next_available_at", "refresh_due_at")
+    copied = ("next_available_at", *FREE_TIME_COLUMNS)  # to the profile
+    columns = ("version", "computed_at", "min_notice_minutes", "slots", "refresh_due_at", *copied)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.profile_id],
         set_={name: stmt.excluded[name] for name in columns},
@@ -79,18 +84,19 @@ def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> Non
     db.session.execute(stmt, [
         {"profile_id": s.profile_id, "version": SNAPSHOT_VERSION, "computed_at": computed_at,
          "min_notice_minutes": s.min_notice_minutes, "slots": pack_slots(s.slots, SLOT_STEP_MINUTES),
-         "next_available_at": s.next_available_at, "refresh_due_at": s.refresh_due_at}
+         "next_available_at": s.next_available_at, "refresh_due_at": s.refresh_due_at,
+         **dict(zip(FREE_TIME_COLUMNS, free_time_bits(s.slots, computed_at), strict=True))}
         for s in sorted(snapshots, key=lambda s: s.profile_id)  # one lock order for concurrent writers
     ])
     profiles = SpecialistProfile.__table__
-    stored = select(table.c.next_available_at).where(table.c.profile_id == profiles.c.id).scalar_subquery()
     ids = sorted(s.profile_id for s in snapshots)
-    db.session.execute(
+    db.session.execute(  # UPDATE … FROM the snapshots (PostgreSQL; SQLite since 3.33)
         update(profiles)
-        .where(profiles.c.id.in_(ids), profiles.c.next_available_at.is_distinct_from(stored))
-        .values(next_available_at=stored, updated_at=profiles.c.updated_at)
+        .where(profiles.c.id == table.c.profile_id, profiles.c.id.in_(ids),
+               or_(*(profiles.c[name].is_distinct_from(table.c[name]) for name in copied)))
+        .values({**{name: table.c[name] for name in copied}, "updated_at": profiles.c.updated_at})
     )
-    _expire_next_available(set(ids))
+    _expire_copied(set(ids), copied)
 
 
 def _insert(table: Any) -> Any:
@@ -107,12 +113,12 @@ def _insert(table: Any) -> Any:
     raise NotImplementedError(f"availability snapshots need an upsert for {dialect}")  # pragma: no cover
 
 
-def _expire_next_available(ids: set[int]) -> None:
-    """Profiles loaded in this session show the new value on their next access."""
+def _expire_copied(ids: set[int], names: Sequence[str]) -> None:
+    """Profiles loaded in this session show the new values on their next access."""
     for state in db.session.identity_map.all_states():
         key = state.key  # the identity key: no load of expired rows
         if key is not None and key[0] is SpecialistProfile and key[1][0] in ids and (obj := state.obj()) is not None:
-            db.session.expire(obj, ["next_available_at"])
+            db.session.expire(obj, list(names))
 
 
 __all__ = ["SNAPSHOT_VERSION", "Snapshot", "read_snapshot", "write_snapshots"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from marketplace.consultations.models import (
     Consultation,
@@ -18,11 +19,12 @@ PAID_COUNTED = (ConsultationState.CONFIRMED, ConsultationState.COMPLETED, Consul
 
 @dataclass
 class SpecialistStats:
-    booked: int = 0  # free consultations ever booked (any state)
+    booked: int = 0  # free consultations ever booked (any state; a booking moved to another time counts once)
     upcoming: int = 0  # requested or confirmed
     completed: int = 0
     no_shows: int = 0
-    cancelled: int = 0
+    cancelled: int = 0  # cancelled by either side (not moved to another time)
+    rescheduled: int = 0  # moved by the client to another time (the new booking is counted on its own)
     expired: int = 0  # requests not confirmed in time
     proceed: int = 0
     not_a_fit: int = 0
@@ -42,18 +44,28 @@ class SpecialistStats:
 
 
 def specialist_stats(profile_id: int) -> SpecialistStats:
-    """Counts by state and outcome in two grouped queries."""
+    """Counts by state and outcome in two grouped queries.
+
+    A booking the client rescheduled is cancelled and replaced by a new one (``rescheduled_from_id``):
+    it is counted as rescheduled, not as cancelled nor booked again (its replacement is the booking).
+    """
     stats = SpecialistStats()
+    replacement = aliased(Consultation)
+    moved = replacement.id.is_not(None)
     rows = db.session.execute(
-        select(Consultation.kind, Consultation.state, Consultation.outcome, Consultation.source, func.count())
+        select(Consultation.kind, Consultation.state, Consultation.outcome, Consultation.source, moved, func.count())
+        .outerjoin(replacement, replacement.rescheduled_from_id == Consultation.id)
         .where(Consultation.specialist_id == profile_id)
-        .group_by(Consultation.kind, Consultation.state, Consultation.outcome, Consultation.source)
+        .group_by(Consultation.kind, Consultation.state, Consultation.outcome, Consultation.source, moved)
     )
-    for kind, state, outcome, source, count in rows:
+    for kind, state, outcome, source, was_moved, count in rows:
         campaign = source == "campaign"
         if kind is ConsultationKind.PAID:
             if state in PAID_COUNTED:
                 stats.paid_sessions += count
+            continue
+        if was_moved and state is ConsultationState.CANCELLED:
+            stats.rescheduled += count
             continue
         stats.booked += count
         if campaign:

@@ -32,6 +32,7 @@ from marketplace.consultations.forms import (
     OverrideForm,
     RescheduleForm,
     SchedulingSettingsForm,
+    VideoLinkForm,
     WeeklyHoursForm,
     WeeklyRuleEditForm,
 )
@@ -205,6 +206,8 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
                            cancel_form=cancel_form, undo_form=EmptyForm(),
                            complete_form=forms.get("complete_form") or CompleteForm(),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(),
+                           video_link_form=forms.get("video_link_form") or VideoLinkForm(
+                               video_link=consultation.video_link or ""),
                            no_show_form=forms.get("no_show_form") or NoShowForm()), status
 
 
@@ -288,6 +291,14 @@ def outcome(consultation_id: int) -> ResponseReturnValue:
     form = OutcomeForm()
     return _run_action(consultation_id, svc.record_outcome, "The outcome is saved. The client is told by e-mail.",
                        form.outcome.data, form.outcome_note.data, form_name="outcome_form", form=form)
+
+
+@bp.route("/consultations/<int:consultation_id>/video-link", methods=["POST"])
+@login_required
+def video_link(consultation_id: int) -> ResponseReturnValue:
+    form = VideoLinkForm()
+    return _run_action(consultation_id, svc.set_video_link, "The video link for this consultation is saved.",
+                       form.video_link.data, form_name="video_link_form", form=form)
 
 
 @bp.route("/consultations/<int:consultation_id>/undo", methods=["POST"])

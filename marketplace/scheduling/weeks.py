@@ -77,6 +77,15 @@ class TimeFilter:
         """The chips that are on, in the order they are shown (for links)."""
         return [f for f in TIME_FILTERS if f in self.parts or (f == WEEKEND and self.weekend)]
 
+    @property
+    def summary(self) -> str:
+        """The chips that are on, as read: "mornings or evenings", "weekends", "weekend evenings"
+        ("" when none is on)."""
+        parts = " or ".join(f"{part}s" for part in DAY_PARTS if part in self.parts)
+        if self.weekend:
+            return f"{WEEKEND} {parts}" if parts else f"{WEEKEND}s"
+        return parts
+
     def is_on(self, value: str) -> bool:
         return value in self.values
 

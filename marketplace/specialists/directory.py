@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     ColumnElement,
     Select,
@@ -36,7 +37,10 @@ from marketplace.cache import cached, version
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.pagination import Page, parse_page
+from marketplace.scheduling.free_times import filter_bits
+from marketplace.scheduling.weeks import TimeFilter
 from marketplace.specialists.models import (
+    FREE_TIME_COLUMNS,
     Approach,
     Format,
     Language,
@@ -79,6 +83,8 @@ class DirectoryFilters:
     fee_max: int | None = None
     free: bool = False
     available: bool = False
+    # Times of day with free slots, in the viewer's zone (the booking page's chips, ``weeks.TimeFilter``).
+    part: tuple[str, ...] = ()
     sort: str = ""  # "" (recommended), or one of SORTS: how the matches are ordered, not which
 
     @classmethod
@@ -87,7 +93,13 @@ class DirectoryFilters:
         for name in ("q", "specialty", "approach", "language", "format", "country", "city", "sort"):
             if name in known:
                 known[name] = str(known[name]).strip()
+        if "part" in known:
+            known["part"] = tuple(TimeFilter.from_values(known["part"]).values)
         return cls(**known)
+
+    @property
+    def time_filter(self) -> TimeFilter:
+        return TimeFilter.from_values(self.part)
 
     def query_params(self) -> dict[str, Any]:
         """The active filters as query-string parameters (for pagination links)."""
@@ -95,8 +107,8 @@ class DirectoryFilters:
         for name, value in asdict(self).items():
             if value is True:
                 params[name] = 1
-            elif value not in (None, "", False):
-                params[name] = value
+            elif value not in (None, "", False, ()):
+                params[name] = list(value) if isinstance(value, tuple) else value
         return params
 
     @property
@@ -180,7 +192,18 @@ def _has_vocabulary(name: str, vocabulary_id: int | None) -> ColumnElement[bool]
     return SpecialistProfile.id.in_(select(link.c.profile_id).where(link_column == vocabulary_id))
 
 
-def filter_conditions(filters: DirectoryFilters, now: datetime) -> list[ColumnElement[bool]]:
+def free_at_condition(time_filter: TimeFilter, tz: str, now: datetime) -> ColumnElement[bool]:
+    """Profiles with a free slot at the chosen times of day in zone ``tz`` within the next weeks:
+    the UTC half-hours those times are (``free_times.filter_bits``) against the profile's stored
+    ones (``free_utc_*``), a bitwise AND per UTC weekday; NULL (not computed yet) never matches."""
+    masks = filter_bits(time_filter, tz, now)
+    columns = [SpecialistProfile.__table__.c[name] for name in FREE_TIME_COLUMNS]
+    tests = [column.bitwise_and(literal(mask, BigInteger)) != 0
+             for column, mask in zip(columns, masks, strict=True) if mask]
+    return or_(*tests) if tests else false()
+
+
+def filter_conditions(filters: DirectoryFilters, now: datetime, tz: str = "UTC") -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         _has_vocabulary(name, vocabulary_id) for name, vocabulary_id in vocabulary_ids(filters).items()
     ]
@@ -197,6 +220,8 @@ def filter_conditions(filters: DirectoryFilters, now: datetime) -> list[ColumnEl
     if filters.available:
         conditions.append(SpecialistProfile.next_available_at >= now)
         conditions.append(SpecialistProfile.next_available_at < now + AVAILABLE_WITHIN)
+    if filters.time_filter.active:
+        conditions.append(free_at_condition(filters.time_filter, tz, now))
     if filters.q:
         condition = search_condition(filters.q)
         if condition is not None:
@@ -204,10 +229,11 @@ def filter_conditions(filters: DirectoryFilters, now: datetime) -> list[ColumnEl
     return conditions
 
 
-def matching_ids(filters: DirectoryFilters, now: datetime) -> Select:
-    """Ids of listed profiles (published and verified) matching ``filters`` (unordered)."""
+def matching_ids(filters: DirectoryFilters, now: datetime, tz: str = "UTC") -> Select:
+    """Ids of listed profiles (published and verified) matching ``filters`` (unordered); times of
+    day are read in zone ``tz`` (the viewer's)."""
     return select(SpecialistProfile.id).where(SpecialistProfile.is_listed,
-                                              *filter_conditions(filters, now))
+                                              *filter_conditions(filters, now, tz))
 
 
 def in_directory_order(stmt: Select) -> Select:
@@ -375,18 +401,19 @@ def count_with_featured(matching: Select, order: list[int]) -> tuple[int, list[i
     return total or 0, [pid for pid in order if pid in found_ids]
 
 
-def search_directory(filters: DirectoryFilters, page: Any = 1, *, now: datetime | None = None) -> Page:
+def search_directory(filters: DirectoryFilters, page: Any = 1, *, now: datetime | None = None,
+                     tz: str = "UTC") -> Page:
     """One page of the directory: featured profiles that match come first (campaign order), then
     the rest in directory order; or, with ``filters.sort`` (``SORTS``), the matches in that order
     alone. Otherwise a text search naming a specialty ranks the profiles listing it
     first, each group in that order (featured, then directory order). ``page.extra["featured_ids"]``:
     featured profiles on this page (the caller counts their impressions, also when it shows the
-    page from a cache).
+    page from a cache). ``tz``: the viewer's zone, in which ``filters.part`` (times of day) is read.
 
     Statements: count (with the featured matches), the page's other ids, the cards. Like
     ``paginate_ids`` with ``leading_ids``, but the count already knows which featured ones match.
     """
-    matching = matching_ids(filters, now or utcnow())
+    matching = matching_ids(filters, now or utcnow(), tz)
     total, featured = count_with_featured(matching, campaign_order())
     page_number = min(parse_page(page), max(1, math.ceil(total / PER_PAGE)))
     start = (page_number - 1) * PER_PAGE

@@ -27,6 +27,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from marketplace.forms import ZoneSelectField, clean_text
+from marketplace.scheduling.free_times import FREE_TIMES_DAYS
+from marketplace.scheduling.weeks import TIME_FILTER_HINTS, TIME_FILTER_LABELS, TIME_FILTERS, TimeFilter
 from marketplace.specialists.directory import SORTS
 from marketplace.specialists.hooks import KEEP_CLOCK, KEEP_MOMENTS
 from marketplace.specialists.services import ProfileInput, fee_in_major_units
@@ -219,6 +221,10 @@ class DirectoryFilterForm(Form):
     # every listed specialist's licence has been verified.)
     free = BooleanField("Offers a free 30-minute consultation", false_values=_FALSE, render_kw={"value": "1"})
     available = BooleanField("Available this week", false_values=_FALSE, render_kw={"value": "1"})
+    # The booking page's time-of-day chips (``weeks.TimeFilter``), read in the viewer's zone
+    # (``show_zone`` names it): ?part=evening&part=weekend.
+    part = MultiCheckboxField("Free times", choices=choices(
+        (value, f"{TIME_FILTER_LABELS[value]} ({TIME_FILTER_HINTS[value]})") for value in TIME_FILTERS))
     # How the matches are ordered (not a filter: not summarised, "Clear filters" keeps it out).
     sort = SelectField("Sort by", choices=choices(SORTS.items()), default="", widget=StaticOptionsSelect())
 
@@ -244,6 +250,11 @@ class DirectoryFilterForm(Form):
         self.country.choices = choices([(code, name) for code, name in countries() if code in wanted],
                                        "Any country")
 
+    def show_zone(self, tz: str) -> None:
+        """Say in which zone (the viewer's) the times of day are read."""
+        self.part.description = (f"In your time zone, {tz}, in the next {FREE_TIMES_DAYS // 7} weeks. With Weekend and a "
+                                 "time of day: weekend mornings, afternoons or evenings.")
+
     def sort_label(self) -> str:
         """The chosen order in words ("Fee: low to high"), "" for the default one. After ``valid_data``."""
         return SORTS.get(self.sort.data or "", "") if self.sort.data else ""
@@ -255,7 +266,9 @@ class DirectoryFilterForm(Form):
         for f in self:
             if not f.data or f.name == "sort" or f.name == "fee_max" and self.fee_min.data:
                 continue
-            if isinstance(f, SelectField):
+            if f.name == "part":
+                labels.append(f"Free times: {TimeFilter.from_values(f.data).summary}")
+            elif isinstance(f, SelectField):
                 shown = next((label for value, label, *_ in f.iter_choices() if value == f.data), f.data)
                 labels.append(f"{f.label.text}: {shown}")
             elif isinstance(f, BooleanField):

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     DDL,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -84,7 +85,25 @@ def owns_profile(user: object, owner_id: int | None) -> bool:
     return owner_id is not None and getattr(user, "id", None) == owner_id
 
 
-class SpecialistProfile(Model):
+FREE_TIME_COLUMNS = ("free_utc_mon", "free_utc_tue", "free_utc_wed", "free_utc_thu", "free_utc_fri",
+                     "free_utc_sat", "free_utc_sun")
+
+
+class FreeTimesMixin:
+    """Which UTC half-hours of the week have a free slot start in the next four weeks: one
+    48-bit integer per UTC weekday (``scheduling.free_times``), written by the availability
+    refresh with the snapshot. NULL: not computed yet (the next refresh fills it)."""
+
+    free_utc_mon: Mapped[int | None] = mapped_column(BigInteger)
+    free_utc_tue: Mapped[int | None] = mapped_column(BigInteger)
+    free_utc_wed: Mapped[int | None] = mapped_column(BigInteger)
+    free_utc_thu: Mapped[int | None] = mapped_column(BigInteger)
+    free_utc_fri: Mapped[int | None] = mapped_column(BigInteger)
+    free_utc_sat: Mapped[int | None] = mapped_column(BigInteger)
+    free_utc_sun: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SpecialistProfile(FreeTimesMixin, Model):
     __tablename__ = "specialist_profiles"
     __table_args__ = (
         CheckConstraint("fee_cents IS NULL OR fee_cents >= 0", name="fee_non_negative"),
@@ -145,6 +164,7 @@ class SpecialistProfile(Model):
     # Soonest free consultation slot, refreshed when availability or bookings change,
     # so the directory can show and sort by it without computing slots per card.
     next_available_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # (The free_utc_* columns of ``FreeTimesMixin``: the directory's time-of-day filter, same refresh.)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version_id: Mapped[int] = mapped_column(default=1)

@@ -9,7 +9,8 @@ puts them in. Cached in ``marketplace.extensions.cache`` (Redis, shared by every
 in-process), keyed by what the page shows:
 
 * directory — version "directory", the filter and page parameters as sent, the viewer's time
-  zone (cards show the soonest free time in it); the featured ids on it are kept beside it, so
+  zone (cards show the soonest free time in it, and the time-of-day filter ``part`` is read in
+  it); the featured ids on it are kept beside it, so
   their impressions are counted on every request;
 * profile — versions "profile:<id>" and "availability:<id>" (its booking card, the next free
   times, is part of the page), the slug, the viewer's time zone, the host (absolute share links),
@@ -69,7 +70,8 @@ def directory_page(args: MultiDict[str, str], tz: str) -> CachedPage:
         form = DirectoryFilterForm(args)
         filters = DirectoryFilters.from_values(form.valid_data())
         form.offer_countries(listed_countries())
-        results = search_directory(filters, args.get("page"))
+        form.show_zone(tz)
+        results = search_directory(filters, args.get("page"), tz=tz)
         featured = tuple(card.id for card in results.items if card.id in results.extra["featured_ids"])
         return {**render_page_shell("specialists/directory.html", form=form, filters=filters, results=results),
                 "featured_ids": featured}

@@ -15,7 +15,8 @@ from sqlalchemy import delete, func, select
 
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import refresh_next_available, set_weekly_hours
-from marketplace.consultations.booking import SLOT_TAKEN, book_free_consultation, format_slot
+from marketplace.consultations.booking import SLOT_TAKEN, book_free_consultation, format_slot, reschedule_consultation
+from marketplace.consultations.lifecycle import cancel_consultation
 from marketplace.consultations.models import (
     AvailabilityOverride,
     AvailabilityRule,
@@ -25,6 +26,7 @@ from marketplace.consultations.models import (
     OccupiedBlock,
     SchedulingSettings,
 )
+from marketplace.consultations.stats import specialist_stats
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import MailStatus, OutboxMail
@@ -741,6 +743,25 @@ def test_stats_page_counts(client, specialist, make_user):
 
     assert (stat("booked"), stat("completed"), stat("no_shows"), stat("proceed"), stat("not_a_fit"),
             stat("upcoming"), stat("paid_sessions")) == ("4", "2", "1", "1", "1", "1", "0")
+
+
+def test_stats_count_a_rescheduled_consultation_as_rescheduled_not_cancelled(client, specialist, make_user):
+    """A booking the client moved to another time is not "Cancelled", and the move is one booking."""
+    mover, canceller = make_user(Role.CLIENT), make_user(Role.CLIENT)
+    moved = book(mover, specialist, first_free_slot(specialist))
+    result = reschedule_consultation(moved, mover, first_free_slot(specialist, after_hours=48))
+    assert result.ok, result.message
+    db.session.commit()
+    cancelled = book(canceller, specialist, first_free_slot(specialist, after_hours=96))
+    cancel_consultation(cancelled, canceller, "Plans changed")
+    db.session.commit()
+
+    stats = specialist_stats(specialist.id)
+    assert (stats.booked, stats.upcoming, stats.cancelled, stats.rescheduled) == (2, 1, 1, 1)
+    login(client, specialist.user)
+    html = client.get("/specialists/me/stats").get_data(as_text=True)
+    counts = dict(re.findall(r'data-stat="(\w+)">([^<]*)<', html))
+    assert (counts["booked"], counts["cancelled"], counts["rescheduled"]) == ("2", "1", "1")
 
 
 # --- account hooks and messaging contract ---------------------------------------------------------

@@ -19,7 +19,8 @@ from marketplace.featured.services import today_utc
 pytestmark = pytest.mark.config(COUNTER_FLUSH_SECONDS=3600)
 BUDGET = 6
 # The last: a text search naming a specialty (ranked: listers first), with a place.
-DIRECTORY_URLS = ["/specialists", "/specialists?free=1&language=en&page=3", "/specialists?q=panic+Berlin"]
+DIRECTORY_URLS = ["/specialists", "/specialists?free=1&language=en&page=3", "/specialists?q=panic+Berlin",
+                  "/specialists?part=evening&part=weekend&sort=soonest"]
 
 
 @pytest.fixture

@@ -392,7 +392,7 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("free-consultation", lambda w: "/free-consultation"),
         ("campaign", lambda w: "/campaign"),
         ("directory", lambda w: "/specialists"),
-        ("directory-filtered", lambda w: "/specialists?specialty=anxiety&format=video&free=1"),
+        ("directory-filtered", lambda w: "/specialists?specialty=anxiety&format=video&free=1&part=evening&part=weekend"),
         ("profile", lambda w: f"/specialists/{w.profile.slug}"),
         ("booking-prompt", lambda w: f"/specialists/{w.profile.slug}/book"),
         ("questions", lambda w: "/questions"),

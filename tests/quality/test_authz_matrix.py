@@ -246,6 +246,10 @@ MATRIX: dict[str, Route] = {
         POST=override(owners({"specialist"}, INVALID), client=REFUSED, admin=REFUSED),
         data=lambda w: {"outcome": "proceed", "confirm": "y"},
         url=lambda w: f"/consultations/{w.consultation.id}/outcome"),
+    "/consultations/<int:consultation_id>/video-link": Route(  # the specialist of this video consultation only
+        POST=override(owners({"specialist"}, REDIRECT), client=REFUSED, admin=REFUSED),
+        data=lambda w: {"video_link": "https://meet.example.org/just-this-one"},
+        url=lambda w: f"/consultations/{w.consultation.id}/video-link"),
     "/consultations/<int:consultation_id>/undo": Route(  # nothing recorded yet: refused even for the specialist
         POST=override(owners({"specialist"}, REFUSED), client=REFUSED, admin=REFUSED),
         url=lambda w: f"/consultations/{w.consultation.id}/undo"),

@@ -45,7 +45,7 @@ PUBLIC_ROLES = ("visitor", "client")
 # --- what each view reads from the query string ----------------------------------------------------------
 
 DIRECTORY_FILTERS = ("q", "specialty", "approach", "language", "format", "country", "city", "fee_min", "fee_max",
-                     "free", "available", "sort")
+                     "free", "available", "part", "sort")
 AUDIT_FILTERS = ("action", "actor", "date_from", "date_to")
 
 # endpoint -> the query parameters it reads (directly, through a form bound to request.args, or in its
