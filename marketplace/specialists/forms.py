@@ -27,12 +27,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from marketplace.forms import ZoneSelectField, clean_text
+from marketplace.money import currency_choices
 from marketplace.specialists.directory import SORTS
 from marketplace.specialists.hooks import KEEP_CLOCK, KEEP_MOMENTS
 from marketplace.specialists.services import ProfileInput, fee_in_major_units
 from marketplace.specialists.vocabulary import (
     APPROACHES,
-    CURRENCIES,
     FORMATS,
     LANGUAGES,
     SPECIALTIES,
@@ -113,7 +113,7 @@ class ProfileForm(FlaskForm):
 
     fee = DecimalField("Session fee", places=None, validators=[Optional(), NumberRange(0, 100_000)],
                        description="For a regular paid session, in the currency below.")
-    currency = SelectField("Currency", choices=choices((code, label) for code, (label, _d, _r) in CURRENCIES.items()))
+    currency = SelectField("Currency", choices=choices(currency_choices()))
     session_minutes = IntegerField("Session length (minutes)", default=50,
                                    validators=[DataRequired(), NumberRange(15, 240)])
     offers_free_consultation = BooleanField("I offer a free 30-minute initial consultation", default=True,
