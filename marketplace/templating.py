@@ -10,7 +10,6 @@ from collections import ChainMap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, NoReturn
 
 from flask import Flask, current_app, has_request_context, request, session
@@ -21,23 +20,8 @@ from markupsafe import Markup
 
 from marketplace import security, timeutil
 from marketplace.cache import Entry, cached_at_versions
+from marketplace.money import format_money
 from marketplace.text import render_markdown
-
-ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"}
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "PLN": "zł "}
-
-
-def format_money(amount_minor: int | None, currency: str) -> str:
-    if amount_minor is None:
-        return ""
-    if currency in ZERO_DECIMAL_CURRENCIES:
-        value = f"{amount_minor:,}"
-    else:
-        value = f"{Decimal(amount_minor) / 100:,.2f}"
-        if value.endswith(".00"):
-            value = value[:-3]
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{value}" if symbol else f"{value} {currency}"
 
 
 def localtime(dt: datetime | None, tz_name: str | None = None) -> str:

@@ -106,7 +106,7 @@ def create_specialist(**overrides: Any) -> Any:
         user=user, display_name=name, slug=re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-"),
         title="Clinical psychologist", licence_type="Psychologist licence", licence_number=f"LIC-{n:05d}",
         licence_jurisdiction="Berlin, Germany", verification_status=VerificationStatus.VERIFIED,
-        years_of_practice=8, city="Berlin", country="DE", timezone="Europe/Berlin", fee_cents=9000,
+        years_of_practice=8, city="Berlin", country="DE", timezone="Europe/Berlin", fee_minor=9000,
         currency="EUR", offers_free_consultation=True, accepting_new_clients=True,
         bio_markdown=bio, bio_html=str(render_markdown(bio)), is_published=True,
         video_link="https://meet.example.org/room", address="Example Str. 1, Berlin",

@@ -108,7 +108,7 @@ class Consultation(Model):
     __tablename__ = "consultations"
     __table_args__ = (
         CheckConstraint("end_utc > start_utc", name="consultation_end_after_start"),
-        CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="consultation_price_non_negative"),
+        CheckConstraint("price_minor IS NULL OR price_minor >= 0", name="consultation_price_non_negative"),
         CheckConstraint("sequence >= 0", name="consultation_sequence_non_negative"),
         # One free consultation per client and specialist; a cancelled or expired one may be
         # rebooked, a completed (or no-show) one may not.
@@ -135,7 +135,7 @@ class Consultation(Model):
     end_utc: Mapped[datetime] = mapped_column(UTCDateTime())
     format: Mapped[str] = mapped_column(String(40))  # a Format slug: video / phone / in_person
     note: Mapped[str | None] = mapped_column(Text)  # the client's note: never logged, never e-mailed
-    price_cents: Mapped[int | None] = mapped_column(Integer)  # paid sessions only
+    price_minor: Mapped[int | None] = mapped_column(Integer)  # paid sessions only; minor units of `currency`
     currency: Mapped[str | None] = mapped_column(String(3))
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # paid holds only
     cancel_reason: Mapped[str | None] = mapped_column(String(500))

@@ -36,7 +36,7 @@ _LABELS = {
 class Payment(Model):
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint("amount_cents >= 0", name="amount_non_negative"),
+        CheckConstraint("amount_minor >= 0", name="amount_non_negative"),
         Index("ix_payments_status_created", "status", "created_at"),
     )
 
@@ -46,7 +46,7 @@ class Payment(Model):
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     checkout_url: Mapped[str | None] = mapped_column(String(2000))
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    amount_cents: Mapped[int]  # minor units of `currency` (yen for JPY)
+    amount_minor: Mapped[int]  # minor units of `currency` (cents for EUR, yen for JPY): marketplace.money
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[PaymentStatus] = mapped_column(
         Enum(PaymentStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),

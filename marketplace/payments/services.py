@@ -44,11 +44,11 @@ from marketplace.consultations.models import (
 )
 from marketplace.database import execute_dml, utcnow
 from marketplace.extensions import db
+from marketplace.money import format_money
 from marketplace.payments import stripe_client
 from marketplace.payments.models import Payment, PaymentStatus, StripeEvent
 from marketplace.scheduling.weeks import SlotWeek, WeekQuery, slot_week
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.templating import format_money
 from marketplace.timeutil import format_datetime, is_valid_timezone
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
         return _refusal("disabled", PAYMENTS_DISABLED)
     if not may_book_paid_session(client, profile):
         return _refusal("not_eligible", NOT_ELIGIBLE.format(name=profile.display_name))
-    if not profile.fee_cents:
+    if not profile.fee_minor:
         return _refusal("not_bookable", NO_FEE.format(name=profile.display_name))
     if format_slug not in profile.format_slugs():
         return _refusal("invalid", "Choose how you would like to meet.")
@@ -151,19 +151,19 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
         client_id=client.id, specialist_id=profile.id, kind=ConsultationKind.PAID,
         state=ConsultationState.PENDING_PAYMENT, start_utc=start_utc,
         end_utc=start_utc + timedelta(minutes=profile.session_minutes), format=format_slug,
-        price_cents=profile.fee_cents, currency=profile.currency,
+        price_minor=profile.fee_minor, currency=profile.currency,
         hold_expires_at=now + timedelta(minutes=HOLD_MINUTES), sequence=0,
     )
     created: list[Payment] = []
 
     def open_checkout(booked: Consultation) -> None:
-        payment = Payment(consultation_id=booked.id, amount_cents=booked.price_cents,
+        payment = Payment(consultation_id=booked.id, amount_minor=booked.price_minor,
                           currency=booked.currency, status=PaymentStatus.PENDING, created_at=now)
         db.session.add(payment)
         db.session.flush()
         _create_checkout(payment, booked, client, profile)
         record_audit(client, "payment.checkout_created", payment,
-                     after={"consultation_id": booked.id, "amount_cents": payment.amount_cents,
+                     after={"consultation_id": booked.id, "amount_minor": payment.amount_minor,
                             "currency": payment.currency})
         calendar_changed([profile.id])
         created.append(payment)
@@ -190,7 +190,7 @@ def _checkout_params(payment: Payment, consultation: Consultation, client: User,
     base = url_for("payments.success", _external=True)
     assert consultation.hold_expires_at is not None
     return {
-        "amount_minor": payment.amount_cents,
+        "amount_minor": payment.amount_minor,
         "currency": payment.currency,
         "product_name": (f"{minutes}-minute session with {profile.display_name}, "
                          f"{format_datetime(consultation.start_utc, tz)}"),
@@ -302,7 +302,7 @@ def _on_checkout_completed(session: Any, now: datetime) -> str:
         return "unpaid"  # delayed payment methods are not offered; nothing to confirm yet
     if payment.status not in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
         return "already-settled"
-    if session.get("amount_total") != payment.amount_cents or \
+    if session.get("amount_total") != payment.amount_minor or \
             str(session.get("currency", "")).upper() != payment.currency.upper():
         log.error("payment %s: paid amount differs from the booking; left for an admin", payment.id)
         return "amount-mismatch"
@@ -475,7 +475,7 @@ def refund_policy(consultation: Consultation, user: Any, now: datetime | None = 
     if payment is None or payment.status is not PaymentStatus.PAID:
         return None
     now = now or utcnow()
-    amount = format_money(payment.amount_cents, payment.currency)
+    amount = format_money(payment.amount_minor, payment.currency)
     if consultation.is_specialist(user):
         return RefundPolicy(True, f"If you cancel, the client gets a full refund of {amount}.")
     if consultation.start_utc - now > REFUND_NOTICE:
@@ -574,7 +574,7 @@ def _notify(consultation: Consultation, what: str) -> None:
             duration=int((consultation.end_utc - consultation.start_utc).total_seconds() // 60),
             format_label=format_label(consultation.format),
             details=meeting_details(consultation) if what == "confirmed" else None,
-            amount=format_money(payment.amount_cents, payment.currency), url=consultation_url(consultation),
+            amount=format_money(payment.amount_minor, payment.currency), url=consultation_url(consultation),
             refunded=payment.status is PaymentStatus.REFUNDED, slug=consultation.specialist.slug,
         )
         send_mail(r.user.email, subject, body, attachments=attachments,
@@ -592,7 +592,7 @@ def export_payments(user: User) -> list[dict[str, Any]]:
         owner = owner | (Consultation.specialist_id == profile_id)
     rows = db.session.scalars(select(Payment).join(Payment.consultation).where(owner).order_by(Payment.id))
     return [{
-        "id": p.id, "consultation_id": p.consultation_id, "amount_minor_units": p.amount_cents,
+        "id": p.id, "consultation_id": p.consultation_id, "amount_minor_units": p.amount_minor,
         "currency": p.currency, "status": p.status.value, "created_at": p.created_at.isoformat(),
         "paid_at": p.paid_at.isoformat() if p.paid_at else None,
         "refunded_at": p.refunded_at.isoformat() if p.refunded_at else None,

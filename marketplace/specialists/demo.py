@@ -19,6 +19,7 @@ from marketplace.database import utcnow
 from marketplace.demo import content
 from marketplace.demo.registry import DemoContext, demo_seeder
 from marketplace.extensions import db
+from marketplace.money import to_eur_minor
 from marketplace.specialists.models import (
     Approach,
     Format,
@@ -38,7 +39,6 @@ from marketplace.specialists.vocabulary import (
     LANGUAGES,
     SPECIALTIES,
     ensure_vocabularies,
-    fee_in_eur_cents,
 )
 from marketplace.text import render_markdown
 
@@ -54,7 +54,7 @@ _LINKS: dict[str, tuple[type[VocabularyMixin], Table, str]] = {
 }
 _PROFILE_KEYS = (
     "slug", "display_name", "title", "licence_type", "licence_number", "licence_jurisdiction", "years_of_practice",
-    "city", "country", "timezone", "fee_cents", "currency", "offers_free_consultation", "accepting_new_clients",
+    "city", "country", "timezone", "fee_minor", "currency", "offers_free_consultation", "accepting_new_clients",
     "bio_markdown", "video_link", "address",
 )
 
@@ -84,7 +84,7 @@ def _profile_values(spec: dict[str, Any], now: Any) -> dict[str, Any]:
     values = {key: spec[key] for key in _PROFILE_KEYS}
     values.update(
         bio_html=bio_html(spec["bio_markdown"]),
-        fee_eur_cents=fee_in_eur_cents(spec["fee_cents"], spec["currency"]),
+        fee_eur_minor=to_eur_minor(spec["fee_minor"], spec["currency"]),
         verification_status=(VerificationStatus.VERIFIED if spec["verified"] else
                              VerificationStatus.REJECTED if spec["slug"] in content.REJECTED_LICENCES else
                              VerificationStatus.PENDING),

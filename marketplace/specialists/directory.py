@@ -36,6 +36,7 @@ from sqlalchemy import (
 from marketplace.cache import cached, version
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.money import to_minor
 from marketplace.pagination import Page, parse_page
 from marketplace.scheduling.free_times import filter_bits
 from marketplace.scheduling.weeks import TimeFilter
@@ -212,9 +213,9 @@ def filter_conditions(filters: DirectoryFilters, now: datetime, tz: str = "UTC")
     if filters.city:
         conditions.append(func.lower(SpecialistProfile.city) == filters.city.lower())
     if filters.fee_min is not None:
-        conditions.append(SpecialistProfile.fee_eur_cents >= filters.fee_min * 100)
+        conditions.append(SpecialistProfile.fee_eur_minor >= to_minor(filters.fee_min, "EUR"))
     if filters.fee_max is not None:
-        conditions.append(SpecialistProfile.fee_eur_cents <= filters.fee_max * 100)
+        conditions.append(SpecialistProfile.fee_eur_minor <= to_minor(filters.fee_max, "EUR"))
     if filters.free:
         conditions.append(SpecialistProfile.offers_free_consultation == true())
     if filters.available:
@@ -258,15 +259,15 @@ SORTS: dict[str, str] = {
 
 def sorted_by(stmt: Select, sort: str) -> Select:
     """``stmt`` in the order ``sort`` names (one of ``SORTS`` other than the default). Fees are
-    compared in approximate euros (``fee_eur_cents``, as the fee range filters them), so fees in
+    compared in approximate euros (``fee_eur_minor``, as the fee range filters them), so fees in
     different currencies sort together; profiles without a fee (or a free time) come last. Each
     order is that of an index over the published profiles (``ix_specialist_profiles_directory_order``,
     ``…_fee_order``, ``…_fee_desc_order`` on PostgreSQL), so a page is read in order and stops early."""
     if sort == SORT_FEE_LOW:
-        return stmt.order_by(SpecialistProfile.fee_eur_cents.asc().nulls_last(), SpecialistProfile.display_name,
+        return stmt.order_by(SpecialistProfile.fee_eur_minor.asc().nulls_last(), SpecialistProfile.display_name,
                              SpecialistProfile.id)
     if sort == SORT_FEE_HIGH:
-        return stmt.order_by(SpecialistProfile.fee_eur_cents.desc().nulls_last(), SpecialistProfile.display_name,
+        return stmt.order_by(SpecialistProfile.fee_eur_minor.desc().nulls_last(), SpecialistProfile.display_name,
                              SpecialistProfile.id)
     return in_directory_order(stmt)
 
@@ -322,7 +323,7 @@ class DirectoryCard:
     photo_filename: str | None
     verification_status: VerificationStatus
     offers_free_consultation: bool
-    fee_cents: int | None
+    fee_minor: int | None
     currency: str
     next_available_at: datetime | None
     city: str | None = None
@@ -339,7 +340,7 @@ class DirectoryCard:
 _CARD_COLUMNS = (
     SpecialistProfile.id, SpecialistProfile.slug, SpecialistProfile.display_name, SpecialistProfile.title,
     SpecialistProfile.photo_filename, SpecialistProfile.verification_status,
-    SpecialistProfile.offers_free_consultation, SpecialistProfile.fee_cents, SpecialistProfile.currency,
+    SpecialistProfile.offers_free_consultation, SpecialistProfile.fee_minor, SpecialistProfile.currency,
     SpecialistProfile.next_available_at, SpecialistProfile.city, SpecialistProfile.country,
 )
 

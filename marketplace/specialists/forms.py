@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from marketplace.forms import ZoneSelectField, clean_text
+from marketplace.money import currency_choices
 from marketplace.scheduling.free_times import FREE_TIMES_DAYS
 from marketplace.scheduling.weeks import TIME_FILTER_HINTS, TIME_FILTER_LABELS, TIME_FILTERS, TimeFilter
 from marketplace.specialists.directory import SORTS
@@ -34,7 +35,6 @@ from marketplace.specialists.hooks import KEEP_CLOCK, KEEP_MOMENTS
 from marketplace.specialists.services import ProfileInput, fee_in_major_units
 from marketplace.specialists.vocabulary import (
     APPROACHES,
-    CURRENCIES,
     FORMATS,
     LANGUAGES,
     SPECIALTIES,
@@ -115,7 +115,7 @@ class ProfileForm(FlaskForm):
 
     fee = DecimalField("Session fee", places=None, validators=[Optional(), NumberRange(0, 100_000)],
                        description="For a regular paid session, in the currency below.")
-    currency = SelectField("Currency", choices=choices((code, label) for code, (label, _d, _r) in CURRENCIES.items()))
+    currency = SelectField("Currency", choices=choices(currency_choices()))
     session_minutes = IntegerField("Session length (minutes)", default=50,
                                    validators=[DataRequired(), NumberRange(15, 240)])
     offers_free_consultation = BooleanField("I offer a free 30-minute initial consultation", default=True,

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
 from marketplace.extensions import Model, db
+from marketplace.money import to_eur_minor
 from marketplace.specialists.search import profile_search_text
 
 
@@ -106,7 +107,7 @@ class FreeTimesMixin:
 class SpecialistProfile(FreeTimesMixin, Model):
     __tablename__ = "specialist_profiles"
     __table_args__ = (
-        CheckConstraint("fee_cents IS NULL OR fee_cents >= 0", name="fee_non_negative"),
+        CheckConstraint("fee_minor IS NULL OR fee_minor >= 0", name="fee_non_negative"),
         CheckConstraint("years_of_practice IS NULL OR years_of_practice >= 0", name="years_non_negative"),
         # The directory's base filter and default sort.
         Index("ix_specialist_profiles_public", "is_published", "next_available_at"),
@@ -115,10 +116,10 @@ class SpecialistProfile(FreeTimesMixin, Model):
               postgresql_where=text("is_published"), sqlite_where=text("is_published")),
         # The directory's "Fee: low to high" (approximate euros, then name and id; no fee last, as
         # PostgreSQL's ascending default puts NULLs): a page is read in order and stops early.
-        Index("ix_specialist_profiles_fee_order", "fee_eur_cents", "display_name", "id",
+        Index("ix_specialist_profiles_fee_order", "fee_eur_minor", "display_name", "id",
               postgresql_where=text("is_published"), sqlite_where=text("is_published")),
-        Index("ix_specialist_profiles_fee", "fee_cents"),
-        Index("ix_specialist_profiles_fee_eur", "fee_eur_cents"),
+        Index("ix_specialist_profiles_fee", "fee_minor"),
+        Index("ix_specialist_profiles_fee_eur", "fee_eur_minor"),
         Index("ix_specialist_profiles_location", "country", "city"),
         Index("ix_specialist_profiles_accepting", "accepting_new_clients"),
     )
@@ -142,10 +143,10 @@ class SpecialistProfile(FreeTimesMixin, Model):
     city: Mapped[str | None] = mapped_column(String(80))
     country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    fee_cents: Mapped[int | None]  # minor units of `currency` (yen for JPY)
-    # Approximate fee in euro cents, kept in step with fee_cents/currency (see below), so the
-    # directory's fee range works across currencies.
-    fee_eur_cents: Mapped[int | None]
+    fee_minor: Mapped[int | None]  # minor units of `currency` (cents for EUR, yen for JPY): marketplace.money
+    # Approximate fee in euro cents, kept in step with fee_minor/currency (see below), so the
+    # directory's fee range and fee sort work across currencies.
+    fee_eur_minor: Mapped[int | None]
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     session_minutes: Mapped[int] = mapped_column(default=50)
     offers_free_consultation: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
@@ -214,7 +215,7 @@ class SpecialistProfile(FreeTimesMixin, Model):
 Index("ix_specialist_profiles_city_lower", func.lower(SpecialistProfile.__table__.c.city))
 # The directory's "Fee: high to low" (no fee still last, then name and id ascending): not a
 # backward walk of the ascending index. PostgreSQL only: SQLite's index columns know no NULLS LAST.
-Index("ix_specialist_profiles_fee_desc_order", SpecialistProfile.__table__.c.fee_eur_cents.desc().nulls_last(),
+Index("ix_specialist_profiles_fee_desc_order", SpecialistProfile.__table__.c.fee_eur_minor.desc().nulls_last(),
       SpecialistProfile.__table__.c.display_name, SpecialistProfile.__table__.c.id,
       postgresql_where=text("is_published")).ddl_if(dialect="postgresql")
 
@@ -275,6 +276,4 @@ def _keep_search_text(session: Session, _context: Any, _instances: Any) -> None:
 @event.listens_for(SpecialistProfile, "before_insert")
 @event.listens_for(SpecialistProfile, "before_update")
 def _keep_fee_in_eur(_mapper: Any, _connection: Any, profile: SpecialistProfile) -> None:
-    from marketplace.specialists.vocabulary import fee_in_eur_cents
-
-    profile.fee_eur_cents = fee_in_eur_cents(profile.fee_cents, profile.currency)
+    profile.fee_eur_minor = to_eur_minor(profile.fee_minor, profile.currency)

@@ -24,6 +24,7 @@ from marketplace.auth.models import Role, User
 from marketplace.cache import bump_on_change
 from marketplace.database import after_commit, unique_slug, utcnow
 from marketplace.extensions import db
+from marketplace.money import CURRENCIES, NotAnAmount, TooManyDecimals, to_major, to_minor
 from marketplace.notifications.mail import render_mail, send_mail
 from marketplace.specialists import photos
 from marketplace.specialists.hooks import KEEP_CLOCK, KEEP_MOMENTS, availability_hooks
@@ -36,7 +37,6 @@ from marketplace.specialists.models import (
     VerificationStatus,
     refresh_search_text,
 )
-from marketplace.specialists.vocabulary import CURRENCIES, currency_digits
 from marketplace.text import render_markdown, slugify
 from marketplace.timeutil import is_valid_timezone
 
@@ -199,16 +199,16 @@ SIMPLE_FIELDS = (
 
 
 def fee_to_minor_units(fee: Decimal | None, currency: str) -> int | None:
-    """Major units (e.g. 90.50 EUR) to minor units (9050); yen and other zero-decimal currencies stay whole."""
+    """The editor's fee (major units, e.g. 90.50 EUR) in minor units (9050), as ``money.to_minor``
+    converts it; yen and other zero-decimal currencies stay whole."""
     if fee is None:
         return None
-    digits = currency_digits(currency)
     try:
-        minor = fee * (10 ** digits)
-        if minor != minor.to_integral_value():
-            raise ProfileError(f"Enter the fee with at most {digits} decimal places for {currency}.", "fee")
-        value = int(minor)
-    except InvalidOperation as exc:
+        value = to_minor(fee, currency)
+    except TooManyDecimals as exc:
+        raise ProfileError(f"Enter the fee with at most {exc.currency.digits} decimal places for {currency}.",
+                           "fee") from exc
+    except (NotAnAmount, InvalidOperation) as exc:
         raise ProfileError("Enter the fee as a number.", "fee") from exc
     if value < 0:
         raise ProfileError("The fee can't be negative.", "fee")
@@ -216,9 +216,9 @@ def fee_to_minor_units(fee: Decimal | None, currency: str) -> int | None:
 
 
 def fee_in_major_units(profile: SpecialistProfile) -> Decimal | None:
-    if profile.fee_cents is None:
+    if profile.fee_minor is None:
         return None
-    return Decimal(profile.fee_cents) / (10 ** currency_digits(profile.currency))
+    return to_major(profile.fee_minor, profile.currency)
 
 
 def _vocabulary(model: Any, slugs: list[str]) -> list[Any]:
@@ -267,7 +267,7 @@ def _validated(data: ProfileInput) -> dict[str, Any]:
     if not values["display_name"]:
         raise ProfileError("Enter the name clients will see.", "display_name")
     values["country"] = (data.country or "").upper() or None
-    values["fee_cents"] = fee_to_minor_units(data.fee, data.currency)
+    values["fee_minor"] = fee_to_minor_units(data.fee, data.currency)
     values.update(check_meeting_details(data.video_link, data.address, data.phone))
     return values
 
@@ -398,7 +398,7 @@ def missing_profile_fields(profile: SpecialistProfile) -> list[str]:
         missing.append("at least one session format")
     if not is_valid_timezone(profile.timezone):
         missing.append("your time zone")
-    if profile.fee_cents is None or not profile.currency:
+    if profile.fee_minor is None or not profile.currency:
         missing.append("your session fee and currency")
     if not all((getattr(profile, name) or "").strip() for name in LICENCE_FIELDS):
         missing.append("your licence type, number and jurisdiction")
@@ -595,7 +595,7 @@ def export_specialist_profile(user: User) -> dict[str, Any] | None:
     data: dict[str, Any] = {name: getattr(profile, name) for name in SIMPLE_FIELDS}
     data.update(
         slug=profile.slug,
-        fee_cents=profile.fee_cents,
+        fee_minor=profile.fee_minor,
         photo_filename=profile.photo_filename,
         is_published=profile.is_published,
         verification_status=profile.verification_status.value,

@@ -1,5 +1,6 @@
 """The fixed vocabularies of profiles (seeded by migration; ensured idempotently), plus the
-static choice lists the editor and the directory use (currencies, countries).
+static choice lists the editor and the directory use (countries; currencies are
+``marketplace.money``'s table).
 
 The (slug, label) lists are the single source: ``marketplace.demo.content`` imports them.
 Database imports happen inside ``ensure_vocabularies`` so this module stays cheap to import.
@@ -29,36 +30,6 @@ LANGUAGES: list[tuple[str, str]] = [
     ("tr", "Turkish"), ("ar", "Arabic"),
 ]
 FORMATS: list[tuple[str, str]] = [("video", "Video"), ("phone", "Phone"), ("in_person", "In person")]
-
-# Session fee currencies: code -> (label, minor-unit digits, approximate EUR value of one unit).
-# The EUR rate only drives the directory's fee-range filter across currencies ("approx. €").
-CURRENCIES: dict[str, tuple[str, int, float]] = {
-    "EUR": ("Euro (€)", 2, 1.0),
-    "USD": ("US dollar ($)", 2, 0.92),
-    "GBP": ("Pound sterling (£)", 2, 1.17),
-    "CHF": ("Swiss franc (CHF)", 2, 1.05),
-    "PLN": ("Polish złoty (zł)", 2, 0.23),
-    "CAD": ("Canadian dollar (CA$)", 2, 0.68),
-    "AUD": ("Australian dollar (A$)", 2, 0.61),
-    "JPY": ("Japanese yen (¥)", 0, 0.0062),
-    "SEK": ("Swedish krona (SEK)", 2, 0.088),
-    "NOK": ("Norwegian krone (NOK)", 2, 0.086),
-    "DKK": ("Danish krone (DKK)", 2, 0.134),
-    "CZK": ("Czech koruna (CZK)", 2, 0.040),
-    "UAH": ("Ukrainian hryvnia (UAH)", 2, 0.022),
-}
-
-
-def currency_digits(code: str) -> int:
-    return CURRENCIES.get(code, ("", 2, 1.0))[1]
-
-
-def fee_in_eur_cents(fee_minor: int | None, currency: str | None) -> int | None:
-    """Approximate value of a fee in euro cents (for filtering fees across currencies)."""
-    if fee_minor is None or not currency:
-        return None
-    _label, digits, rate = CURRENCIES.get(currency, ("", 2, 1.0))
-    return round(fee_minor / (10 ** digits) * rate * 100)
 
 
 @lru_cache(maxsize=1)

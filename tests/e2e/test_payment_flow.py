@@ -51,7 +51,7 @@ def fake_stripe(live_server: Any, page: Any) -> Iterator[FakeStripe]:
 
 def test_client_pays_for_a_session_and_sees_it_confirmed(page: Any, live_server: Any, fake_stripe: FakeStripe,
                                                           make_user: Any, make_specialist: Any) -> None:
-    profile = make_specialist(display_name="Dr Mira Holt", fee_cents=9000, currency="EUR", session_minutes=50)
+    profile = make_specialist(display_name="Dr Mira Holt", fee_minor=9000, currency="EUR", session_minutes=50)
     set_weekly_hours(profile.id, [(wd, "09:00", "17:00") for wd in range(7)])
     client_user = make_user(display_name="Ilya")
     first = (utcnow() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)

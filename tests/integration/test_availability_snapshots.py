@@ -203,7 +203,7 @@ def test_a_lapsed_payment_hold_does_not_block_a_free_booking(client, specialist,
     slot = first_free_slot(specialist)
     hold = Consultation(client_id=make_user(Role.CLIENT).id, specialist_id=specialist.id, kind=ConsultationKind.PAID,
                         state=ConsultationState.PENDING_PAYMENT, start_utc=slot, end_utc=slot + timedelta(minutes=50),
-                        format="video", price_cents=9000, currency="EUR",
+                        format="video", price_minor=9000, currency="EUR",
                         hold_expires_at=utcnow() - timedelta(minutes=1))
     db.session.add(hold)
     db.session.flush()

@@ -32,7 +32,7 @@ def six(make_specialist):
     now = utcnow()
 
     def make(name, days, fee, currency="EUR", **extra):
-        return make_specialist(display_name=name, fee_cents=fee, currency=currency,
+        return make_specialist(display_name=name, fee_minor=fee, currency=currency,
                                next_available_at=None if days is None else now + timedelta(days=days), **extra)
 
     people = {
@@ -84,6 +84,9 @@ def test_directory_cards_show_city_country_and_formats(client, six):
     assert re.search(r'data-testid="card-formats">Video, In person<', ana)
     assert 'data-testid="card-formats">Phone<' in _card(html, "Ben Brook")
     assert 'data-testid="card-location">Austria<' in _card(html, "Eve Elm")  # no city: the country alone
+    # Each fee in its own currency, written by the one money rule (yen have no decimals).
+    assert "<dd>€90</dd>" in ana and "<dd>¥10,000</dd>" in _card(html, "Ben Brook")
+    assert "<dd>£60</dd>" in _card(html, "Cara Cove") and "Session fee" not in _card(html, "Eve Elm")
 
 
 def test_home_featured_cards_show_formats_too(client, six):

@@ -6,8 +6,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from marketplace import create_app
 from marketplace.extensions import db
@@ -73,8 +75,6 @@ def _elsewhere_only(index, dialect: str) -> bool:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_upgrade_matches_models(kind, fresh_database_url):
-    from flask_migrate import upgrade
-
     url = fresh_database_url
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
@@ -91,8 +91,6 @@ def test_upgrade_matches_models(kind, fresh_database_url):
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_existing_accounts_are_backfilled_as_confirmed(kind, fresh_database_url):
     """They predate confirmed e-mail addresses: the migration counts them as confirmed (at sign-up)."""
-    from flask_migrate import upgrade
-
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": fresh_database_url})
     with app.app_context():
         upgrade(directory=MIGRATIONS, revision="8e4b2f6a9c13")  # before the confirmed-e-mail migration
@@ -107,3 +105,34 @@ def test_existing_accounts_are_backfilled_as_confirmed(kind, fresh_database_url)
                 "SELECT created_at, email_confirmed_at, pending_email FROM users")).one()
         db.engine.dispose()
     assert confirmed is not None and confirmed == created and pending is None
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_money_columns_are_renamed_in_place(kind, fresh_database_url):
+    """``*_cents`` → ``*_minor`` keeps the values (yen stay yen), and the CHECK constraint follows
+    the renamed column (a table rebuilt from a stale copy would have refused or lost it)."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": fresh_database_url})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="f14d5a7e2c01")  # before the rename
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (id, email, password_hash, role, display_name, timezone, auth_version, active, "
+                "created_at) VALUES (1, 'yen@example.test', 'x', 'specialist', 'Yen', 'Asia/Tokyo', 1, true, "
+                "'2025-01-02 03:04:05')"))
+            conn.execute(text(
+                "INSERT INTO specialist_profiles (user_id, slug, display_name, verification_status, timezone, "
+                "fee_cents, fee_eur_cents, currency, session_minutes, offers_free_consultation, "
+                "accepting_new_clients, bio_markdown, bio_html, is_published, created_at, updated_at, version_id) "
+                "VALUES (1, 'yen', 'Yen', 'verified', 'Asia/Tokyo', 12000, 7440, 'JPY', 50, true, true, '', '', "
+                "true, '2025-01-02 03:04:05', '2025-01-02 03:04:05', 1)"))
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            fees = conn.execute(text("SELECT fee_minor, fee_eur_minor, currency FROM specialist_profiles")).one()
+            refused = False
+            try:
+                conn.execute(text("UPDATE specialist_profiles SET fee_minor = -1"))
+            except IntegrityError:
+                refused = True
+            conn.rollback()
+        db.engine.dispose()
+    assert tuple(fees) == (12000, 7440, "JPY") and refused

@@ -71,7 +71,7 @@ def _proceeded(client_user: Any, profile: Any,
 @pytest.fixture
 def pair(make_user: Any, make_specialist: Any) -> tuple[Any, Any]:
     """A specialist (€90, 50 minutes, open 09–17 Berlin every day) and a client who may book."""
-    profile = make_specialist(fee_cents=9000, currency="EUR", session_minutes=50)
+    profile = make_specialist(fee_minor=9000, currency="EUR", session_minutes=50)
     set_weekly_hours(profile.id, [(wd, "09:00", "17:00") for wd in range(7)])
     db.session.commit()
     client_user = make_user()
@@ -120,7 +120,7 @@ def _book_and_pay(client: Any, auth: Any, fake: FakeStripe, pair: tuple[Any, Any
 
 def test_paid_booking_refused_without_proceed_outcome(stripe_app: Any, client: Any, auth: Any, make_user: Any,
                                                       make_specialist: Any, fake_stripe: FakeStripe) -> None:
-    profile = make_specialist(fee_cents=9000)
+    profile = make_specialist(fee_minor=9000)
     set_weekly_hours(profile.id, [(wd, "09:00", "17:00") for wd in range(7)])
     stranger = make_user()  # never met the specialist
     not_a_fit = make_user()
@@ -218,13 +218,13 @@ def test_checkout_created_with_amount_currency_metadata(stripe_app: Any, client:
 
     # The hold: pending payment for 15 minutes, its blocks claimed, the slot gone for others.
     assert (consultation.kind, consultation.state) == (ConsultationKind.PAID, ConsultationState.PENDING_PAYMENT)
-    assert (consultation.price_cents, consultation.currency) == (9000, "EUR")
+    assert (consultation.price_minor, consultation.currency) == (9000, "EUR")
     assert consultation.end_utc - consultation.start_utc == timedelta(minutes=50)
     assert timedelta(minutes=14) < consultation.hold_expires_at - utcnow() <= timedelta(minutes=15)
     assert db.session.scalar(select(func.count()).select_from(OccupiedBlock)
                              .where(OccupiedBlock.consultation_id == consultation.id)) == 4
     assert start not in svc.paid_session_slots(profile)
-    assert (payment.status, payment.amount_cents, payment.currency) == (PaymentStatus.PENDING, 9000, "EUR")
+    assert (payment.status, payment.amount_minor, payment.currency) == (PaymentStatus.PENDING, 9000, "EUR")
 
     # /payments/checkout/<id> re-opens the same Stripe session; nobody else may use it.
     again = client.get(f"/payments/checkout/{payment.id}")

@@ -26,17 +26,17 @@ def trio(make_specialist):
     now = utcnow()
     alice = make_specialist(
         display_name="Alice Anchor", specialties=["anxiety"], approaches=["cbt"], languages=["en"], formats=["video"],
-        country="DE", city="Berlin", fee_cents=9000, currency="EUR", offers_free_consultation=True,
+        country="DE", city="Berlin", fee_minor=9000, currency="EUR", offers_free_consultation=True,
         verification_status=VerificationStatus.VERIFIED, next_available_at=now + timedelta(days=2),
         bio_markdown="I specialise in insomnia and worry.")
     bruno = make_specialist(
         display_name="Bruno Birch", specialties=["depression"], approaches=["psychodynamic"], languages=["de"],
-        formats=["in_person"], country="FR", city="Paris", fee_cents=15000, currency="EUR",
+        formats=["in_person"], country="FR", city="Paris", fee_minor=15000, currency="EUR",
         offers_free_consultation=False, verification_status=VerificationStatus.VERIFIED,
         next_available_at=now + timedelta(days=10), bio_markdown="Long-term psychoanalytic work with couples.")
     chloe = make_specialist(
         display_name="Chloe Cedar", specialties=["trauma"], approaches=["emdr"], languages=["fr"], formats=["phone"],
-        country="GB", city="London", fee_cents=6000, currency="GBP", offers_free_consultation=True,
+        country="GB", city="London", fee_minor=6000, currency="GBP", offers_free_consultation=True,
         verification_status=VerificationStatus.VERIFIED, next_available_at=None,
         bio_markdown="Trauma-focused therapy at your pace.")
     return alice, bruno, chloe

@@ -69,7 +69,7 @@ def test_editor_saves_every_field(client, auth, draft):
     assert response.status_code == 302
     profile = reload(draft)
     assert profile.title == "Clinical psychologist"
-    assert profile.fee_cents == 9550 and profile.currency == "EUR" and profile.fee_eur_cents == 9550
+    assert profile.fee_minor == 9550 and profile.currency == "EUR" and profile.fee_eur_minor == 9550
     assert profile.years_of_practice == 7 and profile.session_minutes == 50
     assert profile.country == "DE" and profile.city == "Berlin" and profile.timezone == "Europe/Berlin"
     assert [s.slug for s in profile.specialties] == ["anxiety", "sleep"]
@@ -99,11 +99,11 @@ def test_zero_decimal_currency_and_fee_precision(client, auth, draft):
     response = client.post(EDIT, data=complete_form(draft, fee="12000.5", currency="JPY"))
     assert response.status_code == 422
     assert "at most 0 decimal places for JPY" in response.get_data(as_text=True)
-    assert reload(draft).fee_cents is None
+    assert reload(draft).fee_minor is None
     client.post(EDIT, data=complete_form(draft, fee="12000", currency="JPY"))
     profile = reload(draft)
-    assert profile.fee_cents == 12000 and profile.currency == "JPY"
-    assert 7000 < profile.fee_eur_cents < 8000  # ≈ €74
+    assert profile.fee_minor == 12000 and profile.currency == "JPY"
+    assert 7000 < profile.fee_eur_minor < 8000  # ≈ €74
 
 
 @pytest.mark.parametrize("timezone", ["Mars/Olympus_Mons", "", "../../etc/passwd"])

@@ -191,11 +191,11 @@ def _build_payment(w: World) -> Any:
     start = free_slots_for(w.profile)[4]
     paid = Consultation(client_id=w.users["client"].id, specialist_id=w.profile.id, kind=ConsultationKind.PAID,
                         state=ConsultationState.PENDING_PAYMENT, start_utc=start, end_utc=start + timedelta(minutes=50),
-                        format="video", price_cents=9000, currency="EUR",
+                        format="video", price_minor=9000, currency="EUR",
                         hold_expires_at=datetime.now(timezone.utc) + timedelta(minutes=15), sequence=0)
     db.session.add(paid)
     db.session.flush()
-    payment = Payment(consultation_id=paid.id, amount_cents=9000, currency="EUR", status=PaymentStatus.PENDING,
+    payment = Payment(consultation_id=paid.id, amount_minor=9000, currency="EUR", status=PaymentStatus.PENDING,
                       stripe_checkout_session_id=f"cs_test_{paid.id}", checkout_url="https://checkout.stripe.com/c/pay/x")
     db.session.add(payment)
     db.session.flush()
@@ -227,7 +227,7 @@ def _build_recorded_consultation(w: World) -> Any:
     24-hour undo (paid kind without a payment row: one free consultation per pair is the held one)."""
     from marketplace.consultations.models import ConsultationKind, ConsultationState
 
-    return _past_consultation(w, ConsultationKind.PAID, ConsultationState.NO_SHOW, 3, price_cents=9000,
+    return _past_consultation(w, ConsultationKind.PAID, ConsultationState.NO_SHOW, 3, price_minor=9000,
                               currency="EUR", outcome_recorded_at=datetime.now(timezone.utc),
                               outcome_note="I waited 20 minutes.")
 

@@ -8,6 +8,7 @@ from datetime import time
 
 import pytest
 
+from marketplace import money
 from marketplace.demo.content import (
     APPROACHES,
     ARTICLES,
@@ -61,7 +62,7 @@ def check_specialist(spec: dict) -> None:
     assert (spec["city"], spec["country"], spec["country_name"], spec["timezone"]) == tuple(city)
     assert spec["currency"] == CURRENCY_BY_COUNTRY[spec["country"]], name
     assert spec["currency"] in CURRENCIES
-    assert isinstance(spec["fee_cents"], int) and spec["fee_cents"] > 0, name
+    assert isinstance(spec["fee_minor"], int) and spec["fee_minor"] > 0, name
     assert isinstance(spec["years_of_practice"], int) and spec["years_of_practice"] >= 0
 
     for key in ("title", "licence_type", "licence_number", "licence_jurisdiction"):
@@ -120,6 +121,7 @@ def test_cities_have_valid_timezones_and_known_currencies() -> None:
         assert re.fullmatch(r"[A-Z]{2}", city.country_code), city
         assert CURRENCY_BY_COUNTRY[city.country_code] in CURRENCIES
     assert len({(c.city, c.country_code) for c in CITIES}) == len(CITIES)
+    assert set(CURRENCIES) <= set(money.CURRENCIES)  # the demo bills only in currencies the money rule knows
 
 
 # --- hand-written specialists --------------------------------------------------------------

@@ -14,7 +14,7 @@ from marketplace.specialists.directory import DirectoryFilters
 from marketplace.specialists.models import Format, Language, SpecialistProfile, Specialty
 from marketplace.specialists.photos import PhotoError, reencode_photo
 from marketplace.specialists.services import ProfileError, fee_to_minor_units, missing_profile_fields
-from marketplace.specialists.vocabulary import countries, fee_in_eur_cents
+from marketplace.specialists.vocabulary import countries
 from marketplace.text import render_markdown
 
 MB = 1024 * 1024
@@ -23,7 +23,7 @@ MB = 1024 * 1024
 def complete_profile(**overrides: object) -> SpecialistProfile:
     profile = SpecialistProfile(
         display_name="Ada", title="Psychotherapist", bio_markdown="Hello", timezone="Europe/Berlin",
-        fee_cents=9000, currency="EUR", licence_type="Licence", licence_number="L-1",
+        fee_minor=9000, currency="EUR", licence_type="Licence", licence_number="L-1",
         licence_jurisdiction="Berlin", video_link="https://meet.example.org/ada", address=None,
     )
     profile.specialties = [Specialty(slug="anxiety", label="Anxiety")]
@@ -45,7 +45,7 @@ def test_complete_profile_has_nothing_missing() -> None:
     ({"languages": []}, "at least one language"),
     ({"formats": []}, "at least one session format"),
     ({"timezone": "Mars/Base"}, "your time zone"),
-    ({"fee_cents": None}, "your session fee and currency"),
+    ({"fee_minor": None}, "your session fee and currency"),
     ({"licence_number": ""}, "your licence type, number and jurisdiction"),
     ({"video_link": None}, "a video meeting link (you offer video sessions)"),
     ({"formats": [Format(slug="in_person", label="In person")]},
@@ -63,10 +63,8 @@ def test_fee_conversions() -> None:
         fee_to_minor_units(Decimal("10.005"), "EUR")
     with pytest.raises(ProfileError):
         fee_to_minor_units(Decimal("1.5"), "JPY")
-    assert fee_in_eur_cents(9000, "EUR") == 9000
-    assert fee_in_eur_cents(10000, "JPY") == 6200
-    assert 6500 < fee_in_eur_cents(6000, "GBP") < 7500
-    assert fee_in_eur_cents(None, "EUR") is None
+    with pytest.raises(ProfileError, match="as a number"):
+        fee_to_minor_units(Decimal("NaN"), "EUR")
 
 
 def test_countries_come_from_tzdata() -> None:
