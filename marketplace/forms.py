@@ -18,6 +18,15 @@ def clean_text(value: Any) -> Any:
     return value
 
 
+def unix_newlines(value: object) -> object:
+    """Browsers send textarea newlines as CRLF; count and store them as one character."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+# What a person is told once a message of theirs (to a specialist, to Balance) is on its way.
+MESSAGE_SENT = "Your message has been sent"
+
+
 class ValidTimezone:
     message = "Choose a valid time zone."
 

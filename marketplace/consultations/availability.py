@@ -50,7 +50,7 @@ from marketplace.jobs import enqueue, jobs
 from marketplace.scheduling.slots import Busy, DateOverride, SchedulingPolicy, WeeklyRule, free_slots, group_by_local_day
 from marketplace.specialists.hooks import KEEP_MOMENTS
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.timeutil import is_valid_timezone
+from marketplace.timeutil import is_valid_timezone, viewer_timezone
 
 log = logging.getLogger(__name__)
 
@@ -263,8 +263,6 @@ def preview_slots(profile: SpecialistProfile, now: datetime | None = None) -> li
 def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6,
                         tz_name: str | None = None, *, preview: bool = False) -> dict[date, list[datetime]]:
     """The next ``limit`` free slots grouped by the viewer's local day (profile page)."""
-    from marketplace.timeutil import viewer_timezone
-
     slots = preview_slots(profile) if preview else bookable_slots(profile)
     return group_by_local_day(slots[:limit], tz_name or viewer_timezone())
 

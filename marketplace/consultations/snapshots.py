@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 
 from marketplace.consultations.models import SLOT_STEP_MINUTES, AvailabilitySnapshot
+from marketplace.database import insert_on_conflict
 from marketplace.extensions import db
 from marketplace.scheduling.packing import pack_slots, unpack_slots
 from marketplace.specialists.models import SpecialistProfile
@@ -69,7 +69,7 @@ def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> Non
     if not snapshots:
         return
     table = AvailabilitySnapshot.__table__
-    stmt = _insert(table)
+    stmt = insert_on_conflict(table)
     columns = ("version", "computed_at", "min_notice_minutes", "slots", "next_available_at", "refresh_due_at")
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.profile_id],
@@ -91,20 +91,6 @@ def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> Non
         .values(next_available_at=stored, updated_at=profiles.c.updated_at)
     )
     _expire_next_available(set(ids))
-
-
-def _insert(table: Any) -> Any:
-    """INSERT … ON CONFLICT for the session's database (PostgreSQL and SQLite share the syntax)."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert(table)
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table)
-    raise NotImplementedError(f"availability snapshots need an upsert for {dialect}")  # pragma: no cover
 
 
 def _expire_next_available(ids: set[int]) -> None:

@@ -33,11 +33,11 @@ from marketplace.specialists.models import (
     profile_specialties,
 )
 from marketplace.specialists.search import profile_search_text
+from marketplace.specialists.services import ensure_vocabularies
 from marketplace.specialists.vocabulary import (
     APPROACHES,
     LANGUAGES,
     SPECIALTIES,
-    ensure_vocabularies,
     fee_in_eur_cents,
 )
 from marketplace.text import render_markdown

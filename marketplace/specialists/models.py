@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from marketplace.database import UTCDateTime, utcnow
 from marketplace.extensions import Model, db
 from marketplace.specialists.search import profile_search_text
+from marketplace.specialists.vocabulary import fee_in_eur_cents
 
 
 class VocabularyMixin:
@@ -255,6 +256,4 @@ def _keep_search_text(session: Session, _context: Any, _instances: Any) -> None:
 @event.listens_for(SpecialistProfile, "before_insert")
 @event.listens_for(SpecialistProfile, "before_update")
 def _keep_fee_in_eur(_mapper: Any, _connection: Any, profile: SpecialistProfile) -> None:
-    from marketplace.specialists.vocabulary import fee_in_eur_cents
-
     profile.fee_eur_cents = fee_in_eur_cents(profile.fee_cents, profile.currency)

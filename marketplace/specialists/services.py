@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.audit import record_audit
 from marketplace.auth.confirmation import PUBLISH, confirmation_refusal
+from marketplace.auth.hooks import registration_hooks
 from marketplace.auth.models import Role, User
 from marketplace.cache import bump_on_change
 from marketplace.database import after_commit, unique_slug, utcnow
@@ -36,7 +37,7 @@ from marketplace.specialists.models import (
     VerificationStatus,
     refresh_search_text,
 )
-from marketplace.specialists.vocabulary import CURRENCIES, currency_digits
+from marketplace.specialists.vocabulary import APPROACHES, CURRENCIES, FORMATS, LANGUAGES, SPECIALTIES, currency_digits
 from marketplace.text import render_markdown, slugify
 from marketplace.timeutil import is_valid_timezone
 
@@ -113,6 +114,7 @@ def unique_profile_slug(name: str) -> str:
     return unique_slug(SpecialistProfile.slug, base)
 
 
+@registration_hooks.specialist_registered
 def create_draft_profile(user: User) -> SpecialistProfile:
     """An unpublished profile for a new specialist account, in the user's time zone."""
     profile = SpecialistProfile(
@@ -628,3 +630,16 @@ def erase_specialist_profile(user: User) -> None:
     db.session.flush()
     if old_photo:
         after_commit(lambda: photos.delete_photo(old_photo))
+
+
+# --- vocabularies -----------------------------------------------------------------------------
+
+def ensure_vocabularies() -> None:
+    """Insert any missing vocabulary rows (idempotent; the migration seeds them)."""
+    for model, entries in ((Specialty, SPECIALTIES), (Approach, APPROACHES), (Language, LANGUAGES),
+                           (Format, FORMATS)):
+        existing = set(db.session.scalars(select(model.slug)))
+        for slug, label in entries:
+            if slug not in existing:
+                db.session.add(model(slug=slug, label=label))
+    db.session.flush()

@@ -1,8 +1,8 @@
 """The fixed vocabularies of profiles (seeded by migration; ensured idempotently), plus the
 static choice lists the editor and the directory use (currencies, countries).
 
-The (slug, label) lists are the single source: ``marketplace.demo.content`` imports them.
-Database imports happen inside ``ensure_vocabularies`` so this module stays cheap to import.
+The (slug, label) lists are the single source: ``marketplace.demo.content`` imports them, and
+``specialists.services.ensure_vocabularies`` inserts them. No database access here.
 """
 from __future__ import annotations
 
@@ -80,19 +80,3 @@ def country_names() -> dict[str, str]:
 
 def label_map(entries: list[tuple[str, str]]) -> dict[str, str]:
     return dict(entries)
-
-
-def ensure_vocabularies() -> None:
-    """Insert any missing vocabulary rows (idempotent)."""
-    from sqlalchemy import select
-
-    from marketplace.extensions import db
-    from marketplace.specialists.models import Approach, Format, Language, Specialty
-
-    for model, entries in ((Specialty, SPECIALTIES), (Approach, APPROACHES), (Language, LANGUAGES),
-                           (Format, FORMATS)):
-        existing = set(db.session.scalars(select(model.slug)))
-        for slug, label in entries:
-            if slug not in existing:
-                db.session.add(model(slug=slug, label=label))
-    db.session.flush()
