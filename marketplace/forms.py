@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_wtf import FlaskForm
 from wtforms import Field, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
 from wtforms.validators import DataRequired, ValidationError
 
 from marketplace.text import strip_control_chars
 from marketplace.timeutil import canonical_timezone, is_valid_timezone, readable_timezone, zone_choices
+
+
+class ActionForm(FlaskForm):
+    """No fields: carries the CSRF token of a POST-only action (log out, publish, confirm, approve, …)."""
 
 
 def clean_text(value: Any) -> Any:

@@ -98,10 +98,6 @@ class NoShowForm(FlaskForm):
                            description="You can undo it within 24 hours.")
 
 
-class EmptyForm(FlaskForm):
-    """Carries the CSRF token of POST-only actions (confirm, complete, no-show, remove)."""
-
-
 class WeeklyHoursForm(FlaskForm):
     """The same hours on one or more weekdays (posted as ``weekday`` once per day)."""
 

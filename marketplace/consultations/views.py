@@ -26,7 +26,6 @@ from marketplace.consultations.forms import (
     BookingForm,
     CancelForm,
     CompleteForm,
-    EmptyForm,
     NoShowForm,
     OutcomeForm,
     OverrideForm,
@@ -40,6 +39,7 @@ from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import specialist_stats
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import db
+from marketplace.forms import ActionForm
 from marketplace.scheduling.weeks import SlotWeek
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt, role_required
 from marketplace.specialists.models import SpecialistProfile
@@ -202,7 +202,7 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
     if consultation.is_specialist(current_user):
         cancel_form.for_specialist()
     return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
-                           cancel_form=cancel_form, undo_form=EmptyForm(),
+                           cancel_form=cancel_form, undo_form=ActionForm(),
                            complete_form=forms.get("complete_form") or CompleteForm(),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(),
                            no_show_form=forms.get("no_show_form") or NoShowForm()), status
@@ -254,7 +254,7 @@ def _run_action(consultation_id: int, action: Any, success: str, *args: Any, for
 @login_required
 def confirm(consultation_id: int) -> ResponseReturnValue:
     return _run_action(consultation_id, svc.confirm_consultation, "The consultation is confirmed.",
-                       form=EmptyForm())
+                       form=ActionForm())
 
 
 @bp.route("/consultations/<int:consultation_id>/complete", methods=["POST"])
@@ -295,7 +295,7 @@ def outcome(consultation_id: int) -> ResponseReturnValue:
 def undo(consultation_id: int) -> ResponseReturnValue:
     return _run_action(consultation_id, svc.undo_record,
                        "Undone. Record what happened again below; if the client was e-mailed, "
-                       "they get a correction.", form=EmptyForm())
+                       "they get a correction.", form=ActionForm())
 
 
 @bp.route("/consultations/<int:consultation_id>/reschedule", methods=["GET", "POST"])
@@ -337,7 +337,7 @@ def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
         rule_form=forms.get("rule_form") or WeeklyHoursForm(),
         edit_form=forms.get("edit_form"), edit_rule_id=forms.get("edit_rule_id"),
         override_form=forms.get("override_form") or OverrideForm(),
-        action_form=EmptyForm()), status
+        action_form=ActionForm()), status
 
 
 @bp.route("/specialists/me/availability")
@@ -403,7 +403,7 @@ def save_settings() -> ResponseReturnValue:
 
 def _remove(remove: Any, item_id: int, success: str) -> WerkzeugResponse:
     """Delete one of the specialist's own rules/exceptions; anyone else's id is a 404."""
-    if not EmptyForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     if not remove(_my_profile(), item_id):
         abort(404)
