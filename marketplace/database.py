@@ -6,12 +6,13 @@ rolled-back action never sends an e-mail.
 """
 from __future__ import annotations
 
+import enum
 import logging
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, abort, current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import DateTime, event, select
+from sqlalchemy import DateTime, Enum, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.sql.base import Executable
@@ -190,3 +191,9 @@ def insert_on_conflict(table: Any) -> Any:
     if name == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"INSERT … ON CONFLICT is not supported on {name!r}")  # pragma: no cover
+
+
+def enum_type(enum_cls: type[enum.Enum], length: int) -> Enum:
+    """The column type of a domain enum: its values (not names) in a VARCHAR(length), no database
+    enum type (so adding a member needs no ALTER TYPE)."""
+    return Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 Listener = Callable[[Any], object]
+L = TypeVar("L", bound=Listener)
 
 
 @dataclass
 class RegistrationHooks:
     specialist_listeners: list[Listener] = field(default_factory=list)
 
-    def specialist_registered(self, func: Listener) -> Listener:
+    def specialist_registered(self, func: L) -> L:
         if func not in self.specialist_listeners:
             self.specialist_listeners.append(func)
         return func

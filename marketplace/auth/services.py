@@ -19,7 +19,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs import enqueue_after_commit, jobs
 from marketplace.notifications.mail import external_url, render_mail, send_mail
-from marketplace.timeutil import is_valid_timezone
+from marketplace.timeutil import zone_or_utc
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -84,7 +84,7 @@ def register_user(*, email: str, password: str, display_name: str, role: Role = 
         password_hash=hash_password(password),
         display_name=display_name.strip(),
         role=role,
-        timezone=timezone if is_valid_timezone(timezone) else "UTC",
+        timezone=zone_or_utc(timezone),
     )
     db.session.add(user)
     try:

@@ -25,7 +25,7 @@ from marketplace.extensions import db
 from marketplace.jobs import jobs
 from marketplace.notifications.ics import build_ics
 from marketplace.notifications.mail import Attachment, NothingToSay, mail_composer, render_mail, send_composed_mail, send_mail
-from marketplace.timeutil import format_datetime, is_valid_timezone
+from marketplace.timeutil import format_datetime, user_zone
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,6 @@ def meeting_details(consultation: Consultation) -> str | None:
         "in_person": profile.address,
         "phone": profile.phone,
     }.get(consultation.format)
-
-
-def recipient_zone(user: User) -> str:
-    return user.timezone if is_valid_timezone(user.timezone) else "UTC"
 
 
 def consultation_url(consultation: Consultation) -> str:
@@ -107,7 +103,7 @@ def build_ics_for(consultation: Consultation, viewer: User, other_name: str, *, 
         organizer_email=sender_email or "no-reply@balance.example",
         organizer_name=sender_name or "Balance",
         attendees=attendees,
-        display_tz=recipient_zone(viewer),
+        display_tz=user_zone(viewer),
         status="CONFIRMED" if consultation.state is ConsultationState.CONFIRMED else "TENTATIVE",
     )
 
@@ -120,7 +116,7 @@ def _mail(consultation: Consultation, recipient: Recipient, template: str, subje
 
 def _compose(consultation: Consultation, recipient: Recipient, template: str, *, cancel: bool = False,
              **context: Any) -> tuple[str, list[Attachment]]:
-    tz = recipient_zone(recipient.user)
+    tz = user_zone(recipient.user)
     body = render_mail(
         f"email/{template}",
         consultation=consultation,
@@ -190,7 +186,7 @@ def notify_cancelled(consultation: Consultation, cancelled_by: User | None, *, a
 def notify_rescheduled(consultation: Consultation, old_start: datetime) -> None:
     for r in recipients(consultation):
         _mail(consultation, r, "consultation_rescheduled.txt", f"Rescheduled: consultation with {r.other_name}",
-              old_when=format_datetime(old_start, recipient_zone(r.user)))
+              old_when=format_datetime(old_start, user_zone(r.user)))
 
 
 # --- reminders ----------------------------------------------------------------------------------
@@ -283,6 +279,6 @@ def _queue_reminder(consultation_id: int, which: str) -> None:
 
 __all__ = [
     "build_ics_for", "commit_and_deliver", "consultation_url", "format_label", "ics_attachment", "meeting_details",
-    "notify_booked", "notify_cancelled", "notify_confirmed", "notify_rescheduled", "recipient_zone", "recipients",
+    "notify_booked", "notify_cancelled", "notify_confirmed", "notify_rescheduled", "recipients",
     "send_reminders",
 ]

@@ -34,7 +34,7 @@ from marketplace.consultations.forms import (
     WeeklyHoursForm,
     WeeklyRuleEditForm,
 )
-from marketplace.consultations.models import Consultation
+from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState
 from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import specialist_stats
 from marketplace.database import get_owned_or_404
@@ -175,7 +175,7 @@ def book(slug: str) -> ResponseReturnValue:
         return _render_booking(profile, form, status=409 if result.error in ("taken", "duplicate") else 422,
                                error=result.message)
     assert result.consultation is not None  # result.ok
-    flash("Your free consultation is booked." if result.consultation.state.value == "confirmed"
+    flash("Your free consultation is booked." if result.consultation.state is ConsultationState.CONFIRMED
           else "Your free consultation is requested. You will get an e-mail when it is confirmed.", "success")
     return redirect(url_for("consultations.detail", consultation_id=result.consultation.id))
 
@@ -196,7 +196,7 @@ def specialist_consultations() -> ResponseReturnValue:
 
 def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) -> tuple[str, int]:
     suggestions = (svc.suggest_other_specialists(consultation)
-                   if consultation.outcome and consultation.outcome.value == "not_a_fit"
+                   if consultation.outcome is ConsultationOutcome.NOT_A_FIT
                    and consultation.is_client(current_user) else [])
     cancel_form = forms.get("cancel_form") or CancelForm()
     if consultation.is_specialist(current_user):

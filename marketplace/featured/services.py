@@ -197,14 +197,6 @@ def placement_reach(reports: list[EntryReport]) -> PlacementReach:
     return PlacementReach(sum(1 for report in reports if report.eligible))
 
 
-def featured_for_home(limit: int = HOME_FEATURED) -> list[SpecialistProfile]:
-    """Featured specialists for the home page (eligible, active campaign, in order).
-
-    Counts a "home" impression for each returned card.
-    """
-    return featured_profiles(limit, placement="home")
-
-
 @directory_hooks.featured_order
 def active_featured_profile_ids() -> list[int]:
     """Ids of eligible featured profiles of the active campaign, in campaign order."""

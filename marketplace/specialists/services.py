@@ -39,7 +39,7 @@ from marketplace.specialists.models import (
 )
 from marketplace.specialists.vocabulary import APPROACHES, CURRENCIES, FORMATS, LANGUAGES, SPECIALTIES, currency_digits
 from marketplace.text import render_markdown, slugify
-from marketplace.timeutil import is_valid_timezone
+from marketplace.timeutil import is_valid_timezone, zone_or_utc
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def create_draft_profile(user: User) -> SpecialistProfile:
         user=user,
         display_name=user.display_name,
         slug=unique_profile_slug(user.display_name),
-        timezone=user.timezone or "UTC",
+        timezone=zone_or_utc(user.timezone),
     )
     db.session.add(profile)
     db.session.flush()

@@ -76,7 +76,3 @@ def countries() -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=1)
 def country_names() -> dict[str, str]:
     return dict(countries())
-
-
-def label_map(entries: list[tuple[str, str]]) -> dict[str, str]:
-    return dict(entries)
