@@ -174,7 +174,7 @@ def test_featured_specialist_turning_off_free_consultation_disappears_at_once(ap
     assert "Ineligible" in row and REASON_NO_FREE_CONSULTATION in row
 
 
-# --- directory (the specialists domain sorts by active_featured_profile_ids) ---------------
+# --- directory (featured gives the order through the specialists domain's directory_hooks) ---------
 
 def _directory_slugs(html: str) -> list[str]:
     return re.findall(r'href="/specialists/([a-z0-9-]+)(?:\?[^"]*)?"', html)

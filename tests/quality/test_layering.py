@@ -1,5 +1,5 @@
-"""Dependencies run one way (README, "Layout"). Every module of ``marketplace/`` is parsed with
-``ast`` (nothing is imported); the test fails on
+"""Dependencies run one way (README, "Dependencies run one way"). Every module of ``marketplace/``
+is parsed with ``ast`` (nothing is imported); the test fails on
 
 (a) an import cycle between modules (imports at module level, ``TYPE_CHECKING`` ones aside;
     importing ``a.b.c`` also runs the packages ``a.b``);
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "marketplace"
 
 # Lowest first. A module may import its own domain, infrastructure, and the domains of lower layers.
-# Domains of one layer are peers: none imports another. ``FACTORY`` is the top: it wires everything.
+# Domains of one layer are peers: none imports another. The factory (below) is the top: it wires everything.
 LAYERS: list[tuple[str, frozenset[str]]] = [
     ("infrastructure", frozenset()),  # top-level modules: extensions, database, cache, jobs, security, …
     ("scheduling", frozenset({"scheduling"})),  # the pure slot engine and the week picker
@@ -50,7 +50,8 @@ LAZY_OK = frozenset({"marketplace", "marketplace.blueprints", "marketplace.cli",
 KNOWN_UPWARD = frozenset({
     ("marketplace.consultations.booking", "marketplace.payments.services"),  # release_expired_holds
     ("marketplace.consultations.lifecycle", "marketplace.payments.services"),  # cancel_paid_session
-    # The type of the ``Consultation.payment`` backref (payments reads ``consultation.payment``).
+    # Type-only: the ``Consultation.payment`` backref's annotation, for payments' ``consultation.payment``;
+    # goes when payments looks its payment up itself (payments branch, or the lead at merge).
     ("marketplace.consultations.models", "marketplace.payments.models"),
 })
 KNOWN_LOCAL = frozenset({
@@ -281,7 +282,7 @@ def test_no_function_local_imports_outside_the_factory_and_cli() -> None:
 
 def test_dependencies_run_one_way() -> None:
     problems = layering_violations(parse(), KNOWN_UPWARD)
-    assert not problems, "imports against the layering (README, Layout):\n" + "\n".join(problems)
+    assert not problems, "imports against the layering (README, 'Dependencies run one way'):\n" + "\n".join(problems)
 
 
 def test_every_package_has_a_layer() -> None:
