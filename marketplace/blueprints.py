@@ -42,6 +42,6 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
         (marketplace.articles.bp, "/articles"),
         (marketplace.contact.bp, "/contact"),
         (marketplace.admin.bp, "/admin"),
-        (marketplace.featured.bp, None),  # /campaign, /admin/featured
+        (marketplace.featured.bp, None),  # /campaign (its admin pages are under /admin)
         (marketplace.payments.bp, "/payments"),
     ]
