@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_jobs(app: Flask) -> None:
     """Bind every registered job (domains register them at import) to this app's queue."""
+    import marketplace.payments.tasks  # noqa: F401  (its periodic job; the other domains' come with their views)
     from marketplace.jobs import jobs
 
     jobs.init_app(app)

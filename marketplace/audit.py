@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context, request
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,7 +40,3 @@ def record_audit(actor: Any, action: str, target: Any, *, before: dict | None = 
     )
     db.session.add(entry)
     return entry
-
-
-def client_ip() -> str | None:
-    return request.remote_addr if has_request_context() else None

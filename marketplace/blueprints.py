@@ -1,34 +1,47 @@
-"""The blueprints and where they are mounted."""
+"""The blueprints, where they are mounted, and the admin pages each domain adds.
+
+Each domain package holds its blueprint (``bp``, in its ``__init__``); importing its ``views``
+module adds the routes. A domain's admin pages (``admin_views.pages``) are added to the admin
+blueprint here: the admin area builds on the domains, never the other way round.
+"""
 from __future__ import annotations
 
 from flask import Blueprint
 
 
 def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
-    from marketplace.account import bp as account
-    from marketplace.admin import bp as admin
-    from marketplace.articles import bp as articles
-    from marketplace.auth import bp as auth
-    from marketplace.consultations import bp as consultations
-    from marketplace.contact import bp as contact
-    from marketplace.featured import bp as featured
-    from marketplace.main import bp as main
-    from marketplace.messaging import bp as messaging
-    from marketplace.payments import bp as payments
-    from marketplace.questions import bp as questions
-    from marketplace.specialists import bp as specialists
+    import marketplace.account.views
+    import marketplace.admin.views
+    import marketplace.articles.views
+    import marketplace.auth.views
+    import marketplace.consultations.views
+    import marketplace.contact.views
+    import marketplace.featured.views
+    import marketplace.main.views
+    import marketplace.messaging.views
+    import marketplace.payments.views
+    import marketplace.questions.views
+    import marketplace.specialists.views
+    from marketplace.contact.admin_views import pages as contact_admin
+    from marketplace.featured.admin_views import pages as featured_admin
+    from marketplace.payments.admin_views import pages as payments_admin
+    from marketplace.questions.admin_views import pages as questions_admin
+    from marketplace.specialists.admin_views import pages as specialists_admin
+
+    for admin_pages in (specialists_admin, featured_admin, questions_admin, contact_admin, payments_admin):
+        admin_pages.add_to(marketplace.admin.bp)
 
     return [
-        (main, None),
-        (auth, "/auth"),
-        (account, "/account"),
-        (specialists, "/specialists"),
-        (consultations, None),  # /specialists/<slug>/book, /specialists/me/availability, /consultations/…
-        (messaging, "/messages"),
-        (questions, "/questions"),
-        (articles, "/articles"),
-        (contact, "/contact"),
-        (admin, "/admin"),
-        (featured, None),  # /campaign, /admin/featured
-        (payments, "/payments"),
+        (marketplace.main.bp, None),
+        (marketplace.auth.bp, "/auth"),
+        (marketplace.account.bp, "/account"),
+        (marketplace.specialists.bp, "/specialists"),
+        (marketplace.consultations.bp, None),  # /specialists/<slug>/book, /specialists/me/availability, /consultations/…
+        (marketplace.messaging.bp, "/messages"),
+        (marketplace.questions.bp, "/questions"),
+        (marketplace.articles.bp, "/articles"),
+        (marketplace.contact.bp, "/contact"),
+        (marketplace.admin.bp, "/admin"),
+        (marketplace.featured.bp, None),  # /campaign (its admin pages are under /admin)
+        (marketplace.payments.bp, "/payments"),
     ]

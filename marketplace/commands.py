@@ -1,26 +1,16 @@
-"""Domain CLI commands are registered here, each defined in its own package's ``cli.py``.
-
-A domain's ``cli.py`` exposes ``register(app)``; missing modules contribute nothing.
-"""
+"""Domain CLI commands are registered here, each defined in its own package's ``cli.py``
+(which exposes ``register(app)``)."""
 from __future__ import annotations
-
-import importlib
 
 from flask import Flask
 
-DOMAIN_CLI_MODULES = [
-    "marketplace.consultations.cli",
-    "marketplace.payments.cli",
-    "marketplace.specialists.cli",
-]
+from marketplace.consultations import cli as consultations_cli
+from marketplace.payments import cli as payments_cli
+from marketplace.specialists import cli as specialists_cli
+
+DOMAIN_CLI_MODULES = (consultations_cli, payments_cli, specialists_cli)
 
 
 def register_domain_commands(app: Flask) -> None:
-    for name in DOMAIN_CLI_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in DOMAIN_CLI_MODULES:
         module.register(app)

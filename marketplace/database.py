@@ -6,12 +6,14 @@ rolled-back action never sends an e-mail.
 """
 from __future__ import annotations
 
+import enum
 import logging
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, abort, g, has_app_context, has_request_context, request
-from sqlalchemy import DateTime, event
+from flask import Flask, Response, abort, current_app, g, has_app_context, has_request_context, request
+from sqlalchemy import DateTime, Enum, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
@@ -59,8 +61,6 @@ def configure_engine_events(engine: Engine) -> None:
     """SQLite: enforce foreign keys, WAL, and queue writers instead of failing at once."""
     if engine.dialect.name != "sqlite":
         return
-    from flask import current_app
-
     busy_ms = int(current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
 
     @event.listens_for(engine, "connect")
@@ -141,8 +141,6 @@ def unique_slug(column: Any, base: str) -> str:
 
     (A unique constraint on the column still decides a race; this only picks a likely-free value.)
     """
-    from sqlalchemy import select
-
     taken = set(db.session.scalars(select(column).where(column.like(f"{base}%"))))
     if base not in taken:
         return base
@@ -183,3 +181,19 @@ def get_owned_or_404(model: type[T], ident: Any, user: Any, *, permission: str =
     if not check(user):
         abort(404)
     return obj
+
+
+def insert_on_conflict(table: Any) -> Any:
+    """``INSERT … ON CONFLICT`` for the session's database (PostgreSQL and SQLite share the syntax)."""
+    name = db.session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"INSERT … ON CONFLICT is not supported on {name!r}")  # pragma: no cover
+
+
+def enum_type(enum_cls: type[enum.Enum], length: int) -> Enum:
+    """The column type of a domain enum: its values (not names) in a VARCHAR(length), no database
+    enum type (so adding a member needs no ALTER TYPE)."""
+    return Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_wtf import FlaskForm
 from wtforms import Field, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
 from wtforms.validators import DataRequired, ValidationError
@@ -11,11 +12,24 @@ from marketplace.text import strip_control_chars
 from marketplace.timeutil import canonical_timezone, is_valid_timezone, readable_timezone, zone_choices
 
 
+class ActionForm(FlaskForm):
+    """No fields: carries the CSRF token of a POST-only action (log out, publish, confirm, approve, …)."""
+
+
 def clean_text(value: Any) -> Any:
     """Filter for every free-text field: strip surrounding space and control characters."""
     if isinstance(value, str):
         return strip_control_chars(value).strip()
     return value
+
+
+def unix_newlines(value: object) -> object:
+    """Browsers send textarea newlines as CRLF; count and store them as one character."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+# What a person is told once a message of theirs (to a specialist, to Balance) is on its way.
+MESSAGE_SENT = "Your message has been sent"
 
 
 class ValidTimezone:

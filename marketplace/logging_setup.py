@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 
 from flask import Flask, g, has_request_context, request
@@ -32,8 +33,6 @@ def configure(app: Flask) -> None:
     # Werkzeug's access log prints query strings (may contain e-mail in ?next=…); keep it at warning in prod.
     if not app.debug:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    import secrets
 
     @app.before_request
     def _request_id() -> None:

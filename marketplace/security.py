@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeGuard
@@ -141,7 +140,3 @@ def register_security(app: Flask) -> None:
             # Pages with personal data must not be stored by shared caches or the back button.
             headers.setdefault("Cache-Control", "no-store")
         return response
-
-
-def random_token(nbytes: int = 32) -> str:
-    return secrets.token_urlsafe(nbytes)

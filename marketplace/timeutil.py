@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
@@ -72,6 +72,17 @@ def is_valid_timezone(name: str | None) -> bool:
     if not name or len(name) > 64:
         return False
     return _loadable(name)
+
+
+def zone_or_utc(name: str | None) -> str:
+    """``name`` when it is a zone tzdata can load, else "UTC": the one fallback for a stored zone."""
+    return name if name is not None and is_valid_timezone(name) else "UTC"
+
+
+def user_zone(user: object) -> str:
+    """The zone a person's e-mails, calendar files and times are written in: their account's zone
+    (``zone_or_utc``)."""
+    return zone_or_utc(getattr(user, "timezone", None))
 
 
 def canonical_timezone(name: str | None) -> str | None:
@@ -140,7 +151,7 @@ def _zone_choices(hour: datetime, extra: str | None) -> dict[str, list[tuple[str
 
 # --- the viewer's zone ---------------------------------------------------------------------------
 
-class ZoneSource(str, Enum):
+class ZoneSource(StrEnum):
     ACCOUNT = "account"  # the logged-in person's setting
     CHOSEN = "chosen"  # a visitor chose it (TZ_CHOICE_COOKIE)
     BROWSER = "browser"  # the visitor's browser reported it (TZ_COOKIE)

@@ -128,7 +128,7 @@ def _make_app(url: str, request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     overrides.update(_config_overrides(request))
     app = create_app("testing", overrides)
     with app.app_context():
-        from marketplace.specialists.vocabulary import ensure_vocabularies
+        from marketplace.specialists.services import ensure_vocabularies
 
         ensure_vocabularies()
         db.session.commit()

@@ -10,10 +10,9 @@ from flask_login import current_user, login_required
 from marketplace.account import bp
 from marketplace.account.forms import AccountForm, DeleteAccountForm, PasswordChangeForm, TimezoneChoiceForm
 from marketplace.account.services import choose_timezone, delete_account, export_user_data, update_account
-from marketplace.auth.forms import LogoutForm
 from marketplace.auth.services import AccountError, change_password
 from marketplace.auth.sessions import log_in, log_out, log_out_everywhere
-from marketplace.forms import required_text
+from marketplace.forms import ActionForm, required_text
 from marketplace.security import safe_next
 from marketplace.timeutil import remember_zone_choice, viewer_timezone
 
@@ -67,7 +66,7 @@ def password() -> ResponseReturnValue:
 @bp.route("/sessions/end", methods=["POST"])
 @login_required
 def log_out_all() -> ResponseReturnValue:
-    if not LogoutForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         return _render(status=400)
     log_out_everywhere(current_user._get_current_object())
     flash("You have been logged out on every device. Log in again to continue.", "info")

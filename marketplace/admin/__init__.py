@@ -1,7 +1,8 @@
 """The admin area: one blueprint under /admin, admins only (403 for everyone else).
 
-Each domain contributes its admin pages in its own ``admin_views`` module, registered
-on this blueprint, so domain rules stay with the domain.
+Each domain keeps its admin pages in its own ``admin_views`` module (a ``RouteTable``, see
+``marketplace/routes.py``): the admin area builds on every domain, so no domain imports it; the
+factory (``marketplace/blueprints.py``) adds those pages to this blueprint.
 """
 from flask import Blueprint, abort
 from flask.typing import ResponseReturnValue
@@ -20,10 +21,3 @@ def _admins_only() -> ResponseReturnValue | None:
         abort(403)
     return None
 
-
-from marketplace.admin import views  # noqa: E402,F401
-from marketplace.contact import admin_views as _contact  # noqa: E402,F401
-from marketplace.featured import admin_views as _featured  # noqa: E402,F401
-from marketplace.payments import admin_views as _payments  # noqa: E402,F401
-from marketplace.questions import admin_views as _questions  # noqa: E402,F401
-from marketplace.specialists import admin_views as _specialists  # noqa: E402,F401

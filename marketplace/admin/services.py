@@ -18,6 +18,8 @@ from marketplace.consultations.services import cancel_consultation, upcoming_wit
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.pagination import Page, paginate
+from marketplace.payments.models import Payment
+from marketplace.questions.models import Answer, Question
 from marketplace.specialists.models import SpecialistProfile, VerificationStatus
 from marketplace.specialists.services import revoke_licence
 
@@ -93,8 +95,6 @@ def consultations_booked_since(since: datetime) -> int:
 def paid_conversions() -> int:
     """Free consultations with outcome "proceed" after which the client paid for a session
     with that specialist (one query; 0 while payments are not enabled)."""
-    from marketplace.payments.models import Payment
-
     paid = aliased(Consultation)
     paid_after = (
         select(Payment.id).join(paid, paid.id == Payment.consultation_id)
@@ -198,8 +198,6 @@ def signups_per_week(weeks: list[date]) -> dict[str, list[int]]:
 
 def questions_and_answers() -> tuple[int, int]:
     """Numbers of questions and answers, hidden ones included (one query)."""
-    from marketplace.questions.models import Answer, Question
-
     questions = select(func.count()).select_from(Question).scalar_subquery()
     answers = select(func.count()).select_from(Answer).scalar_subquery()
     n_questions, n_answers = db.session.execute(select(questions, answers)).one()

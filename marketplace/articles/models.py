@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
 from marketplace.extensions import Model
+from marketplace.specialists.models import profile_of
 
 
 def can_write_articles(user: Any) -> bool:
@@ -17,7 +18,7 @@ def can_write_articles(user: Any) -> bool:
         return False
     if user.is_admin:
         return True
-    profile = getattr(user, "specialist_profile", None) if user.is_specialist else None
+    profile = profile_of(user)
     return profile is not None and profile.is_verified
 
 

@@ -46,10 +46,6 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "Passwords don't match.")])
 
 
-class LogoutForm(FlaskForm):
-    """Empty form: carries the CSRF token for the POST-only logout."""
-
-
 class ResendConfirmationForm(FlaskForm):
     """"Send the link again": CSRF token and where to come back to (a local path, checked)."""
 

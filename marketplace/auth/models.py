@@ -8,14 +8,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.database import UTCDateTime, utcnow
+from marketplace.database import UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model, db
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     CLIENT = "client"
     SPECIALIST = "specialist"
     ADMIN = "admin"
@@ -32,7 +32,7 @@ class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]))
+    role: Mapped[Role] = mapped_column(enum_type(Role, 20))
     display_name: Mapped[str] = mapped_column(String(80))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # Bumped on password change / reset: invalidates other sessions, remember cookies and reset tokens.

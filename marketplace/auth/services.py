@@ -13,12 +13,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.auth.confirmation import mark_confirmed, send_confirmation
+from marketplace.auth.hooks import registration_hooks
 from marketplace.auth.models import Role, User, find_user_by_email, normalize_email
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs import enqueue_after_commit, jobs
 from marketplace.notifications.mail import external_url, render_mail, send_mail
-from marketplace.timeutil import is_valid_timezone
+from marketplace.timeutil import zone_or_utc
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -83,7 +84,7 @@ def register_user(*, email: str, password: str, display_name: str, role: Role = 
         password_hash=hash_password(password),
         display_name=display_name.strip(),
         role=role,
-        timezone=timezone if is_valid_timezone(timezone) else "UTC",
+        timezone=zone_or_utc(timezone),
     )
     db.session.add(user)
     try:
@@ -92,9 +93,7 @@ def register_user(*, email: str, password: str, display_name: str, role: Role = 
     except IntegrityError as exc:  # lost a race with a concurrent signup for the same e-mail
         raise AccountError("An account with this e-mail already exists. Try logging in.") from exc
     if role is Role.SPECIALIST:
-        from marketplace.specialists.services import create_draft_profile
-
-        create_draft_profile(user)
+        registration_hooks.notify_specialist_registered(user)  # the specialists domain adds a draft profile
     if confirmed:
         mark_confirmed(user)
     else:

@@ -16,7 +16,6 @@ from marketplace.auth.confirmation import (
 from marketplace.auth.forms import (
     ConfirmEmailForm,
     LoginForm,
-    LogoutForm,
     ResendConfirmationForm,
     ResetPasswordForm,
     ResetRequestForm,
@@ -42,7 +41,7 @@ from marketplace.auth.throttle import (
     remember_device,
 )
 from marketplace.extensions import limiter
-from marketplace.forms import required_text
+from marketplace.forms import ActionForm, required_text
 from marketplace.security import account_key as per_account
 from marketplace.security import safe_next
 
@@ -103,7 +102,7 @@ def login() -> ResponseReturnValue:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
-    if not LogoutForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     log_out(current_user._get_current_object())
     flash("You have been logged out.", "info")

@@ -58,7 +58,7 @@ from marketplace.scheduling.slots import (
 )
 from marketplace.specialists.hooks import KEEP_MOMENTS
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.timeutil import is_valid_timezone
+from marketplace.timeutil import is_valid_timezone, viewer_timezone, zone_or_utc
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def _windows_query(chunk: list[int], earliest_day: date) -> Any:
 def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consultation_id: int | None = None,
           client_id: int | None = None, lock_settings: bool = False) -> dict[int, SpecialistCalendar]:
     calendars = {
-        pid: SpecialistCalendar(pid, tz if is_valid_timezone(tz) else "UTC", SchedulingSettings.defaults_for(pid))
+        pid: SpecialistCalendar(pid, zone_or_utc(tz), SchedulingSettings.defaults_for(pid))
         for pid, tz in profiles
     }
     busy_since = now - BUSY_LOOKBACK
@@ -274,8 +274,6 @@ def preview_slots(profile: SpecialistProfile, now: datetime | None = None) -> li
 def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6,
                         tz_name: str | None = None, *, preview: bool = False) -> dict[date, list[datetime]]:
     """The next ``limit`` free slots grouped by the viewer's local day (profile page)."""
-    from marketplace.timeutil import viewer_timezone
-
     slots = preview_slots(profile) if preview else bookable_slots(profile)
     return group_by_local_day(slots[:limit], tz_name or viewer_timezone())
 
@@ -625,7 +623,7 @@ def add_date_override(profile: SpecialistProfile, day: date | None, kind: str, s
     """A day off, or extra hours on one date (in the profile's time zone)."""
     if day is None:
         raise AvailabilityError("Choose a date.")
-    zone = profile.timezone if is_valid_timezone(profile.timezone) else "UTC"
+    zone = zone_or_utc(profile.timezone)
     local_today = today or utcnow().astimezone(ZoneInfo(zone)).date()
     if day < local_today:
         raise AvailabilityError("Choose today or a later date.")

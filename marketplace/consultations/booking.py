@@ -47,6 +47,7 @@ from marketplace.consultations.models import (
     OccupiedBlock,
     SchedulingSettings,
 )
+from marketplace.consultations.notifications import notify_booked, notify_rescheduled
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.scheduling.slots import occupied_block_starts
@@ -315,8 +316,6 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
     (or "duplicate" for a second free consultation with the same specialist). Queues the
     e-mails (with .ics) to both sides; the profile's availability is refreshed after commit.
     """
-    from marketplace.consultations.notifications import notify_booked
-
     now = now or utcnow()
     note = (note or "").strip() or None
     failure = _check_request(client, profile, start_utc, format_slug, note)
@@ -360,8 +359,6 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
     The new booking keeps the calendar UID (SEQUENCE + 1), format, note and video link. If the new slot
     is taken, nothing changes (both steps are in one savepoint).
     """
-    from marketplace.consultations.notifications import notify_rescheduled
-
     now = now or utcnow()
     if not consultation.can_reschedule(user):
         return _failure("invalid", "This consultation can no longer be rescheduled.")

@@ -43,7 +43,6 @@ from marketplace.consultations.notifications import (
     consultation_url,
     format_label,
     ics_attachment,
-    recipient_zone,
     recipients,
     run_claims,
 )
@@ -54,7 +53,7 @@ from marketplace.jobs import jobs
 from marketplace.notifications.mail import Attachment, NothingToSay, mail_composer, render_mail, send_composed_mail
 from marketplace.notifications.models import MailStatus, OutboxMail
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.timeutil import format_datetime
+from marketplace.timeutil import format_datetime, user_zone
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +278,7 @@ def compose_follow_up_mail(consultation_id: int, user_id: int, template: str, *,
         if first is not MailStatus.SENT:
             raise NothingToSay(f"the mail corrected for consultation {consultation_id} was never sent")
         corrected = "no-show" if (about or "").startswith("no-show:") else "outcome"
-    tz = recipient_zone(recipient.user)
+    tz = user_zone(recipient.user)
     now = utcnow()
     profile = consultation.specialist
     base = consultation_url(consultation).rsplit("/consultations/", 1)[0]

@@ -108,10 +108,6 @@ class VideoLinkForm(FlaskForm):
                                       "Leave empty to use your profile's link.")
 
 
-class EmptyForm(FlaskForm):
-    """Carries the CSRF token of POST-only actions (confirm, complete, no-show, remove)."""
-
-
 class WeeklyHoursForm(FlaskForm):
     """The same hours on one or more weekdays (posted as ``weekday`` once per day)."""
 

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -32,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.database import UTCDateTime, utcnow
+from marketplace.database import UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model
 from marketplace.specialists.models import FreeTimesMixin
 
@@ -43,10 +42,6 @@ FREE_CONSULTATION_MINUTES = 30
 BLOCK_MINUTES = 15
 SLOT_STEP_MINUTES = 30  # slots start on the half hour of each window (local wall clock)
 ICS_DOMAIN = "balance.example"
-
-
-def _enum(enum_cls: type[enum.Enum], length: int) -> Enum:
-    return Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class ConsultationKind(enum.StrEnum):
@@ -128,8 +123,8 @@ class Consultation(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
-    kind: Mapped[ConsultationKind] = mapped_column(_enum(ConsultationKind, 10), default=ConsultationKind.FREE)
-    state: Mapped[ConsultationState] = mapped_column(_enum(ConsultationState, 20),
+    kind: Mapped[ConsultationKind] = mapped_column(enum_type(ConsultationKind, 10), default=ConsultationKind.FREE)
+    state: Mapped[ConsultationState] = mapped_column(enum_type(ConsultationState, 20),
                                                      default=ConsultationState.REQUESTED)
     start_utc: Mapped[datetime] = mapped_column(UTCDateTime())
     end_utc: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -142,7 +137,7 @@ class Consultation(Model):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    outcome: Mapped[ConsultationOutcome | None] = mapped_column(_enum(ConsultationOutcome, 12))
+    outcome: Mapped[ConsultationOutcome | None] = mapped_column(enum_type(ConsultationOutcome, 12))
     outcome_note: Mapped[str | None] = mapped_column(String(1000))
     # When the specialist recorded completed / no-show / the outcome (the correction window starts here).
     outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -386,7 +381,7 @@ class AvailabilityOverride(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)
-    kind: Mapped[OverrideKind] = mapped_column(_enum(OverrideKind, 8))
+    kind: Mapped[OverrideKind] = mapped_column(enum_type(OverrideKind, 8))
     start_time: Mapped[time | None] = mapped_column(Time())
     end_time: Mapped[time | None] = mapped_column(Time())
 

@@ -26,7 +26,7 @@ from marketplace.extensions import db
 from marketplace.jobs import jobs
 from marketplace.notifications.ics import build_ics
 from marketplace.notifications.mail import Attachment, NothingToSay, mail_composer, render_mail, send_composed_mail, send_mail
-from marketplace.timeutil import format_datetime, is_valid_timezone
+from marketplace.timeutil import format_datetime, user_zone
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,6 @@ def meeting_details(consultation: Consultation) -> str | None:
         "in_person": profile.address,
         "phone": profile.phone,
     }.get(consultation.format)
-
-
-def recipient_zone(user: User) -> str:
-    return user.timezone if is_valid_timezone(user.timezone) else "UTC"
 
 
 def consultation_url(consultation: Consultation) -> str:
@@ -109,7 +105,7 @@ def build_ics_for(consultation: Consultation, viewer: User, other_name: str, *, 
         organizer_email=sender_email or "no-reply@balance.example",
         organizer_name=sender_name or "Balance",
         attendees=attendees,
-        display_tz=recipient_zone(viewer),
+        display_tz=user_zone(viewer),
         status="CONFIRMED" if consultation.state is ConsultationState.CONFIRMED else "TENTATIVE",
     )
 
@@ -122,7 +118,7 @@ def _mail(consultation: Consultation, recipient: Recipient, template: str, subje
 
 def _compose(consultation: Consultation, recipient: Recipient, template: str, *, cancel: bool = False,
              **context: Any) -> tuple[str, list[Attachment]]:
-    tz = recipient_zone(recipient.user)
+    tz = user_zone(recipient.user)
     body = render_mail(
         f"email/{template}",
         consultation=consultation,
@@ -179,7 +175,7 @@ def compose_consultation_mail(consultation_id: int, user_id: int, template: str,
     if consultation is None or recipient is None:
         raise NothingToSay(f"consultation {consultation_id} or its participant {user_id} is gone")
     if old_start is not None:
-        context["old_when"] = format_datetime(datetime.fromisoformat(old_start), recipient_zone(recipient.user))
+        context["old_when"] = format_datetime(datetime.fromisoformat(old_start), user_zone(recipient.user))
     return _compose(consultation, recipient, template, **context)
 
 
@@ -313,6 +309,6 @@ def _queue_reminder(consultation_id: int, which: str) -> None:
 
 __all__ = [
     "build_ics_for", "commit_and_deliver", "consultation_url", "format_label", "ics_attachment", "meeting_details",
-    "notify_booked", "notify_cancelled", "notify_confirmed", "notify_rescheduled", "recipient_zone", "recipients",
+    "notify_booked", "notify_cancelled", "notify_confirmed", "notify_rescheduled", "recipients",
     "run_claims", "send_reminders",
 ]

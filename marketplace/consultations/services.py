@@ -89,7 +89,7 @@ from marketplace.consultations.models import (
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.specialists.hooks import availability_hooks
-from marketplace.specialists.models import SpecialistProfile
+from marketplace.specialists.models import SpecialistProfile, profile_id_of
 
 log = logging.getLogger(__name__)
 
@@ -139,15 +139,11 @@ def has_consultation_between(client_id: int, specialist_profile_id: int) -> bool
         Consultation.client_id == client_id, Consultation.specialist_id == specialist_profile_id))))
 
 
-def _profile_id_of(user: User) -> int | None:
-    return db.session.scalar(select(SpecialistProfile.id).where(SpecialistProfile.user_id == user.id))
-
-
 @data_exporter("consultations")
 def export_consultations(user: User) -> list[dict[str, Any]]:
     """Every consultation of the user (as client or specialist). The client's note is exported
     to the client only; meeting details are the specialist's own profile data."""
-    profile_id = _profile_id_of(user)
+    profile_id = profile_id_of(user)
     conditions = [Consultation.client_id == user.id]
     if profile_id is not None:
         conditions.append(Consultation.specialist_id == profile_id)
@@ -180,7 +176,7 @@ def export_consultations(user: User) -> list[dict[str, Any]]:
 @data_exporter("availability")
 def export_availability(user: User) -> dict[str, Any] | None:
     """A specialist's weekly hours, date exceptions and booking settings."""
-    profile_id = _profile_id_of(user)
+    profile_id = profile_id_of(user)
     if profile_id is None:
         return None
     settings = db.session.get(SchedulingSettings, profile_id)
@@ -208,7 +204,7 @@ def cancel_future_consultations(user: User) -> None:
     """Account deletion: cancel the user's upcoming consultations (as client or specialist)
     and tell the other side by e-mail. A deleted specialist's profile can no longer be booked
     (it is hidden by a later hook), so its availability is refreshed after the commit."""
-    profile_id = _profile_id_of(user)
+    profile_id = profile_id_of(user)
     conditions = [Consultation.client_id == user.id]
     if profile_id is not None:
         conditions.append(Consultation.specialist_id == profile_id)

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_, select, update
 
 from marketplace.consultations.models import SLOT_STEP_MINUTES, AvailabilitySnapshot
+from marketplace.database import insert_on_conflict
 from marketplace.extensions import db
 from marketplace.scheduling.free_times import free_time_bits
 from marketplace.scheduling.packing import pack_slots, unpack_slots
@@ -73,7 +73,7 @@ def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> Non
     if not snapshots:
         return
     table = AvailabilitySnapshot.__table__
-    stmt = _insert(table)
+    stmt = insert_on_conflict(table)
     copied = ("next_available_at", *FREE_TIME_COLUMNS)  # to the profile
     columns = ("version", "computed_at", "min_notice_minutes", "slots", "refresh_due_at", *copied)
     stmt = stmt.on_conflict_do_update(
@@ -97,20 +97,6 @@ def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> Non
         .values({**{name: table.c[name] for name in copied}, "updated_at": profiles.c.updated_at})
     )
     _expire_copied(set(ids), copied)
-
-
-def _insert(table: Any) -> Any:
-    """INSERT … ON CONFLICT for the session's database (PostgreSQL and SQLite share the syntax)."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert(table)
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table)
-    raise NotImplementedError(f"availability snapshots need an upsert for {dialect}")  # pragma: no cover
 
 
 def _expire_copied(ids: set[int], names: Sequence[str]) -> None:

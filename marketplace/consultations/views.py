@@ -26,7 +26,6 @@ from marketplace.consultations.forms import (
     BookingForm,
     CancelForm,
     CompleteForm,
-    EmptyForm,
     NoShowForm,
     OutcomeForm,
     OverrideForm,
@@ -36,11 +35,12 @@ from marketplace.consultations.forms import (
     WeeklyHoursForm,
     WeeklyRuleEditForm,
 )
-from marketplace.consultations.models import Consultation
+from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState
 from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import specialist_stats
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import db
+from marketplace.forms import ActionForm
 from marketplace.scheduling.weeks import SlotWeek
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt, role_required
 from marketplace.specialists.models import SpecialistProfile
@@ -176,7 +176,7 @@ def book(slug: str) -> ResponseReturnValue:
         return _render_booking(profile, form, status=409 if result.error in ("taken", "duplicate") else 422,
                                error=result.message)
     assert result.consultation is not None  # result.ok
-    flash("Your free consultation is booked." if result.consultation.state.value == "confirmed"
+    flash("Your free consultation is booked." if result.consultation.state is ConsultationState.CONFIRMED
           else "Your free consultation is requested. You will get an e-mail when it is confirmed.", "success")
     return redirect(url_for("consultations.detail", consultation_id=result.consultation.id))
 
@@ -197,13 +197,13 @@ def specialist_consultations() -> ResponseReturnValue:
 
 def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) -> tuple[str, int]:
     suggestions = (svc.suggest_other_specialists(consultation)
-                   if consultation.outcome and consultation.outcome.value == "not_a_fit"
+                   if consultation.outcome is ConsultationOutcome.NOT_A_FIT
                    and consultation.is_client(current_user) else [])
     cancel_form = forms.get("cancel_form") or CancelForm()
     if consultation.is_specialist(current_user):
         cancel_form.for_specialist()
     return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
-                           cancel_form=cancel_form, undo_form=EmptyForm(),
+                           cancel_form=cancel_form, undo_form=ActionForm(),
                            complete_form=forms.get("complete_form") or CompleteForm(),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(),
                            video_link_form=forms.get("video_link_form") or VideoLinkForm(
@@ -257,7 +257,7 @@ def _run_action(consultation_id: int, action: Any, success: str, *args: Any, for
 @login_required
 def confirm(consultation_id: int) -> ResponseReturnValue:
     return _run_action(consultation_id, svc.confirm_consultation, "The consultation is confirmed.",
-                       form=EmptyForm())
+                       form=ActionForm())
 
 
 @bp.route("/consultations/<int:consultation_id>/complete", methods=["POST"])
@@ -306,7 +306,7 @@ def video_link(consultation_id: int) -> ResponseReturnValue:
 def undo(consultation_id: int) -> ResponseReturnValue:
     return _run_action(consultation_id, svc.undo_record,
                        "Undone. Record what happened again below; if the client was e-mailed, "
-                       "they get a correction.", form=EmptyForm())
+                       "they get a correction.", form=ActionForm())
 
 
 @bp.route("/consultations/<int:consultation_id>/reschedule", methods=["GET", "POST"])
@@ -348,7 +348,7 @@ def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
         rule_form=forms.get("rule_form") or WeeklyHoursForm(),
         edit_form=forms.get("edit_form"), edit_rule_id=forms.get("edit_rule_id"),
         override_form=forms.get("override_form") or OverrideForm(),
-        action_form=EmptyForm()), status
+        action_form=ActionForm()), status
 
 
 @bp.route("/specialists/me/availability")
@@ -414,7 +414,7 @@ def save_settings() -> ResponseReturnValue:
 
 def _remove(remove: Any, item_id: int, success: str) -> WerkzeugResponse:
     """Delete one of the specialist's own rules/exceptions; anyone else's id is a 404."""
-    if not EmptyForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     if not remove(_my_profile(), item_id):
         abort(404)

@@ -5,13 +5,15 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from marketplace.admin import bp
 from marketplace.contact.models import ContactMessage
 from marketplace.contact.services import FILTERS, list_contact_messages, set_contact_handled
 from marketplace.database import get_owned_or_404
+from marketplace.routes import RouteTable
+
+pages = RouteTable()  # admin pages: added to the admin blueprint by marketplace/blueprints.py
 
 
-@bp.route("/contact")
+@pages.route("/contact")
 def contact_messages() -> ResponseReturnValue:
     show = request.args.get("show", "unhandled")
     show = show if show in FILTERS else "unhandled"
@@ -19,7 +21,7 @@ def contact_messages() -> ResponseReturnValue:
                            filters=FILTERS)
 
 
-@bp.route("/contact/<int:message_id>/handled", methods=["POST"])
+@pages.route("/contact/<int:message_id>/handled", methods=["POST"])
 def contact_set_handled(message_id: int) -> ResponseReturnValue:
     message = get_owned_or_404(ContactMessage, message_id, current_user, permission="handle")
     handled = request.form.get("handled", "1") == "1"

@@ -6,8 +6,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from marketplace.contact.models import MAX_BODY_LENGTH, MAX_SUBJECT_LENGTH
-from marketplace.forms import clean_text
-from marketplace.messaging.forms import unix_newlines
+from marketplace.forms import clean_text, unix_newlines
 
 BODY_TOO_LONG = f"Your message is too long. The limit is {MAX_BODY_LENGTH:,} characters."
 

@@ -11,8 +11,7 @@ from marketplace.contact import bp
 from marketplace.contact.forms import ContactForm
 from marketplace.contact.services import submit_contact_message
 from marketplace.extensions import limiter
-from marketplace.forms import required_text
-from marketplace.messaging.views import MESSAGE_SENT
+from marketplace.forms import MESSAGE_SENT, required_text
 from marketplace.security import PROMPT_CONTACT, account_key, login_required_with_prompt
 
 

@@ -1,6 +1,6 @@
 """Demo-data seeders, one per domain, run in order by ``flask demo-data``.
 
-A domain adds ``marketplace/<domain>/demo.py`` with::
+A domain adds ``marketplace/<domain>/demo.py`` (imported by ``marketplace/demo/loader.py``) with::
 
     @demo_seeder(order=20)
     def seed_availability(ctx: DemoContext) -> None: ...
@@ -9,22 +9,11 @@ A domain adds ``marketplace/<domain>/demo.py`` with::
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 SEEDERS: list[tuple[int, str, Callable[[DemoContext], None]]] = []
-
-# Domains that may contribute demo data (a missing module simply contributes nothing).
-DEMO_MODULES = [
-    "marketplace.specialists.demo",
-    "marketplace.consultations.demo",
-    "marketplace.questions.demo",
-    "marketplace.articles.demo",
-    "marketplace.featured.demo",
-    "marketplace.messaging.demo",
-]
 
 
 @dataclass
@@ -46,11 +35,5 @@ def demo_seeder(order: int) -> Callable:
     return decorator
 
 
-def load_seeders() -> list[Callable[[DemoContext], None]]:
-    for name in DEMO_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+def ordered_seeders() -> list[Callable[[DemoContext], None]]:
     return [f for _, _, f in sorted(SEEDERS, key=lambda s: (s[0], s[1]))]

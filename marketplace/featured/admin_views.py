@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from marketplace.admin import bp
 from marketplace.database import get_or_404
 from marketplace.extensions import db
 from marketplace.featured.forms import CampaignForm, FeatureForm, MoveForm, ReorderForm
@@ -31,19 +30,22 @@ from marketplace.featured.services import (
     update_campaign,
 )
 from marketplace.forms import required_text
+from marketplace.routes import RouteTable
 from marketplace.specialists.models import SpecialistProfile
+
+pages = RouteTable()  # admin pages: added to the admin blueprint by marketplace/blueprints.py
 
 
 def _back(campaign_id: int) -> WerkzeugResponse:
     return redirect(url_for("admin.featured_campaign", campaign_id=campaign_id))
 
 
-@bp.route("/featured")
+@pages.route("/featured")
 def featured_campaigns() -> ResponseReturnValue:
     return render_template("featured/admin_campaigns.html", campaigns=list_campaigns(), today=today_utc())
 
 
-@bp.route("/featured/new", methods=["GET", "POST"])
+@pages.route("/featured/new", methods=["GET", "POST"])
 def featured_new_campaign() -> ResponseReturnValue:
     form = CampaignForm()
     if form.validate_on_submit():
@@ -57,7 +59,7 @@ def featured_new_campaign() -> ResponseReturnValue:
     return render_template("featured/admin_campaign_form.html", form=form), 200 if not form.errors else 422
 
 
-@bp.route("/featured/<int:campaign_id>", methods=["GET", "POST"])
+@pages.route("/featured/<int:campaign_id>", methods=["GET", "POST"])
 def featured_campaign(campaign_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     form = CampaignForm(obj=campaign)
@@ -77,7 +79,7 @@ def featured_campaign(campaign_id: int) -> ResponseReturnValue:
     ), 200 if not form.errors else 422
 
 
-@bp.route("/featured/<int:campaign_id>/entries", methods=["POST"])
+@pages.route("/featured/<int:campaign_id>/entries", methods=["POST"])
 def featured_add(campaign_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     form = FeatureForm()
@@ -93,7 +95,7 @@ def featured_add(campaign_id: int) -> ResponseReturnValue:
     return _back(campaign_id)
 
 
-@bp.route("/featured/<int:campaign_id>/entries/<int:entry_id>/remove", methods=["POST"])
+@pages.route("/featured/<int:campaign_id>/entries/<int:entry_id>/remove", methods=["POST"])
 def featured_remove(campaign_id: int, entry_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     try:
@@ -105,7 +107,7 @@ def featured_remove(campaign_id: int, entry_id: int) -> ResponseReturnValue:
     return _back(campaign_id)
 
 
-@bp.route("/featured/<int:campaign_id>/entries/<int:entry_id>/move", methods=["POST"])
+@pages.route("/featured/<int:campaign_id>/entries/<int:entry_id>/move", methods=["POST"])
 def featured_move(campaign_id: int, entry_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     form = MoveForm()
@@ -122,7 +124,7 @@ def featured_move(campaign_id: int, entry_id: int) -> ResponseReturnValue:
     return _back(campaign_id)
 
 
-@bp.route("/featured/<int:campaign_id>/order", methods=["POST"])
+@pages.route("/featured/<int:campaign_id>/order", methods=["POST"])
 def featured_reorder(campaign_id: int) -> ResponseReturnValue:
     campaign = get_or_404(Campaign, campaign_id)
     form = ReorderForm()

@@ -23,16 +23,17 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, and_, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import counters
 from marketplace.audit import record_audit
 from marketplace.cache import bump_on_change
-from marketplace.database import rollback, utcnow
+from marketplace.consultations.models import Consultation
+from marketplace.database import insert_on_conflict, rollback, utcnow
 from marketplace.extensions import db
 from marketplace.featured.models import Campaign, CampaignStat, FeaturedEntry
 from marketplace.jobs import enqueue, jobs
+from marketplace.specialists.hooks import directory_hooks
 from marketplace.specialists.models import SpecialistProfile, VerificationStatus
 from marketplace.specialists.services import published_profiles_query
 
@@ -196,14 +197,7 @@ def placement_reach(reports: list[EntryReport]) -> PlacementReach:
     return PlacementReach(sum(1 for report in reports if report.eligible))
 
 
-def featured_for_home(limit: int = HOME_FEATURED) -> list[SpecialistProfile]:
-    """Featured specialists for the home page (eligible, active campaign, in order).
-
-    Counts a "home" impression for each returned card.
-    """
-    return featured_profiles(limit, placement="home")
-
-
+@directory_hooks.featured_order
 def active_featured_profile_ids() -> list[int]:
     """Ids of eligible featured profiles of the active campaign, in campaign order."""
     return list(db.session.scalars(
@@ -215,15 +209,6 @@ def active_featured_profile_ids() -> list[int]:
 
 
 # --- tracking -------------------------------------------------------------------------------
-
-def _dialect_insert() -> Callable[..., Any]:
-    name = db.session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise RuntimeError(f"campaign stats need INSERT … ON CONFLICT; unsupported database {name!r}")
-
 
 def increment_campaign_stat(counter: str, profiles: ColumnElement[bool], *, day: date | None = None,
                             amount: int = 1) -> None:
@@ -249,7 +234,7 @@ def increment_campaign_stat(counter: str, profiles: ColumnElement[bool], *, day:
         .where(*_publicly_featured(day), profiles)
         .order_by(FeaturedEntry.profile_id)  # lock rows in one order: no deadlocks between upserts
     )
-    insert = _dialect_insert()(table).from_select(["day", "campaign_id", "profile_id", counter], rows)
+    insert = insert_on_conflict(table).from_select(["day", "campaign_id", "profile_id", counter], rows)
     db.session.execute(insert.on_conflict_do_update(
         index_elements=["day", "campaign_id", "profile_id"],
         set_={counter: table.c[counter] + insert.excluded[counter]},
@@ -261,6 +246,7 @@ def increment_campaign_stat(counter: str, profiles: ColumnElement[bool], *, day:
 SLUG = re.compile(r"[a-z0-9-]{1,120}")
 
 
+@directory_hooks.cards_shown
 def count_impressions(profile_ids: Iterable[int], placement: str) -> None:
     """Count that these featured cards were shown, without a database write (see ``counters``)."""
     if placement not in PLACEMENTS:
@@ -311,28 +297,20 @@ def _utc_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
 
-def _consultation_model() -> Any:
-    """The Consultation model, imported lazily (the consultations domain builds on this one)."""
-    from marketplace.consultations.models import Consultation
-
-    return Consultation
-
-
 def count_campaign_bookings(profile_ids: Iterable[int], start: date, end: date) -> dict[int, int]:
     """Consultations booked from campaign placements per profile, on UTC days start..end inclusive."""
     ids = list(set(profile_ids))
     if not ids:
         return {}
-    consultation = _consultation_model()
     stmt = (
-        select(consultation.specialist_id, func.count(consultation.id))
+        select(Consultation.specialist_id, func.count(Consultation.id))
         .where(
-            consultation.source == CAMPAIGN_SOURCE,
-            consultation.specialist_id.in_(ids),
-            consultation.created_at >= _utc_start(start),
-            consultation.created_at < _utc_start(end + timedelta(days=1)),
+            Consultation.source == CAMPAIGN_SOURCE,
+            Consultation.specialist_id.in_(ids),
+            Consultation.created_at >= _utc_start(start),
+            Consultation.created_at < _utc_start(end + timedelta(days=1)),
         )
-        .group_by(consultation.specialist_id)
+        .group_by(Consultation.specialist_id)
     )
     return {pid: n for pid, n in db.session.execute(stmt)}
 
@@ -409,12 +387,11 @@ def campaign_stats_for_profile(profile: SpecialistProfile, limit: int = 5) -> li
 
 def _campaign_booking_days(profile_id: int, since: date) -> list[date]:
     """UTC days on which this profile's campaign-sourced consultations were booked (one query)."""
-    consultation = _consultation_model()
     created = db.session.scalars(
-        select(consultation.created_at).where(
-            consultation.source == CAMPAIGN_SOURCE,
-            consultation.specialist_id == profile_id,
-            consultation.created_at >= _utc_start(since),
+        select(Consultation.created_at).where(
+            Consultation.source == CAMPAIGN_SOURCE,
+            Consultation.specialist_id == profile_id,
+            Consultation.created_at >= _utc_start(since),
         )
     )
     return [c.astimezone(timezone.utc).date() for c in created]

@@ -18,6 +18,7 @@ from marketplace.featured.services import (
     featured_note_for,
     featured_profiles,
 )
+from marketplace.specialists.models import profile_of
 
 
 @bp.route("/campaign")
@@ -27,20 +28,14 @@ def campaign() -> ResponseReturnValue:
                            featured=featured_profiles(placement="campaign"))
 
 
-def _own_profile(user: Any) -> Any:
-    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_specialist", False):
-        return None
-    return getattr(user, "specialist_profile", None)
-
-
 @bp.app_template_global()
 def featured_note(user: Any) -> FeaturedNote | None:
     """For templates/featured/_dashboard_note.html: the specialist's place in the running campaign."""
-    return featured_note_for(_own_profile(user))
+    return featured_note_for(profile_of(user))
 
 
 @bp.app_template_global()
 def featured_campaign_stats(user: Any) -> list[SpecialistCampaignStats]:
     """For templates/featured/_specialist_stats.html: the specialist's own campaign numbers."""
-    profile = _own_profile(user)
+    profile = profile_of(user)
     return campaign_stats_for_profile(profile) if profile is not None else []

@@ -5,13 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from marketplace.forms import clean_text
+from marketplace.forms import clean_text, unix_newlines
 from marketplace.messaging.models import MAX_MESSAGE_LENGTH
-
-
-def unix_newlines(value: object) -> object:
-    """Browsers send textarea newlines as CRLF; count and store them as one character."""
-    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
 
 
 class MessageForm(FlaskForm):

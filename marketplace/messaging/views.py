@@ -11,7 +11,7 @@ from marketplace.auth.confirmation import MESSAGE
 from marketplace.auth.gate import confirmed_email_required
 from marketplace.database import database_id
 from marketplace.extensions import limiter
-from marketplace.forms import required_text
+from marketplace.forms import MESSAGE_SENT, required_text
 from marketplace.messaging import bp
 from marketplace.messaging.forms import MessageForm
 from marketplace.messaging.services import (
@@ -27,7 +27,6 @@ from marketplace.messaging.services import (
 )
 from marketplace.security import PROMPT_MESSAGE, account_key, login_required_with_prompt
 
-MESSAGE_SENT = "Your message has been sent"
 SEND_LIMIT = "20 per minute"
 
 

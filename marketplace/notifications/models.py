@@ -5,14 +5,14 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.database import UTCDateTime, utcnow
+from marketplace.database import UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model
 
 
-class MailStatus(str, enum.Enum):
+class MailStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # claimed by one deliverer until ``claimed_until``; then claimable again
     SENT = "sent"
@@ -31,7 +31,7 @@ class OutboxMail(Model):
     # Lets callers make a mail idempotent (e.g. "reminder-24h:<consultation id>").
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     status: Mapped[MailStatus] = mapped_column(
-        Enum(MailStatus, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        enum_type(MailStatus, 10),
         default=MailStatus.PENDING,
     )
     # Composed on delivery (``notifications.mail.send_composed_mail``): the registered composer's

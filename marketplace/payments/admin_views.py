@@ -6,13 +6,15 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from marketplace.admin import bp
 from marketplace.database import get_or_404
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.payments.services import PaymentError, list_payments, retry_refund
+from marketplace.routes import RouteTable
+
+pages = RouteTable()  # admin pages: added to the admin blueprint by marketplace/blueprints.py
 
 
-@bp.route("/payments")
+@pages.route("/payments")
 def payments() -> Any:
     status = request.args.get("status") or None
     status = status if status in {s.value for s in PaymentStatus} else None
@@ -20,7 +22,7 @@ def payments() -> Any:
                            statuses=list(PaymentStatus))
 
 
-@bp.route("/payments/<int:payment_id>/retry-refund", methods=["POST"])
+@pages.route("/payments/<int:payment_id>/retry-refund", methods=["POST"])
 def payment_retry_refund(payment_id: int) -> Any:
     payment = get_or_404(Payment, payment_id)
     try:

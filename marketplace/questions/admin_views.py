@@ -6,7 +6,6 @@ from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from marketplace.admin import bp
 from marketplace.questions.services import (
     QuestionError,
     dismiss_report,
@@ -14,15 +13,18 @@ from marketplace.questions.services import (
     moderation_queue,
     set_content_hidden,
 )
+from marketplace.routes import RouteTable
 from marketplace.security import safe_next
 
+pages = RouteTable()  # admin pages: added to the admin blueprint by marketplace/blueprints.py
 
-@bp.route("/moderation")
+
+@pages.route("/moderation")
 def moderation() -> ResponseReturnValue:
     return render_template("questions/admin_moderation.html", queue=moderation_queue(), hidden=hidden_content())
 
 
-@bp.route("/moderation/<any(question, answer):target_type>/<int:target_id>/<any(hide, restore):action>",
+@pages.route("/moderation/<any(question, answer):target_type>/<int:target_id>/<any(hide, restore):action>",
           methods=["POST"])
 def moderate_content(target_type: str, target_id: int, action: str) -> ResponseReturnValue:
     try:
@@ -34,7 +36,7 @@ def moderate_content(target_type: str, target_id: int, action: str) -> ResponseR
     return redirect(safe_next(request.form.get("next"), "admin.moderation"))
 
 
-@bp.route("/moderation/reports/<int:report_id>/dismiss", methods=["POST"])
+@pages.route("/moderation/reports/<int:report_id>/dismiss", methods=["POST"])
 def dismiss_moderation_report(report_id: int) -> ResponseReturnValue:
     try:
         dismiss_report(current_user, report_id)

@@ -32,7 +32,7 @@ from marketplace.notifications.mail import (
 )
 from marketplace.pagination import Page, paginate
 from marketplace.questions.models import Answer, Question, Report, ReportTarget
-from marketplace.specialists.models import SpecialistProfile, Specialty
+from marketplace.specialists.models import SpecialistProfile, Specialty, profile_of
 from marketplace.text import slugify
 
 # Cached pages that list questions (the home page) follow every change to them.
@@ -413,7 +413,7 @@ def export_questions(user: User) -> dict[str, Any]:
             for r in db.session.scalars(select(Report).where(Report.reporter_id == user.id).order_by(Report.id))
         ],
     }
-    profile = getattr(user, "specialist_profile", None) if user.is_specialist else None
+    profile = profile_of(user)
     if profile is not None:
         answers = db.session.scalars(
             select(Answer).where(Answer.specialist_id == profile.id).order_by(Answer.created_at)
@@ -433,7 +433,7 @@ def anonymise_questions_of_deleted_user(user: User) -> None:
     a deleted specialist's answers stay, shown as "Former specialist" without profile links."""
     db.session.execute(
         update(Question).where(Question.author_id == user.id).values(anonymous=True, author_id=None))
-    profile = getattr(user, "specialist_profile", None) if user.is_specialist else None
+    profile = profile_of(user)
     if profile is not None:
         db.session.execute(update(Answer).where(Answer.specialist_id == profile.id).values(specialist_id=None))
     db.session.execute(update(Report).where(Report.reporter_id == user.id).values(reporter_id=None))

@@ -6,9 +6,11 @@ from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from marketplace.admin import bp
+from marketplace.routes import RouteTable
 from marketplace.specialists.forms import RejectLicenceForm
 from marketplace.specialists.services import ProfileError, pending_verifications, reject_licence, verify_licence
+
+pages = RouteTable()  # admin pages: added to the admin blueprint by marketplace/blueprints.py
 
 
 def _reject_form(profile_id: int) -> RejectLicenceForm:
@@ -16,14 +18,14 @@ def _reject_form(profile_id: int) -> RejectLicenceForm:
     return RejectLicenceForm(prefix=f"p{profile_id}")
 
 
-@bp.route("/verification")
+@pages.route("/verification")
 def verification_queue() -> ResponseReturnValue:
     profiles = pending_verifications()
     return render_template("specialists/admin_verification.html", profiles=profiles,
                            reject_forms={p.id: _reject_form(p.id) for p in profiles})
 
 
-@bp.route("/verification/<int:profile_id>/approve", methods=["POST"])
+@pages.route("/verification/<int:profile_id>/approve", methods=["POST"])
 def approve_licence(profile_id: int) -> ResponseReturnValue:
     try:
         profile = verify_licence(current_user, profile_id)
@@ -34,7 +36,7 @@ def approve_licence(profile_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.verification_queue"))
 
 
-@bp.route("/verification/<int:profile_id>/reject", methods=["POST"], endpoint="reject_licence")
+@pages.route("/verification/<int:profile_id>/reject", methods=["POST"], endpoint="reject_licence")
 def reject_licence_view(profile_id: int) -> ResponseReturnValue:
     form = _reject_form(profile_id)
     if not form.validate_on_submit():

@@ -34,11 +34,11 @@ from marketplace.specialists.models import (
     profile_specialties,
 )
 from marketplace.specialists.search import profile_search_text
+from marketplace.specialists.services import ensure_vocabularies
 from marketplace.specialists.vocabulary import (
     APPROACHES,
     LANGUAGES,
     SPECIALTIES,
-    ensure_vocabularies,
 )
 from marketplace.text import render_markdown
 

@@ -40,6 +40,7 @@ from marketplace.money import to_minor
 from marketplace.pagination import Page, parse_page
 from marketplace.scheduling.free_times import filter_bits
 from marketplace.scheduling.weeks import TimeFilter
+from marketplace.specialists.hooks import directory_hooks
 from marketplace.specialists.models import (
     FREE_TIME_COLUMNS,
     Approach,
@@ -383,10 +384,8 @@ def _load_listed_countries() -> tuple[str, ...]:
 def campaign_order() -> list[int]:
     """Eligible featured profiles of the active campaign in campaign order, from the shared cache:
     version "featured" is bumped by campaign changes and by profile changes (eligibility), and the
-    short timeout follows the campaign's dates."""
-    from marketplace.featured.services import active_featured_profile_ids
-
-    return cached(f"featured-order:{version('featured')}", active_featured_profile_ids,
+    short timeout follows the campaign's dates. The featured domain provides it (``directory_hooks``)."""
+    return cached(f"featured-order:{version('featured')}", directory_hooks.load_featured_order,
                   cache_seconds(FEATURED_ORDER_CACHE_SECONDS))
 
 

@@ -286,7 +286,3 @@ class DirectoryFilterForm(Form):
 class RejectLicenceForm(FlaskForm):
     reason = TextAreaField("Reason (sent to the specialist)", filters=[clean_text],
                            validators=[DataRequired(message="Please give a reason."), Length(max=500)])
-
-
-class ConfirmForm(FlaskForm):
-    """Empty form: carries the CSRF token for POST-only actions (publish, approve, …)."""

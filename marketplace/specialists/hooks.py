@@ -1,5 +1,5 @@
-"""Hooks through which a later domain (consultations) takes part in profile rules without this
-domain importing it (imports go one way: consultations → specialists).
+"""Hooks through which later domains take part in this one's rules without this domain importing
+them (imports go one way: consultations → specialists, featured → specialists).
 
 The consultations domain registers, at import time of its ``services`` module::
 
@@ -12,8 +12,16 @@ The consultations domain registers, at import time of its ``services`` module::
     @availability_hooks.zone_changed
     def move(profile, old_zone, new_zone, keep) -> None: ...  # the profile's zone changed
 
-With nothing registered (a test app without the consultations domain), a profile counts as
-having hours and the other hooks do nothing.
+The featured domain registers, at import time of its ``services`` module::
+
+    @directory_hooks.featured_order
+    def order() -> list[int]: ...                        # featured profile ids, campaign order
+
+    @directory_hooks.cards_shown
+    def count(profile_ids, placement) -> None: ...       # featured cards the directory showed
+
+With nothing registered, a profile counts as having hours, nobody is featured, and the other
+hooks do nothing.
 """
 from __future__ import annotations
 
@@ -63,3 +71,33 @@ class AvailabilityHooks:
 
 
 availability_hooks = AvailabilityHooks()
+
+
+@dataclass
+class DirectoryHooks:
+    order_sources: list[Callable[[], list[int]]] = field(default_factory=list)
+    shown_listeners: list[Callable[[Iterable[int], str], None]] = field(default_factory=list)
+
+    def featured_order(self, func: Callable[[], list[int]]) -> Callable[[], list[int]]:
+        if func not in self.order_sources:
+            self.order_sources.append(func)
+        return func
+
+    def cards_shown(self, func: Callable[[Iterable[int], str], None]) -> Callable[[Iterable[int], str], None]:
+        if func not in self.shown_listeners:
+            self.shown_listeners.append(func)
+        return func
+
+    # --- used by specialists.directory and its view ---------------------------------------------
+
+    def load_featured_order(self) -> list[int]:
+        """The featured profile ids in campaign order (from the featured domain; none without it)."""
+        return [pid for source in self.order_sources for pid in source()]
+
+    def notify_cards_shown(self, profile_ids: Iterable[int], placement: str) -> None:
+        ids = list(profile_ids)
+        for listener in self.shown_listeners:
+            listener(ids, placement)
+
+
+directory_hooks = DirectoryHooks()

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -23,12 +22,13 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    select,
     text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from marketplace.database import UTCDateTime, utcnow
+from marketplace.database import UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model, db
 from marketplace.money import to_eur_minor
 from marketplace.specialists.search import profile_search_text
@@ -73,7 +73,7 @@ profile_languages = _link_table("profile_languages", "language_id", "languages")
 profile_formats = _link_table("profile_formats", "format_id", "formats")
 
 
-class VerificationStatus(str, enum.Enum):
+class VerificationStatus(enum.StrEnum):
     UNSUBMITTED = "unsubmitted"
     PENDING = "pending"
     VERIFIED = "verified"
@@ -133,7 +133,7 @@ class SpecialistProfile(FreeTimesMixin, Model):
     licence_number: Mapped[str | None] = mapped_column(String(60))
     licence_jurisdiction: Mapped[str | None] = mapped_column(String(120))
     verification_status: Mapped[VerificationStatus] = mapped_column(
-        Enum(VerificationStatus, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e]),
+        enum_type(VerificationStatus, 12),
         default=VerificationStatus.UNSUBMITTED,
         index=True,
     )
@@ -218,6 +218,16 @@ Index("ix_specialist_profiles_city_lower", func.lower(SpecialistProfile.__table_
 Index("ix_specialist_profiles_fee_desc_order", SpecialistProfile.__table__.c.fee_eur_minor.desc().nulls_last(),
       SpecialistProfile.__table__.c.display_name, SpecialistProfile.__table__.c.id,
       postgresql_where=text("is_published")).ddl_if(dialect="postgresql")
+
+
+def profile_of(user: Any) -> SpecialistProfile | None:
+    """The specialist profile of ``user``; None for clients, admins and visitors."""
+    return getattr(user, "specialist_profile", None) if getattr(user, "is_specialist", False) else None
+
+
+def profile_id_of(user: Any) -> int | None:
+    """The id of ``user``'s specialist profile (None without one), without loading the profile."""
+    return db.session.scalar(select(SpecialistProfile.id).where(SpecialistProfile.user_id == user.id))
 
 
 def trigram_available(connection: Connection | None, *, installed: bool = True) -> bool:

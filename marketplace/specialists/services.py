@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.audit import record_audit
 from marketplace.auth.confirmation import PUBLISH, confirmation_refusal
+from marketplace.auth.hooks import registration_hooks
 from marketplace.auth.models import Role, User
 from marketplace.cache import bump_on_change
 from marketplace.database import after_commit, unique_slug, utcnow
@@ -37,8 +38,9 @@ from marketplace.specialists.models import (
     VerificationStatus,
     refresh_search_text,
 )
+from marketplace.specialists.vocabulary import APPROACHES, FORMATS, LANGUAGES, SPECIALTIES
 from marketplace.text import render_markdown, slugify
-from marketplace.timeutil import is_valid_timezone
+from marketplace.timeutil import is_valid_timezone, zone_or_utc
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +115,14 @@ def unique_profile_slug(name: str) -> str:
     return unique_slug(SpecialistProfile.slug, base)
 
 
+@registration_hooks.specialist_registered
 def create_draft_profile(user: User) -> SpecialistProfile:
     """An unpublished profile for a new specialist account, in the user's time zone."""
     profile = SpecialistProfile(
         user=user,
         display_name=user.display_name,
         slug=unique_profile_slug(user.display_name),
-        timezone=user.timezone or "UTC",
+        timezone=zone_or_utc(user.timezone),
     )
     db.session.add(profile)
     db.session.flush()
@@ -628,3 +631,16 @@ def erase_specialist_profile(user: User) -> None:
     db.session.flush()
     if old_photo:
         after_commit(lambda: photos.delete_photo(old_photo))
+
+
+# --- vocabularies -----------------------------------------------------------------------------
+
+def ensure_vocabularies() -> None:
+    """Insert any missing vocabulary rows (idempotent; the migration seeds them)."""
+    for model, entries in ((Specialty, SPECIALTIES), (Approach, APPROACHES), (Language, LANGUAGES),
+                           (Format, FORMATS)):
+        existing = set(db.session.scalars(select(model.slug)))
+        for slug, label in entries:
+            if slug not in existing:
+                db.session.add(model(slug=slug, label=label))
+    db.session.flush()

@@ -27,10 +27,11 @@ from marketplace.auth.gate import confirmed_email_required
 from marketplace.auth.models import Role
 from marketplace.database import utcnow
 from marketplace.extensions import limiter
-from marketplace.featured import services as featured  # a module: featured imports this domain too
+from marketplace.forms import ActionForm
 from marketplace.security import PROMPT_SPECIALIST_PROFILE, account_key, login_required_with_prompt, role_required
 from marketplace.specialists import bp
-from marketplace.specialists.forms import ConfirmForm, ProfileForm
+from marketplace.specialists.forms import ProfileForm
+from marketplace.specialists.hooks import directory_hooks
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.pages import directory_page, profile_page
 from marketplace.specialists.photos import is_photo_filename, photo_folder
@@ -57,7 +58,7 @@ PHOTO_MAX_AGE = 30 * 24 * 3600  # photo names are random and never reused, so ca
 def directory() -> ResponseReturnValue:
     page = directory_page(request.args, viewer_timezone())  # cached, shared by everyone
     if page.featured_ids:
-        featured.count_impressions(page.featured_ids, "directory")
+        directory_hooks.notify_cards_shown(page.featured_ids, "directory")
     return page.response()
 
 
@@ -81,7 +82,7 @@ def photo(filename: str) -> ResponseReturnValue:
 def new_profile() -> ResponseReturnValue:
     if current_user.is_specialist:
         return redirect(url_for(".edit_profile"))
-    form = ConfirmForm()
+    form = ActionForm()
     if form.validate_on_submit():
         try:
             become_specialist(current_user)

@@ -2,8 +2,8 @@
 static choice lists the editor and the directory use (countries; currencies are
 ``marketplace.money``'s table).
 
-The (slug, label) lists are the single source: ``marketplace.demo.content`` imports them.
-Database imports happen inside ``ensure_vocabularies`` so this module stays cheap to import.
+The (slug, label) lists are the single source: ``marketplace.demo.content`` imports them, and
+``specialists.services.ensure_vocabularies`` inserts them. No database access here.
 """
 from __future__ import annotations
 
@@ -47,23 +47,3 @@ def countries() -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=1)
 def country_names() -> dict[str, str]:
     return dict(countries())
-
-
-def label_map(entries: list[tuple[str, str]]) -> dict[str, str]:
-    return dict(entries)
-
-
-def ensure_vocabularies() -> None:
-    """Insert any missing vocabulary rows (idempotent)."""
-    from sqlalchemy import select
-
-    from marketplace.extensions import db
-    from marketplace.specialists.models import Approach, Format, Language, Specialty
-
-    for model, entries in ((Specialty, SPECIALTIES), (Approach, APPROACHES), (Language, LANGUAGES),
-                           (Format, FORMATS)):
-        existing = set(db.session.scalars(select(model.slug)))
-        for slug, label in entries:
-            if slug not in existing:
-                db.session.add(model(slug=slug, label=label))
-    db.session.flush()

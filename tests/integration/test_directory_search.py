@@ -19,6 +19,7 @@ from marketplace.demo.registry import DemoContext
 from marketplace.extensions import db
 from marketplace.specialists.demo import seed_specialists
 from marketplace.specialists.directory import DirectoryFilters, search_directory
+from marketplace.specialists.hooks import directory_hooks
 from marketplace.specialists.models import SpecialistProfile, Specialty
 from marketplace.specialists.services import erase_specialist_profile
 
@@ -181,9 +182,8 @@ def test_specialty_matches_rank_first_then_featured_then_soonest(client, make_sp
     soonest_mention = make_specialist(display_name="D Panic", specialties=["depression"],
                                       bio_markdown="Panic after loss.", next_available_at=now + timedelta(hours=1))
     make_specialist(display_name="E Other", specialties=["adhd"], bio_markdown="Focus.")
-    monkeypatch.setattr("marketplace.featured.services.active_featured_profile_ids",
-                        lambda: [featured_mention.id, featured_lister.id])
-    monkeypatch.setattr("marketplace.featured.services.count_impressions", lambda ids, placement: None)
+    monkeypatch.setattr(directory_hooks, "order_sources", [lambda: [featured_mention.id, featured_lister.id]])
+    monkeypatch.setattr(directory_hooks, "shown_listeners", [])
     from marketplace.cache import bump_version
 
     bump_version("featured", "directory")

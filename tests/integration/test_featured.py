@@ -22,7 +22,7 @@ from marketplace.featured.services import (
     campaign_report,
     count_impressions,
     eligible_for_featuring,
-    featured_for_home,
+    home_featured,
     increment_campaign_stat,
     today_utc,
 )
@@ -76,7 +76,7 @@ def test_each_condition_alone_makes_a_specialist_ineligible_everywhere(app, clie
     assert eligible_for_featuring(bad) == (False, [reason])
     # The SQL twin agrees: the ineligible one is left out of every public placement.
     assert active_featured_profile_ids() == [good.id]
-    assert [p.id for p in featured_for_home()] == [good.id]
+    assert [p.id for p in home_featured().profiles] == [good.id]
     html = client.get("/campaign").get_data(as_text=True)
     assert featured_names(html, "featured-campaign") == [good.slug]
 
@@ -101,7 +101,7 @@ def test_campaign_dates_are_inclusive(app, make_specialist):
 def test_inactive_campaign_features_nobody(app, make_specialist):
     make_campaign(make_specialist(), active=False)
     assert active_featured_profile_ids() == []
-    assert featured_for_home() == []
+    assert home_featured().profiles == []
 
 
 def test_most_recently_started_of_overlapping_campaigns_wins(app, make_specialist):
@@ -133,7 +133,8 @@ def test_home_renders_no_featured_section_without_campaign(app, client, make_spe
 def test_home_limits_featured_cards(app, make_specialist):
     profiles = [make_specialist() for _ in range(8)]
     make_campaign(*profiles)
-    assert [p.id for p in featured_for_home()] == [p.id for p in profiles[:6]]
+    home = home_featured()
+    assert [p.id for p in home.profiles] == [p.id for p in profiles[:6]] and home.more
 
 
 def test_campaign_page_explains_and_lists_featured_in_order(app, client, make_specialist):
@@ -173,7 +174,7 @@ def test_featured_specialist_turning_off_free_consultation_disappears_at_once(ap
     assert "Ineligible" in row and REASON_NO_FREE_CONSULTATION in row
 
 
-# --- directory (the specialists domain sorts by active_featured_profile_ids) ---------------
+# --- directory (featured gives the order through the specialists domain's directory_hooks) ---------
 
 def _directory_slugs(html: str) -> list[str]:
     return re.findall(r'href="/specialists/([a-z0-9-]+)(?:\?[^"]*)?"', html)

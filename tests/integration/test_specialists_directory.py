@@ -12,6 +12,7 @@ from marketplace.database import utcnow
 from marketplace.demo.content import generate_specialists
 from marketplace.extensions import db
 from marketplace.specialists.demo import insert_bulk_specialists
+from marketplace.specialists.hooks import directory_hooks
 from marketplace.specialists.models import VerificationStatus
 
 
@@ -144,9 +145,9 @@ def test_order_is_featured_then_soonest_then_name(client, trio, make_specialist,
     assert names(client.get("/specialists")) == ["Alice Anchor", "Bruno Birch", "Aaron Null", "Chloe Cedar"]
 
     shown: list = []
-    monkeypatch.setattr("marketplace.featured.services.active_featured_profile_ids", lambda: [chloe.id, bruno.id])
-    monkeypatch.setattr("marketplace.featured.services.count_impressions",
-                        lambda ids, placement: shown.append((list(ids), placement)))
+    # The featured domain's part, through the directory's hooks.
+    monkeypatch.setattr(directory_hooks, "order_sources", [lambda: [chloe.id, bruno.id]])
+    monkeypatch.setattr(directory_hooks, "shown_listeners", [lambda ids, placement: shown.append((list(ids), placement))])
     bump_version("featured", "directory")  # what a campaign change does
     response = client.get("/specialists")
     assert names(response) == ["Chloe Cedar", "Bruno Birch", "Alice Anchor", "Aaron Null"]

@@ -13,9 +13,11 @@ from marketplace.timeutil import (
     canonical_timezone,
     curated_timezones,
     readable_timezone,
+    user_zone,
     utc_offset_label,
     zone_choices,
     zone_list,
+    zone_or_utc,
 )
 
 DEPRECATED = ["Africa/Asmera", "America/Buenos_Aires", "Asia/Calcutta", "Europe/Kiev", "Asia/Saigon",
@@ -83,3 +85,17 @@ def test_a_kept_zone_outside_the_list_is_offered_under_other():
 
 def test_every_demo_city_uses_a_curated_zone():
     assert not [c.timezone for c in CITIES if canonical_timezone(c.timezone) != c.timezone]
+
+
+@pytest.mark.parametrize("stored,expected", [
+    ("Europe/Berlin", "Europe/Berlin"), ("Asia/Calcutta", "Asia/Calcutta"),  # an alias is still a zone
+    ("Mars/Olympus", "UTC"), ("", "UTC"), (None, "UTC"), ("x" * 65, "UTC"),
+])
+def test_zone_or_utc_is_the_one_fallback(stored, expected):
+    assert zone_or_utc(stored) == expected
+
+    class Person:
+        timezone = stored
+
+    assert user_zone(Person()) == expected
+    assert user_zone(object()) == "UTC"  # no zone at all (an anonymous visitor)
