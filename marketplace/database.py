@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, abort, current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import DateTime, Enum, event, select
+from sqlalchemy import DateTime, Enum, UniqueConstraint, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
@@ -197,3 +199,39 @@ def enum_type(enum_cls: type[enum.Enum], length: int) -> Enum:
     """The column type of a domain enum: its values (not names) in a VARCHAR(length), no database
     enum type (so adding a member needs no ALTER TYPE)."""
     return Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+# SQLite names the columns of a violated UNIQUE constraint (or the index, for a partial one) and
+# the name of a CHECK constraint; PostgreSQL names the constraint itself (``diag.constraint_name``).
+_SQLITE_UNIQUE_INDEX = re.compile(r"UNIQUE constraint failed: index '(?P<name>\w+)'")
+_SQLITE_UNIQUE_COLUMNS = re.compile(r"UNIQUE constraint failed: (?P<columns>\w+\.\w+(?:, \w+\.\w+)*)")
+_SQLITE_CHECK = re.compile(r"CHECK constraint failed: (?P<name>\w+)")
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint (or unique index) ``exc`` violated, as the models name it, on
+    both databases — so a service tells "this slot was just taken" from "you already have one" by
+    name, never by matching a driver's message text. None when the database did not say."""
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if name:
+        return str(name)
+    message = str(exc.orig)
+    if found := _SQLITE_UNIQUE_INDEX.search(message) or _SQLITE_CHECK.search(message):
+        return found.group("name")
+    if found := _SQLITE_UNIQUE_COLUMNS.search(message):
+        pairs = [item.split(".") for item in found.group("columns").split(", ")]
+        return _unique_named(pairs[0][0], frozenset(column for _, column in pairs))
+    return None
+
+
+def _unique_named(table_name: str, columns: frozenset[str]) -> str | None:
+    table = db.metadata.tables.get(table_name)
+    if table is None:
+        return None
+    for constraint in table.constraints:
+        if isinstance(constraint, UniqueConstraint) and {c.name for c in constraint.columns} == columns:
+            return str(constraint.name)
+    for index in table.indexes:
+        if index.unique and {c.name for c in index.columns} == columns:
+            return str(index.name)
+    return None

@@ -38,6 +38,7 @@ from marketplace.consultations.availability import (
 from marketplace.consultations.models import (
     BLOCK_MINUTES,
     FREE_CONSULTATION_MINUTES,
+    ONE_FREE_PER_PAIR_INDEX,
     OPEN_STATES,
     RELEASED_STATES,
     Consultation,
@@ -48,7 +49,7 @@ from marketplace.consultations.models import (
     SchedulingSettings,
 )
 from marketplace.consultations.notifications import notify_booked, notify_rescheduled
-from marketplace.database import utcnow
+from marketplace.database import utcnow, violated_constraint
 from marketplace.extensions import db
 from marketplace.scheduling.slots import occupied_block_starts
 from marketplace.scheduling.weeks import SlotWeek, TimeFilter, WeekQuery, slot_week
@@ -176,13 +177,10 @@ def _insert_blocks(consultation: Consultation, buffer_minutes: int) -> None:
     ])
 
 
-def _classify(exc: Exception) -> str:
-    text = str(getattr(exc, "orig", exc)).lower()
-    if "occupied_blocks" in text:
-        return "taken"
-    if "consultations" in text and ("unique" in text or "duplicate" in text):
-        return "duplicate"
-    return "taken"
+def _classify(exc: IntegrityError) -> str:
+    """A lost race: "duplicate" when the client already has a free consultation with the
+    specialist (the partial unique index), else "taken" (the slot's occupied blocks)."""
+    return "duplicate" if violated_constraint(exc) == ONE_FREE_PER_PAIR_INDEX else "taken"
 
 
 def validate_slot(profile: SpecialistProfile, start_utc: datetime, now: datetime, *,

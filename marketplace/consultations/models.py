@@ -99,6 +99,11 @@ RECORDED_STATES = (ConsultationState.COMPLETED, ConsultationState.NO_SHOW)
 ONE_FREE_PER_PAIR_WHERE = "kind = 'free' AND state NOT IN ('cancelled', 'expired')"
 
 
+# The unique index that refuses a second free consultation of one client with one specialist
+# (services tell it from a taken slot by this name: ``database.violated_constraint``).
+ONE_FREE_PER_PAIR_INDEX = "uq_consultations_one_free_per_pair"
+
+
 class Consultation(Model):
     __tablename__ = "consultations"
     __table_args__ = (
@@ -108,7 +113,7 @@ class Consultation(Model):
         # One free consultation per client and specialist; a cancelled or expired one may be
         # rebooked, a completed (or no-show) one may not.
         Index(
-            "uq_consultations_one_free_per_pair",
+            ONE_FREE_PER_PAIR_INDEX,
             "client_id", "specialist_id",
             unique=True,
             sqlite_where=text(ONE_FREE_PER_PAIR_WHERE),
