@@ -29,7 +29,7 @@ from marketplace import counters
 from marketplace.audit import record_audit
 from marketplace.cache import bump_on_change
 from marketplace.consultations.models import Consultation
-from marketplace.database import insert_on_conflict, rollback, utcnow
+from marketplace.database import insert_on_conflict, utcnow
 from marketplace.extensions import db
 from marketplace.featured.models import Campaign, CampaignStat, FeaturedEntry
 from marketplace.jobs import enqueue, jobs
@@ -506,12 +506,11 @@ def feature_specialist(actor: Any, campaign: Campaign, profile: SpecialistProfil
         raise FeaturingError(f"{profile.display_name} is already featured in this campaign.")
     name, before = profile.display_name, _order(campaign)
     position = len(before)
-    entry = FeaturedEntry(campaign=campaign, profile=profile, position=position)
-    db.session.add(entry)
     try:
-        db.session.flush()
+        with db.session.begin_nested():  # a savepoint: the request's other work is not undone
+            entry = FeaturedEntry(campaign=campaign, profile=profile, position=position)
+            db.session.add(entry)
     except IntegrityError:  # another admin added them a moment ago: this action changes nothing
-        rollback()
         raise FeaturingError(f"{name} is already featured in this campaign.") from None
     record_audit(actor, "featured.add", campaign, before={"order": before},
                  after={"profile_id": profile.id, "display_name": name, "order": [*before, profile.id]})
