@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import (
     abort,
-    current_app,
     flash,
     has_request_context,
     redirect,
@@ -179,16 +178,14 @@ def _attach_error(form: ProfileForm, exc: ProfileError) -> None:
 
 @bp.app_template_global()
 def specialist_booking_url(profile: Any) -> str:
-    """Where "Book a free consultation" goes: the consultations page if it exists, else its stable path.
+    """Where "Book a free consultation" goes (the consultations domain's booking page).
 
     A profile reached from a campaign placement (``?src=campaign``) keeps that source on its
     booking link, so the booking is attributed to the campaign.
     """
     slug = getattr(profile, "slug", profile)
     src = "campaign" if has_request_context() and request.args.get("src") == "campaign" else None
-    if "consultations.book" in current_app.view_functions:
-        return url_for("consultations.book", slug=slug, src=src)
-    return f"/specialists/{slug}/book" + ("?src=campaign" if src else "")
+    return url_for("consultations.book", slug=slug, src=src)
 
 
 @bp.app_template_global()
