@@ -9,6 +9,7 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
     from marketplace.admin import bp as admin
     from marketplace.articles import bp as articles
     from marketplace.auth import bp as auth
+    from marketplace.clients import bp as clients
     from marketplace.consultations import bp as consultations
     from marketplace.contact import bp as contact
     from marketplace.featured import bp as featured
@@ -31,4 +32,5 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
         (admin, "/admin"),
         (featured, None),  # /campaign, /admin/featured
         (payments, "/payments"),
+        (clients, None),  # /specialists/me/clients…
     ]

@@ -9,6 +9,7 @@ import importlib
 from flask import Flask
 
 DOMAIN_CLI_MODULES = [
+    "marketplace.clients.cli",
     "marketplace.consultations.cli",
     "marketplace.payments.cli",
     "marketplace.specialists.cli",
