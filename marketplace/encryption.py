@@ -36,8 +36,8 @@ def parse_keys(value: str | None) -> list[Fernet]:
     ``KeyConfigurationError`` naming the position of a bad key (never the key itself)."""
     parts = [part.strip() for part in (value or "").split(",") if part.strip()]
     if not parts:
-        raise KeyConfigurationError(f"{CONFIG_KEY} is empty: set at least one Fernet key "
-                                    "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
+        raise KeyConfigurationError(f"{CONFIG_KEY} is empty: set at least one Fernet key (python -c "
+                                    "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
     keys = []
     for position, part in enumerate(parts, start=1):
         try:
