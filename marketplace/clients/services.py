@@ -30,7 +30,7 @@ from marketplace.consultations.models import (
     ConsultationState,
 )
 from marketplace.consultations.stats import PAID_COUNTED
-from marketplace.database import execute_dml, utcnow
+from marketplace.database import execute_dml
 from marketplace.encryption import UnreadableText, decrypt_text, encrypt_text, reencrypt_text
 from marketplace.extensions import db
 from marketplace.messaging.models import Conversation
@@ -86,10 +86,6 @@ class ClientRecord:
         upcoming = [c for c in self.consultations if c.is_upcoming]
         return min(upcoming, key=lambda c: c.start_utc) if upcoming else None
 
-    @property
-    def last_consultation(self) -> Consultation | None:
-        return self.consultations[0] if self.consultations else None
-
 
 def specialist_profile_id(user: Any) -> int | None:
     """The profile id of a specialist account (None for anyone else)."""
@@ -134,14 +130,12 @@ def list_clients(user: User) -> list[ClientRecord]:
     listed = (select(Consultation.client_id)
               .where(Consultation.specialist_id == profile_id, is_listed_consultation()))
     records = _records(user, profile_id, _consultations_of(profile_id, listed))
-    far_past = utcnow().replace(year=1)
 
     def order(record: ClientRecord) -> tuple[int, float]:
         upcoming = record.next_consultation
         if upcoming is not None:
             return 0, upcoming.start_utc.timestamp()
-        last = record.last_consultation
-        return 1, -(last.start_utc if last else far_past).timestamp()
+        return 1, -record.consultations[0].start_utc.timestamp()  # every record has one
 
     return sorted(records, key=order)
 

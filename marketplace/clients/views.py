@@ -37,6 +37,6 @@ def detail(client_id: int) -> ResponseReturnValue:
             form.note.errors = [str(exc)]
         else:
             flash(message, "success")
-            return redirect(url_for("clients.detail", client_id=client_id, _anchor="note"))
+            return redirect(url_for("clients.detail", client_id=client_id, _anchor="private-note"))
     status = 422 if form.errors else 200
     return render_template("clients/detail.html", record=record, form=form), status
