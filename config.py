@@ -11,6 +11,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
 DEFAULT_SECRET_KEY = "dev-not-secret-change-me"
+TESTING_NOTES_KEY = "vF113p_1hQXLRAFLUaduy_Tk5K7ouRPuvqv2WN10pWQ="  # a published key: testing only
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -122,6 +123,11 @@ class Config:
     STRIPE_MAX_NETWORK_RETRIES = _int("STRIPE_MAX_NETWORK_RETRIES", 1)
     STRIPE_BUDGET_SECONDS = float(os.environ.get("STRIPE_BUDGET_SECONDS", "8"))
 
+    # Specialists' private notes are encrypted at rest (marketplace/encryption.py): comma-separated
+    # Fernet keys, the first encrypts, the others only decrypt (rotation: `flask rotate-note-keys`).
+    # Unset outside production: a key generated once in instance/notes.key.
+    NOTES_KEYS = os.environ.get("NOTES_KEYS", "")
+
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
     EMAIL_CONFIRM_MAX_AGE = 48 * 60 * 60  # seconds: how long a confirmation link works
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
@@ -151,6 +157,7 @@ class TestingConfig(Config):
     SERVER_NAME = None
     STRIPE_SECRET_KEY = None
     STRIPE_WEBHOOK_SECRET = None
+    NOTES_KEYS = TESTING_NOTES_KEY  # fixed, so tests never write instance/notes.key
 
 
 class ProductionConfig(Config):
@@ -189,6 +196,12 @@ def insecure_settings(config: dict) -> list[str]:
         problems.append("MAIL_BACKEND must be smtp: the console backend would write reset links to the logs.")
     if not config.get("SERVER_BASE_URL"):
         problems.append("SERVER_BASE_URL must be set to the public address (links in e-mails).")
+    notes_keys = str(config.get("NOTES_KEYS") or "")
+    if not notes_keys.strip(" ,"):
+        problems.append("NOTES_KEYS must be set: comma-separated Fernet keys for the notes encrypted at rest "
+                        "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
+    elif TESTING_NOTES_KEY in notes_keys:
+        problems.append("NOTES_KEYS must not contain the published testing key.")
     if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         problems.append("RATELIMIT_STORAGE_URI must be shared by every worker (redis://…), not memory://.")
     return problems

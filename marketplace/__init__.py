@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from config import INSTANCE_DIR, get_config, insecure_settings
+from marketplace import encryption
 from marketplace.uploads import SizedRequest
 
 
@@ -25,6 +26,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     refuse_insecure_production(app)
     trust_proxies(app)
     os.makedirs(app.instance_path, exist_ok=True)
+    encryption.init_app(app)  # the notes' keys: refused at start when malformed
 
     configure_logging(app)
     register_url_converters(app)

@@ -14,6 +14,7 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
     import marketplace.admin.views
     import marketplace.articles.views
     import marketplace.auth.views
+    import marketplace.clients.views
     import marketplace.consultations.views
     import marketplace.contact.views
     import marketplace.featured.views
@@ -44,4 +45,5 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
         (marketplace.admin.bp, "/admin"),
         (marketplace.featured.bp, None),  # /campaign (its admin pages are under /admin)
         (marketplace.payments.bp, "/payments"),
+        (marketplace.clients.bp, None),  # /specialists/me/clients…
     ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
+from marketplace.clients import cli as clients_cli
 from marketplace.consultations import cli as consultations_cli
 from marketplace.payments import cli as payments_cli
 from marketplace.specialists import cli as specialists_cli
 
-DOMAIN_CLI_MODULES = (consultations_cli, payments_cli, specialists_cli)
+DOMAIN_CLI_MODULES = (clients_cli, consultations_cli, payments_cli, specialists_cli)
 
 
 def register_domain_commands(app: Flask) -> None:

@@ -2,6 +2,7 @@
 from marketplace import audit  # noqa: F401
 from marketplace.articles import models as article_models  # noqa: F401
 from marketplace.auth import models as auth_models  # noqa: F401
+from marketplace.clients import models as client_models  # noqa: F401
 from marketplace.consultations import models as consultation_models  # noqa: F401
 from marketplace.contact import models as contact_models  # noqa: F401
 from marketplace.featured import models as featured_models  # noqa: F401

@@ -16,6 +16,7 @@ import redis
 import requests
 from sqlalchemy import create_engine
 
+from config import TESTING_NOTES_KEY
 from marketplace import create_app
 from marketplace.auth.models import Role
 from tests.conftest import free_port, require
@@ -23,7 +24,8 @@ from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = {"SECRET_KEY": "k" * 48, "MAIL_BACKEND": "smtp", "SERVER_BASE_URL": "https://balance.example",
-        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        "NOTES_KEYS": "lXhAwnFtl0zc9Rh1Q3kDpvmFqUG7T0AKqdBsnWXnBx0="}
 
 
 def _redis_available() -> bool:
@@ -43,6 +45,10 @@ def test_production_starts_with_safe_settings():
     ({"MAIL_BACKEND": "console"}, "MAIL_BACKEND"),
     ({"SERVER_BASE_URL": ""}, "SERVER_BASE_URL"),
     ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI"),
+    ({"NOTES_KEYS": ""}, "NOTES_KEYS must be set"),
+    ({"NOTES_KEYS": " , "}, "NOTES_KEYS must be set"),
+    ({"NOTES_KEYS": TESTING_NOTES_KEY}, "published testing key"),
+    ({"NOTES_KEYS": "not-a-fernet-key"}, "key 1 is not a Fernet key"),
 ])
 def test_production_refuses_unsafe_settings(override, message):
     with pytest.raises(RuntimeError, match=message):
@@ -111,6 +117,7 @@ def test_two_gunicorn_workers_with_production_defaults_block_the_11th_wrong_pass
     create_engine(database).dispose()
     port = free_port()
     env = {**os.environ, "BALANCE_ENV": "production", "SECRET_KEY": "s" * 48, "SERVER_BASE_URL": "https://b.example",
+           "NOTES_KEYS": GOOD["NOTES_KEYS"],
            "DATABASE_URL": database, "INSTANCE_PATH": str(tmp_path), "LOG_LEVEL": "WARNING",
            "RATELIMIT_KEY_PREFIX": f"balance-test-{uuid.uuid4().hex}", "SESSION_COOKIE_SECURE": "0"}
     env.pop("RATELIMIT_STORAGE_URI", None)  # the production default

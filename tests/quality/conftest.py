@@ -440,6 +440,8 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("own-profile", lambda w: f"/specialists/{w.profile.slug}"),
         ("availability", lambda w: "/specialists/me/availability"),
         ("stats", lambda w: "/specialists/me/stats"),
+        ("clients", lambda w: "/specialists/me/clients"),
+        ("client", lambda w: f"/specialists/me/clients/{w.consultation.client_id}"),
         ("consultations", lambda w: "/consultations"),
         ("consultation", lambda w: f"/consultations/{w.consultation.id}"),
         ("consultation-held", lambda w: f"/consultations/{w.held_consultation.id}"),

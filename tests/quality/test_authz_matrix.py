@@ -205,6 +205,12 @@ MATRIX: dict[str, Route] = {
     "/specialists/me/unpublish": Route(POST=roles_only(SPECIALISTS, REDIRECT)),
     "/specialists/me/consultations": Route(GET=roles_only(SPECIALISTS, redirect_to("/consultations"))),
     "/specialists/me/stats": Route(GET=roles_only(SPECIALISTS)),
+    "/specialists/me/clients": Route(GET=roles_only(SPECIALISTS)),
+    "/specialists/me/clients/<int:client_id>": Route(
+        GET=owners({"specialist"}), POST=owners({"specialist"}, REDIRECT),
+        url=lambda w: f"/specialists/me/clients/{w.consultation.client_id}",
+        note="the client's page and private note: their specialist only (the other specialist, the admin and the "
+             "client themself get 404)"),
     "/specialists/me/availability": Route(GET=roles_only(SPECIALISTS)),
     "/specialists/me/availability/rules": Route(POST=roles_only(SPECIALISTS, INVALID)),
     "/specialists/me/availability/overrides": Route(POST=roles_only(SPECIALISTS, INVALID)),

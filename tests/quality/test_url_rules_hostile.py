@@ -112,6 +112,7 @@ INT_PAYLOADS: dict[str, str] = {"zero": "0", "negative": "-1", "int32_over": str
 # A real value for every path argument of every rule (a rule with a new argument fails until added here).
 REAL_ARGS: dict[str, Callable[[World], Any]] = {
     "consultation_id": lambda w: w.consultation.id,
+    "client_id": lambda w: w.consultation.client_id,
     "conversation_id": lambda w: w.conversation.id,
     "question_id": lambda w: w.question.id,
     "target_id": lambda w: w.question.id,

@@ -1,0 +1,256 @@
+"""A specialist's clients and private notes.
+
+Who is a client: anyone with a consultation with the specialist (free or paid, upcoming, held,
+no-show, cancelled, awaiting payment) — except a request that expired without the specialist ever
+confirming it: a person whose only bookings expired unconfirmed never met the specialist and is
+not listed (``is_listed_consultation``). Their client page exists exactly for those listed.
+
+Notes are stored encrypted (``marketplace.encryption``), one per specialist and client, read and
+written only here. They are part of the specialist's data export and deleted with the
+specialist's account, and with the client's account (a person who leaves takes notes about them
+along).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.account.hooks import data_exporter, deletion_hook
+from marketplace.auth.models import User
+from marketplace.clients.models import NOTE_MAX_LENGTH, ClientNote
+from marketplace.consultations.models import (
+    Consultation,
+    ConsultationKind,
+    ConsultationOutcome,
+    ConsultationState,
+)
+from marketplace.consultations.stats import PAID_COUNTED
+from marketplace.database import execute_dml
+from marketplace.encryption import UnreadableText, decrypt_text, encrypt_text, reencrypt_text
+from marketplace.extensions import db
+from marketplace.messaging.models import Conversation
+from marketplace.specialists.models import SpecialistProfile
+
+log = logging.getLogger(__name__)
+
+# A booking in this state does not make its client one of the specialist's clients.
+NOT_A_MEETING = (ConsultationState.EXPIRED,)
+ROTATION_BATCH = 500
+
+
+class ClientsError(Exception):
+    """An action on a client record that is refused, with the message to show."""
+
+
+class NotYourClient(LookupError):
+    """No such client of this specialist (the view answers 404: existence is not revealed)."""
+
+
+def is_listed_consultation() -> Any:
+    """SQL condition: a consultation that makes its client one of the specialist's clients."""
+    return Consultation.state.not_in(NOT_A_MEETING)
+
+
+@dataclass
+class ClientRecord:
+    """One client as their specialist sees them: consultations newest first."""
+
+    client: User
+    consultations: list[Consultation] = field(default_factory=list)
+    conversation_id: int | None = None
+    has_note: bool = False
+    note: str | None = None  # the decrypted note (detail page only)
+    note_unreadable: bool = False  # stored, but no configured key opens it
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.client.deleted_at is not None
+
+    @property
+    def paid_sessions(self) -> int:
+        """Paid sessions booked and paid for (confirmed, held or a no-show), as the statistics count them."""
+        return sum(1 for c in self.consultations if c.kind is ConsultationKind.PAID and c.state in PAID_COUNTED)
+
+    @property
+    def outcome(self) -> ConsultationOutcome | None:
+        """The latest outcome recorded for a free consultation (proceed / not a fit)."""
+        return next((c.outcome for c in self.consultations if c.outcome is not None), None)
+
+    @property
+    def next_consultation(self) -> Consultation | None:
+        upcoming = [c for c in self.consultations if c.is_upcoming]
+        return min(upcoming, key=lambda c: c.start_utc) if upcoming else None
+
+
+def specialist_profile_id(user: Any) -> int | None:
+    """The profile id of a specialist account (None for anyone else)."""
+    if not getattr(user, "is_specialist", False):
+        return None
+    return db.session.scalar(select(SpecialistProfile.id).where(SpecialistProfile.user_id == user.id))
+
+
+def _consultations_of(profile_id: int, client_ids: Any) -> list[Consultation]:
+    """The specialist's consultations with ``client_ids`` (a list or a subquery), newest first,
+    with what the page shows loaded in the same round trips (client, the booking a reschedule made)."""
+    return list(db.session.scalars(
+        select(Consultation).where(Consultation.specialist_id == profile_id, Consultation.client_id.in_(client_ids))
+        .options(joinedload(Consultation.client), selectinload(Consultation.rescheduled_to))
+        .order_by(Consultation.start_utc.desc(), Consultation.id.desc())
+    ).unique())
+
+
+def _records(user: User, profile_id: int, consultations: Iterable[Consultation]) -> list[ClientRecord]:
+    records: dict[int, ClientRecord] = {}
+    for consultation in consultations:
+        record = records.setdefault(consultation.client_id, ClientRecord(consultation.client))
+        record.consultations.append(consultation)
+    if records:
+        ids = list(records)
+        for client_id, conversation_id in db.session.execute(
+                select(Conversation.client_id, Conversation.id)
+                .where(Conversation.specialist_id == user.id, Conversation.client_id.in_(ids))):
+            records[client_id].conversation_id = conversation_id
+        for client_id in db.session.scalars(select(ClientNote.client_id).where(
+                ClientNote.specialist_id == profile_id, ClientNote.client_id.in_(ids))):
+            records[client_id].has_note = True
+    return list(records.values())
+
+
+def list_clients(user: User) -> list[ClientRecord]:
+    """Every client of the specialist ``user``: those with an upcoming consultation first (soonest
+    first), then the others by their latest consultation. A constant number of statements."""
+    profile_id = specialist_profile_id(user)
+    if profile_id is None:
+        return []
+    listed = (select(Consultation.client_id)
+              .where(Consultation.specialist_id == profile_id, is_listed_consultation()))
+    records = _records(user, profile_id, _consultations_of(profile_id, listed))
+
+    def order(record: ClientRecord) -> tuple[int, float]:
+        upcoming = record.next_consultation
+        if upcoming is not None:
+            return 0, upcoming.start_utc.timestamp()
+        return 1, -record.consultations[0].start_utc.timestamp()  # every record has one
+
+    return sorted(records, key=order)
+
+
+def client_record(user: Any, client_id: int) -> ClientRecord:
+    """One client of the specialist ``user``, with the decrypted note. ``NotYourClient`` unless
+    ``user`` is a specialist and ``client_id`` one of their clients (the one ownership check of
+    the client pages: another specialist, an admin, the client themself all get 404)."""
+    profile_id = specialist_profile_id(user)
+    if profile_id is None:
+        raise NotYourClient(client_id)
+    consultations = _consultations_of(profile_id, [client_id])
+    if not any(c.state not in NOT_A_MEETING for c in consultations):
+        raise NotYourClient(client_id)
+    record = _records(user, profile_id, consultations)[0]
+    stored = _note_row(profile_id, client_id)
+    if stored is not None:
+        try:
+            record.note = decrypt_text(stored.body_encrypted)
+        except UnreadableText:
+            record.note_unreadable = True
+            log.error("client note %s cannot be decrypted with the configured NOTES_KEYS", stored.id)
+    return record
+
+
+def _note_row(profile_id: int, client_id: int) -> ClientNote | None:
+    return db.session.scalar(select(ClientNote).where(ClientNote.specialist_id == profile_id,
+                                                      ClientNote.client_id == client_id))
+
+
+def save_client_note(user: User, record: ClientRecord, text: str) -> str:
+    """Store the note about ``record``'s client (from ``client_record``: ownership checked),
+    encrypted; an empty text removes it. Returns what to tell the specialist."""
+    if record.is_deleted:
+        raise ClientsError("This person deleted their account: notes about them can no longer be kept.")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise ClientsError(f"The note is too long: at most {NOTE_MAX_LENGTH:,} characters.")
+    profile_id = specialist_profile_id(user)
+    if profile_id is None:
+        raise NotYourClient(record.client.id)
+    stored = _note_row(profile_id, record.client.id)
+    if not text:
+        if stored is None:
+            return "There was no note to remove."
+        db.session.delete(stored)
+        db.session.flush()
+        log.info("specialist %s removed the note about client %s", profile_id, record.client.id)
+        return "Note removed."
+    if stored is None:
+        db.session.add(ClientNote(specialist_id=profile_id, client_id=record.client.id,
+                                  body_encrypted=encrypt_text(text)))
+    else:
+        stored.body_encrypted = encrypt_text(text)
+    db.session.flush()
+    log.info("specialist %s saved the note about client %s", profile_id, record.client.id)
+    return "Note saved. Only you can read it."
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+@dataclass
+class RotationResult:
+    rotated: int = 0
+    unreadable: list[int] = field(default_factory=list)  # note ids no configured key opens
+
+
+def rotate_note_keys(batch_size: int = ROTATION_BATCH) -> RotationResult:
+    """Re-encrypt every note with the current (first) key of ``NOTES_KEYS``, a batch at a time,
+    each batch committed (a note is valid under either key, so a stop halfway loses nothing).
+    Notes no configured key opens are left as they are and reported."""
+    result = RotationResult()
+    after = 0
+    while True:
+        batch = list(db.session.scalars(select(ClientNote).where(ClientNote.id > after)
+                                        .order_by(ClientNote.id).limit(batch_size)))
+        if not batch:
+            return result
+        for note in batch:
+            try:
+                note.body_encrypted = reencrypt_text(note.body_encrypted)
+                result.rotated += 1
+            except UnreadableText:
+                result.unreadable.append(note.id)
+        after = batch[-1].id
+        db.session.commit()
+
+
+# --- account export and deletion ---------------------------------------------------------------
+
+@data_exporter("client_notes")
+def export_client_notes(user: User) -> list[dict[str, Any]]:
+    """A specialist's notes about their clients, decrypted (an unreadable one says so)."""
+    profile_id = specialist_profile_id(user)
+    if profile_id is None:
+        return []
+    rows = db.session.execute(select(ClientNote, User.display_name).join(User, User.id == ClientNote.client_id)
+                              .where(ClientNote.specialist_id == profile_id).order_by(ClientNote.id))
+    data = []
+    for note, client_name in rows:
+        try:
+            text: str | None = decrypt_text(note.body_encrypted)
+        except UnreadableText:
+            text = None
+        data.append({"client_id": note.client_id, "client": client_name, "note": text,
+                     "created_at": note.created_at.isoformat(), "updated_at": note.updated_at.isoformat()})
+    return data
+
+
+@deletion_hook
+def delete_client_notes(user: User) -> None:
+    """Account deletion: a specialist's notes, and every specialist's notes about a client."""
+    conditions = [ClientNote.client_id == user.id]
+    profile_id = specialist_profile_id(user)
+    if profile_id is not None:
+        conditions.append(ClientNote.specialist_id == profile_id)
+    deleted = execute_dml(delete(ClientNote).where(or_(*conditions))).rowcount
+    if deleted:
+        log.info("deleted %s client note(s) with account %s", deleted, user.id)

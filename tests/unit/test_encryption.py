@@ -1,0 +1,34 @@
+"""Keys of the notes encrypted at rest: parsing, the development key, refusal at start."""
+from __future__ import annotations
+
+import stat
+
+import pytest
+from cryptography.fernet import Fernet
+
+from marketplace import create_app
+from marketplace.encryption import KeyConfigurationError, development_key, parse_keys
+
+
+def test_the_development_key_is_created_once_private_and_stable(tmp_path):
+    first = development_key(str(tmp_path))
+    assert development_key(str(tmp_path)) == first
+    Fernet(first.encode())  # a valid key
+    key_file = tmp_path / "notes.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.key"]  # no temporary file left behind
+
+
+def test_keys_are_comma_separated_and_a_bad_one_is_named_by_position_not_shown():
+    good = Fernet.generate_key().decode()
+    assert len(parse_keys(f" {good} , {Fernet.generate_key().decode()} ,")) == 2
+    with pytest.raises(KeyConfigurationError, match="key 2 is not a Fernet key") as caught:
+        parse_keys(f"{good},secret-but-wrong")
+    assert "secret-but-wrong" not in str(caught.value)
+    with pytest.raises(KeyConfigurationError, match="empty"):
+        parse_keys(" , ")
+
+
+def test_a_malformed_key_stops_the_app_at_start_in_any_environment():
+    with pytest.raises(KeyConfigurationError, match="key 1"):
+        create_app("testing", {"NOTES_KEYS": "short"})
