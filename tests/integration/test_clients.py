@@ -36,7 +36,7 @@ def book(client, profile, *, start=None, kind=ConsultationKind.FREE, state=Consu
     consultation = Consultation(client_id=client.id, specialist_id=profile.id, kind=kind, state=state,
                                 start_utc=start, end_utc=start + timedelta(minutes=30 if kind is ConsultationKind.FREE else 50),
                                 format="video", outcome=outcome, sequence=0,
-                                price_cents=9000 if kind is ConsultationKind.PAID else None,
+                                price_minor=9000 if kind is ConsultationKind.PAID else None,
                                 currency="EUR" if kind is ConsultationKind.PAID else None)
     db.session.add(consultation)
     db.session.commit()

@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("specialists", frozenset({"specialists"})),
     ("consultations", frozenset({"consultations"})),
     ("features", frozenset({"payments", "messaging", "featured", "questions", "articles", "contact"})),
+    ("practice", frozenset({"clients"})),  # the specialist's workspace: reads consultations and conversations
     ("pages", frozenset({"admin", "main"})),  # compose pages from several domains
 ]
 # The app factory and the tooling it wires: blueprints, CLI, demo data. Nothing below imports these.
