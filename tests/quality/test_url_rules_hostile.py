@@ -80,7 +80,7 @@ def _baseline_query(endpoint: str, w: World, role: str) -> dict[str, Any]:
     if endpoint == "messaging.new":
         return {"client": w.user("client").id} if role == "specialist" else {"to": w.other_profile.slug}
     if endpoint == "payments.success":
-        return {"session_id": w.payment.stripe_checkout_session_id}
+        return {"session_id": w.payment.provider_checkout_id}
     if endpoint == "consultations.book":
         return {"src": "campaign"}
     return {}
