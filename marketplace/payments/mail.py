@@ -11,7 +11,7 @@ from marketplace.consultations.services import (
     recipients,
 )
 from marketplace.notifications.mail import render_mail, send_mail
-from marketplace.payments.models import PaymentStatus
+from marketplace.payments.models import PaymentStatus, payment_of
 from marketplace.templating import format_money
 from marketplace.timeutil import format_datetime
 
@@ -19,7 +19,7 @@ from marketplace.timeutil import format_datetime
 def notify_payment(consultation: Consultation, what: str) -> None:
     """``confirmed`` (both participants, with the .ics) or ``unavailable`` (the client: paid
     too late for a time that is gone, refunded), each in their own time zone."""
-    payment = consultation.payment
+    payment = payment_of(consultation)
     assert payment is not None  # paid sessions only
     for r in recipients(consultation):
         if what == "confirmed":

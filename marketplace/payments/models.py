@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -71,6 +72,14 @@ class Payment(Model):
 
     def __repr__(self) -> str:
         return f"<Payment {self.id} {self.status.value}>"
+
+
+def payment_of(consultation: Any) -> Payment | None:
+    """A paid session's payment: the ``payment`` backref ``Payment.consultation`` adds to
+    ``Consultation`` (loaded once; the consultations domain does not declare it, it knows
+    nothing of payments)."""
+    payment: Payment | None = getattr(consultation, "payment", None)
+    return payment
 
 
 class WebhookEvent(Model):

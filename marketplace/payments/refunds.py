@@ -13,7 +13,7 @@ from marketplace.auth.models import User
 from marketplace.consultations.models import Consultation, ConsultationKind
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payments.models import Payment, PaymentStatus, payment_of
 from marketplace.payments.policy import REFUND_NOTICE, PaymentError
 from marketplace.payments.providers import ProviderError, provider_named
 from marketplace.templating import format_money
@@ -35,7 +35,7 @@ def refund_policy(consultation: Consultation, user: Any, now: datetime | None = 
     Full refund when the specialist cancels, or the client cancels more than 24 hours before
     the start; no refund for the client's later cancellations.
     """
-    payment = consultation.payment if consultation.kind is ConsultationKind.PAID else None
+    payment = payment_of(consultation) if consultation.kind is ConsultationKind.PAID else None
     if payment is None or payment.status is not PaymentStatus.PAID:
         return None
     now = now or utcnow()
@@ -61,7 +61,7 @@ def cancel_paid_session(consultation: Consultation, actor: Any, now: datetime | 
     policy = refund_policy(consultation, actor, now)
     if policy is None:
         return None
-    payment = consultation.payment
+    payment = payment_of(consultation)
     assert payment is not None  # a refund policy means a paid payment
     if policy.refundable:
         refund_payment(payment, now, reason="requested_by_customer")

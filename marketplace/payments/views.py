@@ -118,7 +118,7 @@ def _receive(provider_name: str) -> Any:
     if provider is None:
         abort(404)
     try:
-        event = provider.parse_webhook(request.get_data(), request.headers)
+        event = provider.parse_webhook(request.get_data(), {k.lower(): v for k, v in request.headers.items()})
     except WebhookRejected as exc:
         log.warning("%s webhook rejected: %s", provider.name, exc)
         return {"error": "invalid signature"}, 400

@@ -98,7 +98,7 @@ def _only_payment() -> Payment:
 
 def _deliver(client: Any, fake: FakeStripe, event: dict) -> Any:
     payload, headers = fake.signed(event)
-    return client.post("/payments/webhook", data=payload, headers=headers)
+    return client.post("/payments/webhooks/stripe", data=payload, headers=headers)
 
 
 def _paid_mails() -> list[OutboxMail]:

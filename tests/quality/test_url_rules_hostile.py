@@ -126,6 +126,7 @@ REAL_ARGS: dict[str, Callable[[World], Any]] = {
     "rule_id": lambda w: w.availability_rule.id,
     "token": lambda w: w.reset_token,
     "filename": lambda w: "no-such-photo.jpg",
+    "provider_name": lambda w: "stripe",  # a registered payment provider (its webhook URL)
 }
 SLUG_OF: dict[str, Callable[[World], str]] = {
     "articles": lambda w: w.article.slug,

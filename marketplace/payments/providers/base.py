@@ -19,7 +19,8 @@ Contract of an implementation (``PaymentProvider``):
 * ``expire_checkout(checkout_id)``: the checkout can no longer be paid.
 * ``refund(payment_reference, ...)``: gives the whole amount back (idempotent by key).
 * ``parse_webhook(payload, headers)``: verifies the signature *before* anything is trusted
-  and returns a ``ProviderEvent``; raises ``WebhookRejected`` otherwise.
+  and returns a ``ProviderEvent``; raises ``WebhookRejected`` otherwise. ``headers`` are the
+  request's headers with lower-case names.
 
 Every failure to reach or satisfy the provider is a ``ProviderError`` (and must end within the
 request's time budget: a hanging provider must not hold a web worker).

@@ -73,7 +73,7 @@ class StripeProvider:
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         try:
-            event = stripe_client.construct_webhook_event(payload, headers.get("Stripe-Signature"))
+            event = stripe_client.construct_webhook_event(payload, headers.get("stripe-signature"))
         except (ValueError, stripe.SignatureVerificationError) as exc:
             raise WebhookRejected(f"Stripe webhook refused ({type(exc).__name__})") from exc
         kind = _KINDS.get(event["type"], EventKind.OTHER)
