@@ -46,7 +46,6 @@ from marketplace.payments.providers import (
     PaymentProvider,
     ProviderError,
     active_provider,
-    payments_enabled,
     provider_named,
 )
 from marketplace.specialists.models import SpecialistProfile
@@ -201,4 +200,4 @@ def payment_for_checkout(checkout_id: str | None, user: User) -> Payment | None:
 
 
 __all__ = ["PaidBookingResult", "book_paid_session", "checkout_redirect", "checkout_request",
-           "payment_for_checkout", "payments_enabled"]
+           "payment_for_checkout"]
