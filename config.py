@@ -111,6 +111,8 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
+    # The payment provider new checkouts use (marketplace/payments/providers; "stripe" is the one built in).
+    PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "stripe")
     # Stripe: with no secret key, paid booking says "Payments are not enabled".
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")

@@ -32,6 +32,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     register_url_converters(app)
     register_extensions(app)
     register_blueprints(app)
+    register_domain_hooks(app)
+    register_payment_providers(app)
     register_errorhandlers(app)
     register_request_hooks(app)
     register_template_helpers(app)
@@ -101,6 +103,26 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint, prefix in BLUEPRINTS():
         app.register_blueprint(blueprint, url_prefix=prefix)
+
+
+def register_domain_hooks(app: Flask) -> None:
+    """Later domains take part in earlier ones' rules through their hooks (imports go one way)."""
+    from marketplace.consultations.hooks import booking_hooks
+    from marketplace.payments.services import cancel_paid_session, release_holds_before_booking
+
+    booking_hooks.before_booking(release_holds_before_booking)  # lapsed payment holds never refuse a booking
+    booking_hooks.on_cancel(cancel_paid_session)  # a cancelled paid session is refunded per its policy
+
+
+def register_payment_providers(app: Flask) -> None:
+    """The payment providers (``PAYMENT_PROVIDER`` picks the one new checkouts use); a new provider
+    is registered here. Its checkout page's origins join the CSP ``form-action``."""
+    from marketplace.payments.providers import checkout_hosts, register_provider
+    from marketplace.payments.providers.stripe_provider import StripeProvider
+    from marketplace.security import allow_form_action
+
+    register_provider(app, StripeProvider())
+    allow_form_action(app, checkout_hosts)
 
 
 def register_jobs(app: Flask) -> None:

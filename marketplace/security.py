@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
@@ -82,8 +82,20 @@ def role_required(*roles: Any) -> Callable:
     return decorator
 
 
+_FORM_ACTION_SOURCES = "csp_form_action_sources"
+
+
+def allow_form_action(app: Flask, source: Callable[[], Iterable[str]]) -> None:
+    """Let forms post (and be redirected) to the origins ``source()`` names, besides our own —
+    e.g. a payment provider's checkout page (registered by the app factory; read per response)."""
+    sources = app.extensions.setdefault(_FORM_ACTION_SOURCES, [])
+    if source not in sources:
+        sources.append(source)
+
+
 def build_csp(nonce: str | None = None) -> str:
-    form_action = " ".join(["'self'", *current_app.config.get("STRIPE_CHECKOUT_HOSTS", "").split()])
+    hosts = [host for source in current_app.extensions.get(_FORM_ACTION_SOURCES, []) for host in source()]
+    form_action = " ".join(["'self'", *hosts])
     return "; ".join(
         [
             "default-src 'self'",

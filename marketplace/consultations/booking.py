@@ -35,6 +35,7 @@ from marketplace.consultations.availability import (
     load_calendar,
     offers_booking,
 )
+from marketplace.consultations.hooks import booking_hooks
 from marketplace.consultations.models import (
     BLOCK_MINUTES,
     FREE_CONSULTATION_MINUTES,
@@ -194,15 +195,13 @@ def validate_slot(profile: SpecialistProfile, start_utc: datetime, now: datetime
     "invalid". A snapshot is not enough here: it can lag behind a change of hours. Races
     between two valid requests are decided by the database (``place_booking``).
 
-    Payment holds past their expiry are released first (only when there are any), so their
-    blocks never refuse this booking.
+    Payment holds past their expiry are released first (only when there are any, through the
+    ``before_booking`` hook the payments domain registers), so their blocks never refuse this booking.
     """
     calendar = load_booking_calendar(profile, now, client_id=client_id,
                                      exclude_consultation_id=exclude_consultation_id)
     if calendar.lapsed_holds:
-        from marketplace.payments.services import release_expired_holds
-
-        release_expired_holds(now, specialist_id=profile.id)
+        booking_hooks.run_before_booking(profile.id, now)
     return calendar, calendar.slot_problem(start_utc, now, duration_minutes)
 
 

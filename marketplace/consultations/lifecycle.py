@@ -20,11 +20,11 @@ from marketplace.auth.sessions import forget_loaded
 from marketplace.consultations.availability import calendar_changed
 from marketplace.consultations.booking import release_blocks
 from marketplace.consultations.follow_up import notify_correction, notify_no_show, notify_outcome, recorded_mail_key
+from marketplace.consultations.hooks import booking_hooks
 from marketplace.consultations.models import (
     CALENDAR_STATES,
     OPEN_STATES,
     Consultation,
-    ConsultationKind,
     ConsultationOutcome,
     ConsultationState,
 )
@@ -107,10 +107,7 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
     consultation.sequence += 1
     db.session.flush()
     release_blocks(consultation)
-    if consultation.kind is ConsultationKind.PAID:
-        from marketplace.payments.services import cancel_paid_session
-
-        cancel_paid_session(consultation, user)  # refund per the shown policy, same transaction
+    booking_hooks.run_on_cancel(consultation, user)  # e.g. a paid session's refund per the shown policy
     record_audit(user, "consultation.cancelled", consultation, before={"state": before},
                  after={"state": "cancelled"})
     notify_cancelled(consultation, user, account_deleted=account_deleted, by_balance=by_balance)

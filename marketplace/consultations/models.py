@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -34,9 +34,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.database import UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model
 from marketplace.specialists.models import FreeTimesMixin
-
-if TYPE_CHECKING:
-    from marketplace.payments.models import Payment
 
 FREE_CONSULTATION_MINUTES = 30
 BLOCK_MINUTES = 15
@@ -172,8 +169,7 @@ class Consultation(Model):
     rescheduled_to = relationship(
         "Consultation", primaryjoin="Consultation.id == remote(foreign(Consultation.rescheduled_from_id))",
         viewonly=True, uselist=False, lazy="select")
-    if TYPE_CHECKING:  # the backref of Payment.consultation (payments/models.py)
-        payment: Payment | None
+    # (``payment``: the backref the payments domain adds, payments/models.py ``payment_of``)
 
     # --- state ------------------------------------------------------------------------------
     @hybrid_property

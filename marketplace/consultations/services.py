@@ -27,6 +27,7 @@ from marketplace.consultations.availability import (  # noqa: F401  (re-exported
     free_slots_for,
     get_availability,
     has_hours,
+    load_calendar,
     load_calendars,
     move_weekly_hours,
     offers_booking,
@@ -42,6 +43,7 @@ from marketplace.consultations.availability import (  # noqa: F401  (re-exported
 )
 from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     ALLOWED_SOURCES,
+    NOT_A_SLOT,
     SLOT_TAKEN,
     BookingPage,
     BookingResult,
@@ -63,6 +65,15 @@ from marketplace.consultations.follow_up import (  # noqa: F401  (re-exported)
     expire_requests,
     send_request_reminders,
 )
+from marketplace.consultations.holds import (  # noqa: F401  (re-exported)
+    HOLD_RELEASED_REASON,
+    confirm_hold,
+    holds_of_client,
+    lapsed_holds,
+    reclaim_released_hold,
+    release_hold,
+)
+from marketplace.consultations.hooks import booking_hooks  # noqa: F401  (re-exported)
 from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
     REQUESTS_WAITING,
     ConsultationError,
@@ -85,6 +96,13 @@ from marketplace.consultations.models import (
     Consultation,
     ConsultationState,
     SchedulingSettings,
+)
+from marketplace.consultations.notifications import (  # noqa: F401  (re-exported)
+    consultation_url,
+    format_label,
+    ics_attachment,
+    meeting_details,
+    recipients,
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db

@@ -30,5 +30,5 @@ def payment_retry_refund(payment_id: int) -> Any:
     except PaymentError as exc:
         flash(str(exc), "error")
     else:
-        flash("The refund was accepted by Stripe.", "success")
+        flash("The refund was accepted by the payment provider.", "success")
     return redirect(url_for("admin.payments", status=request.form.get("status") or None))

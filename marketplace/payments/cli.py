@@ -11,6 +11,6 @@ def register(app: Flask) -> None:
     @app.cli.command("release-expired-holds")
     def release_expired_holds_command() -> None:
         """Release paid-session holds whose payment window lapsed (idempotent; safe from cron
-        on any host, also concurrently), then expire their Stripe Checkout Sessions."""
+        on any host, also concurrently), then expire their checkouts at the payment provider."""
         released, expired = release_and_expire()  # what the periodic job does
-        click.echo(f"released {released} hold(s); expired {expired} checkout session(s) at Stripe")
+        click.echo(f"released {released} hold(s); expired {expired} checkout session(s) at the provider")

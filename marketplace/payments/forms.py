@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.validators import InputRequired
 
+from marketplace.consultations.services import parse_slot
+
 
 class PaidBookingForm(FlaskForm):
     """Choose a slot (and a format) for a paid session.
@@ -27,6 +29,4 @@ class PaidBookingForm(FlaskForm):
 
     @property
     def start_utc(self) -> datetime | None:
-        from marketplace.consultations.booking import parse_slot
-
         return parse_slot(self.slot.data)

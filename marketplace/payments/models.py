@@ -1,11 +1,16 @@
-"""Models of the payments domain: one Payment per paid consultation, and the
-Stripe events already processed (so a replayed webhook does nothing)."""
+"""Models of the payments domain: one Payment per paid consultation, and the provider
+webhook events already processed (so a replayed webhook does nothing).
+
+Column names are provider-neutral: ``provider`` names the provider a payment was made with
+(``payments/providers``), ``provider_checkout_id`` its checkout there (Stripe: the Checkout
+Session), ``provider_payment_id`` what a refund needs (Stripe: the PaymentIntent)."""
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
@@ -13,11 +18,11 @@ from marketplace.extensions import Model, db
 
 
 class PaymentStatus(str, enum.Enum):
-    PENDING = "pending"  # hold placed, Checkout Session open
-    PAID = "paid"  # checkout.session.completed received
+    PENDING = "pending"  # hold placed, checkout open at the provider
+    PAID = "paid"  # the provider's "checkout completed, paid" webhook received
     EXPIRED = "expired"  # hold released without payment
     REFUNDED = "refunded"
-    REFUND_FAILED = "refund_failed"  # Stripe refused / unreachable: admin retries
+    REFUND_FAILED = "refund_failed"  # the provider refused / was unreachable: admin retries
 
     @property
     def label(self) -> str:
@@ -38,14 +43,16 @@ class Payment(Model):
     __table_args__ = (
         CheckConstraint("amount_minor >= 0", name="amount_non_negative"),
         Index("ix_payments_status_created", "status", "created_at"),
+        UniqueConstraint("provider", "provider_checkout_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Financial record: never cascaded away with the consultation.
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), unique=True)
-    stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_checkout_id: Mapped[str | None] = mapped_column(String(255))
     checkout_url: Mapped[str | None] = mapped_column(String(2000))
-    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    provider_payment_id: Mapped[str | None] = mapped_column(String(255), index=True)
     amount_minor: Mapped[int]  # minor units of `currency` (cents for EUR, yen for JPY): marketplace.money
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[PaymentStatus] = mapped_column(
@@ -67,12 +74,23 @@ class Payment(Model):
         return f"<Payment {self.id} {self.status.value}>"
 
 
-class StripeEvent(Model):
-    """Every processed webhook event, by Stripe's id: inserted first, so a replay
-    hits the primary key and is acknowledged without doing anything."""
+def payment_of(consultation: Any) -> Payment | None:
+    """A paid session's payment: the ``payment`` backref ``Payment.consultation`` adds to
+    ``Consultation`` (loaded once; the consultations domain does not declare it, it knows
+    nothing of payments)."""
+    payment: Payment | None = getattr(consultation, "payment", None)
+    return payment
 
-    __tablename__ = "stripe_events"
 
-    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+class WebhookEvent(Model):
+    """Every processed webhook event, by provider and the provider's event id: inserted
+    first, so a replay hits the unique constraint and is acknowledged without doing anything."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

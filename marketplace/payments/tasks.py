@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from marketplace.database import commit
 from marketplace.jobs import jobs
-from marketplace.payments.services import expire_checkout_sessions, release_expired_holds
+from marketplace.payments.services import expire_checkouts, release_expired_holds
 
 
 @jobs.periodic(minute="*")
 def release_lapsed_holds() -> int:
-    """Release paid-session holds whose payment window lapsed, then expire their Checkout Sessions."""
+    """Release paid-session holds whose payment window lapsed, then expire their checkouts."""
     return release_and_expire()[0]
 
 
 def release_and_expire() -> tuple[int, int]:
-    """Release lapsed holds (committed first: the slots are free whatever Stripe says), then expire
-    their Stripe Checkout Sessions. Idempotent and safe concurrently; returns both counts."""
+    """Release lapsed holds (committed first: the slots are free whatever the provider says), then
+    expire their checkouts at the provider. Idempotent and safe concurrently; returns both counts."""
     released = release_expired_holds()
     commit()
-    return len(released), expire_checkout_sessions(released)
+    return len(released), expire_checkouts(released)

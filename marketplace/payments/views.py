@@ -1,29 +1,27 @@
-"""Views of the payments blueprint (/payments): paid-session booking, Stripe Checkout
-redirects, the success page and the Stripe webhook.
+"""Views of the payments blueprint (/payments): paid-session booking, checkout redirects,
+the success page and the providers' webhooks (``/payments/webhooks/<provider>``).
 
-Thin: parse, call one service, flash, redirect or render. Rules live in services.py.
+Thin: parse, call one service, flash, redirect or render. Rules live in the services.
 """
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-import stripe
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
-from marketplace.consultations.booking import safe_format_param, week_query
 from marketplace.consultations.models import Consultation
-from marketplace.consultations.notifications import format_label
+from marketplace.consultations.services import format_label, safe_format_param, week_query
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import csrf, limiter
 from marketplace.payments import bp
 from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
 from marketplace.payments.models import Payment
-from marketplace.payments.stripe_client import construct_webhook_event, payments_enabled
+from marketplace.payments.providers import WebhookRejected, payments_enabled, provider_named
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
 from marketplace.specialists.services import profile_for_viewer
 from marketplace.timeutil import viewer_timezone
@@ -31,7 +29,7 @@ from marketplace.timeutil import viewer_timezone
 log = logging.getLogger(__name__)
 
 _STATUS = {"disabled": 200, "not_eligible": 403, "not_bookable": 409, "invalid": 422, "taken": 409,
-           "stripe": 503}
+           "provider": 503}
 
 
 # --- template helpers (the consultation-page partial) ------------------------------------------
@@ -85,7 +83,7 @@ def book(slug: str) -> Any:
 @bp.route("/checkout/<int:payment_id>")
 @login_required
 def checkout(payment_id: int) -> Any:
-    """(Re)open Stripe Checkout for a pending hold; PRODUCT.md's /payments/checkout/<session_id>."""
+    """(Re)open the provider's checkout for a pending hold; PRODUCT.md's /payments/checkout/<session_id>."""
     payment = get_owned_or_404(Payment, payment_id, current_user)
     try:
         return redirect(svc.checkout_redirect(payment, current_user), code=303)
@@ -97,7 +95,7 @@ def checkout(payment_id: int) -> Any:
 @bp.route("/checkout/<int:payment_id>/cancelled")
 @login_required
 def checkout_cancelled(payment_id: int) -> Any:
-    """Stripe's cancel_url: the client left Checkout without paying."""
+    """The checkout's cancel URL: the client left the provider's checkout without paying."""
     payment = get_owned_or_404(Payment, payment_id, current_user)
     if payment.status.value == "pending":
         flash("Payment not completed. Your time is held for a few minutes — you can still pay "
@@ -108,20 +106,37 @@ def checkout_cancelled(payment_id: int) -> Any:
 @bp.route("/success")
 @login_required
 def success() -> Any:
-    payment = svc.payment_for_checkout_session(request.args.get("session_id"), current_user) or abort(404)
+    payment = svc.payment_for_checkout(request.args.get("session_id"), current_user) or abort(404)
     return render_template("payments/success.html", payment=payment, consultation=payment.consultation)
 
 
-# --- Stripe webhook ------------------------------------------------------------------------------
+# --- provider webhooks ------------------------------------------------------------------------
+
+def _receive(provider_name: str) -> Any:
+    """Provider → us. The signature is verified before anything is read; replays do nothing."""
+    provider = provider_named(provider_name)
+    if provider is None:
+        abort(404)
+    try:
+        event = provider.parse_webhook(request.get_data(), {k.lower(): v for k, v in request.headers.items()})
+    except WebhookRejected as exc:
+        log.warning("%s webhook rejected: %s", provider.name, exc)
+        return {"error": "invalid signature"}, 400
+    return {"received": True, "result": svc.process_event(provider.name, event)}, 200
+
+
+@bp.route("/webhooks/<provider_name>", methods=["POST"])
+@csrf.exempt
+@limiter.exempt
+def provider_webhook(provider_name: str) -> Any:
+    """One URL per registered provider (``/payments/webhooks/stripe``)."""
+    return _receive(provider_name)
+
 
 @bp.route("/webhook", methods=["POST"])
 @csrf.exempt
 @limiter.exempt
 def webhook() -> Any:
-    """Stripe → us. The signature is verified before anything is read; replays do nothing."""
-    try:
-        event = construct_webhook_event(request.get_data(), request.headers.get("Stripe-Signature"))
-    except (ValueError, stripe.SignatureVerificationError):
-        log.warning("stripe webhook rejected: bad signature or payload")
-        return {"error": "invalid signature"}, 400
-    return {"received": True, "result": svc.process_stripe_event(event)}, 200
+    """The Stripe webhook's first URL (PRODUCT.md, configured in Stripe's dashboard): an alias
+    of ``/payments/webhooks/stripe``, kept so existing endpoints keep working."""
+    return _receive("stripe")

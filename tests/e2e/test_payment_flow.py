@@ -39,7 +39,7 @@ def assert_accessible(page: Any) -> None:
 @pytest.fixture
 def fake_stripe(live_server: Any, page: Any) -> Iterator[FakeStripe]:
     """The fake Stripe API + hosted checkout, delivering webhooks to the live app."""
-    with serve_fake_stripe(f"{live_server.url}/payments/webhook", WEBHOOK_SECRET) as fake:
+    with serve_fake_stripe(f"{live_server.url}/payments/webhooks/stripe", WEBHOOK_SECRET) as fake:
         live_server.app.config.update(
             STRIPE_SECRET_KEY="sk_test_balance_e2e", STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
             STRIPE_API_BASE=fake.base_url, STRIPE_MAX_NETWORK_RETRIES=0, STRIPE_CHECKOUT_HOSTS=fake.base_url,

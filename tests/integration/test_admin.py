@@ -132,7 +132,7 @@ def test_dashboard_conversion_and_consultations_this_week(app, client, make_user
                                format="video")
         later += timedelta(hours=2)
         db.session.add(session)
-        db.session.add(Payment(consultation=session, amount_minor=9000, currency="EUR", paid_at=paid_at,
+        db.session.add(Payment(consultation=session, provider="stripe", amount_minor=9000, currency="EUR", paid_at=paid_at,
                                status=PaymentStatus.PAID if paid_at else PaymentStatus.PENDING))
     db.session.commit()
     html = client.get("/admin").get_data(as_text=True)

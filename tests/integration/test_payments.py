@@ -31,7 +31,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import OutboxMail
 from marketplace.payments import services as svc
-from marketplace.payments.models import Payment, PaymentStatus, StripeEvent
+from marketplace.payments.models import Payment, PaymentStatus, WebhookEvent
 from tests.factories import PASSWORD
 from tests.fakes.stripe_fake import FakeStripe, serve_fake_stripe, sign_payload
 
@@ -98,7 +98,7 @@ def _only_payment() -> Payment:
 
 def _deliver(client: Any, fake: FakeStripe, event: dict) -> Any:
     payload, headers = fake.signed(event)
-    return client.post("/payments/webhook", data=payload, headers=headers)
+    return client.post("/payments/webhooks/stripe", data=payload, headers=headers)
 
 
 def _paid_mails() -> list[OutboxMail]:
@@ -110,7 +110,7 @@ def _book_and_pay(client: Any, auth: Any, fake: FakeStripe, pair: tuple[Any, Any
     auth.login_as(client_user)
     assert _book(client, profile, _slot(profile)).status_code == 303
     payment = _only_payment()
-    assert _deliver(client, fake, fake.complete_session(payment.stripe_checkout_session_id)).status_code == 200
+    assert _deliver(client, fake, fake.complete_session(payment.provider_checkout_id)).status_code == 200
     db.session.refresh(payment)
     assert payment.status is PaymentStatus.PAID
     return payment
@@ -203,7 +203,7 @@ def test_checkout_created_with_amount_currency_metadata(stripe_app: Any, client:
     assert response.status_code == 303
     payment = _only_payment()
     consultation = payment.consultation
-    session = fake_stripe.sessions[payment.stripe_checkout_session_id]
+    session = fake_stripe.sessions[payment.provider_checkout_id]
     assert response.headers["Location"] == session["url"] == payment.checkout_url
     assert (session["amount_total"], session["currency"], session["mode"]) == (9000, "eur", "payment")
     assert session["metadata"] == {"consultation_id": str(consultation.id), "payment_id": str(payment.id)}
@@ -271,7 +271,7 @@ def test_completed_webhook_confirms_once(stripe_app: Any, client: Any, auth: Any
     auth.login_as(client_user)
     _book(client, profile, _slot(profile))
     payment = _only_payment()
-    event = fake_stripe.complete_session(payment.stripe_checkout_session_id)
+    event = fake_stripe.complete_session(payment.provider_checkout_id)
 
     first = _deliver(client, fake_stripe, event)
     assert first.status_code == 200 and first.get_json()["result"] == "confirmed"
@@ -279,7 +279,7 @@ def test_completed_webhook_confirms_once(stripe_app: Any, client: Any, auth: Any
     consultation = payment.consultation
     db.session.refresh(consultation)
     assert payment.status is PaymentStatus.PAID and payment.paid_at is not None
-    assert payment.payment_intent_id == fake_stripe.sessions[payment.stripe_checkout_session_id]["payment_intent"]
+    assert payment.provider_payment_id == fake_stripe.sessions[payment.provider_checkout_id]["payment_intent"]
     assert consultation.state is ConsultationState.CONFIRMED and consultation.hold_expires_at is None
     mails = _paid_mails()
     assert sorted(m.recipient for m in mails) == sorted([client_user.email, profile.user.email])
@@ -292,9 +292,9 @@ def test_completed_webhook_confirms_once(stripe_app: Any, client: Any, auth: Any
     db.session.refresh(consultation)
     assert consultation.state is ConsultationState.CONFIRMED
     assert len(_paid_mails()) == 2
-    assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 1
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 1
 
-    success = client.get(f"/payments/success?session_id={payment.stripe_checkout_session_id}")
+    success = client.get(f"/payments/success?session_id={payment.provider_checkout_id}")
     assert success.status_code == 200 and "Your session is confirmed" in success.get_data(as_text=True)
 
 
@@ -304,7 +304,7 @@ def test_forged_or_tampered_webhook_is_rejected(stripe_app: Any, client: Any, au
     auth.login_as(client_user)
     _book(client, profile, _slot(profile))
     payment = _only_payment()
-    event = fake_stripe.complete_session(payment.stripe_checkout_session_id)
+    event = fake_stripe.complete_session(payment.provider_checkout_id)
     payload, headers = fake_stripe.signed(event)
 
     forged = {**headers, "Stripe-Signature": sign_payload(payload, "whsec_attacker")}
@@ -319,7 +319,7 @@ def test_forged_or_tampered_webhook_is_rejected(stripe_app: Any, client: Any, au
     db.session.refresh(payment)
     assert payment.status is PaymentStatus.PENDING
     assert payment.consultation.state is ConsultationState.PENDING_PAYMENT
-    assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
     assert _paid_mails() == []
 
 
@@ -344,7 +344,7 @@ def test_expired_webhook_releases_hold(stripe_app: Any, client: Any, auth: Any, 
     start = _slot(profile)
     _book(client, profile, start)
     payment = _only_payment()
-    response = _deliver(client, fake_stripe, fake_stripe.expire_session(payment.stripe_checkout_session_id))
+    response = _deliver(client, fake_stripe, fake_stripe.expire_session(payment.provider_checkout_id))
     assert response.status_code == 200 and response.get_json()["result"] == "released"
     db.session.refresh(payment)
     consultation = payment.consultation
@@ -385,8 +385,8 @@ def test_release_expired_holds_command_frees_the_slot(stripe_app: Any, client: A
     assert lapsed.status is PaymentStatus.EXPIRED and fresh.status is PaymentStatus.PENDING
     assert lapsed.consultation.state is ConsultationState.CANCELLED
     assert fresh.consultation.state is ConsultationState.PENDING_PAYMENT
-    assert fake_stripe.sessions[lapsed.stripe_checkout_session_id]["status"] == "expired"
-    assert fake_stripe.sessions[fresh.stripe_checkout_session_id]["status"] == "open"
+    assert fake_stripe.sessions[lapsed.provider_checkout_id]["status"] == "expired"
+    assert fake_stripe.sessions[fresh.provider_checkout_id]["status"] == "open"
     assert db.session.scalar(select(func.count()).select_from(OccupiedBlock)
                              .where(OccupiedBlock.consultation_id == lapsed.consultation_id)) == 0
     assert start in svc.paid_session_slots(profile)
@@ -404,7 +404,7 @@ def test_late_payment_after_release_reclaims_a_free_slot(stripe_app: Any, client
     _lapse_hold(payment)
     svc.release_expired_holds()  # released in our database; the Stripe session is still open
     db.session.commit()
-    response = _deliver(client, fake_stripe, fake_stripe.complete_session(payment.stripe_checkout_session_id))
+    response = _deliver(client, fake_stripe, fake_stripe.complete_session(payment.provider_checkout_id))
     assert response.get_json()["result"] == "confirmed"
     db.session.expire_all()
     assert payment.status is PaymentStatus.PAID
@@ -427,12 +427,12 @@ def test_late_payment_for_a_taken_slot_is_refunded(stripe_app: Any, client: Any,
     auth.login_as(rival)
     assert _book(client, profile, start).status_code == 303  # releases the lapsed hold, takes the time
 
-    response = _deliver(client, fake_stripe, fake_stripe.complete_session(late.stripe_checkout_session_id))
+    response = _deliver(client, fake_stripe, fake_stripe.complete_session(late.provider_checkout_id))
     assert response.get_json()["result"] == "refunded"
     db.session.expire_all()
     assert late.status is PaymentStatus.REFUNDED and late.refund_id in fake_stripe.refunds
     refund = fake_stripe.refunds[late.refund_id]
-    assert refund["payment_intent"] == late.payment_intent_id and refund["amount"] == 9000
+    assert refund["payment_intent"] == late.provider_payment_id and refund["amount"] == 9000
     assert late.consultation.state is ConsultationState.CANCELLED
     rival_hold = db.session.scalar(select(Consultation).where(Consultation.client_id == rival.id,
                                                               Consultation.kind == ConsultationKind.PAID))
@@ -467,7 +467,7 @@ def test_early_cancellation_refunds_the_payment_intent(stripe_app: Any, client: 
     assert payment.status is PaymentStatus.REFUNDED and payment.refunded_at is not None
     refund_requests = [r for r in fake_stripe.requests if r["path"] == "/v1/refunds"]
     assert len(refund_requests) == 1
-    assert refund_requests[0]["params"]["payment_intent"] == payment.payment_intent_id
+    assert refund_requests[0]["params"]["payment_intent"] == payment.provider_payment_id
     assert refund_requests[0]["headers"]["Idempotency-Key"] == f"refund-{payment.id}"
     assert fake_stripe.refunds[payment.refund_id]["amount"] == 9000
 
@@ -535,7 +535,7 @@ def test_failed_refund_is_flagged_and_admin_can_retry(stripe_app: Any, client: A
     assert client.post(f"/admin/payments/{payment.id}/retry-refund").status_code == 302
     db.session.refresh(payment)
     assert payment.status is PaymentStatus.REFUNDED
-    assert fake_stripe.refunds[payment.refund_id]["payment_intent"] == payment.payment_intent_id
+    assert fake_stripe.refunds[payment.refund_id]["payment_intent"] == payment.provider_payment_id
 
 
 def test_admin_sees_payments_and_others_do_not(stripe_app: Any, client: Any, auth: Any, pair: Any,
@@ -548,7 +548,7 @@ def test_admin_sees_payments_and_others_do_not(stripe_app: Any, client: Any, aut
     page = client.get("/admin/payments")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert payment.stripe_checkout_session_id in html and "€90" in html and profile.display_name in html
+    assert payment.provider_checkout_id in html and "€90" in html and profile.display_name in html
 
 
 # --- concurrency ---------------------------------------------------------------------------------
@@ -622,7 +622,7 @@ def test_consultation_page_partial_shows_payment_state(stripe_app: Any, client: 
     as_specialist = _render_partial(stripe_app, hold, profile.user)
     assert "Awaiting payment" in as_specialist and "Complete payment" not in as_specialist
 
-    _deliver(client, fake_stripe, fake_stripe.complete_session(payment.stripe_checkout_session_id))
+    _deliver(client, fake_stripe, fake_stripe.complete_session(payment.provider_checkout_id))
     db.session.expire_all()
     for viewer in (client_user, profile.user):
         html = _render_partial(stripe_app, hold, viewer)
@@ -648,4 +648,4 @@ def test_cancelling_on_the_consultation_page_refunds_through_stripe(stripe_app: 
     db.session.refresh(payment)
     assert payment.status is PaymentStatus.REFUNDED
     assert [r["params"]["payment_intent"] for r in fake_stripe.requests if r["path"] == "/v1/refunds"] == [
-        payment.payment_intent_id]
+        payment.provider_payment_id]

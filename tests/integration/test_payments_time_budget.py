@@ -21,7 +21,7 @@ from marketplace.consultations.models import Consultation, ConsultationState, Oc
 from marketplace.extensions import db
 from marketplace.payments import services as svc
 from marketplace.payments.models import Payment, PaymentStatus
-from marketplace.payments.stripe_client import StripeDeadline, StripeTimeouts, build_client
+from marketplace.payments.providers.stripe_client import StripeDeadline, StripeTimeouts, build_client
 from tests.factories import PASSWORD
 from tests.fakes.stripe_fake import FakeStripe, serve_fake_stripe, serve_unreachable
 from tests.integration import test_payments as paid
@@ -193,7 +193,7 @@ def test_all_stripe_calls_of_one_request_share_the_budget(stripe_app: Any, clien
     first = paid._book_and_pay(client, auth, fake_stripe, pair)
     assert paid._book(client, profile, paid._slot(profile, 3)).status_code == 303
     second = db.session.scalar(select(Payment).where(Payment.id != first.id))
-    assert paid._deliver(client, fake_stripe, fake_stripe.complete_session(second.stripe_checkout_session_id)
+    assert paid._deliver(client, fake_stripe, fake_stripe.complete_session(second.provider_checkout_id)
                     ).status_code == 200
     fake_stripe.hang_api = True
 

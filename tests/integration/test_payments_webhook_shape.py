@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.payments.models import StripeEvent
+from marketplace.payments.models import WebhookEvent
 from tests.fakes.stripe_fake import sign_payload
 from tests.integration.test_payments import WEBHOOK_SECRET, fake_stripe, stripe_app  # noqa: F401 (fixtures)
 
@@ -25,7 +25,7 @@ def _post(client: Any, body: dict | list | str, timestamp: float | None = None) 
 
 def _recorded() -> int:
     db.session.commit()
-    return db.session.scalar(select(func.count()).select_from(StripeEvent))
+    return db.session.scalar(select(func.count()).select_from(WebhookEvent))
 
 
 EVENT = {"id": "evt_shape_1", "object": "event", "type": "checkout.session.completed",

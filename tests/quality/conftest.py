@@ -195,8 +195,8 @@ def _build_payment(w: World) -> Any:
                         hold_expires_at=datetime.now(timezone.utc) + timedelta(minutes=15), sequence=0)
     db.session.add(paid)
     db.session.flush()
-    payment = Payment(consultation_id=paid.id, amount_minor=9000, currency="EUR", status=PaymentStatus.PENDING,
-                      stripe_checkout_session_id=f"cs_test_{paid.id}", checkout_url="https://checkout.stripe.com/c/pay/x")
+    payment = Payment(consultation_id=paid.id, provider="stripe", amount_minor=9000, currency="EUR", status=PaymentStatus.PENDING,
+                      provider_checkout_id=f"cs_test_{paid.id}", checkout_url="https://checkout.stripe.com/c/pay/x")
     db.session.add(payment)
     db.session.flush()
     return payment

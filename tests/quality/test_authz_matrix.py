@@ -275,8 +275,10 @@ MATRIX: dict[str, Route] = {
         GET=owners({"client", "specialist", "admin"}, redirect_to("/consultations/*")),
         url=lambda w: f"/payments/checkout/{w.payment.id}/cancelled"),
     "/payments/success": Route(
-        GET=owners({"client"}), url=lambda w: f"/payments/success?session_id={w.payment.stripe_checkout_session_id}"),
+        GET=owners({"client"}), url=lambda w: f"/payments/success?session_id={w.payment.provider_checkout_id}"),
     "/payments/webhook": Route(POST=everyone(BAD_REQUEST), note="unsigned: refused before anything is read"),
+    "/payments/webhooks/<provider_name>": Route(POST=everyone(BAD_REQUEST), url=lambda w: "/payments/webhooks/stripe",
+                                                note="the Stripe provider's URL; unsigned: refused"),
     # --- messaging (visitors see the prompt; only the two participants see a conversation)
     "/messages": Route(GET=gated(PROMPT_MESSAGE)),
     "/messages/<int:conversation_id>": Route(

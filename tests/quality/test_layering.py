@@ -45,25 +45,9 @@ FACTORY_SUBMODULES = frozenset({"cli", "demo"})  # marketplace/<domain>/cli.py a
 # commands import what they run only when run.
 LAZY_OK = frozenset({"marketplace", "marketplace.blueprints", "marketplace.cli", "marketplace.commands"})
 
-# Known exceptions, removed by the payments providers branch (consultations gets "before booking" /
-# "on cancel" hooks payments plugs into; payments imports consultations at module level through its
-# public functions). The lead deletes these at merge: this test then holds for payments too.
-KNOWN_UPWARD = frozenset({
-    ("marketplace.consultations.booking", "marketplace.payments.services"),  # release_expired_holds
-    ("marketplace.consultations.lifecycle", "marketplace.payments.services"),  # cancel_paid_session
-    # Type-only: the ``Consultation.payment`` backref's annotation, for payments' ``consultation.payment``;
-    # goes when payments looks its payment up itself (payments branch, or the lead at merge).
-    ("marketplace.consultations.models", "marketplace.payments.models"),
-})
-KNOWN_LOCAL = frozenset({
-    ("marketplace.consultations.booking", "marketplace.payments.services"),
-    ("marketplace.consultations.lifecycle", "marketplace.payments.services"),
-    ("marketplace.payments.services", "marketplace.consultations.availability"),
-    ("marketplace.payments.services", "marketplace.consultations.booking"),
-    ("marketplace.payments.services", "marketplace.consultations.notifications"),
-    ("marketplace.payments.services", "marketplace.notifications.mail"),
-    ("marketplace.payments.forms", "marketplace.consultations.booking"),
-})
+# Known exceptions: none (payments plugs into consultations' hooks; nothing imports upward).
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
+KNOWN_LOCAL: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def _baseline_query(endpoint: str, w: World, role: str) -> dict[str, Any]:
     if endpoint == "messaging.new":
         return {"client": w.user("client").id} if role == "specialist" else {"to": w.other_profile.slug}
     if endpoint == "payments.success":
-        return {"session_id": w.payment.stripe_checkout_session_id}
+        return {"session_id": w.payment.provider_checkout_id}
     if endpoint == "consultations.book":
         return {"src": "campaign"}
     return {}
@@ -126,6 +126,7 @@ REAL_ARGS: dict[str, Callable[[World], Any]] = {
     "rule_id": lambda w: w.availability_rule.id,
     "token": lambda w: w.reset_token,
     "filename": lambda w: "no-such-photo.jpg",
+    "provider_name": lambda w: "stripe",  # a registered payment provider (its webhook URL)
 }
 SLUG_OF: dict[str, Callable[[World], str]] = {
     "articles": lambda w: w.article.slug,

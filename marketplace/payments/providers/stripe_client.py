@@ -1,9 +1,11 @@
-"""The one place that talks to Stripe (the real ``stripe`` library, v16).
+"""The HTTP side of the Stripe provider (the real ``stripe`` library, v16): internals of
+``stripe_provider.StripeProvider``, the only other module that imports ``stripe``.
 
 Configuration (``config.py`` / environment):
 
 * ``STRIPE_SECRET_KEY``: without it payments are disabled and nothing calls Stripe.
-* ``STRIPE_WEBHOOK_SECRET``: verifies ``/payments/webhook`` signatures.
+* ``STRIPE_WEBHOOK_SECRET``: verifies ``/payments/webhooks/stripe`` signatures (and the
+  old ``/payments/webhook`` alias).
 * ``STRIPE_API_BASE``: optional, e.g. a local fake of the Stripe API in tests.
 * ``STRIPE_CONNECT_TIMEOUT_SECONDS`` (2), ``STRIPE_READ_TIMEOUT_SECONDS`` (4) per attempt,
   ``STRIPE_MAX_NETWORK_RETRIES`` (1) and ``STRIPE_BUDGET_SECONDS`` (8), the time budget:
@@ -117,11 +119,6 @@ def build_client(api_key: str, timeouts: StripeTimeouts, deadline: StripeDeadlin
     if api_base:
         options["base_addresses"] = {"api": api_base}
     return stripe.StripeClient(api_key, **options)
-
-
-def payments_enabled() -> bool:
-    """True when a Stripe secret key is configured."""
-    return bool(current_app.config.get("STRIPE_SECRET_KEY"))
 
 
 def _deadline(timeouts: StripeTimeouts) -> StripeDeadline:

@@ -1,0 +1,58 @@
+"""Extension points of the consultations domain, for the domains built on it (payments).
+
+Consultations never imports a later domain (imports go one way: payments → consultations).
+Where a later domain must take part in a consultation rule, it registers a function here;
+the app factory (``marketplace.create_app``) does the registering::
+
+    booking_hooks.before_booking(release_holds_before_booking)  # (specialist_id, now)
+    booking_hooks.on_cancel(cancel_paid_session)                # (consultation, actor)
+
+* ``before_booking`` runs inside the slot check of every booking (``booking.validate_slot``)
+  when the specialist's calendar has payment holds past their expiry, so whoever owns those
+  holds releases them (and its own records) before the new booking is placed.
+* ``on_cancel`` runs in the same unit of work as a cancellation, after the state change and
+  the release of the calendar blocks (the payments domain settles the money there).
+
+With nothing registered (a consultations-only app) both do nothing. Registering the same
+function twice keeps one (the factory runs once per app; several apps share this module).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+BeforeBooking = Callable[[int, datetime], object]
+OnCancel = Callable[[Any, Any], object]
+
+
+@dataclass
+class BookingHooks:
+    before_booking_hooks: list[BeforeBooking] = field(default_factory=list)
+    on_cancel_hooks: list[OnCancel] = field(default_factory=list)
+
+    # --- registration (the app factory) --------------------------------------------------------
+
+    def before_booking(self, func: BeforeBooking) -> BeforeBooking:
+        if func not in self.before_booking_hooks:
+            self.before_booking_hooks.append(func)
+        return func
+
+    def on_cancel(self, func: OnCancel) -> OnCancel:
+        if func not in self.on_cancel_hooks:
+            self.on_cancel_hooks.append(func)
+        return func
+
+    # --- used by the consultations domain ------------------------------------------------------
+
+    def run_before_booking(self, specialist_id: int, now: datetime) -> None:
+        for hook in self.before_booking_hooks:
+            hook(specialist_id, now)
+
+    def run_on_cancel(self, consultation: Any, actor: Any) -> None:
+        for hook in self.on_cancel_hooks:
+            hook(consultation, actor)
+
+
+booking_hooks = BookingHooks()

@@ -1,0 +1,38 @@
+"""Who may book a paid session, and the times it can be booked at."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select
+
+from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationOutcome
+from marketplace.consultations.services import load_calendar
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.scheduling.weeks import SlotWeek, WeekQuery, slot_week
+from marketplace.specialists.models import SpecialistProfile
+
+
+def may_book_paid_session(client: Any, profile: SpecialistProfile) -> bool:
+    """Only a client whose free consultation with this specialist ended with "proceed"."""
+    if not getattr(client, "is_authenticated", False) or not getattr(client, "is_client", False):
+        return False
+    return bool(db.session.scalar(select(exists().where(
+        Consultation.client_id == client.id, Consultation.specialist_id == profile.id,
+        Consultation.kind == ConsultationKind.FREE, Consultation.outcome == ConsultationOutcome.PROCEED,
+    ))))
+
+
+def paid_session_slots(profile: SpecialistProfile, now: datetime | None = None) -> list[datetime]:
+    """Free UTC start times for a session of ``profile.session_minutes`` (the same engine and
+    calendar — rules, overrides, buffer, notice, horizon, bookings, holds — as free consultations)."""
+    now = now or utcnow()
+    return load_calendar(profile, now).free_slots(now, profile.session_minutes)
+
+
+def paid_session_week(profile: SpecialistProfile, tz_name: str, query: WeekQuery,
+                      now: datetime | None = None) -> SlotWeek:
+    """The week of ``paid_session_slots`` the booking page shows for ``query`` (the viewer's zone)."""
+    now = now or utcnow()
+    return slot_week(paid_session_slots(profile, now), tz_name, query, now)

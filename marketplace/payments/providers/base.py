@@ -1,0 +1,108 @@
+"""What the payments domain needs from a payment provider, and nothing provider-specific.
+
+A provider takes a client's money through a hosted checkout page, tells us about it through
+signed webhooks, and gives money back. The rest of the payments domain only sees the types
+below; a provider's own library, event names and error classes stay inside its module.
+
+Contract of an implementation (``PaymentProvider``):
+
+* ``name``: short and stable ("stripe"); stored on every ``Payment`` (``Payment.provider``)
+  and part of its webhook URL, ``/payments/webhooks/<name>``.
+* ``enabled()``: configured (keys present). When the active provider is not, paid booking
+  says "Payments are not enabled" and nothing calls it.
+* ``checkout_hosts()``: the origins its checkout page is served from; they are added to the
+  CSP ``form-action`` (the booking form posts, and is redirected, there).
+* ``create_checkout(request)``: opens a checkout for one payment and returns its id and URL.
+  Calls with the same ``request.idempotency_key`` and parameters must return the same
+  checkout (a retry after a timeout must not open a second one). After payment the client is
+  sent to ``request.success_url`` with ``?session_id=<checkout id>`` added.
+* ``expire_checkout(checkout_id)``: the checkout can no longer be paid.
+* ``refund(payment_reference, ...)``: gives the whole amount back (idempotent by key).
+* ``parse_webhook(payload, headers)``: verifies the signature *before* anything is trusted
+  and returns a ``ProviderEvent``; raises ``WebhookRejected`` otherwise. ``headers`` are the
+  request's headers with lower-case names.
+
+Every failure to reach or satisfy the provider is a ``ProviderError`` (and must end within the
+request's time budget: a hanging provider must not hold a web worker).
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+class ProviderError(Exception):
+    """The provider refused, failed or could not be reached in time."""
+
+
+class WebhookRejected(ProviderError):
+    """A webhook whose signature, timestamp or shape is not acceptable (answered with a 400)."""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """One hosted checkout for one payment (everything derived from stored data, so a
+    re-creation with the same idempotency key sends identical parameters)."""
+
+    amount_minor: int  # minor units of ``currency`` (cents; yen for JPY)
+    currency: str  # ISO 4217, upper case
+    product_name: str
+    reference: str  # our reference, shown in the provider's dashboard
+    success_url: str  # the provider adds ?session_id=<checkout id>
+    cancel_url: str
+    expires_at: datetime
+    idempotency_key: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    customer_email: str | None = None
+
+
+@dataclass(frozen=True)
+class Checkout:
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class RefundReceipt:
+    id: str
+
+
+class EventKind(str, enum.Enum):
+    CHECKOUT_COMPLETED = "checkout_completed"  # the client finished checkout (see ``paid``)
+    CHECKOUT_EXPIRED = "checkout_expired"  # the checkout can no longer be paid
+    OTHER = "other"  # anything else: recorded and acknowledged, nothing done
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One verified webhook event, in the payments domain's words."""
+
+    id: str  # the provider's event id: processed once per (provider, id)
+    type: str  # the provider's own event name (logs, the event record)
+    kind: EventKind
+    checkout_id: str | None = None
+    paid: bool = False  # the money was taken (not "pending" with a delayed method)
+    amount_minor: int | None = None
+    currency: str | None = None
+    payment_reference: str | None = None  # what ``refund`` needs later (Stripe: the PaymentIntent)
+
+
+@runtime_checkable
+class PaymentProvider(Protocol):
+    name: str
+
+    def enabled(self) -> bool: ...
+
+    def checkout_hosts(self) -> list[str]: ...
+
+    def create_checkout(self, request: CheckoutRequest) -> Checkout: ...
+
+    def expire_checkout(self, checkout_id: str) -> None: ...
+
+    def refund(self, payment_reference: str, *, idempotency_key: str,
+               metadata: Mapping[str, str]) -> RefundReceipt: ...
+
+    def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent: ...
