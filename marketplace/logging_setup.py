@@ -6,7 +6,6 @@ import sys
 
 from flask import Flask, g, has_request_context, request
 
-
 # Path arguments that are credentials (password reset, address confirmation, calendar feed):
 # a log line shows the URL rule instead of the path carrying them.
 SECRET_PATH_ARGS = frozenset({"token", "feed_token"})

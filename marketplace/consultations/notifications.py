@@ -337,7 +337,8 @@ def _queue_reminder(consultation_id: int, which: str) -> None:
 
 
 __all__ = [
-    "balance_organizer", "build_ics_for", "calendar_event", "commit_and_deliver", "consultation_url", "format_label", "ics_attachment", "meeting_details",
+    "balance_organizer", "build_ics_for", "calendar_event", "commit_and_deliver", "consultation_url", "format_label",
+    "ics_attachment", "meeting_details",
     "notify_booked", "notify_cancelled", "notify_confirmed", "notify_rescheduled", "recipient_zone", "recipients",
     "run_claims", "send_reminders",
 ]

@@ -23,6 +23,7 @@ from marketplace.extensions import db
 from marketplace.logging_setup import loggable_path
 from tests.integration.test_consultations import book, first_free_slot, login, open_all_week
 
+
 @pytest.fixture
 def specialist(app, make_specialist):
     profile = make_specialist(display_name="Dr Mara Weiss", timezone="Europe/Berlin",

@@ -81,7 +81,8 @@ class World:
     client), answer (by specialist), report (other_client on question), article (published, by
     specialist), contact_message (from client), campaign (running, features specialist),
     featured_entry, availability_rule / availability_override (of specialist), reset_token (client),
-    feed_token (client's calendar subscription), confirm_token (client's address confirmation link, already used: every account is confirmed).
+    feed_token (client's calendar subscription), confirm_token (client's address confirmation link,
+    already used: every account is confirmed).
     """
 
     def __init__(self) -> None:
