@@ -197,11 +197,14 @@ def _render_list(feed_url: str | None = None) -> str:
 
 # --- calendar subscription (feeds out) ----------------------------------------------------------
 
-@bp.route("/calendar/subscription", methods=["POST"])
+@bp.route("/calendar/subscription", methods=["GET", "POST"])
 @login_required
 def calendar_subscription() -> ResponseReturnValue:
     """Make (or replace) the person's private subscription URL and show it, this once: only its
-    hash is kept. The page is answered directly so the URL travels in no redirect or cookie."""
+    hash is kept. The page is answered directly so the URL travels in no redirect or cookie (a GET,
+    e.g. back from the zone chooser, goes to the list)."""
+    if request.method == "GET":
+        return redirect(url_for("consultations.my_consultations"))
     if not EmptyForm().validate_on_submit():
         abort(400)
     token = feeds.make_calendar_feed(current_user)

@@ -178,6 +178,8 @@ def test_over_http_make_subscribe_revalidate_and_regenerate(client, specialist, 
     made = client.post("/calendar/subscription")
     assert made.status_code == 200
     url = feed_url_from(made)
+    # The page's links back to it (the zone chooser's ``next``) lead to the list, not to a 405.
+    assert client.get("/calendar/subscription").headers["Location"].endswith("/consultations")
     client.post("/auth/logout")  # the calendar app holds no session: the token is the credential
 
     response = client.get(url)
