@@ -219,7 +219,18 @@ def test_making_a_link_needs_login_and_csrf(app, client, patient):
     assert db.session.get(CalendarFeed, patient.id) is None
 
 
-def test_logs_show_the_rule_not_the_token(app):
+@pytest.mark.config(RATELIMIT_ENABLED=True)
+def test_each_feed_is_rate_limited_on_its_own(client, patient, make_user):
+    token = make_calendar_feed(patient)
+    other = make_calendar_feed(make_user(Role.CLIENT))
+    db.session.commit()
+    statuses = [client.get(f"/calendar/{token}.ics").status_code for _ in range(31)]
+    assert 429 not in statuses[:30] and statuses[30] == 429
+    assert client.get(f"/calendar/{other}.ics").status_code == 200  # another feed from the same address
+
+
+def test_logs_show_the_rule_not_the_token(sqlite_app):
+    app = sqlite_app
     with app.test_request_context("/calendar/SeCrEt-token.ics"):
         assert loggable_path() == "/calendar/<feed_token>.ics"
     with app.test_request_context("/auth/reset/SeCrEt-token"):
