@@ -14,6 +14,7 @@ import pytest
 import vobject
 from sqlalchemy import select
 
+from marketplace.account.services import delete_account
 from marketplace.auth.models import Role
 from marketplace.consultations.booking import reschedule_consultation
 from marketplace.consultations.feeds import calendar_feed, make_calendar_feed
@@ -21,6 +22,7 @@ from marketplace.consultations.lifecycle import cancel_consultation
 from marketplace.consultations.models import CalendarFeed
 from marketplace.extensions import db
 from marketplace.logging_setup import loggable_path
+from tests.factories import PASSWORD
 from tests.integration.test_consultations import book, first_free_slot, login, open_all_week
 
 
@@ -141,6 +143,16 @@ def test_only_the_hash_is_stored_and_a_new_token_revokes_the_old(specialist, pat
     assert new != old
     assert calendar_feed(old) is None and calendar_feed(new) is not None
     assert calendar_feed("") is None and calendar_feed("x" * 5000) is None
+
+
+def test_a_deleted_account_has_no_feed(specialist, patient):
+    book(patient, specialist)
+    token = make_calendar_feed(patient)
+    db.session.commit()
+    delete_account(patient, PASSWORD)
+    db.session.commit()
+    assert calendar_feed(token) is None
+    assert db.session.get(CalendarFeed, patient.id) is None  # the hash is gone too
 
 
 def test_the_feed_reads_a_fixed_number_of_statements(specialist, patient, make_user, count_queries):
