@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from marketplace.database import rollback
+from marketplace.logging_setup import loggable_path
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,6 @@ def register(app: Flask) -> None:
     def _unexpected(exc: Exception) -> ResponseReturnValue:
         if isinstance(exc, HTTPException):
             return _http_error(exc)
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, loggable_path())
         rollback()  # e.g. PostgreSQL's InFailedSqlTransaction: the error page must still render
         return render_template("errors/error.html", code=500, title=TITLES[500], description=None), 500

@@ -7,12 +7,25 @@ import sys
 
 from flask import Flask, g, has_request_context, request
 
+# Path arguments that are credentials (password reset, address confirmation, calendar feed):
+# a log line shows the URL rule instead of the path carrying them.
+SECRET_PATH_ARGS = frozenset({"token", "feed_token"})
+
+
+def loggable_path() -> str:
+    """The request's path for a log line: its URL rule (``/calendar/<feed_token>.ics``) when a path
+    argument is a secret, else the path itself."""
+    rule = request.url_rule
+    if rule is not None and SECRET_PATH_ARGS & set(request.view_args or {}):
+        return rule.rule
+    return request.path
+
 
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():
             record.request_id = g.get("request_id", "-")
-            record.path = request.path
+            record.path = loggable_path()
         else:
             record.request_id = "-"
             record.path = "-"

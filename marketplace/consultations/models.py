@@ -335,6 +335,23 @@ class OccupiedBlock(Model):
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
 
 
+class CalendarFeed(Model):
+    """A person's private calendar subscription URL (``/calendar/<token>.ics``), one per person.
+
+    Only the SHA-256 of the secret token is stored: a leaked database gives no working URL, and
+    the URL is shown once, when made. Making a new one replaces the hash (the old URL answers 404).
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:  # never the hash: reprs end up in logs
+        return f"<CalendarFeed of user {self.user_id}>"
+
+
 # --- availability -------------------------------------------------------------------------
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

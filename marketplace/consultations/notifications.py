@@ -24,7 +24,7 @@ from marketplace.consultations.models import Consultation, ConsultationState
 from marketplace.database import commit, execute_dml, rollback, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import jobs
-from marketplace.notifications.ics import build_ics
+from marketplace.notifications.ics import CalendarEvent, build_ics
 from marketplace.notifications.mail import Attachment, NothingToSay, mail_composer, render_mail, send_composed_mail, send_mail
 from marketplace.timeutil import format_datetime, user_zone
 
@@ -83,30 +83,55 @@ def ics_attachment(consultation: Consultation, recipient: Recipient, *, cancel: 
 
 def build_ics_for(consultation: Consultation, viewer: User, other_name: str, *, cancel: bool = False) -> bytes:
     """The .ics of a consultation as seen by ``viewer`` (download and e-mail share this)."""
-    sender_name, sender_email = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    sender_name, sender_email = balance_organizer()
     # Balance organizes; the viewer is the one attendee: the other party is named in the summary,
     # never by their personal address.
     attendees = [(viewer.email, viewer.display_name)] if "@" in (viewer.email or "") else []
-    details = meeting_details(consultation)
+    event = calendar_event(consultation, other_name, cancel=cancel)
+    return build_ics(
+        uid=event.uid,
+        sequence=event.sequence,
+        method="CANCEL" if cancel else "REQUEST",
+        start_utc=event.start_utc,
+        end_utc=event.end_utc,
+        summary=event.summary,
+        description=event.description,
+        location=event.location,
+        organizer_email=sender_email,
+        organizer_name=sender_name,
+        attendees=attendees,
+        display_tz=user_zone(viewer),
+        status=event.status,
+    )
+
+
+def balance_organizer() -> tuple[str, str]:
+    """(name, address) of Balance as the ORGANIZER of every calendar event: the no-reply sender."""
+    sender_name, sender_email = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    return sender_name or "Balance", sender_email or "no-reply@balance.example"
+
+
+def calendar_event(consultation: Consultation, other_name: str, *, cancel: bool = False) -> CalendarEvent:
+    """The consultation as a calendar event, the other party by name only (invitations and feeds):
+    cancelled with no meeting details when ``cancel``, else tentative until confirmed."""
     description = (
         f"Free 30-minute initial consultation ({format_label(consultation.format).lower()}) booked through Balance.\n"
         f"Details: {consultation_url(consultation)}"
     ) if consultation.is_free else f"Session booked through Balance.\nDetails: {consultation_url(consultation)}"
     kind = "Free consultation" if consultation.is_free else "Session"
-    return build_ics(
+    if cancel:
+        status = "CANCELLED"
+    else:
+        status = "CONFIRMED" if consultation.state is ConsultationState.CONFIRMED else "TENTATIVE"
+    return CalendarEvent(
         uid=consultation.uid,
         sequence=consultation.sequence,
-        method="CANCEL" if cancel else "REQUEST",
         start_utc=consultation.start_utc,
         end_utc=consultation.end_utc,
         summary=f"{kind} with {other_name} (Balance)",
         description=description,
-        location=details if not cancel else None,
-        organizer_email=sender_email or "no-reply@balance.example",
-        organizer_name=sender_name or "Balance",
-        attendees=attendees,
-        display_tz=user_zone(viewer),
-        status="CONFIRMED" if consultation.state is ConsultationState.CONFIRMED else "TENTATIVE",
+        location=meeting_details(consultation) if not cancel else None,
+        status=status,
     )
 
 
@@ -308,7 +333,8 @@ def _queue_reminder(consultation_id: int, which: str) -> None:
 
 
 __all__ = [
-    "build_ics_for", "commit_and_deliver", "consultation_url", "format_label", "ics_attachment", "meeting_details",
+    "balance_organizer", "build_ics_for", "calendar_event", "commit_and_deliver", "consultation_url", "format_label",
+    "ics_attachment", "meeting_details",
     "notify_booked", "notify_cancelled", "notify_confirmed", "notify_rescheduled", "recipients",
     "run_claims", "send_reminders",
 ]

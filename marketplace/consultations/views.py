@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
 from marketplace.auth.models import Role
-from marketplace.consultations import bp
+from marketplace.consultations import bp, feeds
 from marketplace.consultations import services as svc
 from marketplace.consultations.booking import week_query
 from marketplace.consultations.forms import (
@@ -39,7 +39,7 @@ from marketplace.consultations.models import Consultation, ConsultationOutcome, 
 from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import specialist_stats
 from marketplace.database import get_owned_or_404
-from marketplace.extensions import db
+from marketplace.extensions import db, limiter
 from marketplace.forms import ActionForm
 from marketplace.scheduling.weeks import SlotWeek
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt, role_required
@@ -186,7 +186,52 @@ def book(slug: str) -> ResponseReturnValue:
 @bp.route("/consultations")
 @login_required
 def my_consultations() -> ResponseReturnValue:
-    return render_template("consultations/list.html", lists=svc.list_consultations(current_user))
+    return _render_list()
+
+
+def _render_list(feed_url: str | None = None) -> str:
+    return render_template("consultations/list.html", lists=svc.list_consultations(current_user),
+                           has_feed=feed_url is not None or feeds.has_calendar_feed(current_user),
+                           feed_url=feed_url, feed_form=ActionForm())
+
+
+# --- calendar subscription (feeds out) ----------------------------------------------------------
+
+@bp.route("/calendar/subscription", methods=["GET", "POST"])
+@login_required
+def calendar_subscription() -> ResponseReturnValue:
+    """Make (or replace) the person's private subscription URL and show it, this once: only its
+    hash is kept. The page is answered directly so the URL travels in no redirect or cookie (a GET,
+    e.g. back from the zone chooser, goes to the list)."""
+    if request.method == "GET":
+        return redirect(url_for("consultations.my_consultations"))
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    token = feeds.make_calendar_feed(current_user)
+    base = current_app.config["SERVER_BASE_URL"].rstrip("/")
+    return _render_list(feed_url=base + url_for("consultations.calendar_feed", feed_token=token))
+
+
+def _feed_limit_key() -> str:
+    """Rate limit per feed (the hash of its token, never the token): calendar services poll from
+    shared addresses, so a per-address limit would let one busy service lock others out."""
+    return "feed:" + feeds.token_fingerprint(str((request.view_args or {}).get("feed_token", "")))[:32]
+
+
+@bp.route("/calendar/<feed_token>.ics")
+@limiter.limit("120 per minute")
+@limiter.limit("30 per minute;300 per hour", key_func=_feed_limit_key)
+def calendar_feed(feed_token: str) -> ResponseReturnValue:
+    """The subscription calendar: no login, the token is the credential (unknown or replaced: 404)."""
+    feed = feeds.calendar_feed(feed_token)
+    if feed is None:
+        abort(404)
+    response = Response(feed.body, mimetype="text/calendar")
+    response.set_etag(feed.etag)
+    # Personal data behind a secret URL: no shared or stored copies; apps revalidate with the ETag.
+    response.headers["Cache-Control"] = "private, no-store, max-age=0"
+    response.headers["Content-Disposition"] = 'inline; filename="balance.ics"'
+    return response.make_conditional(request)
 
 
 @bp.route("/specialists/me/consultations")

@@ -81,7 +81,8 @@ class World:
     client), answer (by specialist), report (other_client on question), article (published, by
     specialist), contact_message (from client), campaign (running, features specialist),
     featured_entry, availability_rule / availability_override (of specialist), reset_token (client),
-    confirm_token (client's address confirmation link, already used: every account is confirmed).
+    feed_token (client's calendar subscription), confirm_token (client's address confirmation link,
+    already used: every account is confirmed).
     """
 
     def __init__(self) -> None:
@@ -306,6 +307,13 @@ def _build_confirm_token(w: World) -> str:
     return make_confirmation_token(client, client.email)
 
 
+def _build_feed_token(w: World) -> str:
+    """The client's calendar subscription token (their feed shows the world's consultation)."""
+    from marketplace.consultations.feeds import make_calendar_feed
+
+    return make_calendar_feed(w.users["client"])
+
+
 def _build_reset_token(w: World) -> str:
     from marketplace.auth.services import make_reset_token
 
@@ -328,6 +336,7 @@ BUILDERS: list[tuple[str, Callable[[World], Any]]] = [
     ("campaign", _build_campaign),
     ("featured_entry", _build_featured_entry),
     ("reset_token", _build_reset_token),
+    ("feed_token", _build_feed_token),
     ("confirm_token", _build_confirm_token),
 ]
 

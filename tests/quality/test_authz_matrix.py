@@ -234,6 +234,10 @@ MATRIX: dict[str, Route] = {
     "/consultations/<int:consultation_id>.ics": Route(
         GET=owners(CLIENT_AND_SPECIALIST, visitor=NOT_FOUND), url=lambda w: f"/consultations/{w.consultation.id}.ics",
         note="participants only, not even admins: the invitation carries meeting details"),
+    "/calendar/subscription": Route(GET=login(redirect_to("/consultations")), POST=login(OK),
+                                    note="makes or replaces the poster's own feed link, shown once on the answer"),
+    "/calendar/<feed_token>.ics": Route(GET=public(), url=lambda w: f"/calendar/{w.feed_token}.ics",
+                                        note="a calendar app holds no session: the token is the credential"),
     # Participants (and admins, who may look) without the permission for an action are REFUSED with a message.
     "/consultations/<int:consultation_id>/cancel": Route(
         POST=override(owners(CLIENT_AND_SPECIALIST, REDIRECT), admin=REFUSED),

@@ -125,6 +125,7 @@ REAL_ARGS: dict[str, Callable[[World], Any]] = {
     "override_id": lambda w: w.availability_override.id,
     "rule_id": lambda w: w.availability_rule.id,
     "token": lambda w: w.reset_token,
+    "feed_token": lambda w: w.feed_token,
     "filename": lambda w: "no-such-photo.jpg",
     "provider_name": lambda w: "stripe",  # a registered payment provider (its webhook URL)
 }
@@ -136,7 +137,8 @@ SLUG_OF: dict[str, Callable[[World], str]] = {
     "payments": lambda w: w.profile.slug,
 }
 WORLD_OBJECTS = ("consultation", "conversation", "question", "report", "payment", "campaign", "featured_entry",
-                 "contact_message", "availability_override", "availability_rule", "reset_token", "article")
+                 "contact_message", "availability_override", "availability_rule", "reset_token", "feed_token",
+                 "article")
 
 _ARG = re.compile(r"<(?:(?P<conv>[a-zA-Z_]\w*)(?:\((?P<conv_args>[^)]*)\))?:)?(?P<name>\w+)>")
 
