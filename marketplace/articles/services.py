@@ -18,6 +18,7 @@ from marketplace.audit import record_audit
 from marketplace.auth.models import User
 from marketplace.cache import bump_after_commit, bump_on_change
 from marketplace.database import unique_slug, utcnow
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.pagination import Page, paginate
 from marketplace.text import slugify
@@ -31,7 +32,7 @@ PER_PAGE = 12
 RESERVED_SLUGS = {"new"}  # /articles/new is the writing page
 
 
-class ArticleError(Exception):
+class ArticleError(DomainError):
     """An articles rule was not met; the message is shown to the person."""
 
 

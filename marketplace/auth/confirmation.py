@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.audit import record_audit
 from marketplace.auth.models import User, find_user_by_email, normalize_email
 from marketplace.database import utcnow
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.notifications.mail import NothingToSay, external_url, mail_composer, render_mail, send_composed_mail
 from marketplace.security import is_safe_next
@@ -52,7 +53,7 @@ SUPERSEDED = ("This confirmation link is no longer valid: a newer link was sent 
 ADDRESS_TAKEN = "Another account already uses this e-mail address, so it can't be confirmed for yours."
 
 
-class ConfirmationError(Exception):
+class ConfirmationError(DomainError):
     """A link that can't be used (message safe to show). ``used``: the address is already confirmed."""
 
     def __init__(self, message: str, *, used: bool = False) -> None:

@@ -16,6 +16,7 @@ from marketplace.auth.confirmation import mark_confirmed, send_confirmation
 from marketplace.auth.hooks import registration_hooks
 from marketplace.auth.models import Role, User, find_user_by_email, normalize_email
 from marketplace.database import utcnow
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.jobs import enqueue_after_commit, jobs
 from marketplace.notifications.mail import external_url, render_mail, send_mail
@@ -27,7 +28,7 @@ MIN_PASSWORD_LENGTH = 10
 _DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """A user-facing problem with the request (message is safe to show)."""
 
 

@@ -31,6 +31,7 @@ from marketplace.consultations.models import (
 )
 from marketplace.consultations.stats import PAID_COUNTED
 from marketplace.database import execute_dml
+from marketplace.domain import DomainError
 from marketplace.encryption import UnreadableText, decrypt_text, encrypt_text, reencrypt_text
 from marketplace.extensions import db
 from marketplace.messaging.models import Conversation
@@ -43,12 +44,14 @@ NOT_A_MEETING = (ConsultationState.EXPIRED,)
 ROTATION_BATCH = 500
 
 
-class ClientsError(Exception):
+class ClientsError(DomainError):
     """An action on a client record that is refused, with the message to show."""
 
 
-class NotYourClient(LookupError):
+class NotYourClient(DomainError, LookupError):
     """No such client of this specialist (the view answers 404: existence is not revealed)."""
+
+    code = "not_found"
 
 
 def is_listed_consultation() -> Any:
@@ -146,10 +149,10 @@ def client_record(user: Any, client_id: int) -> ClientRecord:
     the client pages: another specialist, an admin, the client themself all get 404)."""
     profile_id = specialist_profile_id(user)
     if profile_id is None:
-        raise NotYourClient(client_id)
+        raise NotYourClient("That client was not found.")
     consultations = _consultations_of(profile_id, [client_id])
     if not any(c.state not in NOT_A_MEETING for c in consultations):
-        raise NotYourClient(client_id)
+        raise NotYourClient("That client was not found.")
     record = _records(user, profile_id, consultations)[0]
     stored = _note_row(profile_id, client_id)
     if stored is not None:
@@ -175,7 +178,7 @@ def save_client_note(user: User, record: ClientRecord, text: str) -> str:
         raise ClientsError(f"The note is too long: at most {NOTE_MAX_LENGTH:,} characters.")
     profile_id = specialist_profile_id(user)
     if profile_id is None:
-        raise NotYourClient(record.client.id)
+        raise NotYourClient("That client was not found.")
     stored = _note_row(profile_id, record.client.id)
     if not text:
         if stored is None:

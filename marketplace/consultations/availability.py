@@ -45,6 +45,7 @@ from marketplace.consultations.models import (
 )
 from marketplace.consultations.snapshots import Snapshot, read_snapshot, write_snapshots
 from marketplace.database import after_commit, commit, execute_dml, utcnow
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.jobs import enqueue, jobs
 from marketplace.scheduling.slots import (
@@ -72,7 +73,7 @@ SNAPSHOT_MAX_AGE = timedelta(minutes=60)
 PERIODIC_MAX_PROFILES = 20_000
 
 
-class AvailabilityError(ValueError):
+class AvailabilityError(DomainError, ValueError):
     """A rule the specialist tried to save is invalid; the message is shown to them."""
 
 

@@ -31,6 +31,7 @@ from marketplace.consultations.models import (
 from marketplace.consultations.notifications import notify_cancelled, notify_confirmed
 from marketplace.consultations.suggestions import SIMILAR_LIMIT, similar_specialists
 from marketplace.database import execute_dml, utcnow
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.services import ProfileError, check_meeting_details
@@ -41,7 +42,7 @@ REASON_MAX_LENGTH = 500
 OUTCOME_NOTE_MAX_LENGTH = 1000
 
 
-class ConsultationError(Exception):
+class ConsultationError(DomainError):
     """A lifecycle rule was broken; the message is shown to the person (nothing changed)."""
 
 

@@ -30,6 +30,7 @@ from marketplace.audit import record_audit
 from marketplace.cache import bump_on_change
 from marketplace.consultations.models import Consultation
 from marketplace.database import insert_on_conflict, utcnow
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.featured.models import Campaign, CampaignStat, FeaturedEntry
 from marketplace.jobs import enqueue, jobs
@@ -49,7 +50,7 @@ bump_on_change(FeaturedEntry, "featured", "directory")
 CAMPAIGN_SOURCE = "campaign"  # ?src=campaign on links from featured placements; Consultation.source
 
 
-class FeaturingError(Exception):
+class FeaturingError(DomainError):
     """An admin action on the campaign that cannot be done; the message is shown as is."""
 
 

@@ -21,6 +21,7 @@ from marketplace.auth.models import Role, User
 from marketplace.auth.sessions import forget_loaded, load_with_user
 from marketplace.consultations.services import has_consultation_between
 from marketplace.database import execute_dml, utcnow
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.messaging.models import MAX_MESSAGE_LENGTH, Conversation, Message
 from marketplace.notifications.mail import render_mail, send_mail
@@ -32,7 +33,7 @@ NOTIFY_INTERVAL = timedelta(hours=1)
 PREVIEW_LENGTH = 120
 
 
-class MessagingError(Exception):
+class MessagingError(DomainError):
     """A user-facing reason the message can't be sent (safe to show). ``status`` for the page."""
 
     def __init__(self, message: str, status: int = 403) -> None:

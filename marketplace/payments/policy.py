@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from marketplace.domain import DomainError
+
 HOLD_MINUTES = 15
 # Stripe accepts expires_at 30 min to 24 h after creation; one minute of margin so network
 # latency and clock skew never push it below the minimum (other providers accept it too).
@@ -18,5 +20,5 @@ PROVIDER_UNAVAILABLE = ("We could not start the payment just now, so nothing was
 HOLD_EXPIRED = "This reservation has expired because the payment was not completed. Please choose a time again."
 
 
-class PaymentError(Exception):
+class PaymentError(DomainError):
     """A payment rule was broken; the message is shown to the person (nothing changed)."""

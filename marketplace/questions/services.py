@@ -21,6 +21,7 @@ from marketplace.auth.confirmation import ASK, confirmation_refusal
 from marketplace.auth.models import User
 from marketplace.cache import bump_after_commit, bump_on_change
 from marketplace.database import utcnow
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.notifications.mail import (
     Attachment,
@@ -50,7 +51,7 @@ REPORT_REASONS = [
 ]
 
 
-class QuestionError(Exception):
+class QuestionError(DomainError):
     """A rule of the questions domain was not met; the message is shown to the person."""
 
 

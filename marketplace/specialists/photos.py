@@ -29,6 +29,8 @@ from typing import IO
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from marketplace.domain import DomainError
+
 OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # the only decoders Pillow may try on an upload
 ACCEPTED_FORMATS = frozenset({*OPEN_FORMATS, "MPO"})  # MPO: a phone JPEG holding extra images (depth, gain map)
 JPEG_FORMATS = ("JPEG", "MPO")
@@ -50,7 +52,7 @@ _WEBP_EXTRA_BYTES = 12
 _FIXED_OVERHEAD_BYTES = 4 * 1024 * 1024
 
 
-class PhotoError(ValueError):
+class PhotoError(DomainError, ValueError):
     """The upload can't be used as a profile photo (message is safe to show)."""
 
 

@@ -24,6 +24,7 @@ from marketplace.auth.hooks import registration_hooks
 from marketplace.auth.models import Role, User
 from marketplace.cache import bump_on_change
 from marketplace.database import after_commit, unique_slug, utcnow
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.money import CURRENCIES, NotAnAmount, TooManyDecimals, to_major, to_minor
 from marketplace.notifications.mail import render_mail, send_mail
@@ -53,15 +54,14 @@ RESERVED_SLUGS = frozenset({"new", "me", "photos", "edit", "search"})
 CONFLICT_MESSAGE = "This profile was changed elsewhere — please reload the page and make your changes again."
 
 
-class ProfileError(Exception):
+class ProfileError(DomainError):
     """A user-facing problem with a profile action (message is safe to show).
 
     ``field`` names the form field the message belongs to, when there is one.
     """
 
     def __init__(self, message: str, field: str | None = None, link: tuple[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
         self.link = link  # (label, endpoint) of the page where it is put right, if elsewhere
 
 

@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from marketplace.domain import DomainError
 
-class ProviderError(Exception):
+
+class ProviderError(DomainError):
     """The provider refused, failed or could not be reached in time."""
 
 
