@@ -317,13 +317,16 @@ def test_database_refuses_overlapping_blocks(app, specialist, client_user):
 def test_buffer_blocks_the_neighbouring_slot(app, make_specialist, make_user):
     profile = make_specialist()
     open_all_week(profile, buffer_minutes=15)
-    slot = first_free_slot(profile, after_hours=24)
+    from marketplace.consultations.availability import free_slots_for
+
+    before = set(free_slots_for(profile))
+    # A slot with free slots on both sides (not at the edge of the day's hours, whatever the time of the run).
+    slot = next(s for s in sorted(before) if s >= first_free_slot(profile, after_hours=24)
+                and {s + timedelta(minutes=m) for m in (-30, 30, 60)} <= before)
     consultation = book(make_user(Role.CLIENT), profile, slot)
     blocks = db.session.scalars(select(OccupiedBlock.block_start_utc)
                                 .where(OccupiedBlock.consultation_id == consultation.id)).all()
     assert len(blocks) == 3  # 30 minutes + 15 minutes of buffer
-    from marketplace.consultations.availability import free_slots_for
-
     slots = set(free_slots_for(profile))
     assert slot + timedelta(minutes=30) not in slots and slot - timedelta(minutes=30) not in slots
     assert slot + timedelta(minutes=60) in slots
