@@ -44,8 +44,11 @@ worker: deps
 	$(VENV)/bin/huey_consumer wsgi.huey --workers 2 --worker-type thread
 
 ## make test: install test dependencies and run the whole suite (parallel)
+## (--dist loadscope: each module runs on one worker, so its module fixtures — the quality world, the
+##  browser sessions, the HTML validator — are built once; with pytest 9 xdist's loadgroup ignores
+##  xdist_group marks and split modules over both workers, building each of them twice)
 test: dev-deps
-	$(PY) -m pytest -n $(WORKERS) --dist loadgroup --durations=20 $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(WORKERS) --dist loadscope --durations=20 $(PYTEST_ARGS)
 
 ## make bench: gunicorn + huey + wrk on PostgreSQL and SQLite, 10,000 specialists; writes docs/benchmarks.md
 ## (make bench BENCH_ARGS="--specialists 10000,100000" adds 100,000; python -m bench.run --help for the rest)

@@ -51,8 +51,8 @@ def quality_db_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     """The app on each backend (SQLite, PostgreSQL), shared by the tests of one module.
 
     Like ``quality_app`` but parametrized over both databases (PostgreSQL refuses what SQLite
-    takes: NUL bytes, over-long VARCHARs, integers beyond the column). Each backend is its own
-    xdist group, so ``--dist loadgroup`` can run the two halves on different workers.
+    takes: NUL bytes, over-long VARCHARs, integers beyond the column). ``make test`` runs a module
+    on one worker (``--dist loadscope``), so each backend's app is built once.
     """
     url = request.getfixturevalue(f"{request.param}_url")
     with _app_lifecycle(url, request, tmp_path_factory.mktemp(f"quality_{request.param}")) as app:

@@ -2,6 +2,11 @@
 every role (issue 14), and the header stays one line (its menu folds behind a toggle). The check
 is the document's own ``scrollWidth`` against the screen's width; on a failure the widest elements
 that stick out are named, so the fix is obvious.
+
+The same page load also checks the CSP in the real browser (one load per page and role, not two):
+an init script (``context.add_init_script`` runs regardless of CSP) records every
+``securitypolicyviolation`` event into ``window.__cspViolations``; console errors and uncaught page
+errors are collected, requests to any other host are blocked and recorded — all must be none.
 """
 from __future__ import annotations
 
@@ -13,6 +18,14 @@ import pytest
 from tests.quality.conftest import BrowserSessions, World, page_cases, page_url
 
 pytestmark = pytest.mark.xdist_group("quality_browser_narrow")
+
+RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__cspViolations.push({directive: e.violatedDirective, blocked: e.blockedURI,
+                               source: e.sourceFile, line: e.lineNumber, sample: e.sample});
+});
+"""
 
 WIDTH = 360
 HEADER_MAX = 80  # brand and "Menu" on one line (the header was ≈200 px, four lines, before)
@@ -39,12 +52,13 @@ OVERFLOW_SCRIPT = """(width) => {
 def sessions(browser: Any, quality_live: Any, quality_app: Any, world: World) -> Iterator[BrowserSessions]:
     s = BrowserSessions(browser, quality_live, quality_app, world,
                         viewport={"width": WIDTH, "height": 740}, is_mobile=True, has_touch=True)
+    s.init_script = RECORD_VIOLATIONS
     yield s
     s.close()
 
 
 @pytest.mark.parametrize(("role", "name"), page_cases())
-def test_page_does_not_scroll_sideways_at_360px(role: str, name: str, sessions: BrowserSessions) -> None:
+def test_page_does_not_scroll_sideways_at_360px_nor_break_its_csp(role: str, name: str, sessions: BrowserSessions) -> None:
     url = page_url(sessions.world, role, name)
     page = sessions.page(role)
     response = page.goto(url)
@@ -58,6 +72,22 @@ def test_page_does_not_scroll_sideways_at_360px(role: str, name: str, sessions: 
         f"innerWidth {measured['inner']}; "
         f"sticking out: {measured['offenders']}")
     assert measured["header"] <= HEADER_MAX, f"{role} {url}: header is {measured['header']}px tall at {WIDTH}px"
+    _assert_no_csp_violation(role, name, url, response, page, sessions)
+
+
+def _assert_no_csp_violation(role: str, name: str, url: str, response: Any, page: Any,
+                             sessions: BrowserSessions) -> None:
+    headers = response.headers
+    csp = headers.get("content-security-policy", "")
+    violations = page.evaluate("window.__cspViolations")
+    console, foreign = list(sessions.console[role]), list(sessions.foreign[role])
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp, f"{role} {url}: weak CSP {csp!r}"
+    assert headers.get("x-content-type-options") == "nosniff" and headers.get("x-frame-options") == "DENY"
+    assert violations == [], f"{role} {url}: CSP violations {violations}"
+    # A 404 page logs "Failed to load resource" for itself; that is the expected status, not an error.
+    console = [c for c in console if not (name == "not-found" and "404" in c)]
+    assert console == [], f"{role} {url}: console errors {console}"
+    assert foreign == [], f"{role} {url}: requests to other hosts {foreign}"
 
 
 def test_folded_menu_is_a_keyboard_disclosure(sessions: BrowserSessions) -> None:
