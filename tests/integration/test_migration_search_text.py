@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from marketplace import create_app
 from marketplace.extensions import db
@@ -19,14 +18,7 @@ SEARCH_TEXT = "b7e3c1d95a42"
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_before_search_text(request, tmp_path):
-    url = _fresh_database_url(request.param, tmp_path)
-    yield url
-    if request.param == "postgres":
-        base = make_url(url)
-        admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)'))
-        admin.dispose()
+    return _fresh_database_url(request.param, tmp_path)
 
 
 def _sample(column: sa.Column) -> object:

@@ -26,34 +26,42 @@ def test_single_head():
 
 @pytest.fixture
 def fresh_database_url(request, tmp_path):
-    """An empty database of ``kind`` (the test's parameter), dropped again afterwards (no leaks)."""
-    kind = request.node.callspec.params["kind"]
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-    url = _fresh_database_url(kind, tmp_path)
-    yield url
-    base = make_url(url)
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)'))
-    admin.dispose()
+    """An empty database of ``kind`` (the test's parameter)."""
+    return _fresh_database_url(request.node.callspec.params["kind"], tmp_path)
 
 
 def _fresh_database_url(kind: str, tmp_path) -> str:
+    """SQLite: a new file. PostgreSQL: this process's migrations database, emptied — its schema is
+    dropped and made again (dropping a whole database makes PostgreSQL wait for a checkpoint, ≈ 10 s
+    while the suite runs). Databases of earlier runs whose process is gone are dropped once."""
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'migrated.db'}"
     base = make_url(os.environ.get("TEST_DATABASE_URL", PG_DEFAULT))
+    prefix = f"{base.database}_migrations_"
+    name = f"{prefix}{os.getpid()}"
+    url = base.set(database=name)
     try:
         admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
         with admin.connect() as conn:
-            name = f"{base.database}_migrations_{os.getpid()}"
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            existing = set(conn.scalars(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                        {"p": f"{prefix}%"}))
+            for stale in sorted(existing - {name}):
+                pid = stale.removeprefix(prefix)
+                if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)'))
+            if name not in existing:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
         admin.dispose()
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
     except Exception as exc:  # noqa: BLE001
         require(False, f"PostgreSQL not reachable ({type(exc).__name__})")
-    return base.set(database=name).render_as_string(hide_password=False)
+    return url.render_as_string(hide_password=False)
 
 
 def _significant(diff: list, dialect: str) -> list:
