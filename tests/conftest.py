@@ -33,6 +33,10 @@ import email_validator  # noqa: E402
 
 email_validator.TEST_ENVIRONMENT = True
 
+from tests.url_rules import install as _reuse_url_rule_builders  # noqa: E402
+
+_reuse_url_rule_builders()  # each test's create_app stops recompiling the same ~95 URL rules
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally with a printed reason; fail in CI."""
