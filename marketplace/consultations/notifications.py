@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
@@ -190,15 +190,19 @@ def _queue_mail(consultation: Consultation, recipient: Recipient, template: str,
 
 @mail_composer(CONSULTATION_MAIL)
 def compose_consultation_mail(consultation_id: int, user_id: int, template: str, *, old_start: str | None = None,
-                              **context: Any) -> tuple[str, list[Attachment]]:
+                              other_name: str | None = None, **context: Any) -> tuple[str, list[Attachment]]:
     """The body and .ics of a consultation mail to one participant, as the consultation is now
-    (``old_start``: the time a rescheduled consultation had, shown in the recipient's zone)."""
+    (``old_start``: the time a rescheduled consultation had, shown in the recipient's zone;
+    ``other_name``: the other side's name as it was when the mail was queued — an account deletion
+    replaces it before delivery)."""
     consultation = db.session.scalar(
         select(Consultation).where(Consultation.id == consultation_id)
         .options(joinedload(Consultation.client), joinedload(Consultation.specialist)))
     recipient = next((r for r in recipients(consultation) if r.user.id == user_id), None) if consultation else None
     if consultation is None or recipient is None:
         raise NothingToSay(f"consultation {consultation_id} or its participant {user_id} is gone")
+    if other_name is not None:
+        recipient = replace(recipient, other_name=other_name)
     if old_start is not None:
         context["old_when"] = format_datetime(datetime.fromisoformat(old_start), user_zone(recipient.user))
     return _compose(consultation, recipient, template, **context)
@@ -215,11 +219,10 @@ def notify_cancelled(consultation: Consultation, cancelled_by: User | None, *, a
         by_you = cancelled_by is not None and cancelled_by.id == r.user.id
         if account_deleted and by_you:
             continue  # the notice is for the other side
-        # An account deletion removes its consultations before delivery: that notice is written now.
-        send = _mail if account_deleted else _queue_mail
-        send(consultation, r, "consultation_cancelled.txt", f"Cancelled: consultation with {r.other_name}",
-             cancel=True, by_you=by_you, reason=consultation.cancel_reason, account_deleted=account_deleted,
-             by_balance=by_balance)
+        # An account deletion renames the deleted side before delivery: the name goes with the mail.
+        _queue_mail(consultation, r, "consultation_cancelled.txt", f"Cancelled: consultation with {r.other_name}",
+                    cancel=True, by_you=by_you, reason=consultation.cancel_reason, account_deleted=account_deleted,
+                    by_balance=by_balance, other_name=r.other_name if account_deleted else None)
 
 
 def notify_rescheduled(consultation: Consultation, old_start: datetime) -> None:

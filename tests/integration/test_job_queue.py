@@ -225,6 +225,11 @@ def test_account_deletion_answers_at_once_while_smtp_hangs(queued_app, client, m
     expected = _outbox()
     cancellations = expected[before:]
     assert {to for to, _subject in cancellations} >= {f"patient{i}@example.test" for i in range(9)}
+    # The request rendered none of the nine notices: the worker writes each (with the name the
+    # specialist had: the deletion has renamed the profile since).
+    notices = list(db.session.scalars(select(OutboxMail).where(OutboxMail.recipient.like("patient%"),
+                                                               OutboxMail.subject.like("Cancelled:%"))))
+    assert len(notices) == 9 and all(row.composer == "consultation" and row.body_text == "" for row in notices)
 
     # The server hangs while the worker tries: every mail goes back to pending, none is lost.
     queued_app.config.update(MAIL_TIMEOUT=0.2)
@@ -244,6 +249,11 @@ def test_account_deletion_answers_at_once_while_smtp_hangs(queued_app, client, m
     assert to_deleted and db.session.scalar(select(func.count(OutboxMail.id))
                                             .where(OutboxMail.status == MailStatus.DROPPED)) == len(to_deleted)
     received_once_each(smtp_server, [mail for mail in expected if mail not in to_deleted])
+    notice = next(m for m in smtp_server.messages if m["To"] == "patient0@example.test"
+                  and str(m["Subject"]).startswith("Cancelled"))
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "because the account of Dr Nine Clients was deleted" in " ".join(text.split())
+    assert "Deleted specialist" not in text
 
 
 def test_a_mail_claimed_by_a_worker_that_died_is_delivered_once_after_its_lease(app, smtp_server):
