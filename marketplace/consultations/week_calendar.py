@@ -31,6 +31,7 @@ from marketplace.consultations.availability import (
 )
 from marketplace.consultations.models import (
     FREE_CONSULTATION_MINUTES,
+    RELEASED_STATES,
     Consultation,
     ConsultationKind,
     ConsultationState,
@@ -38,6 +39,7 @@ from marketplace.consultations.models import (
 from marketplace.consultations.notifications import format_label
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.scheduling.slots import overlaps
 from marketplace.scheduling.weeks import monday_of, parse_week, week_label
 from marketplace.specialists.models import SpecialistProfile, profile_of
 from marketplace.timeutil import zone_or_utc
@@ -76,6 +78,11 @@ class CalendarEvent:
     @property
     def is_cancelled(self) -> bool:
         return self.state in (ConsultationState.CANCELLED.value, "rescheduled")
+
+    @property
+    def holds_time(self) -> bool:
+        """Still occupies the specialist's time (not cancelled, rescheduled or expired)."""
+        return self.state not in (*(s.value for s in RELEASED_STATES), "rescheduled")
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,8 @@ def week_calendar(user: Any, tz_name: str | None, week: str | None = None,
         events = _events(Consultation.specialist_id == profile.id, begin, end, as_specialist=True)
         calendar.shows_free_times = would_offer_booking(profile)
         calendar.profile_zone = zone_or_utc(profile.timezone)
-        entries += _free_entries(_free_slots(profile, begin, end, now), begin, end)
+        taken = [(e.start_utc, e.end_utc) for e in events if e.holds_time]
+        entries += _free_entries(_free_slots(profile, begin, end, now, taken))
         entries += _day_off_entries(profile, start, calendar.profile_zone)
     else:
         user_id = getattr(user, "id", None)
@@ -227,19 +235,23 @@ def _events(owner: Any, begin: datetime, end: datetime, *, as_specialist: bool) 
     return events
 
 
-def _free_slots(profile: SpecialistProfile, begin: datetime, end: datetime, now: datetime) -> list[datetime]:
+def _free_slots(profile: SpecialistProfile, begin: datetime, end: datetime, now: datetime,
+                taken: Sequence[tuple[datetime, datetime]]) -> list[datetime]:
     """The profile's free slots starting in [begin, end): the precomputed availability (one query;
     the owner's preview of a profile not listed yet computes it). None to read for a week that is
-    over or beyond any booking horizon."""
+    over or beyond any booking horizon. A slot overlapping a consultation shown (``taken``) is
+    left out: the snapshot is refreshed just after each booking's commit, and until then the page
+    must not show a booked time as free."""
     if end <= now or not would_offer_booking(profile):
         return []
     if begin > now + MAX_HORIZON:
         return []
     slots = bookable_slots(profile, now) if offers_booking(profile) else preview_slots(profile, now)
-    return [s for s in slots if begin <= s < end]
+    length = timedelta(minutes=FREE_CONSULTATION_MINUTES)
+    return [s for s in slots if begin <= s < end and not any(overlaps(s, s + length, a, b) for a, b in taken)]
 
 
-def _free_entries(slots: Sequence[datetime], begin: datetime, end: datetime) -> list[CalendarEntry]:
+def _free_entries(slots: Sequence[datetime]) -> list[CalendarEntry]:
     """Back-to-back free slots as one free stretch ("Free 09:00–12:00")."""
     length = timedelta(minutes=FREE_CONSULTATION_MINUTES)
     stretches: list[list[datetime]] = []

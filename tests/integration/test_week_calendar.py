@@ -95,6 +95,18 @@ def test_specialist_week_shows_states_free_times_and_days_off(app, practice):
     assert wednesday.entries[1].start == local(week + timedelta(days=2), 9)
 
 
+def test_a_booking_not_yet_in_the_snapshot_is_never_shown_as_free(app, practice, make_user):
+    profile, week = practice["profile"], practice["week"]
+    thursday = week + timedelta(days=3)
+    fresh = book(make_user(Role.CLIENT), profile, local(thursday, 10, 15), minutes=30)  # snapshot not refreshed
+    calendar = week_calendar(profile.user, BERLIN, week.isoformat(), now=NOW)
+    day = by_day(calendar)[thursday]
+    assert [(e.kind, e.start.astimezone(ZoneInfo(BERLIN)).strftime("%H:%M"),
+             e.end.astimezone(ZoneInfo(BERLIN)).strftime("%H:%M")) for e in day.entries] == [
+        ("free", "09:00", "10:00"), ("consultation", "10:15", "10:45"), ("free", "11:00", "12:00")]
+    assert day.events[0].id == fresh.id
+
+
 def test_the_other_specialist_sees_only_their_own(app, practice):
     calendar = week_calendar(practice["other"].user, BERLIN, practice["week"].isoformat(), now=NOW)
     assert [e.id for e in calendar.events] == [practice["elsewhere"].id]
