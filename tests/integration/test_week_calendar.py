@@ -265,3 +265,19 @@ def test_calendar_is_for_specialists_and_the_agenda_for_clients(client, auth, pr
     auth.login_as(practice["profile"].user)
     moved = client.get("/consultations/agenda?week=2027-03-08")
     assert moved.status_code == 302 and moved.location.endswith("/specialists/me/calendar?week=2027-03-08")
+
+
+def test_calendar_page_statements_do_not_grow_with_the_week(client, auth, practice, make_user, count_queries):
+    auth.login_as(practice["profile"].user)
+    url = f"/specialists/me/calendar?week={practice['week'].isoformat()}"
+
+    def measure() -> int:
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        return len([s for s in counter.statements if s.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE")])
+
+    client.get(url)
+    few = measure()
+    for i in range(10):
+        book(make_user(Role.CLIENT), practice["profile"], local(practice["week"] + timedelta(days=i % 7), 14 + i // 7))
+    assert measure() == few
