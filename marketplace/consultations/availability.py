@@ -258,6 +258,16 @@ def bookable_slots(profile: SpecialistProfile, now: datetime | None = None, *,
     return slots
 
 
+def days_off(profile_id: int, first: date, last: date) -> list[date]:
+    """The profile's days off from ``first`` to ``last`` (dates in its zone; one query): the
+    time its calendar blocks besides bookings (the week calendar shows them)."""
+    return list(db.session.scalars(
+        select(AvailabilityOverride.day).where(
+            AvailabilityOverride.specialist_id == profile_id, AvailabilityOverride.kind == OverrideKind.OFF,
+            AvailabilityOverride.day >= first, AvailabilityOverride.day <= last)
+        .order_by(AvailabilityOverride.day)))
+
+
 def would_offer_booking(profile: SpecialistProfile) -> bool:
     """What ``offers_booking`` will say once the profile is listed (its owner's preview)."""
     return bool(profile.offers_free_consultation and profile.accepting_new_clients)
@@ -720,7 +730,7 @@ __all__ = [
     "AvailabilityError", "AvailabilityView", "HoursChange", "SpecialistCalendar", "add_date_override",
     "add_weekly_hours", "add_weekly_rule", "has_hours", "move_weekly_hours", "update_weekly_rule",
     "weekly_rule_of",
-    "bookable_clause", "bookable_slots", "calendar_changed", "compute_snapshots", "free_slots_for",
+    "bookable_clause", "bookable_slots", "calendar_changed", "compute_snapshots", "days_off", "free_slots_for",
     "get_availability", "load_booking_calendar", "load_calendar", "load_calendars", "offers_booking",
     "preview_slots", "profiles_due_for_refresh", "refresh_availability", "refresh_in_batches", "refresh_next_available",
     "refresh_stale_availability", "remove_date_override", "remove_weekly_rule", "set_weekly_hours",

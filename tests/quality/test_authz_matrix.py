@@ -205,6 +205,8 @@ MATRIX: dict[str, Route] = {
     "/specialists/me/unpublish": Route(POST=roles_only(SPECIALISTS, REDIRECT)),
     "/specialists/me/consultations": Route(GET=roles_only(SPECIALISTS, redirect_to("/consultations"))),
     "/specialists/me/stats": Route(GET=roles_only(SPECIALISTS)),
+    "/specialists/me/calendar": Route(GET=roles_only(SPECIALISTS),
+                                      note="the week calendar of the viewer's own profile: nobody else's"),
     "/specialists/me/clients": Route(GET=roles_only(SPECIALISTS)),
     "/specialists/me/clients/<int:client_id>": Route(
         GET=owners({"specialist"}), POST=owners({"specialist"}, REDIRECT),
@@ -228,6 +230,10 @@ MATRIX: dict[str, Route] = {
     "/specialists/<slug>/book": Route(GET=gated(PROMPT_BOOKING), POST=gated(PROMPT_BOOKING, INVALID),
                                       url=lambda w: f"/specialists/{w.other_profile.slug}/book"),
     "/consultations": Route(GET=login()),
+    "/consultations/agenda": Route(
+        GET=override(login(), specialist=redirect_to("/specialists/me/calendar"),
+                     other_specialist=redirect_to("/specialists/me/calendar")),
+        note="the viewer's own consultations week by week; a specialist's are in their calendar"),
     "/consultations/<int:consultation_id>": Route(
         GET=owners(CLIENT_AND_SPECIALIST | {"admin"}, visitor=NOT_FOUND),
         url=lambda w: f"/consultations/{w.consultation.id}", note="admins may look (support), visitors get 404"),

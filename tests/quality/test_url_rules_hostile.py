@@ -60,6 +60,8 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "consultations.book": ("src", "slot", "format", "week", "part"),
     "consultations.reschedule": ("slot", "week", "part"),
     "payments.book": ("slot", "format", "week", "part"),
+    "consultations.specialist_calendar": ("week",),
+    "consultations.agenda": ("week",),
     "account.time_zone": ("next",),
     "auth.signup": ("role", "next"),
     "auth.login": ("next",),
