@@ -119,9 +119,10 @@ class SpecialistProfile(FreeTimesMixin, Model):
         # PostgreSQL's ascending default puts NULLs): a page is read in order and stops early.
         Index("ix_specialist_profiles_fee_order", "fee_eur_minor", "display_name", "id",
               postgresql_where=text("is_published"), sqlite_where=text("is_published")),
-        # The directory's "Fast responders first": the measured reply time, then name and id (none last,
-        # as PostgreSQL's ascending default puts NULLs).
-        Index("ix_specialist_profiles_reply_order", "reply_median_minutes", "display_name", "id",
+        # The directory's "Fast responders first": the measured reply time, then the confirmation
+        # time, name and id (none last, as PostgreSQL's ascending default puts NULLs).
+        Index("ix_specialist_profiles_reply_order", "reply_median_minutes", "confirm_median_minutes",
+              "display_name", "id",
               postgresql_where=text("is_published"), sqlite_where=text("is_published")),
         Index("ix_specialist_profiles_fee", "fee_minor"),
         Index("ix_specialist_profiles_fee_eur", "fee_eur_minor"),
@@ -209,6 +210,11 @@ class SpecialistProfile(FreeTimesMixin, Model):
 
     def format_slugs(self) -> set[str]:
         return {f.slug for f in self.formats}
+
+    @property
+    def listed_since(self) -> datetime | None:
+        """Since when it is public (for "New on Balance"): published, else created."""
+        return self.published_at or self.created_at
 
     def can_edit(self, user: object) -> bool:
         return owns_profile(user, self.user_id)

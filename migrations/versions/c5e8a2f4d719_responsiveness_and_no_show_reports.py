@@ -32,8 +32,8 @@ def upgrade():
     with op.batch_alter_table('specialist_profiles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reply_median_minutes', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('confirm_median_minutes', sa.Integer(), nullable=True))
-        batch_op.create_index('ix_specialist_profiles_reply_order', ['reply_median_minutes', 'display_name', 'id'],
-                              unique=False, postgresql_where=sa.text('is_published'),
+        batch_op.create_index('ix_specialist_profiles_reply_order',
+                              ['reply_median_minutes', 'confirm_median_minutes', 'display_name', 'id'], unique=False, postgresql_where=sa.text('is_published'),
                               sqlite_where=sa.text('is_published'))
 
     op.drop_index('uq_consultations_one_free_per_pair', table_name='consultations')
