@@ -543,5 +543,6 @@ class AvailabilitySnapshot(FreeTimesMixin, Model):
 __all__ = [
     "AvailabilityOverride", "AvailabilityRule", "AvailabilitySnapshot", "BLOCK_MINUTES", "CALENDAR_STATES",
     "Consultation", "ConsultationKind", "ConsultationOutcome", "ConsultationState", "FREE_CONSULTATION_MINUTES",
-    "NO_SHOW_REPORT_WINDOW", "NoShowReport", "OPEN_STATES", "OccupiedBlock", "OverrideKind", "RELEASED_STATES", "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS",
+    "NO_SHOW_REPORT_WINDOW", "NoShowReport", "OPEN_STATES", "OccupiedBlock", "OverrideKind", "RELEASED_STATES",
+    "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS",
 ]

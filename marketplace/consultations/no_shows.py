@@ -150,7 +150,7 @@ def _counted(now: datetime) -> ColumnElement[bool]:
     return (NoShowReport.created_at >= now - REPORTS_WINDOW) & NoShowReport.dismissed.is_(False)
 
 
-def repeatedly_reported_ids(now: datetime | None = None) -> Select[tuple[int]]:
+def repeatedly_reported_ids(now: datetime | None = None) -> Select[int]:
     """A SELECT of the profile ids with ``REPORTS_LIMIT`` or more reports (not dismissed) in the
     last ``REPORTS_WINDOW``: for a SQL condition (``id NOT IN (…)``)."""
     return (select(NoShowReport.specialist_id).where(_counted(now or utcnow()))

@@ -127,10 +127,10 @@ def _reply_waits_by_profile(since: datetime, now: datetime) -> dict[int, list[ti
     waits: dict[int, list[timedelta]] = defaultdict(list)
     current: int | None = None
     said: list[Said] = []
-    profile_id = 0
+    profile_id: int | None = None
 
     def close() -> None:
-        if said:
+        if said and profile_id is not None:
             waits[profile_id].extend(reply_waits(said, since, now))
 
     for conversation_id, sender_id, at, client_id, specialist_user_id, conversation_profile in rows:

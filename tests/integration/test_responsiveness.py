@@ -149,3 +149,6 @@ def test_fast_responders_first(client, quick, make_specialist, make_user):
     assert "Dr Aaron Unmeasured" == default_order[0]  # the default order is another (name, here)
     page = client.get("/specialists?sort=fast").get_data(as_text=True)
     assert "Sorted by Fast responders first" in page
+    # Both orders are cached, each under its own key (the sort is part of it).
+    assert card_names(client.get("/specialists").get_data(as_text=True))[0] == "Dr Aaron Unmeasured"
+    assert card_names(client.get("/specialists?sort=fast").get_data(as_text=True))[0] == "Dr Quick"
