@@ -127,6 +127,7 @@ def register_payment_providers(app: Flask) -> None:
 
 def register_jobs(app: Flask) -> None:
     """Bind every registered job (domains register them at import) to this app's queue."""
+    import marketplace.messaging.responsiveness  # noqa: F401  (its periodic job)
     import marketplace.payments.tasks  # noqa: F401  (its periodic job; the other domains' come with their views)
     from marketplace.jobs import jobs
 

@@ -24,13 +24,15 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
     import marketplace.payments.views
     import marketplace.questions.views
     import marketplace.specialists.views
+    from marketplace.consultations.admin_views import pages as consultations_admin
     from marketplace.contact.admin_views import pages as contact_admin
     from marketplace.featured.admin_views import pages as featured_admin
     from marketplace.payments.admin_views import pages as payments_admin
     from marketplace.questions.admin_views import pages as questions_admin
     from marketplace.specialists.admin_views import pages as specialists_admin
 
-    for admin_pages in (specialists_admin, featured_admin, questions_admin, contact_admin, payments_admin):
+    for admin_pages in (specialists_admin, consultations_admin, featured_admin, questions_admin, contact_admin,
+                        payments_admin):
         admin_pages.add_to(marketplace.admin.bp)
 
     return [

@@ -6,10 +6,11 @@ from flask import Flask
 
 from marketplace.clients import cli as clients_cli
 from marketplace.consultations import cli as consultations_cli
+from marketplace.messaging import cli as messaging_cli
 from marketplace.payments import cli as payments_cli
 from marketplace.specialists import cli as specialists_cli
 
-DOMAIN_CLI_MODULES = (clients_cli, consultations_cli, payments_cli, specialists_cli)
+DOMAIN_CLI_MODULES = (clients_cli, consultations_cli, messaging_cli, payments_cli, specialists_cli)
 
 
 def register_domain_commands(app: Flask) -> None:

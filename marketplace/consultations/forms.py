@@ -99,6 +99,17 @@ class NoShowForm(FlaskForm):
                            description="You can undo it within 24 hours.")
 
 
+class ReportNoShowForm(FlaskForm):
+    """The client reports that the specialist did not come (``no_shows.report_specialist_no_show``)."""
+
+    note = TextAreaField("What happened? (optional)", filters=[clean_text], id="report-note",
+                         validators=[Optional(), Length(max=OUTCOME_NOTE_MAX_LENGTH)],
+                         description="Only our team reads this.")
+    confirm = BooleanField("Yes, the specialist did not come", id="report-no-show-confirm",
+                           validators=[DataRequired(CONFIRM_REQUIRED)],
+                           description="Your free consultation with them becomes available again.")
+
+
 class VideoLinkForm(FlaskForm):
     """The specialist's video link for one consultation (checked by ``check_meeting_details``)."""
 

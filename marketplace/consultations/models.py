@@ -54,6 +54,9 @@ class ConsultationState(enum.StrEnum):
     CANCELLED = "cancelled"
     PENDING_PAYMENT = "pending_payment"  # a paid session's hold, until the webhook confirms it
     EXPIRED = "expired"  # a request the specialist did not confirm by its deadline (its slot is free again)
+    # The client reported that the specialist did not come (``no_shows.report_specialist_no_show``):
+    # the other way round of NO_SHOW. It gives the client's free consultation back.
+    SPECIALIST_NO_SHOW = "specialist_no_show"
 
     @property
     def label(self) -> str:
@@ -68,6 +71,7 @@ STATE_LABELS = {
     ConsultationState.CANCELLED: "Cancelled",
     ConsultationState.PENDING_PAYMENT: "Awaiting payment",
     ConsultationState.EXPIRED: "Expired",
+    ConsultationState.SPECIALIST_NO_SHOW: "Specialist did not come",
 }
 
 # States that hold a place in the specialist's calendar (before and during the meeting).
@@ -75,8 +79,9 @@ OPEN_STATES = (ConsultationState.REQUESTED, ConsultationState.CONFIRMED)
 # States that still occupy the calendar (blocks exist) — an expired payment hold is released by payments.
 CALENDAR_STATES = (*OPEN_STATES, ConsultationState.PENDING_PAYMENT)
 # States that gave their place back: no calendar blocks, and a free consultation in one of them
-# does not use up the client's one free consultation with that specialist (they may book again).
-RELEASED_STATES = (ConsultationState.CANCELLED, ConsultationState.EXPIRED)
+# does not use up the client's one free consultation with that specialist (they may book again):
+# cancelled, expired, or the specialist did not come (reported by the client).
+RELEASED_STATES = (ConsultationState.CANCELLED, ConsultationState.EXPIRED, ConsultationState.SPECIALIST_NO_SHOW)
 
 
 class ConsultationOutcome(enum.StrEnum):
@@ -93,7 +98,11 @@ class ConsultationOutcome(enum.StrEnum):
 CORRECTION_WINDOW = timedelta(hours=24)
 RECORDED_STATES = (ConsultationState.COMPLETED, ConsultationState.NO_SHOW)
 
-ONE_FREE_PER_PAIR_WHERE = "kind = 'free' AND state NOT IN ('cancelled', 'expired')"
+ONE_FREE_PER_PAIR_WHERE = "kind = 'free' AND state NOT IN ('cancelled', 'expired', 'specialist_no_show')"
+
+# A client may report that the specialist did not come from the start of a confirmed free
+# consultation until this long after it (``Consultation.can_report_no_show``).
+NO_SHOW_REPORT_WINDOW = timedelta(days=7)
 
 
 # The unique index that refuses a second free consultation of one client with one specialist
@@ -107,8 +116,8 @@ class Consultation(Model):
         CheckConstraint("end_utc > start_utc", name="consultation_end_after_start"),
         CheckConstraint("price_minor IS NULL OR price_minor >= 0", name="consultation_price_non_negative"),
         CheckConstraint("sequence >= 0", name="consultation_sequence_non_negative"),
-        # One free consultation per client and specialist; a cancelled or expired one may be
-        # rebooked, a completed (or no-show) one may not.
+        # One free consultation per client and specialist; a cancelled or expired one, or one the
+        # specialist did not come to, may be rebooked; a completed (or client no-show) one may not.
         Index(
             ONE_FREE_PER_PAIR_INDEX,
             "client_id", "specialist_id",
@@ -289,6 +298,14 @@ class Consultation(Model):
         """The specialist marks it held (completed) or a no-show, once it has started."""
         return self.is_specialist(user) and self.state in OPEN_STATES and self.has_started
 
+    def can_report_no_show(self, user: object, now: datetime | None = None) -> bool:
+        """The client reports that the specialist did not come: a confirmed free consultation,
+        from its start until ``NO_SHOW_REPORT_WINDOW`` after it, once (it then leaves "confirmed")."""
+        now = now or utcnow()
+        return (self.is_client(user) and self.kind is ConsultationKind.FREE
+                and self.state is ConsultationState.CONFIRMED
+                and self.start_utc <= now < self.start_utc + NO_SHOW_REPORT_WINDOW)
+
     @property
     def correctable_until(self) -> datetime | None:
         """Until when the specialist may undo the recorded completion / no-show / outcome."""
@@ -314,6 +331,41 @@ class Consultation(Model):
 
     def __repr__(self) -> str:  # ids only: reprs end up in logs
         return f"<Consultation {self.id} {self.state.value}>"
+
+
+class NoShowReport(Model):
+    """A client's report that the specialist did not come to a consultation (one per consultation).
+
+    The admin reviews it (``reviewed_at``) and may dismiss it when it proves wrong; reports not
+    dismissed count against the specialist's eligibility for the campaign (featured domain).
+    """
+
+    __tablename__ = "no_show_reports"
+    __table_args__ = (
+        Index("ix_no_show_reports_specialist_created", "specialist_id", "created_at"),
+        Index("ix_no_show_reports_reviewed_created", "reviewed_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), unique=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(String(1000))  # the client's words, for the admin only
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    dismissed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    consultation = relationship("Consultation", lazy="select")
+    specialist = relationship("SpecialistProfile", lazy="select")
+    client = relationship("User", foreign_keys=[client_id], lazy="select")
+    reviewed_by = relationship("User", foreign_keys=[reviewed_by_id], lazy="select")
+
+    def can_review(self, user: object) -> bool:
+        return bool(getattr(user, "is_admin", False))
+
+    def __repr__(self) -> str:
+        return f"<NoShowReport {self.id} consultation={self.consultation_id}>"
 
 
 class OccupiedBlock(Model):
@@ -491,5 +543,6 @@ class AvailabilitySnapshot(FreeTimesMixin, Model):
 __all__ = [
     "AvailabilityOverride", "AvailabilityRule", "AvailabilitySnapshot", "BLOCK_MINUTES", "CALENDAR_STATES",
     "Consultation", "ConsultationKind", "ConsultationOutcome", "ConsultationState", "FREE_CONSULTATION_MINUTES",
-    "OPEN_STATES", "OccupiedBlock", "OverrideKind", "RELEASED_STATES", "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS",
+    "NO_SHOW_REPORT_WINDOW", "NoShowReport", "OPEN_STATES", "OccupiedBlock", "OverrideKind", "RELEASED_STATES",
+    "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS",
 ]

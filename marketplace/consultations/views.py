@@ -29,6 +29,7 @@ from marketplace.consultations.forms import (
     NoShowForm,
     OutcomeForm,
     OverrideForm,
+    ReportNoShowForm,
     RescheduleForm,
     SchedulingSettingsForm,
     VideoLinkForm,
@@ -36,6 +37,7 @@ from marketplace.consultations.forms import (
     WeeklyRuleEditForm,
 )
 from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState
+from marketplace.consultations.no_shows import report_specialist_no_show
 from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import specialist_stats
 from marketplace.database import get_owned_or_404
@@ -253,7 +255,8 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
                            outcome_form=forms.get("outcome_form") or OutcomeForm(),
                            video_link_form=forms.get("video_link_form") or VideoLinkForm(
                                video_link=consultation.video_link or ""),
-                           no_show_form=forms.get("no_show_form") or NoShowForm()), status
+                           no_show_form=forms.get("no_show_form") or NoShowForm(),
+                           report_form=forms.get("report_form") or ReportNoShowForm()), status
 
 
 def _viewable_or_404(consultation_id: int) -> Consultation:
@@ -320,6 +323,17 @@ def no_show(consultation_id: int) -> ResponseReturnValue:
     return _run_action(consultation_id, svc.mark_no_show,
                        "Marked as a no-show. The client is told by e-mail. You can undo it within 24 hours.",
                        form.note.data, form_name="no_show_form", form=form)
+
+
+@bp.route("/consultations/<int:consultation_id>/report-no-show", methods=["POST"])
+@login_required
+def report_no_show(consultation_id: int) -> ResponseReturnValue:
+    """The client reports that the specialist did not come."""
+    form = ReportNoShowForm()
+    return _run_action(consultation_id, report_specialist_no_show,
+                       "Thank you for telling us. We are sorry the specialist did not come. "
+                       "Your free consultation with them is available again.",
+                       form.note.data, form_name="report_form", form=form)
 
 
 @bp.route("/consultations/<int:consultation_id>/cancel", methods=["POST"])

@@ -29,6 +29,7 @@ from marketplace import counters
 from marketplace.audit import record_audit
 from marketplace.cache import bump_on_change
 from marketplace.consultations.models import Consultation
+from marketplace.consultations.no_shows import REPORTS_LIMIT, REPORTS_WINDOW, repeatedly_reported_ids, reports_against
 from marketplace.database import insert_on_conflict, utcnow
 from marketplace.domain import DomainError
 from marketplace.extensions import db
@@ -57,9 +58,17 @@ class FeaturingError(DomainError):
 # --- eligibility ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class EligibilityFacts:
+    """What the rules need beyond the profile row, read once for many profiles
+    (``eligibility_facts``): the ones clients repeatedly reported as not coming."""
+
+    reported: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
 class EligibilityRule:
     reason: str  # shown when the rule is not met
-    holds: Callable[[SpecialistProfile], bool]
+    holds: Callable[[SpecialistProfile, EligibilityFacts], bool]
     sql: Callable[[], ColumnElement[bool]]
 
 
@@ -67,38 +76,54 @@ REASON_NOT_VERIFIED = "licence not verified"
 REASON_NOT_PUBLISHED = "profile not published"
 REASON_NO_FREE_CONSULTATION = "does not offer the free 30-minute consultation"
 REASON_NOT_ACCEPTING = "not accepting new clients"
+REASON_NO_SHOWS = (f"clients reported {REPORTS_LIMIT} or more missed consultations in the last "
+                   f"{REPORTS_WINDOW.days} days")
 
 ELIGIBILITY_RULES: tuple[EligibilityRule, ...] = (
     EligibilityRule(
         REASON_NOT_VERIFIED,
-        lambda p: p.verification_status == VerificationStatus.VERIFIED,
+        lambda p, _facts: p.verification_status == VerificationStatus.VERIFIED,
         lambda: SpecialistProfile.verification_status == VerificationStatus.VERIFIED,
     ),
     EligibilityRule(
         REASON_NOT_PUBLISHED,
-        lambda p: bool(p.is_published),
+        lambda p, _facts: bool(p.is_published),
         lambda: SpecialistProfile.is_published.is_(True),
     ),
     EligibilityRule(
         REASON_NO_FREE_CONSULTATION,
-        lambda p: bool(p.offers_free_consultation),
+        lambda p, _facts: bool(p.offers_free_consultation),
         lambda: SpecialistProfile.offers_free_consultation.is_(True),
     ),
     EligibilityRule(
         REASON_NOT_ACCEPTING,
-        lambda p: bool(p.accepting_new_clients),
+        lambda p, _facts: bool(p.accepting_new_clients),
         lambda: SpecialistProfile.accepting_new_clients.is_(True),
+    ),
+    EligibilityRule(
+        REASON_NO_SHOWS,
+        lambda p, facts: p.id not in facts.reported,
+        lambda: SpecialistProfile.id.not_in(repeatedly_reported_ids()),
     ),
 )
 
 
-def eligible_for_featuring(profile: SpecialistProfile) -> tuple[bool, list[str]]:
+def eligibility_facts(profile_ids: Iterable[int]) -> EligibilityFacts:
+    """The facts the rules need for these profiles (one query)."""
+    return EligibilityFacts(reported=reports_against(profile_ids))
+
+
+def eligible_for_featuring(profile: SpecialistProfile,
+                           facts: EligibilityFacts | None = None) -> tuple[bool, list[str]]:
     """Whether ``profile`` may be featured, and the reasons why not (empty when eligible).
 
     Eligible = verified licence, published, offers the free 30-minute consultation,
-    accepting new clients.
+    accepting new clients, and not reported by clients as not coming ``REPORTS_LIMIT`` times
+    in ``REPORTS_WINDOW`` (reports the admin dismissed do not count). ``facts``: read for many
+    profiles at once (``eligibility_facts``); read for this one when not given.
     """
-    reasons = [rule.reason for rule in ELIGIBILITY_RULES if not rule.holds(profile)]
+    facts = facts if facts is not None else eligibility_facts([profile.id])
+    reasons = [rule.reason for rule in ELIGIBILITY_RULES if not rule.holds(profile, facts)]
     return not reasons, reasons
 
 
@@ -347,9 +372,10 @@ def campaign_report(campaign: Campaign) -> list[EntryReport]:
         )
     }
     bookings = count_campaign_bookings([e.profile_id for e in entries], campaign.starts_on, campaign.ends_on)
+    facts = eligibility_facts([e.profile_id for e in entries])
     reports = []
     for entry in entries:
-        ok, reasons = eligible_for_featuring(entry.profile)
+        ok, reasons = eligible_for_featuring(entry.profile, facts)
         impressions, views = totals.get(entry.profile_id, (0, 0))
         reports.append(EntryReport(entry, ok, reasons, impressions, views, bookings.get(entry.profile_id, 0)))
     return reports

@@ -250,9 +250,11 @@ def in_directory_order(stmt: Select) -> Select:
 SORT_SOONEST = "soonest"
 SORT_FEE_LOW = "fee_low"
 SORT_FEE_HIGH = "fee_high"
+SORT_FAST = "fast"
 SORTS: dict[str, str] = {
     "": "Recommended",
     SORT_SOONEST: "Soonest available",
+    SORT_FAST: "Fast responders first",
     SORT_FEE_LOW: "Fee: low to high",
     SORT_FEE_HIGH: "Fee: high to low",
 }
@@ -270,6 +272,12 @@ def sorted_by(stmt: Select, sort: str) -> Select:
     if sort == SORT_FEE_HIGH:
         return stmt.order_by(SpecialistProfile.fee_eur_minor.desc().nulls_last(), SpecialistProfile.display_name,
                              SpecialistProfile.id)
+    if sort == SORT_FAST:
+        # The measured median reply time, then confirmation time (``messaging.responsiveness``);
+        # profiles without figures last (``ix_specialist_profiles_reply_order``).
+        return stmt.order_by(SpecialistProfile.reply_median_minutes.asc().nulls_last(),
+                             SpecialistProfile.confirm_median_minutes.asc().nulls_last(),
+                             SpecialistProfile.display_name, SpecialistProfile.id)
     return in_directory_order(stmt)
 
 
@@ -329,6 +337,10 @@ class DirectoryCard:
     next_available_at: datetime | None
     city: str | None = None
     country: str | None = None
+    # Measured responsiveness (``specialists.responsiveness`` words it) and since when it is public.
+    reply_median_minutes: int | None = None
+    confirm_median_minutes: int | None = None
+    listed_since: datetime | None = None
     specialties: tuple[Label, ...] = ()
     languages: tuple[Label, ...] = ()
     formats: tuple[Label, ...] = ()  # video, in person, phone: in the vocabulary's order
@@ -343,6 +355,8 @@ _CARD_COLUMNS = (
     SpecialistProfile.photo_filename, SpecialistProfile.verification_status,
     SpecialistProfile.offers_free_consultation, SpecialistProfile.fee_minor, SpecialistProfile.currency,
     SpecialistProfile.next_available_at, SpecialistProfile.city, SpecialistProfile.country,
+    SpecialistProfile.reply_median_minutes, SpecialistProfile.confirm_median_minutes,
+    func.coalesce(SpecialistProfile.published_at, SpecialistProfile.created_at).label("listed_since"),
 )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Connection,
     ForeignKey,
     Index,
+    Integer,
     String,
     Table,
     Text,
@@ -118,6 +119,11 @@ class SpecialistProfile(FreeTimesMixin, Model):
         # PostgreSQL's ascending default puts NULLs): a page is read in order and stops early.
         Index("ix_specialist_profiles_fee_order", "fee_eur_minor", "display_name", "id",
               postgresql_where=text("is_published"), sqlite_where=text("is_published")),
+        # The directory's "Fast responders first": the measured reply time, then the confirmation
+        # time, name and id (none last, as PostgreSQL's ascending default puts NULLs).
+        Index("ix_specialist_profiles_reply_order", "reply_median_minutes", "confirm_median_minutes",
+              "display_name", "id",
+              postgresql_where=text("is_published"), sqlite_where=text("is_published")),
         Index("ix_specialist_profiles_fee", "fee_minor"),
         Index("ix_specialist_profiles_fee_eur", "fee_eur_minor"),
         Index("ix_specialist_profiles_location", "country", "city"),
@@ -166,6 +172,11 @@ class SpecialistProfile(FreeTimesMixin, Model):
     # so the directory can show and sort by it without computing slots per card.
     next_available_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # (The free_utc_* columns of ``FreeTimesMixin``: the directory's time-of-day filter, same refresh.)
+    # Measured responsiveness over the last 90 days (medians in minutes; None below 5 data points):
+    # written only by the messaging domain's periodic job (``messaging.responsiveness``), never on
+    # the request path and without touching ``version_id`` (an open editor is not made stale).
+    reply_median_minutes: Mapped[int | None] = mapped_column(Integer)
+    confirm_median_minutes: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version_id: Mapped[int] = mapped_column(default=1)
@@ -199,6 +210,11 @@ class SpecialistProfile(FreeTimesMixin, Model):
 
     def format_slugs(self) -> set[str]:
         return {f.slug for f in self.formats}
+
+    @property
+    def listed_since(self) -> datetime | None:
+        """Since when it is public (for "New on Balance"): published, else created."""
+        return self.published_at or self.created_at
 
     def can_edit(self, user: object) -> bool:
         return owns_profile(user, self.user_id)

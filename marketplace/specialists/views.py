@@ -34,6 +34,7 @@ from marketplace.specialists.hooks import directory_hooks
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.pages import directory_page, profile_page
 from marketplace.specialists.photos import is_photo_filename, photo_folder
+from marketplace.specialists.responsiveness import Responsiveness, describe_profile
 from marketplace.specialists.services import (
     AVAILABILITY_LINK,
     HOURS_MISSING,
@@ -199,6 +200,13 @@ def specialist_photo_url(profile: Any) -> str:
 def country_name(code: str | None) -> str:
     """English name of an ISO 3166 country code ("DE" → "Germany")."""
     return country_names().get(code or "", code or "")
+
+
+@bp.app_template_global()
+def responsiveness(profile: Any) -> Responsiveness:
+    """"Usually replies within 3 hours", "Usually confirms requests within an hour" or "New on
+    Balance" for a profile or a directory card (the stored figures, worded)."""
+    return describe_profile(profile, utcnow())
 
 
 @bp.app_template_global()

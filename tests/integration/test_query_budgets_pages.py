@@ -20,7 +20,7 @@ pytestmark = pytest.mark.config(COUNTER_FLUSH_SECONDS=3600)
 BUDGET = 6
 # The last: a text search naming a specialty (ranked: listers first), with a place.
 DIRECTORY_URLS = ["/specialists", "/specialists?free=1&language=en&page=3", "/specialists?q=panic+Berlin",
-                  "/specialists?part=evening&part=weekend&sort=soonest"]
+                  "/specialists?part=evening&part=weekend&sort=soonest", "/specialists?free=1&sort=fast"]
 
 
 @pytest.fixture

@@ -77,7 +77,8 @@ class World:
     Objects: consultation (client with specialist, requested, future), payment (pending paid
     session of client with specialist), held_consultation (other_client with specialist, started an
     hour ago, nothing recorded), recorded_consultation (other_client with specialist, a no-show
-    recorded just now), conversation (client with specialist), question (by
+    recorded just now), no_show_report (other_client reported that other_specialist did not come to a
+    free consultation two hours ago), conversation (client with specialist), question (by
     client), answer (by specialist), report (other_client on question), article (published, by
     specialist), contact_message (from client), campaign (running, features specialist),
     featured_entry, availability_rule / availability_override (of specialist), reset_token (client),
@@ -233,6 +234,25 @@ def _build_recorded_consultation(w: World) -> Any:
                               outcome_note="I waited 20 minutes.")
 
 
+def _build_no_show_report(w: World) -> Any:
+    """other_client reported that other_specialist did not come to their free consultation two hours
+    ago (the admin's queue shows it)."""
+    from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationState, NoShowReport
+
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=2)
+    consultation = Consultation(client_id=w.users["other_client"].id, specialist_id=w.other_profile.id,
+                                kind=ConsultationKind.FREE, state=ConsultationState.SPECIALIST_NO_SHOW,
+                                start_utc=start, end_utc=start + timedelta(minutes=30), format="video",
+                                confirmed_at=start - timedelta(days=1), sequence=1)
+    db.session.add(consultation)
+    db.session.flush()
+    report = NoShowReport(consultation_id=consultation.id, specialist_id=w.other_profile.id,
+                          client_id=w.users["other_client"].id, note="Nobody joined the video call.")
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
 def _build_conversation(w: World) -> Any:
     from marketplace.messaging.services import resolve_new_conversation, start_conversation
 
@@ -327,6 +347,7 @@ BUILDERS: list[tuple[str, Callable[[World], Any]]] = [
     ("payment", _build_payment),
     ("held_consultation", _build_held_consultation),
     ("recorded_consultation", _build_recorded_consultation),
+    ("no_show_report", _build_no_show_report),
     ("conversation", _build_conversation),
     ("question", _build_question),
     ("answer", _build_answer),
@@ -445,6 +466,10 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("specialist-new", lambda w: "/specialists/new"),
         ("paid-booking", lambda w: f"/payments/book/{w.profile.slug}"),
     ],
+    "other_client": [
+        # The held consultation (started an hour ago, confirmed) offers its client the no-show report.
+        ("consultation-held", lambda w: f"/consultations/{w.held_consultation.id}"),
+    ],
     "specialist": [
         ("profile-editor", lambda w: "/specialists/me/edit"),
         ("own-profile", lambda w: f"/specialists/{w.profile.slug}"),
@@ -470,6 +495,7 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("verification", lambda w: "/admin/verification"),
         ("moderation", lambda w: "/admin/moderation"),
         ("contact-messages", lambda w: "/admin/contact"),
+        ("no-show-reports", lambda w: "/admin/no-shows"),
         ("audit", lambda w: "/admin/audit"),
         ("stats", lambda w: "/admin/stats"),
         ("featured", lambda w: "/admin/featured"),

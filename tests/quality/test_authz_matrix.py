@@ -258,6 +258,9 @@ MATRIX: dict[str, Route] = {
     "/consultations/<int:consultation_id>/no-show": Route(
         POST=override(owners({"specialist"}, REFUSED), client=REFUSED, admin=REFUSED),
         data=lambda w: {"confirm": "y"}, url=lambda w: f"/consultations/{w.consultation.id}/no-show"),
+    "/consultations/<int:consultation_id>/report-no-show": Route(  # requested, not started: refused for its client
+        POST=override(owners({"client"}, REFUSED), specialist=REFUSED, admin=REFUSED),
+        data=lambda w: {"confirm": "y"}, url=lambda w: f"/consultations/{w.consultation.id}/report-no-show"),
     "/consultations/<int:consultation_id>/outcome": Route(
         POST=override(owners({"specialist"}, INVALID), client=REFUSED, admin=REFUSED),
         data=lambda w: {"outcome": "proceed", "confirm": "y"},
@@ -335,6 +338,9 @@ MATRIX: dict[str, Route] = {
     "/admin/contact": Route(GET=admin_only()),
     "/admin/contact/<int:message_id>/handled": Route(POST=admin_only(REDIRECT),
                                                      url=lambda w: f"/admin/contact/{w.contact_message.id}/handled"),
+    "/admin/no-shows": Route(GET=admin_only()),
+    "/admin/no-shows/<int:report_id>/review": Route(
+        POST=admin_only(REDIRECT), url=lambda w: f"/admin/no-shows/{w.no_show_report.id}/review"),
     "/admin/moderation": Route(GET=admin_only()),
     "/admin/moderation/<any(question, answer):target_type>/<int:target_id>/<any(hide, restore):action>": Route(
         POST=admin_only(REDIRECT), url=lambda w: f"/admin/moderation/question/{w.question.id}/hide"),
