@@ -12,8 +12,8 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from marketplace.audit import AuditEntry
-from marketplace.charts import LineChart, Series, line_chart
 from marketplace.auth.models import Role, User
+from marketplace.charts import LineChart, Series, line_chart
 from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationOutcome, ConsultationState
 from marketplace.consultations.services import cancel_consultation, upcoming_with_specialist
 from marketplace.database import utcnow

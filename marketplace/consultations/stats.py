@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from marketplace.charts import LineChart, Series, line_chart
 from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
     ConsultationOutcome,
     ConsultationState,
 )
-from marketplace.charts import LineChart, Series, line_chart
 from marketplace.extensions import db
 from marketplace.specialists.profile_views import weekly_profile_views
 from marketplace.weeks import Weeks, week_labels

@@ -103,6 +103,8 @@ def monthly_earnings(zone: str, *, specialist_id: int | None = None) -> list[Mon
         return rows.setdefault((month, currency), MonthlyEarnings(month, currency))
 
     for amount, currency, status, paid_at, refunded_at in db.session.execute(query):
+        if paid_at is None:  # excluded by the query; for the type checker
+            continue
         paid = row(_month(paid_at, tz), currency)
         paid.paid_sessions += 1
         paid.gross_minor += amount
