@@ -205,6 +205,9 @@ MATRIX: dict[str, Route] = {
     "/specialists/me/unpublish": Route(POST=roles_only(SPECIALISTS, REDIRECT)),
     "/specialists/me/consultations": Route(GET=roles_only(SPECIALISTS, redirect_to("/consultations"))),
     "/specialists/me/stats": Route(GET=roles_only(SPECIALISTS)),
+    "/specialists/me/earnings": Route(GET=roles_only(SPECIALISTS),
+                                      note="the specialist's own earnings (always their own: no id in the URL)"),
+    "/specialists/me/earnings.csv": Route(GET=roles_only(SPECIALISTS)),
     "/specialists/me/clients": Route(GET=roles_only(SPECIALISTS)),
     "/specialists/me/clients/<int:client_id>": Route(
         GET=owners({"specialist"}), POST=owners({"specialist"}, REDIRECT),
