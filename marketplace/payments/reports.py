@@ -87,7 +87,7 @@ def _month(instant: datetime, zone: ZoneInfo) -> str:
 
 def monthly_earnings(zone: str, *, specialist_id: int | None = None) -> list[MonthlyEarnings]:
     """Paid sessions (count and gross, by the month paid) and refunds (by the month refunded) per
-    month of ``zone`` and currency, newest month first; one specialist's, or everyone's.
+    month of ``zone`` and currency, newest month first (then currencies A–Z); one specialist's, or everyone's.
 
     One query (the payments that were ever paid, with the two instants); months are cut in Python
     because a month's bounds in a zone are not something SQLite can compute.
@@ -112,7 +112,8 @@ def monthly_earnings(zone: str, *, specialist_id: int | None = None) -> list[Mon
             refunded = row(_month(refunded_at, tz), currency)
             refunded.refunds += 1
             refunded.refunded_minor += amount
-    return sorted(rows.values(), key=lambda r: (r.month, r.currency), reverse=True)
+    by_currency = sorted(rows.values(), key=lambda r: r.currency)
+    return sorted(by_currency, key=lambda r: r.month, reverse=True)  # newest month first, currencies A–Z
 
 
 CSV_HEADER = ("Month", "Currency", "Paid sessions", "Gross", "Refunds", "Refunded", "Net")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -66,18 +67,18 @@ def table(rows: list[Any]) -> list[tuple[str, str, int, int, int, int, int]]:
 def test_earnings_per_month_in_the_specialists_zone(app: Any, ledger: dict[str, Any]) -> None:
     rows = monthly_earnings("Europe/Berlin", specialist_id=ledger["profile"].id)
     assert table(rows) == [  # newest month first; one row per currency
-        ("2026-11", "GBP", 1, 5000, 0, 0, 5000),
         ("2026-11", "EUR", 1, 9000, 1, 9000, 0),  # paid 00:30 on 1 November in Berlin; the October refund
+        ("2026-11", "GBP", 1, 5000, 0, 0, 5000),
         ("2026-10", "EUR", 2, 18000, 0, 0, 18000),
     ]
-    assert rows[1].money(rows[1].gross_minor) == "€90" and rows[1].month_label == "November 2026"
+    assert rows[0].money(rows[0].gross_minor) == "€90" and rows[0].month_label == "November 2026"
 
 
 def test_months_follow_the_zone_asked_for(app: Any, ledger: dict[str, Any]) -> None:
     rows = monthly_earnings("UTC", specialist_id=ledger["profile"].id)
     assert table(rows) == [
-        ("2026-11", "GBP", 1, 5000, 0, 0, 5000),
         ("2026-11", "EUR", 0, 0, 1, 9000, -9000),  # a refund in a month without payments: negative net
+        ("2026-11", "GBP", 1, 5000, 0, 0, 5000),
         ("2026-10", "EUR", 3, 27000, 0, 0, 27000),
     ]
 
@@ -86,6 +87,19 @@ def test_everyones_earnings_from_the_same_query(app: Any, ledger: dict[str, Any]
     rows = {(r.month, r.currency): r for r in monthly_earnings("Europe/Berlin")}
     assert rows[("2026-11", "EUR")].paid_sessions == 2  # the other specialist's payment too
     assert rows[("2026-11", "EUR")].gross_minor == 21000
+
+
+def test_the_admin_payments_page_shows_the_same_figures_per_month(app: Any, client: Any, make_user: Any,
+                                                                   ledger: dict[str, Any]) -> None:
+    AuthActions(client).login_as(make_user(role=Role.ADMIN))
+    html = client.get("/admin/payments").get_data(as_text=True)
+    months = re.search(r'data-testid="payments-months"(.*?)</table>', html, re.S).group(1)
+    # UTC months, everyone's: October's three EUR sessions; November's refund, GBP session and the
+    # other specialist's €120.
+    assert re.findall(r'<th scope="row">([^<]+)</th><td>([A-Z]{3})</td><td>(\d+)</td><td>([^<]+)</td>', months) == [
+        ("November 2026", "EUR", "1", "€120"), ("November 2026", "GBP", "1", "£50"),
+        ("October 2026", "EUR", "3", "€270")]
+    assert "-€90" not in months and "€30" in months  # November EUR net: €120 paid, €90 refunded
 
 
 def test_csv_has_amounts_in_major_units_oldest_month_first(app: Any, ledger: dict[str, Any]) -> None:
