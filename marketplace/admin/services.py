@@ -13,15 +13,19 @@ from sqlalchemy.orm import aliased
 
 from marketplace.audit import AuditEntry
 from marketplace.auth.models import Role, User
+from marketplace.charts import LineChart, Series, line_chart
 from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationOutcome, ConsultationState
 from marketplace.consultations.services import cancel_consultation, upcoming_with_specialist
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.featured.models import CampaignStat
+from marketplace.featured.services import CAMPAIGN_SOURCE
 from marketplace.pagination import Page, paginate
 from marketplace.payments.models import Payment
 from marketplace.questions.models import Answer, Question
 from marketplace.specialists.models import SpecialistProfile, VerificationStatus
 from marketplace.specialists.services import revoke_licence
+from marketplace.weeks import Weeks, week_labels
 
 AUDIT_PER_PAGE = 50
 SIGNUP_WEEKS = 12
@@ -172,10 +176,15 @@ def _actor_condition(actor: str) -> Any:
 class MarketplaceStats:
     weeks: list[date]  # Mondays, oldest first
     signups: dict[str, list[int]]  # role → count per week
+    trends: MarketplaceTrends
     consultations_by_state: dict[str, int]
     outcomes: dict[str, int]
     questions: int
     answers: int
+
+    @property
+    def charts(self) -> list[LineChart]:
+        return trend_charts(self.trends, self.signups)
 
 
 def week_starts(today: date, weeks: int = SIGNUP_WEEKS) -> list[date]:
@@ -204,14 +213,109 @@ def questions_and_answers() -> tuple[int, int]:
     return n_questions, n_answers
 
 
-def marketplace_stats(today: date | None = None) -> MarketplaceStats:
-    """Signups per week, consultations by state, outcomes, questions and answers (≤ 5 queries)."""
-    weeks = week_starts(today or utcnow().date())
+@dataclass
+class MarketplaceTrends:
+    """The marketplace week by week (Mondays, UTC), one list per measure, oldest week first."""
+
+    weeks: Weeks
+    booked: list[int]  # free consultations asked for that week (a moved booking counts once)
+    completed: list[int]  # free consultations held that week and completed
+    proceed: list[int]  # … with the outcome "proceed"
+    not_a_fit: list[int]  # … with the outcome "not a fit"
+    impressions: list[int]  # featured cards shown (campaign placements)
+    campaign_views: list[int]  # profile views from campaign placements
+    campaign_bookings: list[int]  # free consultations booked from campaign placements
+
+    @property
+    def conversion(self) -> list[int | None]:
+        """Percent of the week's decided outcomes that were "proceed" (None: nothing decided)."""
+        return [round(100 * p / (p + n)) if p + n else None for p, n in zip(self.proceed, self.not_a_fit, strict=True)]
+
+
+def marketplace_trends(weeks: Weeks) -> MarketplaceTrends:
+    """Consultations, conversion and the campaign per week: three grouped queries, whatever the
+    number of weeks (a CASE puts each row into its week)."""
+    trends = MarketplaceTrends(weeks, *(weeks.empty() for _ in range(7)))
+    free = Consultation.kind == ConsultationKind.FREE
+    asked = weeks.index_of(Consultation.created_at)
+    for index, source, count in db.session.execute(
+        select(asked, Consultation.source, func.count()).where(
+            free, Consultation.rescheduled_from_id.is_(None),
+            Consultation.created_at >= weeks.start_utc, Consultation.created_at < weeks.end_utc)
+        .group_by(asked, Consultation.source)
+    ):
+        if index >= 0:
+            trends.booked[index] += count
+            if source == CAMPAIGN_SOURCE:
+                trends.campaign_bookings[index] += count
+    held = weeks.index_of(Consultation.start_utc)
+    for index, state, outcome, count in db.session.execute(
+        select(held, Consultation.state, Consultation.outcome, func.count()).where(
+            free, Consultation.start_utc >= weeks.start_utc, Consultation.start_utc < weeks.end_utc)
+        .group_by(held, Consultation.state, Consultation.outcome)
+    ):
+        if index < 0:
+            continue
+        if state is ConsultationState.COMPLETED:
+            trends.completed[index] += count
+        if outcome is ConsultationOutcome.PROCEED:
+            trends.proceed[index] += count
+        elif outcome is ConsultationOutcome.NOT_A_FIT:
+            trends.not_a_fit[index] += count
+    for day, impressions, views in db.session.execute(
+        select(CampaignStat.day, func.sum(CampaignStat.impressions), func.sum(CampaignStat.profile_views))
+        .where(CampaignStat.day >= weeks.mondays[0], CampaignStat.day < weeks.mondays[-1] + timedelta(weeks=1))
+        .group_by(CampaignStat.day)
+    ):
+        index = weeks.index_of_day(day)
+        if index >= 0:
+            trends.impressions[index] += int(impressions or 0)
+            trends.campaign_views[index] += int(views or 0)
+    return trends
+
+
+def trend_charts(trends: MarketplaceTrends, signups: dict[str, list[int]]) -> list[LineChart]:
+    """The admin's trend charts: sign-ups, consultations, conversion, the campaign."""
+    labels, short = week_labels(trends.weeks)
+    span = f"over the last {len(trends.weeks)} weeks (weeks start on Monday, UTC)"
+
+    def chart(id: str, title: str, what: str, series: list[Series], unit: str = "") -> LineChart:
+        totals = "; ".join(f"{s.label.lower()}: {sum(v for v in s.values if v is not None)}" for s in series
+                           if not unit)
+        description = f"{what} {span}." + (f" In total — {totals}." if totals else "")
+        return line_chart(id, title, description, labels, series, unit=unit, axis_labels=short)
+
+    return [
+        chart("signups", "Sign-ups per week", "New accounts per week, by role",
+              [Series(role, f"{role.capitalize()}s", counts) for role, counts in signups.items()]),
+        chart("consultations", "Free consultations per week",
+              "Free consultations asked for per week, and those held that week that were completed or led to "
+              "“proceed”", [Series("booked", "Booked", trends.booked),
+                            Series("completed", "Completed", trends.completed),
+                            Series("proceed", "Proceed", trends.proceed)]),
+        chart("conversion", "Conversion per week",
+              "Of the free consultations held each week with an outcome recorded, the percentage that led to "
+              "“proceed” (no point where nothing was recorded)",
+              [Series("conversion", "Proceed rate", trends.conversion)], unit="%"),
+        chart("campaign-reach", "Campaign: impressions and profile views",
+              "Featured cards shown and profile views from campaign placements per week",
+              [Series("impressions", "Impressions", trends.impressions),
+               Series("campaign_views", "Profile views", trends.campaign_views)]),
+        chart("campaign-bookings", "Campaign: bookings", "Free consultations booked from campaign placements per week",
+              [Series("campaign_bookings", "Bookings from the campaign", trends.campaign_bookings)]),
+    ]
+
+
+def marketplace_stats(today: date | None = None, weeks_shown: int = SIGNUP_WEEKS) -> MarketplaceStats:
+    """Signups and trends per week, consultations by state, outcomes, questions and answers
+    (≤ 7 queries whatever the period)."""
+    weeks = week_starts(today or utcnow().date(), weeks_shown)
     by_state, by_outcome = consultation_counts()
     questions, answers = questions_and_answers()
     return MarketplaceStats(
         weeks=weeks,
         signups=signups_per_week(weeks),
+        trends=marketplace_trends(Weeks(tuple(weeks), "UTC")),
         consultations_by_state=by_state,
         outcomes=by_outcome,
         questions=questions,

@@ -19,6 +19,7 @@ from marketplace.database import rollback
 from marketplace.extensions import db
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.services import ProfileError
+from marketplace.weeks import PERIODS, parse_period
 
 
 @bp.route("")
@@ -37,7 +38,9 @@ def audit_log() -> ResponseReturnValue:
 
 @bp.route("/stats")
 def stats() -> ResponseReturnValue:
-    return render_template("admin/stats.html", stats=marketplace_stats())
+    period = parse_period(request.args.get("weeks"))
+    return render_template("admin/stats.html", stats=marketplace_stats(weeks_shown=period), period=period,
+                           periods=PERIODS)
 
 
 @bp.route("/verification/<int:profile_id>/revoke", methods=["POST"])

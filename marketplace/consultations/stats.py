@@ -1,11 +1,12 @@
 """A specialist's own consultation statistics (/specialists/me/stats)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from marketplace.charts import LineChart, Series, line_chart
 from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
@@ -13,6 +14,8 @@ from marketplace.consultations.models import (
     ConsultationState,
 )
 from marketplace.extensions import db
+from marketplace.specialists.profile_views import weekly_profile_views
+from marketplace.weeks import Weeks, week_labels
 
 PAID_COUNTED = (ConsultationState.CONFIRMED, ConsultationState.COMPLETED, ConsultationState.NO_SHOW)
 
@@ -90,3 +93,75 @@ def specialist_stats(profile_id: int) -> SpecialistStats:
             Consultation.state.in_(PAID_COUNTED))
     ) or 0
     return stats
+
+
+# --- the funnel by week (/specialists/me/stats?weeks=N) -----------------------------------------
+
+FUNNEL_STAGES = (  # (key, label), in funnel order
+    ("views", "Profile views"),
+    ("requests", "Requests"),
+    ("completed", "Completed"),
+    ("proceed", "Proceed"),
+    ("paid", "Paid sessions"),
+)
+
+
+@dataclass
+class WeeklyFunnel:
+    """The specialist's funnel per week of ``weeks`` (Mondays in their zone), one list per stage.
+
+    * views: profile views counted that week (a UTC week: the count is made before a zone is known);
+    * requests: free consultations asked for that week (a moved booking counts once, when first asked);
+    * completed / proceed: free consultations held that week, completed / with the outcome "proceed";
+    * paid: paid sessions held (or confirmed to be held) that week.
+    """
+
+    weeks: Weeks
+    stages: dict[str, list[int]] = field(default_factory=dict)
+
+    def total(self, stage: str) -> int:
+        return sum(self.stages[stage])
+
+
+def weekly_funnel(profile_id: int, weeks: Weeks) -> WeeklyFunnel:
+    """Counts per week and stage in three grouped queries, whatever the number of weeks."""
+    funnel = WeeklyFunnel(weeks, {key: weeks.empty() for key, _ in FUNNEL_STAGES})
+    funnel.stages["views"] = weekly_profile_views(profile_id, weeks)
+    mine = Consultation.specialist_id == profile_id
+    asked = weeks.index_of(Consultation.created_at)
+    for index, count in db.session.execute(
+        select(asked, func.count()).where(
+            mine, Consultation.kind == ConsultationKind.FREE, Consultation.rescheduled_from_id.is_(None),
+            Consultation.created_at >= weeks.start_utc, Consultation.created_at < weeks.end_utc)
+        .group_by(asked)
+    ):
+        if index >= 0:
+            funnel.stages["requests"][index] += count
+    held = weeks.index_of(Consultation.start_utc)
+    for index, kind, state, outcome, count in db.session.execute(
+        select(held, Consultation.kind, Consultation.state, Consultation.outcome, func.count()).where(
+            mine, Consultation.start_utc >= weeks.start_utc, Consultation.start_utc < weeks.end_utc)
+        .group_by(held, Consultation.kind, Consultation.state, Consultation.outcome)
+    ):
+        if index < 0:
+            continue
+        if kind is ConsultationKind.PAID:
+            if state in PAID_COUNTED:
+                funnel.stages["paid"][index] += count
+            continue
+        if state is ConsultationState.COMPLETED:
+            funnel.stages["completed"][index] += count
+        if outcome is ConsultationOutcome.PROCEED:
+            funnel.stages["proceed"][index] += count
+    return funnel
+
+
+def funnel_chart(funnel: WeeklyFunnel) -> LineChart:
+    """The weekly funnel as a line chart (one line per stage)."""
+    weeks = funnel.weeks
+    labels, short = week_labels(weeks)
+    totals = ", ".join(f"{label.lower()} {funnel.total(key)}" for key, label in FUNNEL_STAGES)
+    description = (f"Your funnel per week over the last {len(weeks)} weeks (weeks start on Monday, {weeks.zone}; "
+                   f"profile views by UTC week). In total: {totals}.")
+    series = [Series(key, label, funnel.stages[key]) for key, label in FUNNEL_STAGES]
+    return line_chart("funnel", "Your funnel by week", description, labels, series, axis_labels=short)

@@ -39,7 +39,7 @@ from marketplace.consultations.forms import (
 from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState
 from marketplace.consultations.no_shows import report_specialist_no_show
 from marketplace.consultations.notifications import build_ics_for, format_label
-from marketplace.consultations.stats import specialist_stats
+from marketplace.consultations.stats import funnel_chart, specialist_stats, weekly_funnel
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import db, limiter
 from marketplace.forms import ActionForm
@@ -47,6 +47,7 @@ from marketplace.scheduling.weeks import SlotWeek
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt, role_required
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.timeutil import viewer_timezone
+from marketplace.weeks import PERIODS, Weeks, parse_period
 
 # --- template helpers (profile partial) ------------------------------------------------------
 
@@ -497,4 +498,7 @@ def remove_override(override_id: int) -> ResponseReturnValue:
 @role_required(Role.SPECIALIST)
 def stats() -> ResponseReturnValue:
     profile = _my_profile()
-    return render_template("consultations/stats.html", profile=profile, stats=specialist_stats(profile.id))
+    period = parse_period(request.args.get("weeks"))
+    return render_template("consultations/stats.html", profile=profile, stats=specialist_stats(profile.id),
+                           chart=funnel_chart(weekly_funnel(profile.id, Weeks.ending_now(period, viewer_timezone()))),
+                           period=period, periods=PERIODS)

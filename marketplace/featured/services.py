@@ -37,12 +37,14 @@ from marketplace.featured.models import Campaign, CampaignStat, FeaturedEntry
 from marketplace.jobs import enqueue, jobs
 from marketplace.specialists.hooks import directory_hooks
 from marketplace.specialists.models import SpecialistProfile, VerificationStatus
+from marketplace.specialists.profile_views import add_profile_views
 from marketplace.specialists.services import published_profiles_query
 
 log = logging.getLogger(__name__)
 
 PLACEMENTS = ("home", "directory", "campaign")
 COUNTERS = ("impressions", "profile_views")
+WEEKLY_VIEWS = "weekly_views"  # every profile view (not only the campaign's), per UTC week: the funnel chart
 # Every committed change to a campaign or its entries makes the featured order and the pages
 # showing it (home, directory) stale in every process at once.
 bump_on_change(Campaign, "featured", "directory")
@@ -288,6 +290,14 @@ def count_profile_view(slug: str) -> None:
         counters.add([counters.key("profile_views", "", today_utc().isoformat(), slug)], flush=_queue_counts)
 
 
+def count_weekly_profile_view(slug: str) -> None:
+    """Count a view of a profile for its weekly total (``specialists.profile_views``), without a
+    database write; the key names the week's Monday (UTC)."""
+    if SLUG.fullmatch(slug):
+        week = today_utc() - timedelta(days=today_utc().weekday())
+        counters.add([counters.key(WEEKLY_VIEWS, "", week.isoformat(), slug)], flush=_queue_counts)
+
+
 def _queue_counts(batch: dict[str, int]) -> None:
     enqueue(write_campaign_counts, batch)
 
@@ -295,13 +305,21 @@ def _queue_counts(batch: dict[str, int]) -> None:
 @jobs.task
 def write_campaign_counts(batch: dict[str, int]) -> None:
     """Add counted impressions and profile views to ``campaign_stats``: one upsert per
-    (counter, day, amount) group. Counts of profiles no longer featured are dropped."""
+    (counter, day, amount) group. Counts of profiles no longer featured are dropped. Weekly
+    profile views (every view, campaign or not) go to ``profile_view_weeks``: one upsert per
+    (week, amount)."""
     groups: dict[tuple[str, str, int], list[str]] = {}
+    weekly: dict[str, dict[str, int]] = {}
     for key, amount in batch.items():
         parts = counters.parse(key)
-        if len(parts) != 4 or parts[0] not in COUNTERS or amount <= 0:
+        if len(parts) != 4 or amount <= 0:
             continue
         counter, _placement, day, ident = parts
+        if counter == WEEKLY_VIEWS:
+            weekly.setdefault(day, {})[ident] = amount
+            continue
+        if counter not in COUNTERS:
+            continue
         groups.setdefault((counter, day, amount), []).append(ident)
     for (counter, day, amount), idents in sorted(groups.items()):
         if counter == "impressions":
@@ -309,6 +327,8 @@ def write_campaign_counts(batch: dict[str, int]) -> None:
         else:
             profiles = SpecialistProfile.slug.in_(sorted(idents))
         increment_campaign_stat(counter, profiles, day=date.fromisoformat(day), amount=amount)
+    for week, views in sorted(weekly.items()):
+        add_profile_views(date.fromisoformat(week), views)
 
 
 @jobs.periodic(minute="*")

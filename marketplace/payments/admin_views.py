@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from marketplace.database import get_or_404
 from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payments.reports import monthly_earnings
 from marketplace.payments.services import PaymentError, list_payments, retry_refund
 from marketplace.routes import RouteTable
 
@@ -19,7 +20,7 @@ def payments() -> Any:
     status = request.args.get("status") or None
     status = status if status in {s.value for s in PaymentStatus} else None
     return render_template("payments/admin_list.html", payments=list_payments(status), status=status,
-                           statuses=list(PaymentStatus))
+                           statuses=list(PaymentStatus), months=monthly_earnings("UTC")[:12])
 
 
 @pages.route("/payments/<int:payment_id>/retry-refund", methods=["POST"])

@@ -9,6 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Table, insert, select
@@ -24,6 +25,7 @@ from marketplace.specialists.models import (
     Approach,
     Format,
     Language,
+    ProfileViewWeek,
     SpecialistProfile,
     Specialty,
     VerificationStatus,
@@ -41,6 +43,7 @@ from marketplace.specialists.vocabulary import (
     SPECIALTIES,
 )
 from marketplace.text import render_markdown
+from marketplace.weeks import monday_of
 
 log = logging.getLogger(__name__)
 BULK_BATCH = 2000
@@ -191,3 +194,25 @@ def _insert_batch(batch: list[dict[str, Any]], password_hash: str, vocab_ids: di
         for spec, pid in zip(batch, profile_ids, strict=True):
             weekly_hours[pid] = list(spec["weekly_hours"])
     return len(batch)
+
+
+DEMO_VIEW_WEEKS = 26
+DEMO_VIEW_PROFILES = 50
+
+
+@demo_seeder(order=15)
+def seed_profile_views(ctx: DemoContext) -> None:
+    """Weekly profile views for the demo specialists (the funnel chart has something to show);
+    deterministic, added once."""
+    ids = [p.id for p in ctx.profiles[:DEMO_VIEW_PROFILES]]
+    if not ids or db.session.scalar(select(ProfileViewWeek.profile_id).where(ProfileViewWeek.profile_id.in_(ids))
+                                    .limit(1)) is not None:
+        return
+    this_monday = monday_of(utcnow().date())
+    for n, profile_id in enumerate(ids):
+        for week in range(DEMO_VIEW_WEEKS):
+            views = 20 + (n * 7 + week * 5) % 23 + week  # growing, with some wobble
+            db.session.add(ProfileViewWeek(profile_id=profile_id,
+                                           week_start=this_monday - timedelta(weeks=DEMO_VIEW_WEEKS - 1 - week),
+                                           views=views))
+    db.session.flush()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -303,3 +304,18 @@ def _keep_search_text(session: Session, _context: Any, _instances: Any) -> None:
 @event.listens_for(SpecialistProfile, "before_update")
 def _keep_fee_in_eur(_mapper: Any, _connection: Any, profile: SpecialistProfile) -> None:
     profile.fee_eur_minor = to_eur_minor(profile.fee_minor, profile.currency)
+
+
+class ProfileViewWeek(Model):
+    """How often a profile was viewed in one week (weeks start on Monday, UTC; no personal data).
+
+    Written off the request path: a profile page counts a view in ``marketplace.counters`` and the
+    counters' job adds the sums (``specialists.profile_views.add_profile_views``, one upsert per
+    week). Read by the specialist's weekly funnel."""
+
+    __tablename__ = "profile_view_weeks"
+
+    profile_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    views: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

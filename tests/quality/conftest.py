@@ -75,7 +75,8 @@ class World:
     """The users of every role (built at once) and one object of each kind (built on first use).
 
     Objects: consultation (client with specialist, requested, future), payment (pending paid
-    session of client with specialist), held_consultation (other_client with specialist, started an
+    session of client with specialist), paid_payment (other_client's paid session with specialist a
+    week ago, paid and refunded), held_consultation (other_client with specialist, started an
     hour ago, nothing recorded), recorded_consultation (other_client with specialist, a no-show
     recorded just now), no_show_report (other_client reported that other_specialist did not come to a
     free consultation two hours ago), conversation (client with specialist), question (by
@@ -199,6 +200,22 @@ def _build_payment(w: World) -> Any:
     db.session.flush()
     payment = Payment(consultation_id=paid.id, provider="stripe", amount_minor=9000, currency="EUR", status=PaymentStatus.PENDING,
                       provider_checkout_id=f"cs_test_{paid.id}", checkout_url="https://checkout.stripe.com/c/pay/x")
+    db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def _build_paid_payment(w: World) -> Any:
+    """A paid session of other_client with specialist held a week ago, paid, then refunded (earnings)."""
+    from marketplace.consultations.models import ConsultationKind, ConsultationState
+    from marketplace.payments.models import Payment, PaymentStatus
+
+    held = _past_consultation(w, ConsultationKind.PAID, ConsultationState.COMPLETED, 24 * 7, price_minor=9000,
+                              currency="EUR")
+    paid_at = held.start_utc - timedelta(days=2)
+    payment = Payment(consultation_id=held.id, provider="stripe", amount_minor=9000, currency="EUR",
+                      status=PaymentStatus.REFUNDED, provider_checkout_id=f"cs_test_{held.id}", paid_at=paid_at,
+                      refunded_at=paid_at + timedelta(days=1), created_at=paid_at)
     db.session.add(payment)
     db.session.flush()
     return payment
@@ -345,6 +362,7 @@ BUILDERS: list[tuple[str, Callable[[World], Any]]] = [
     ("availability_rule", _build_rule),
     ("availability_override", _build_override),
     ("payment", _build_payment),
+    ("paid_payment", _build_paid_payment),
     ("held_consultation", _build_held_consultation),
     ("recorded_consultation", _build_recorded_consultation),
     ("no_show_report", _build_no_show_report),
@@ -477,6 +495,8 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("stats", lambda w: "/specialists/me/stats"),
         ("calendar", lambda w: "/specialists/me/calendar"),
         ("calendar-week", lambda w: f"/specialists/me/calendar?week={w.consultation.start_utc.date().isoformat()}"),
+        ("stats-26-weeks", lambda w: "/specialists/me/stats?weeks=26"),
+        ("earnings", lambda w: w.need("paid_payment") and "/specialists/me/earnings"),
         ("clients", lambda w: "/specialists/me/clients"),
         ("client", lambda w: f"/specialists/me/clients/{w.consultation.client_id}"),
         ("consultations", lambda w: "/consultations"),

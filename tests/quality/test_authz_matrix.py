@@ -207,6 +207,9 @@ MATRIX: dict[str, Route] = {
     "/specialists/me/stats": Route(GET=roles_only(SPECIALISTS)),
     "/specialists/me/calendar": Route(GET=roles_only(SPECIALISTS),
                                       note="the week calendar of the viewer's own profile: nobody else's"),
+    "/specialists/me/earnings": Route(GET=roles_only(SPECIALISTS),
+                                      note="the specialist's own earnings (always their own: no id in the URL)"),
+    "/specialists/me/earnings.csv": Route(GET=roles_only(SPECIALISTS)),
     "/specialists/me/clients": Route(GET=roles_only(SPECIALISTS)),
     "/specialists/me/clients/<int:client_id>": Route(
         GET=owners({"specialist"}), POST=owners({"specialist"}, REDIRECT),

@@ -73,6 +73,8 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "admin.contact_messages": ("show",),
     "admin.payments": ("status",),
     "admin.featured_campaign": ("q",),
+    "admin.stats": ("weeks",),
+    "consultations.stats": ("weeks",),
 }
 ALL_PARAMS = {name for names in QUERY_PARAMS.values() for name in names}
 
