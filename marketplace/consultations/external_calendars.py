@@ -172,7 +172,7 @@ def _store_busy_times(target: _Target, spans: list[tuple[datetime, datetime]], n
     if calendar is None:  # removed while it was being read
         return False
     stored = set(db.session.execute(select(ExternalBusyTime.start_utc, ExternalBusyTime.end_utc)
-                                    .where(ExternalBusyTime.calendar_id == calendar.id)).tuples())
+                                    .where(ExternalBusyTime.calendar_id == calendar.id)).all())
     if stored != set(spans):
         execute_dml(delete(ExternalBusyTime).where(ExternalBusyTime.calendar_id == calendar.id))
         if spans:
