@@ -126,8 +126,9 @@ def _target(calendar_id: int) -> _Target | None:
         .where(ExternalCalendar.id == calendar_id)).first()
     if row is None:
         return None
-    horizon = row.horizon_days or SchedulingSettings.DEFAULTS["horizon_days"]
-    return _Target(row.id, row.specialist_id, row.url, zone_or_utc(row.timezone), int(horizon))
+    horizon: int = (row.horizon_days if row.horizon_days is not None
+                    else SchedulingSettings.defaults_for(row.specialist_id).horizon_days)
+    return _Target(row.id, row.specialist_id, row.url, zone_or_utc(row.timezone), horizon)
 
 
 def refresh_external_calendar(calendar_id: int, now: datetime | None = None) -> bool:
