@@ -15,11 +15,18 @@ import pytest
 from sqlalchemy import func, select, update
 
 from marketplace.account.services import delete_account, export_user_data
-from marketplace.consultations.availability import compute_snapshots, load_booking_calendar, load_calendar, set_weekly_hours
+from marketplace.consultations.availability import (
+    bookable_slots,
+    compute_snapshots,
+    load_booking_calendar,
+    load_calendar,
+    set_weekly_hours,
+)
 from marketplace.consultations.external_calendars import (
     CalendarUrlError,
     add_external_calendar,
     calendars_due,
+    read_due_external_calendars,
     refresh_external_calendar,
 )
 from marketplace.consultations.ical_reading import CalendarReadError, fetch_calendar
@@ -27,7 +34,7 @@ from marketplace.consultations.models import ExternalBusyTime, ExternalCalendar,
 from marketplace.extensions import db
 from tests.calendar_server import calendar_server, dripping_server, silent_server
 from tests.factories import PASSWORD
-from tests.integration.test_consultations import login
+from tests.integration.test_consultations import login, open_all_week
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2027, 10, 11, 6, 0, tzinfo=timezone.utc)  # a Monday; summer time ends Sunday 31 October
@@ -266,6 +273,25 @@ def test_due_calendars_are_those_not_read_for_fifteen_minutes(specialist, server
     assert calendars_due(NOW + timedelta(minutes=15)) == [fresh.id, calendar.id]
 
 
+def test_the_periodic_job_reads_due_calendars_and_the_pages_follow(app, make_specialist, server):
+    """Through the job queue as a worker runs it: the periodic job queues a read of each due
+    calendar, the read replaces the busy times and refreshes the snapshot the pages show."""
+    profile = make_specialist(timezone="Europe/Berlin")
+    open_all_week(profile)
+    blocked = (datetime.now(timezone.utc) + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    assert {blocked, blocked + timedelta(minutes=30)} <= set(bookable_slots(profile))
+    calendar = add_external_calendar(profile, server.serve("/two-days.ics", feed_with_one_event_tomorrow(days=2)))
+    db.session.commit()
+
+    assert read_due_external_calendars() == 1
+    db.session.expire_all()
+    assert db.session.get(ExternalCalendar, calendar.id).busy_count == 1
+    shown = set(bookable_slots(profile))
+    assert blocked not in shown and blocked + timedelta(minutes=30) not in shown
+    assert blocked - timedelta(minutes=30) in shown and blocked + timedelta(hours=1) in shown
+    assert read_due_external_calendars() == 0  # read just now: not due again for 15 minutes
+
+
 def test_export_has_the_feeds_and_deleting_the_account_removes_them(specialist, server):
     add_and_read(specialist, server.serve(SECRET_PATH, FEED))
     exported = export_user_data(specialist.user)["external_calendars"]
@@ -280,8 +306,9 @@ def test_export_has_the_feeds_and_deleting_the_account_removes_them(specialist, 
 
 # --- through the availability page -------------------------------------------------------------------
 
-def feed_with_one_event_tomorrow() -> str:
-    start = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y%m%dT100000Z")
+def feed_with_one_event_tomorrow(days: int = 1) -> str:
+    """One event 10:00–11:00 UTC ``days`` from today (real time: for the jobs, which read now)."""
+    start = (datetime.now(timezone.utc) + timedelta(days=days)).strftime("%Y%m%dT100000Z")
     end = start.replace("T100000Z", "T110000Z")
     return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:x@other.example\r\n"
             f"DTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
