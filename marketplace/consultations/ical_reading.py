@@ -59,8 +59,10 @@ class CalendarUrlError(DomainError, ValueError):
     code = "calendar_url"
 
 
-class CalendarReadError(Exception):
-    """Reading a calendar failed; ``str(exc)`` is the reason shown to the specialist."""
+class CalendarReadError(DomainError):
+    """Reading a calendar failed; the message is the reason shown to the specialist."""
+
+    code = "calendar_read"
 
 
 # --- the address --------------------------------------------------------------------------------
