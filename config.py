@@ -108,6 +108,14 @@ class Config:
     # Where this app is reachable, for links in e-mails sent from CLI commands.
     SERVER_BASE_URL = os.environ.get("SERVER_BASE_URL", "http://127.0.0.1:5000")
 
+    # Specialists' other calendars (iCal addresses) read every 15 minutes: each read has this
+    # connect/read timeout (seconds, also the bound on the whole download) and size limit. A host
+    # resolving to a private, loopback, link-local or reserved address is refused unless allowed
+    # (development and tests read calendars served on this machine; production never does).
+    EXTERNAL_CALENDARS_TIMEOUT = float(os.environ.get("EXTERNAL_CALENDARS_TIMEOUT", "5"))
+    EXTERNAL_CALENDARS_MAX_BYTES = _int("EXTERNAL_CALENDARS_MAX_BYTES", 2 * 1024 * 1024)
+    EXTERNAL_CALENDARS_ALLOW_PRIVATE = _bool("EXTERNAL_CALENDARS_ALLOW_PRIVATE", True)
+
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
@@ -169,6 +177,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"
+    EXTERNAL_CALENDARS_ALLOW_PRIVATE = _bool("EXTERNAL_CALENDARS_ALLOW_PRIVATE", False)
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
     # Links in e-mails: must be said, never guessed (no default in production).
     SERVER_BASE_URL = os.environ.get("SERVER_BASE_URL", "")

@@ -2,8 +2,9 @@
 (``marketplace.scheduling.slots``), precomputed availability for pages, and the availability
 editor's services.
 
-* Loading is batched: any number of profiles costs the same four SELECTs (settings, weekly
-  rules and date overrides together, bookings, profiles), chunked only for parameter limits.
+* Loading is batched: any number of profiles costs the same five SELECTs (settings, weekly
+  rules and date overrides together, bookings, busy times of other calendars, profiles),
+  chunked only for parameter limits.
 * Every change that can move a specialist's free slots calls ``calendar_changed(ids)`` (rules,
   overrides, settings, bookings, cancellations, reschedules, payment holds, bookability of the
   profile, account deletion). It only records the ids; after the commit ONE job
@@ -40,6 +41,7 @@ from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
     ConsultationState,
+    ExternalBusyTime,
     OverrideKind,
     SchedulingSettings,
 )
@@ -200,6 +202,11 @@ def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consult
             # Paid sessions occupy the calendar but the daily cap counts free consultations.
             calendar.busy.append(Busy(row.start_utc, row.end_utc,
                                       counts_toward_daily_cap=row.kind is ConsultationKind.FREE))
+        # Busy times read from the specialist's other calendars (external_calendars.py).
+        for pid, start, end in db.session.execute(
+                select(ExternalBusyTime.specialist_id, ExternalBusyTime.start_utc, ExternalBusyTime.end_utc)
+                .where(ExternalBusyTime.specialist_id.in_(chunk), ExternalBusyTime.end_utc > busy_since)):
+            calendars[pid].busy.append(Busy(start, end, counts_toward_daily_cap=False))
     return calendars
 
 

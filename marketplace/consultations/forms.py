@@ -22,6 +22,7 @@ from marketplace.consultations.models import (
     CONFIRM_WITHIN_HOURS_DEFAULT,
     CONFIRM_WITHIN_HOURS_MAX,
     CONFIRM_WITHIN_HOURS_MIN,
+    EXTERNAL_CALENDAR_URL_MAX,
     WEEKDAYS,
 )
 from marketplace.forms import choices, clean_text
@@ -174,3 +175,16 @@ class SchedulingSettingsForm(FlaskForm):
                     "its start, if that comes first — expires: the time is freed and the client is told. "
                     "You get a reminder after 12 hours.")
     version_id = HiddenField()
+
+
+class ExternalCalendarForm(FlaskForm):
+    """Another calendar of the specialist, by its iCal address (checked by the service)."""
+
+    url = URLField("Calendar address (iCal)", filters=[clean_text], id="external-calendar-url",
+                   validators=[DataRequired("Enter your calendar's address."),
+                               Length(max=EXTERNAL_CALENDAR_URL_MAX,
+                                      message=f"This address is too long (at most {EXTERNAL_CALENDAR_URL_MAX} "
+                                              "characters).")],
+                   description="Google Calendar: Settings → your calendar → “Secret address in iCal format”. "
+                               "Apple Calendar or Outlook: share or publish the calendar and copy its link. "
+                               "Keep it private: only its server name is shown here.")

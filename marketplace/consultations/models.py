@@ -404,6 +404,57 @@ class CalendarFeed(Model):
         return f"<CalendarFeed of user {self.user_id}>"
 
 
+# --- calendars of other services (busy times that block free slots) -------------------------
+
+EXTERNAL_CALENDARS_MAX = 5  # per specialist
+EXTERNAL_CALENDAR_URL_MAX = 2000
+
+
+class ExternalCalendar(Model):
+    """An iCal address of another calendar of the specialist (Google, Apple, Outlook …) whose
+    events block free slots. The URL is a secret of the specialist (it reads their whole calendar):
+    pages show only ``host``, logs only the id. A failed read keeps the last good busy times and
+    records ``error`` (since ``failing_since``) for the specialist to see."""
+
+    __tablename__ = "external_calendars"
+    __table_args__ = (
+        UniqueConstraint("specialist_id", "url_sha256", name="uq_external_calendars_specialist_url"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(EXTERNAL_CALENDAR_URL_MAX))
+    url_sha256: Mapped[str] = mapped_column(String(64))  # one copy of an address per specialist
+    host: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(String(300))
+    busy_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+    def __repr__(self) -> str:  # never the URL: reprs end up in logs
+        return f"<ExternalCalendar {self.id} of profile {self.specialist_id} on {self.host}>"
+
+
+class ExternalBusyTime(Model):
+    """One busy interval (UTC) read from an external calendar, expanded over the booking horizon.
+    Replaced as a whole on each good read of its calendar."""
+
+    __tablename__ = "external_busy_times"
+    __table_args__ = (
+        CheckConstraint("end_utc > start_utc", name="external_busy_end_after_start"),
+        Index("ix_external_busy_times_specialist_end", "specialist_id", "end_utc"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("external_calendars.id", ondelete="CASCADE"), index=True)
+    # The calendar's specialist, so loading a calendar reads busy times by profile with one index.
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
+    start_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 # --- availability -------------------------------------------------------------------------
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -542,7 +593,8 @@ class AvailabilitySnapshot(FreeTimesMixin, Model):
 
 __all__ = [
     "AvailabilityOverride", "AvailabilityRule", "AvailabilitySnapshot", "BLOCK_MINUTES", "CALENDAR_STATES",
-    "Consultation", "ConsultationKind", "ConsultationOutcome", "ConsultationState", "FREE_CONSULTATION_MINUTES",
+    "Consultation", "ConsultationKind", "ConsultationOutcome", "ConsultationState", "EXTERNAL_CALENDARS_MAX",
+    "EXTERNAL_CALENDAR_URL_MAX", "ExternalBusyTime", "ExternalCalendar", "FREE_CONSULTATION_MINUTES",
     "NO_SHOW_REPORT_WINDOW", "NoShowReport", "OPEN_STATES", "OccupiedBlock", "OverrideKind", "RELEASED_STATES",
     "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS",
 ]

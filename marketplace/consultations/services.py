@@ -61,6 +61,11 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     validate_slot,
     week_query,
 )
+from marketplace.consultations.external_calendars import (  # noqa: F401  (re-exported; registers its jobs and hooks)
+    add_external_calendar,
+    external_calendars_of,
+    remove_external_calendar,
+)
 from marketplace.consultations.follow_up import (  # noqa: F401  (re-exported)
     expire_requests,
     send_request_reminders,

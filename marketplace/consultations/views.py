@@ -19,13 +19,14 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
 from marketplace.auth.models import Role
-from marketplace.consultations import bp, feeds
+from marketplace.consultations import bp, external_calendars, feeds
 from marketplace.consultations import services as svc
 from marketplace.consultations.booking import week_query
 from marketplace.consultations.forms import (
     BookingForm,
     CancelForm,
     CompleteForm,
+    ExternalCalendarForm,
     NoShowForm,
     OutcomeForm,
     OverrideForm,
@@ -408,6 +409,8 @@ def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
         rule_form=forms.get("rule_form") or WeeklyHoursForm(),
         edit_form=forms.get("edit_form"), edit_rule_id=forms.get("edit_rule_id"),
         override_form=forms.get("override_form") or OverrideForm(),
+        calendars=external_calendars.external_calendars_of(profile),
+        calendar_form=forms.get("calendar_form") or ExternalCalendarForm(),
         action_form=ActionForm()), status
 
 
@@ -492,6 +495,29 @@ def remove_rule(rule_id: int) -> ResponseReturnValue:
 @role_required(Role.SPECIALIST)
 def remove_override(override_id: int) -> ResponseReturnValue:
     return _remove(svc.remove_date_override, override_id, "Date exception removed.")
+
+
+@bp.route("/specialists/me/availability/calendars", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def add_external_calendar() -> ResponseReturnValue:
+    """Another calendar whose busy times block free slots (read right after the commit)."""
+    form = ExternalCalendarForm()
+    if not form.validate_on_submit():
+        return _render_availability(422, calendar_form=form)
+    try:
+        external_calendars.add_external_calendar(_my_profile(), form.url.data)
+    except external_calendars.CalendarUrlError as exc:
+        form.url.errors = [*form.url.errors, exc.message]
+        return _render_availability(422, calendar_form=form)
+    flash("Calendar added. Its busy times block your free times; we read it again every 15 minutes.", "success")
+    return redirect(url_for("consultations.availability", _anchor="calendars-heading"))
+
+
+@bp.route("/specialists/me/availability/calendars/<int:calendar_id>/delete", methods=["POST"])
+@role_required(Role.SPECIALIST)
+def remove_external_calendar(calendar_id: int) -> ResponseReturnValue:
+    return _remove(external_calendars.remove_external_calendar, calendar_id,
+                   "Calendar removed. Its busy times no longer block your free times.")
 
 
 @bp.route("/specialists/me/stats")

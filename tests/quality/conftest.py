@@ -82,7 +82,8 @@ class World:
     free consultation two hours ago), conversation (client with specialist), question (by
     client), answer (by specialist), report (other_client on question), article (published, by
     specialist), contact_message (from client), campaign (running, features specialist),
-    featured_entry, availability_rule / availability_override (of specialist), reset_token (client),
+    featured_entry, availability_rule / availability_override / external_calendar (of specialist; its
+    last read failed), reset_token (client),
     feed_token (client's calendar subscription), confirm_token (client's address confirmation link,
     already used: every account is confirmed).
     """
@@ -336,6 +337,17 @@ def _build_featured_entry(w: World) -> Any:
     return entry
 
 
+def _build_external_calendar(w: World) -> Any:
+    """Another calendar of specialist whose last read failed (its page shows the reason)."""
+    from marketplace.consultations.external_calendars import add_external_calendar
+
+    calendar = add_external_calendar(w.profile, "https://calendar.example.org/private-world/basic.ics")
+    calendar.failing_since = calendar.last_attempt_at = datetime.now(timezone.utc) - timedelta(hours=2)
+    calendar.error = "the server did not answer in time"
+    db.session.flush()
+    return calendar
+
+
 def _build_confirm_token(w: World) -> str:
     """A confirmation link of the client's (already confirmed) address: a used link."""
     from marketplace.auth.confirmation import make_confirmation_token
@@ -361,6 +373,7 @@ BUILDERS: list[tuple[str, Callable[[World], Any]]] = [
     ("consultation", _build_consultation),
     ("availability_rule", _build_rule),
     ("availability_override", _build_override),
+    ("external_calendar", _build_external_calendar),
     ("payment", _build_payment),
     ("paid_payment", _build_paid_payment),
     ("held_consultation", _build_held_consultation),
@@ -491,7 +504,8 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
     "specialist": [
         ("profile-editor", lambda w: "/specialists/me/edit"),
         ("own-profile", lambda w: f"/specialists/{w.profile.slug}"),
-        ("availability", lambda w: "/specialists/me/availability"),
+        # With another calendar whose last read failed (the reason shown beside it).
+        ("availability", lambda w: w.need("external_calendar") and "/specialists/me/availability"),
         ("stats", lambda w: "/specialists/me/stats"),
         ("calendar", lambda w: "/specialists/me/calendar"),
         ("calendar-week", lambda w: f"/specialists/me/calendar?week={w.consultation.start_utc.date().isoformat()}"),

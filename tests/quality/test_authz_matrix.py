@@ -226,6 +226,11 @@ MATRIX: dict[str, Route] = {
     "/specialists/me/availability/rules/<int:rule_id>/delete": Route(
         POST=override(roles_only({"specialist"}, REDIRECT), other_specialist=NOT_FOUND),
         url=lambda w: f"/specialists/me/availability/rules/{w.availability_rule.id}/delete"),
+    "/specialists/me/availability/calendars": Route(POST=roles_only(SPECIALISTS, INVALID)),
+    "/specialists/me/availability/calendars/<int:calendar_id>/delete": Route(
+        POST=override(roles_only({"specialist"}, REDIRECT), other_specialist=NOT_FOUND),
+        url=lambda w: f"/specialists/me/availability/calendars/{w.external_calendar.id}/delete",
+        note="another specialist's calendar is a 404 (existence not revealed)"),
     "/specialists/me/availability/overrides/<int:override_id>/delete": Route(
         POST=override(roles_only({"specialist"}, REDIRECT), other_specialist=NOT_FOUND),
         url=lambda w: f"/specialists/me/availability/overrides/{w.availability_override.id}/delete"),

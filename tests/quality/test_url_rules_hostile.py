@@ -128,6 +128,7 @@ REAL_ARGS: dict[str, Callable[[World], Any]] = {
     "message_id": lambda w: w.contact_message.id,
     "override_id": lambda w: w.availability_override.id,
     "rule_id": lambda w: w.availability_rule.id,
+    "calendar_id": lambda w: w.external_calendar.id,
     "token": lambda w: w.reset_token,
     "feed_token": lambda w: w.feed_token,
     "filename": lambda w: "no-such-photo.jpg",
@@ -141,7 +142,8 @@ SLUG_OF: dict[str, Callable[[World], str]] = {
     "payments": lambda w: w.profile.slug,
 }
 WORLD_OBJECTS = ("consultation", "conversation", "question", "report", "payment", "campaign", "featured_entry",
-                 "contact_message", "availability_override", "availability_rule", "reset_token", "feed_token",
+                 "contact_message", "availability_override", "availability_rule", "external_calendar", "reset_token",
+                 "feed_token",
                  "article")
 
 _ARG = re.compile(r"<(?:(?P<conv>[a-zA-Z_]\w*)(?:\((?P<conv_args>[^)]*)\))?:)?(?P<name>\w+)>")
