@@ -35,6 +35,7 @@ from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
     ConsultationState,
+    ExternalBusyTime,
 )
 from marketplace.consultations.notifications import format_label
 from marketplace.database import utcnow
@@ -197,6 +198,7 @@ def week_calendar(user: Any, tz_name: str | None, week: str | None = None,
         taken = [(e.start_utc, e.end_utc) for e in events if e.holds_time]
         entries += _free_entries(_free_slots(profile, begin, end, now, taken))
         entries += _day_off_entries(profile, start, calendar.profile_zone)
+        entries += _external_busy_entries(profile, begin, end)
     else:
         user_id = getattr(user, "id", None)
         events = _events(Consultation.client_id == user_id, begin, end, as_specialist=False) if user_id else []
@@ -270,6 +272,21 @@ def _day_off_entries(profile: SpecialistProfile, start: date, profile_zone: str)
     found = days_off(profile.id, start - timedelta(days=1), start + timedelta(days=DAYS_IN_WEEK))
     return [CalendarEntry(BLOCKED, _midnight(day, zone), _midnight(day + timedelta(days=1), zone), label="Day off")
             for day in found]
+
+
+EXTERNAL_BUSY_LABEL = "Busy in your other calendar"
+
+
+def _external_busy_entries(profile: SpecialistProfile, begin: datetime, end: datetime) -> list[CalendarEntry]:
+    """Busy times read from the specialist's other calendars (``external_calendars``) in the
+    week: they block free slots, so the calendar shows them as blocked time (no titles: only
+    the times are kept)."""
+    spans = db.session.execute(
+        select(ExternalBusyTime.start_utc, ExternalBusyTime.end_utc)
+        .where(ExternalBusyTime.specialist_id == profile.id, ExternalBusyTime.end_utc > begin,
+               ExternalBusyTime.start_utc < end)
+        .order_by(ExternalBusyTime.start_utc)).all()
+    return [CalendarEntry(BLOCKED, start, stop, label=EXTERNAL_BUSY_LABEL) for start, stop in spans]
 
 
 def _place(entries: Iterable[CalendarEntry], days: list[CalendarDay]) -> None:

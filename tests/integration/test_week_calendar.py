@@ -11,8 +11,14 @@ import pytest
 
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import add_date_override, refresh_next_available, set_weekly_hours
-from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationState
-from marketplace.consultations.week_calendar import BAD_WEEK, week_calendar
+from marketplace.consultations.models import (
+    Consultation,
+    ConsultationKind,
+    ConsultationState,
+    ExternalBusyTime,
+    ExternalCalendar,
+)
+from marketplace.consultations.week_calendar import BAD_WEEK, EXTERNAL_BUSY_LABEL, week_calendar
 from marketplace.extensions import db
 
 BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
@@ -179,6 +185,31 @@ def test_a_berlin_day_off_is_parts_of_two_new_york_days(app, practice):
     assert blocked == [(thursday, "18:00", "00:00"), (friday, "00:00", "18:00")]
 
 
+def test_busy_times_of_other_calendars_are_blocked_time(app, practice):
+    """A busy time read from the specialist's other calendar (calendar feeds in) is shown as
+    blocked, in the viewer's zone, and no free time is shown over it."""
+    profile, week = practice["profile"], practice["week"]
+    feed = ExternalCalendar(specialist_id=profile.id, url="https://calendar.example.test/secret.ics",
+                            url_sha256="0" * 64, host="calendar.example.test")
+    db.session.add(feed)
+    db.session.flush()
+    thursday = week + timedelta(days=3)
+    db.session.add(ExternalBusyTime(calendar_id=feed.id, specialist_id=profile.id,
+                                    start_utc=local(thursday, 10), end_utc=local(thursday, 11)))
+    db.session.add(ExternalBusyTime(calendar_id=feed.id, specialist_id=profile.id,  # another week: not shown
+                                    start_utc=local(week + timedelta(days=10), 10),
+                                    end_utc=local(week + timedelta(days=10), 11)))
+    refresh_next_available([profile.id], now=NOW)
+    db.session.commit()
+    calendar = week_calendar(profile.user, BERLIN, week.isoformat(), now=NOW)
+    day = by_day(calendar)[thursday]
+    busy = [(e.start, e.end) for e in day.entries if e.kind == "blocked" and e.label == EXTERNAL_BUSY_LABEL]
+    assert busy == [(local(thursday, 10), local(thursday, 11))]
+    assert sum(e.label == EXTERNAL_BUSY_LABEL for d in calendar.days for e in d.entries) == 1
+    free = [(e.start, e.end) for e in day.entries if e.kind == "free"]
+    assert free and not any(a < local(thursday, 11) and local(thursday, 10) < b for a, b in free)
+
+
 @pytest.mark.parametrize(("value", "expected", "notice"), [
     (None, date(2027, 3, 1), None),
     ("", date(2027, 3, 1), None),
@@ -215,8 +246,9 @@ def test_fixed_number_of_statements(app, practice, make_user, count_queries):
         book(make_user(Role.CLIENT), profile, local(week + timedelta(days=i % 7), 13 + i // 7),
              state=(ConsultationState.CANCELLED if i % 3 == 0 else ConsultationState.CONFIRMED))
     assert measure() == few
-    # the user and their profile, the consultations and their successors, the snapshot, the days off
-    assert few <= 6
+    # the user and their profile, the consultations and their successors, the snapshot, the days off,
+    # the busy times of other calendars
+    assert few <= 7
 
 
 # --- pages ----------------------------------------------------------------------------------------
