@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from marketplace.database import commit
 from marketplace.jobs import jobs
-from marketplace.payments.services import expire_checkouts, release_expired_holds
 from marketplace.payments.series import charge_due_occurrences, release_unpaid_occurrences
+from marketplace.payments.services import expire_checkouts, release_expired_holds
 
 
 @jobs.periodic(minute="*")
