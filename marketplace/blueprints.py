@@ -21,8 +21,8 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
     import marketplace.featured.views
     import marketplace.main.views
     import marketplace.messaging.views
-    import marketplace.payments.views
     import marketplace.payments.series_views
+    import marketplace.payments.views
     import marketplace.questions.views
     import marketplace.specialists.views
     from marketplace.consultations.admin_views import pages as consultations_admin
