@@ -5,6 +5,7 @@ from datetime import datetime
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
 from wtforms.validators import InputRequired
 
 from marketplace.consultations.services import parse_slot
@@ -36,6 +37,6 @@ class SeriesBookingForm(PaidBookingForm):
     """A paid session plus how many weekly sessions (the first one included) to book."""
 
     sessions = SelectField("How many weekly sessions?", coerce=int,
-                           choices=[(n, f"{n} sessions") for n in range(2, 13)],
+                           choices=[SelectChoice(n, f"{n} sessions") for n in range(2, 13)],
                            validators=[InputRequired(message="Choose how many sessions.")],
                            default=4)
