@@ -16,6 +16,7 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
     import marketplace.auth.views
     import marketplace.clients.views
     import marketplace.consultations.views
+    import marketplace.consultations.waitlist_views
     import marketplace.contact.views
     import marketplace.featured.views
     import marketplace.main.views
