@@ -63,10 +63,10 @@ class WaitlistForm(FlaskForm):
     """Join a specialist's waitlist, optionally only on some days and times of day (the client's zone)."""
 
     weekdays = MultiCheckboxField("Only on these days (optional)",
-                                  choices=[(str(day), name) for day, name in enumerate(WEEKDAYS)])
+                                  choices=choices((str(day), name) for day, name in enumerate(WEEKDAYS)))
     parts = MultiCheckboxField("Only at these times of day (optional)",
-                               choices=[(part, f"{TIME_FILTER_LABELS[part]} ({TIME_FILTER_HINTS[part]})")
-                                        for part in DAY_PARTS])
+                               choices=choices((part, f"{TIME_FILTER_LABELS[part]} ({TIME_FILTER_HINTS[part]})")
+                                               for part in DAY_PARTS))
 
 
 class RescheduleForm(FlaskForm):
