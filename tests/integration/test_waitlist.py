@@ -304,3 +304,60 @@ def test_booking_another_way_leaves_the_waitlist(app, make_specialist, make_user
 
     db.session.rollback()
     assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 0
+
+
+# --- through HTTP ---------------------------------------------------------------------------------
+
+def login(http, user) -> None:
+    from tests.factories import PASSWORD
+
+    assert http.post("/auth/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+
+
+def test_join_and_leave_over_http_and_others_entries_are_404(app, client, full_specialist, make_user):
+    profile, holder, _ = full_specialist
+    waiter, other = make_user(Role.CLIENT), make_user(Role.CLIENT)
+    login(client, waiter)
+
+    page = client.get(f"/specialists/{profile.slug}/book").get_data(as_text=True)
+    assert "Tell me when a time frees up" in page
+    response = client.post(f"/specialists/{profile.slug}/waitlist", data={"weekdays": ["0", "6"], "parts": ["evening"]})
+    assert response.status_code == 302
+    db.session.rollback()
+    entry = db.session.scalars(select(WaitlistEntry)).one()
+    assert (entry.client_id, entry.weekdays, entry.parts) == (waiter.id, 0b1000001, "evening")
+    page = client.get(f"/specialists/{profile.slug}/book").get_data(as_text=True)
+    assert "You are on the waitlist" in page and "Mondays or Sundays, evenings" in page
+    assert "Waiting for a time" in client.get("/consultations").get_data(as_text=True)
+    # Bad input: a clear message, nothing changed.
+    client.post(f"/specialists/{profile.slug}/waitlist", data={"weekdays": ["9"]})
+    assert "Please choose days and times" in client.get(f"/specialists/{profile.slug}/book").get_data(as_text=True)
+
+    stranger = app.test_client()
+    login(stranger, other)
+    assert stranger.post(f"/waitlist/{entry.id}/leave").status_code == 404
+    assert client.post(f"/waitlist/{entry.id}/leave").status_code == 302
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 0
+
+
+def test_the_claim_link_is_its_clients_only(app, client, full_specialist, make_user):
+    profile, holder, booking = full_specialist
+    waiter, other = make_user(Role.CLIENT), make_user(Role.CLIENT)
+    join(waiter, profile)
+    cancel_consultation(booking, holder, None)
+    commit()
+    [offer] = offers()
+    url = f"/waitlist/offers/{offer_token(offer)}"
+
+    stranger = app.test_client()
+    login(stranger, other)
+    assert stranger.get(url).status_code == 404
+    assert stranger.post(url, data={"format": "video", "consent": "y"}).status_code == 404
+    assert stranger.get("/waitlist/offers/forged").status_code == 404
+    login(client, waiter)
+    page = client.get(url).get_data(as_text=True)
+    assert "We are holding this time for you until" in page and "(Europe/Berlin)" in page
+    response = client.post(url, data={"format": "video", "consent": "y"})
+    assert response.status_code == 302 and "/consultations/" in response.headers["Location"]
+    assert "You have booked this time already." in client.get(url).get_data(as_text=True)
