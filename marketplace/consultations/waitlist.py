@@ -78,7 +78,7 @@ log = logging.getLogger(__name__)
 OFFER_HOLD = timedelta(minutes=15)
 ONE_OPEN_OFFER_INDEX = "uq_waitlist_offers_one_open_per_pair"
 OFFER_MAIL = "waitlist_offer"
-_TOKEN_SALT = "waitlist-offer"
+_OFFER_SIGNING_SALT = "waitlist-offer"  # noqa: S105 - a namespace for the signature, not a secret
 
 ALREADY_WAITING = "You are already on {name}'s waitlist."
 OFFER_TAKEN = "Sorry, this time was just taken. You stay on the waitlist: we will e-mail you if another time frees up."
@@ -197,9 +197,14 @@ def leave_after_booking(consultation: Consultation) -> None:
     """A client who books a free consultation with the specialist (any way) leaves their waitlist."""
     if consultation.kind is not ConsultationKind.FREE:
         return
-    _withdraw_open_offer(consultation.client_id, consultation.specialist_id, utcnow())
-    db.session.execute(delete(WaitlistEntry).where(WaitlistEntry.client_id == consultation.client_id,
-                                                   WaitlistEntry.specialist_id == consultation.specialist_id))
+    # One statement for a client who was not waiting (every booking runs this); a held time
+    # exists only with its entry (leaving withdraws it), so only a waiting client's is looked for.
+    left = db.session.execute(
+        delete(WaitlistEntry).where(WaitlistEntry.client_id == consultation.client_id,
+                                    WaitlistEntry.specialist_id == consultation.specialist_id)
+        .returning(WaitlistEntry.id).execution_options(synchronize_session=False)).first()
+    if left is not None:
+        _withdraw_open_offer(consultation.client_id, consultation.specialist_id, utcnow())
 
 
 @dataclass
@@ -360,7 +365,7 @@ def expire_waitlist_offers() -> int:
 # --- claiming --------------------------------------------------------------------------------
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_OFFER_SIGNING_SALT)
 
 
 def offer_token(offer: WaitlistOffer) -> str:
