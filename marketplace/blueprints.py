@@ -17,6 +17,7 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
     import marketplace.clients.views
     import marketplace.consultations.calendar_views
     import marketplace.consultations.views
+    import marketplace.consultations.waitlist_views
     import marketplace.contact.views
     import marketplace.featured.views
     import marketplace.main.views

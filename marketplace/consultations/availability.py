@@ -16,14 +16,14 @@ editor's services.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import g
-from sqlalchemy import Date, Integer, String, and_, cast, delete, exists, null, or_, select, union_all
+from sqlalchemy import Date, Integer, String, and_, cast, delete, exists, literal, null, or_, select, union_all
 from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace.cache import bump_after_commit, bump_version
@@ -42,8 +42,10 @@ from marketplace.consultations.models import (
     ConsultationKind,
     ConsultationState,
     ExternalBusyTime,
+    OfferState,
     OverrideKind,
     SchedulingSettings,
+    WaitlistOffer,
 )
 from marketplace.consultations.snapshots import Snapshot, read_snapshot, write_snapshots
 from marketplace.database import after_commit, commit, execute_dml, utcnow
@@ -162,6 +164,17 @@ def _windows_query(chunk: list[int], earliest_day: date) -> Any:
     return union_all(overrides, rules)
 
 
+def _held_offers_query(chunk: list[int], busy_since: datetime) -> Any:
+    """The times waitlist offers hold (until claimed or released), shaped like the bookings query
+    so one round trip reads both (``offer`` tells them apart)."""
+    return select(WaitlistOffer.id, WaitlistOffer.specialist_id, WaitlistOffer.client_id,
+                  literal(ConsultationKind.FREE, Consultation.kind.type),
+                  literal(ConsultationState.CONFIRMED, Consultation.state.type), WaitlistOffer.start_utc,
+                  WaitlistOffer.end_utc, cast(null(), Consultation.hold_expires_at.type), literal(True)).where(
+        WaitlistOffer.specialist_id.in_(chunk), WaitlistOffer.state == OfferState.OFFERED,
+        WaitlistOffer.end_utc > busy_since)
+
+
 def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consultation_id: int | None = None,
           client_id: int | None = None, lock_settings: bool = False) -> dict[int, SpecialistCalendar]:
     calendars = {
@@ -186,12 +199,15 @@ def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consult
                                           Consultation.kind == ConsultationKind.FREE))
         query = select(Consultation.id, Consultation.specialist_id, Consultation.client_id, Consultation.kind,
                        Consultation.state, Consultation.start_utc, Consultation.end_utc,
-                       Consultation.hold_expires_at).where(
+                       Consultation.hold_expires_at, literal(False).label("offer")).where(
             Consultation.specialist_id.in_(chunk), Consultation.state.not_in(RELEASED_STATES), relevant)
         if exclude_consultation_id is not None:
             query = query.where(Consultation.id != exclude_consultation_id)
-        for row in db.session.execute(query):
+        for row in db.session.execute(union_all(query, _held_offers_query(chunk, busy_since))):
             calendar = calendars[row.specialist_id]
+            if row.offer:  # a time held for a waiting client: busy for everyone else
+                calendar.busy.append(Busy(row.start_utc, row.end_utc, counts_toward_daily_cap=True))
+                continue
             if client_id is not None and row.client_id == client_id and row.kind is ConsultationKind.FREE:
                 calendar.client_has_free_consultation = True
             if row.end_utc <= busy_since:
@@ -307,7 +323,21 @@ class _ChangedCalendars:
     def __call__(self) -> None:
         ids = sorted(self.ids)
         enqueue(refresh_availability, ids)
+        for listener in _CHANGE_LISTENERS:
+            listener(ids)
         bump_version(*(f"availability:{pid}" for pid in ids), "directory")
+
+
+# Called after the commit of every calendar change with the profile ids (the waitlist queues its
+# matching job here: ``waitlist.py`` registers with ``on_calendar_changed`` at import).
+_CHANGE_LISTENERS: list[Callable[[list[int]], None]] = []
+
+
+def on_calendar_changed(listener: Callable[[list[int]], None]) -> Callable[[list[int]], None]:
+    """Register ``listener(profile_ids)`` to run after the commit of a calendar change (once)."""
+    if listener not in _CHANGE_LISTENERS:
+        _CHANGE_LISTENERS.append(listener)
+    return listener
 
 
 def calendar_changed(profile_ids: Iterable[int]) -> None:
@@ -735,11 +765,11 @@ def set_weekly_hours(profile_id: int, hours: Iterable[tuple[int, str, str]]) -> 
 
 __all__ = [
     "AvailabilityError", "AvailabilityView", "HoursChange", "SpecialistCalendar", "add_date_override",
-    "add_weekly_hours", "add_weekly_rule", "has_hours", "move_weekly_hours", "update_weekly_rule",
-    "weekly_rule_of",
-    "bookable_clause", "bookable_slots", "calendar_changed", "compute_snapshots", "days_off", "free_slots_for",
-    "get_availability", "load_booking_calendar", "load_calendar", "load_calendars", "offers_booking",
-    "preview_slots", "profiles_due_for_refresh", "refresh_availability", "refresh_in_batches", "refresh_next_available",
-    "refresh_stale_availability", "remove_date_override", "remove_weekly_rule", "set_weekly_hours",
-    "update_scheduling_settings", "upcoming_free_slots", "would_offer_booking",
+    "add_weekly_hours", "add_weekly_rule", "bookable_clause", "bookable_slots", "calendar_changed",
+    "compute_snapshots", "days_off", "free_slots_for", "get_availability", "has_hours", "load_booking_calendar",
+    "load_calendar", "load_calendars", "move_weekly_hours", "offers_booking", "on_calendar_changed",
+    "preview_slots", "profiles_due_for_refresh", "refresh_availability", "refresh_in_batches",
+    "refresh_next_available", "refresh_stale_availability", "remove_date_override", "remove_weekly_rule",
+    "set_weekly_hours", "upcoming_free_slots", "update_scheduling_settings", "update_weekly_rule",
+    "weekly_rule_of", "would_offer_booking",
 ]

@@ -21,7 +21,7 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace.audit import record_audit
@@ -48,6 +48,7 @@ from marketplace.consultations.models import (
     ConsultationState,
     OccupiedBlock,
     SchedulingSettings,
+    WaitlistEntry,
 )
 from marketplace.consultations.notifications import notify_booked, notify_rescheduled
 from marketplace.database import utcnow, violated_constraint
@@ -338,6 +339,7 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
         record_audit(client, "consultation.booked", booked, after={"state": booked.state.value,
                                                                    "start_utc": booked.start_utc.isoformat()})
         notify_booked(booked)
+        booking_hooks.run_after_booking(booked)
         calendar_changed([profile.id])
 
     error = place_booking(consultation, calendar, after=after)
@@ -415,10 +417,26 @@ class BookingPage:
     week: SlotWeek | None = None  # the week of them the picker shows
     blocked: str | None = None  # why this viewer cannot book (then no form is shown)
     existing: Consultation | None = None  # the viewer's open free consultation with this specialist
+    waiting: WaitlistEntry | None = None  # the viewer's place on this specialist's waitlist
 
     def offers(self, start_utc: datetime | None) -> bool:
         """Whether ``start_utc`` is one of the free times offered (in any week)."""
         return start_utc is not None and start_utc in self.slots
+
+
+def _free_consultation_and_waitlist(client_id: int, specialist_id: int
+                                    ) -> tuple[Consultation | None, WaitlistEntry | None]:
+    """``active_free_consultation`` and the client's waitlist entry with this specialist, in one query."""
+    row = db.session.execute(
+        select(Consultation, WaitlistEntry).select_from(User)
+        .outerjoin(Consultation, and_(Consultation.client_id == User.id, Consultation.specialist_id == specialist_id,
+                                      Consultation.kind == ConsultationKind.FREE,
+                                      Consultation.state.not_in(RELEASED_STATES)))
+        .outerjoin(WaitlistEntry, and_(WaitlistEntry.client_id == User.id,
+                                       WaitlistEntry.specialist_id == specialist_id))
+        .where(User.id == client_id).limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def week_query(args: Any, selected: str | None) -> WeekQuery:
@@ -448,7 +466,7 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, query: We
         calendar = load_calendar(profile, now, exclude_consultation_id=rescheduling.id)
         page.slots = [s for s in calendar.free_slots(now) if s != rescheduling.start_utc]
     else:
-        page.existing = active_free_consultation(viewer.id, profile.id)
+        page.existing, page.waiting = _free_consultation_and_waitlist(viewer.id, profile.id)
         if page.existing is not None:
             page.blocked = DUPLICATE.format(name=profile.display_name)
             return page

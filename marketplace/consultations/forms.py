@@ -26,27 +26,48 @@ from marketplace.consultations.models import (
     WEEKDAYS,
 )
 from marketplace.forms import choices, clean_text
+from marketplace.scheduling.weeks import DAY_PARTS, TIME_FILTER_HINTS, TIME_FILTER_LABELS
 from marketplace.specialists.forms import MultiCheckboxField
 
 CONSENT_LABEL = "I understand this is not an emergency service"
 
 
-class BookingForm(FlaskForm):
-    # Rendered by hand as radio buttons grouped by day (choices change every minute).
-    slot = StringField("Time", validators=[DataRequired("Choose a time for your consultation.")])
+class MeetingForm(FlaskForm):
+    """How to meet, a note, the consent: what a free consultation is booked with (a chosen time,
+    ``BookingForm``, or a time the waitlist holds, ``ClaimForm``)."""
+
     format = RadioField("How would you like to meet?", validators=[DataRequired("Choose how you would like to meet.")])
     note = TextAreaField("What would you like to talk about?", filters=[clean_text],
                          validators=[Optional(), Length(max=NOTE_MAX_LENGTH)],
                          description="Optional. Only you and the specialist can read it.")
     consent = BooleanField(CONSENT_LABEL, validators=[
         DataRequired("Please confirm that you understand this is not an emergency service.")])
-    src = HiddenField()
 
     def set_formats(self, formats: list[tuple[str, str]]) -> None:
         """The specialist's formats; the first is preselected (and the only one is implied)."""
         self.format.choices = choices(formats)
         if formats and not self.format.data and (len(formats) == 1 or not self.is_submitted()):
             self.format.data = formats[0][0]
+
+
+class BookingForm(MeetingForm):
+    # Rendered by hand as radio buttons grouped by day (choices change every minute).
+    slot = StringField("Time", validators=[DataRequired("Choose a time for your consultation.")])
+    src = HiddenField()
+
+
+class ClaimForm(MeetingForm):
+    """Book the time the waitlist holds for the client."""
+
+
+class WaitlistForm(FlaskForm):
+    """Join a specialist's waitlist, optionally only on some days and times of day (the client's zone)."""
+
+    weekdays = MultiCheckboxField("Only on these days (optional)",
+                                  choices=choices((str(day), name) for day, name in enumerate(WEEKDAYS)))
+    parts = MultiCheckboxField("Only at these times of day (optional)",
+                               choices=choices((part, f"{TIME_FILTER_LABELS[part]} ({TIME_FILTER_HINTS[part]})")
+                                               for part in DAY_PARTS))
 
 
 class RescheduleForm(FlaskForm):

@@ -13,6 +13,9 @@ the app factory (``marketplace.create_app``) does the registering::
 * ``on_cancel`` runs in the same unit of work as a cancellation, after the state change and
   the release of the calendar blocks (the payments domain settles the money there).
 
+* ``after_booking`` runs in the savepoint of every new free consultation (the waitlist, of this
+  domain, registers at import: a client who books leaves the specialist's waitlist).
+
 With nothing registered (a consultations-only app) both do nothing. Registering the same
 function twice keeps one (the factory runs once per app; several apps share this module).
 """
@@ -25,12 +28,14 @@ from typing import Any
 
 BeforeBooking = Callable[[int, datetime], object]
 OnCancel = Callable[[Any, Any], object]
+AfterBooking = Callable[[Any], object]
 
 
 @dataclass
 class BookingHooks:
     before_booking_hooks: list[BeforeBooking] = field(default_factory=list)
     on_cancel_hooks: list[OnCancel] = field(default_factory=list)
+    after_booking_hooks: list[AfterBooking] = field(default_factory=list)
 
     # --- registration (the app factory) --------------------------------------------------------
 
@@ -44,7 +49,16 @@ class BookingHooks:
             self.on_cancel_hooks.append(func)
         return func
 
+    def after_booking(self, func: AfterBooking) -> AfterBooking:
+        if func not in self.after_booking_hooks:
+            self.after_booking_hooks.append(func)
+        return func
+
     # --- used by the consultations domain ------------------------------------------------------
+
+    def run_after_booking(self, consultation: Any) -> None:
+        for hook in self.after_booking_hooks:
+            hook(consultation)
 
     def run_before_booking(self, specialist_id: int, now: datetime) -> None:
         for hook in self.before_booking_hooks:

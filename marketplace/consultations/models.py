@@ -379,12 +379,17 @@ class OccupiedBlock(Model):
     __table_args__ = (
         UniqueConstraint("specialist_id", "block_start_utc", name="uq_occupied_blocks_specialist_block"),
         Index("ix_occupied_blocks_consultation", "consultation_id"),
+        Index("ix_occupied_blocks_waitlist_offer", "waitlist_offer_id"),
+        # A block belongs to a booking or to a waitlist offer's 15-minute hold, never both.
+        CheckConstraint("(consultation_id IS NULL) <> (waitlist_offer_id IS NULL)", name="occupied_block_one_owner"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
     block_start_utc: Mapped[datetime] = mapped_column(UTCDateTime())
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    # The time a waitlist offer holds for its client (``consultations.waitlist``) until claimed or expired.
+    waitlist_offer_id: Mapped[int | None] = mapped_column(ForeignKey("waitlist_offers.id", ondelete="CASCADE"))
 
 
 class CalendarFeed(Model):
@@ -453,6 +458,89 @@ class ExternalBusyTime(Model):
     specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
     start_utc: Mapped[datetime] = mapped_column(UTCDateTime())
     end_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+# --- the earlier-slot waitlist --------------------------------------------------------------
+
+class WaitlistEntry(Model):
+    """A client waiting for a time with one specialist: an earlier one than ``before_utc`` (the
+    earliest free time when they joined), or any (None: nothing was free), optionally only on
+    some weekdays and times of day in ``timezone`` (the client's, when they joined). One per
+    client and specialist; join order is ``created_at, id``."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        UniqueConstraint("client_id", "specialist_id", name="uq_waitlist_entries_client_specialist"),
+        CheckConstraint("weekdays >= 0 AND weekdays <= 127", name="waitlist_entry_weekdays_mask"),
+        Index("ix_waitlist_entries_specialist_created", "specialist_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
+    before_utc: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    weekdays: Mapped[int] = mapped_column(Integer, default=0)  # bit d = weekday d (Monday 0); 0 = any day
+    parts: Mapped[str] = mapped_column(String(40), default="")  # "morning,evening" (scheduling.weeks); "" = any
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    client = relationship("User", foreign_keys=[client_id], lazy="select")
+    specialist = relationship("SpecialistProfile", foreign_keys=[specialist_id], lazy="select")
+
+    def can_leave(self, user: object) -> bool:
+        """Its client only."""
+        uid = getattr(user, "id", None)
+        return uid is not None and uid == self.client_id
+
+    def __repr__(self) -> str:
+        return f"<WaitlistEntry {self.id}>"
+
+
+class OfferState(enum.StrEnum):
+    OFFERED = "offered"  # the time is held for the client until ``expires_at``
+    CLAIMED = "claimed"  # the client booked it (``consultation_id``)
+    EXPIRED = "expired"  # not claimed in time: the hold was released and the time passed on
+    WITHDRAWN = "withdrawn"  # the client left the waitlist (or booked another way) while it was held
+
+
+# One open offer per client and specialist (an entry holds at most one time at once).
+ONE_OPEN_OFFER_WHERE = "state = 'offered'"
+
+
+class WaitlistOffer(Model):
+    """A freed time offered to a waiting client, held for them (``OccupiedBlock`` rows with this
+    offer's id: the same unique constraint that refuses double bookings makes one claimant win)
+    until ``expires_at``. Kept after it ends: the same time is never offered to the same client twice."""
+
+    __tablename__ = "waitlist_offers"
+    __table_args__ = (
+        CheckConstraint("end_utc > start_utc", name="waitlist_offer_end_after_start"),
+        Index("uq_waitlist_offers_one_open_per_pair", "client_id", "specialist_id", unique=True,
+              sqlite_where=text(ONE_OPEN_OFFER_WHERE), postgresql_where=text(ONE_OPEN_OFFER_WHERE)),
+        Index("ix_waitlist_offers_state_expires", "state", "expires_at"),
+        Index("ix_waitlist_offers_specialist_start", "specialist_id", "start_utc"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("waitlist_entries.id", ondelete="SET NULL"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"))
+    start_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[OfferState] = mapped_column(enum_type(OfferState, 10), default=OfferState.OFFERED)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    client = relationship("User", foreign_keys=[client_id], lazy="select")
+    specialist = relationship("SpecialistProfile", foreign_keys=[specialist_id], lazy="select")
+
+    def can_claim(self, user: object) -> bool:
+        """Its client only (anyone else gets 404)."""
+        uid = getattr(user, "id", None)
+        return uid is not None and uid == self.client_id
+
+    def __repr__(self) -> str:
+        return f"<WaitlistOffer {self.id} {self.state.value}>"
 
 
 # --- availability -------------------------------------------------------------------------
@@ -595,6 +683,6 @@ __all__ = [
     "AvailabilityOverride", "AvailabilityRule", "AvailabilitySnapshot", "BLOCK_MINUTES", "CALENDAR_STATES",
     "Consultation", "ConsultationKind", "ConsultationOutcome", "ConsultationState", "EXTERNAL_CALENDARS_MAX",
     "EXTERNAL_CALENDAR_URL_MAX", "ExternalBusyTime", "ExternalCalendar", "FREE_CONSULTATION_MINUTES",
-    "NO_SHOW_REPORT_WINDOW", "NoShowReport", "OPEN_STATES", "OccupiedBlock", "OverrideKind", "RELEASED_STATES",
-    "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS",
+    "NO_SHOW_REPORT_WINDOW", "NoShowReport", "OPEN_STATES", "OccupiedBlock", "OfferState", "OverrideKind",
+    "RELEASED_STATES", "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS", "WaitlistEntry", "WaitlistOffer",
 ]

@@ -109,6 +109,15 @@ from marketplace.consultations.notifications import (  # noqa: F401  (re-exporte
     meeting_details,
     recipients,
 )
+from marketplace.consultations.waitlist import (  # noqa: F401  (re-exported; registers the waitlist's hooks and jobs)
+    MyWaitlist,
+    WaitlistError,
+    claim_offer,
+    join_waitlist,
+    leave_waitlist,
+    offer_from_token,
+    waitlist_of,
+)
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.specialists.hooks import availability_hooks

@@ -369,7 +369,37 @@ def _build_reset_token(w: World) -> str:
     return make_reset_token(w.users["client"])
 
 
+def _build_waitlist_entry(w: World) -> Any:
+    """The client waits for a time with the other specialist (mornings, Mondays)."""
+    from marketplace.consultations.waitlist import join_waitlist
+
+    return join_waitlist(w.users["client"], w.other_profile, weekdays=[0], parts=["morning"], tz="Europe/Berlin")
+
+
+def _build_waitlist_offer(w: World) -> Any:
+    """A time of the other specialist held for the client (for a day: the tests outlast 15 minutes)."""
+    from marketplace.consultations.models import OfferState, WaitlistOffer
+
+    entry = w.waitlist_entry
+    start = _future_slot(days=5, hour=9)
+    offer = WaitlistOffer(entry_id=entry.id, client_id=entry.client_id, specialist_id=entry.specialist_id,
+                          start_utc=start, end_utc=start + timedelta(minutes=30), state=OfferState.OFFERED,
+                          expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+    db.session.add(offer)
+    db.session.flush()
+    return offer
+
+
+def _build_waitlist_token(w: World) -> str:
+    from marketplace.consultations.waitlist import offer_token
+
+    return offer_token(w.waitlist_offer)
+
+
 BUILDERS: list[tuple[str, Callable[[World], Any]]] = [
+    ("waitlist_entry", _build_waitlist_entry),
+    ("waitlist_offer", _build_waitlist_offer),
+    ("waitlist_token", _build_waitlist_token),
     ("consultation", _build_consultation),
     ("availability_rule", _build_rule),
     ("availability_override", _build_override),
@@ -482,6 +512,9 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("agenda", lambda w: f"/consultations/agenda?week={w.consultation.start_utc.date().isoformat()}"),
         ("consultation", lambda w: f"/consultations/{w.consultation.id}"),
         ("reschedule", lambda w: f"/consultations/{w.consultation.id}/reschedule"),
+        ("waitlist-offer", lambda w: f"/waitlist/offers/{w.waitlist_token}"),
+        ("consultations-waiting", lambda w: f"/consultations?held={w.waitlist_offer.id}"),  # lists the held time
+        ("booking-waiting", lambda w: f"/specialists/{w.waitlist_entry.specialist.slug}/book"),
         ("messages", lambda w: "/messages"),
         ("thread", lambda w: f"/messages/{w.conversation.id}"),
         ("message-new", lambda w: f"/messages/new?to={w.other_profile.slug}"),

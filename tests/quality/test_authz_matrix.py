@@ -237,6 +237,16 @@ MATRIX: dict[str, Route] = {
     # --- consultations (the world's consultation: client with specialist, requested, in the future)
     "/specialists/<slug>/book": Route(GET=gated(PROMPT_BOOKING), POST=gated(PROMPT_BOOKING, INVALID),
                                       url=lambda w: f"/specialists/{w.other_profile.slug}/book"),
+    # --- the waitlist (the world's entry and held time: the client's, with the other specialist)
+    "/specialists/<slug>/waitlist": Route(
+        POST=gated(PROMPT_BOOKING, REDIRECT), url=lambda w: f"/specialists/{w.other_profile.slug}/waitlist",
+        note="joins, or is refused with a message on the booking page (not a client, already waiting)"),
+    "/waitlist/<int:entry_id>/leave": Route(POST=owners({"client"}, REDIRECT),
+                                            url=lambda w: f"/waitlist/{w.waitlist_entry.id}/leave"),
+    "/waitlist/offers/<token>": Route(
+        GET=owners({"client"}, visitor=prompt(PROMPT_BOOKING)),
+        POST=owners({"client"}, INVALID, visitor=prompt(PROMPT_BOOKING)),
+        url=lambda w: f"/waitlist/offers/{w.waitlist_token}", note="the claim link: its client only"),
     "/consultations": Route(GET=login()),
     "/consultations/agenda": Route(
         GET=override(login(), specialist=redirect_to("/specialists/me/calendar"),
