@@ -170,15 +170,15 @@ def book(slug: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         status = 422 if form.errors else 200
         return _render_booking(profile, form, status=status, selected=request.args.get("slot"))
-    result = svc.book_free_consultation(current_user, profile, svc.parse_slot(form.slot.data), form.format.data,
-                                        form.note.data, source=form.src.data or None)
-    if not result.ok:
-        return _render_booking(profile, form, status=409 if result.error in ("taken", "duplicate") else 422,
-                               error=result.message)
-    assert result.consultation is not None  # result.ok
-    flash("Your free consultation is booked." if result.consultation.state is ConsultationState.CONFIRMED
+    try:
+        booked = svc.book_free_consultation(current_user, profile, svc.parse_slot(form.slot.data), form.format.data,
+                                            form.note.data, source=form.src.data or None)
+    except svc.BookingError as exc:
+        return _render_booking(profile, form, status=409 if exc.code in ("taken", "duplicate") else 422,
+                               error=exc.message)
+    flash("Your free consultation is booked." if booked.state is ConsultationState.CONFIRMED
           else "Your free consultation is requested. You will get an e-mail when it is confirmed.", "success")
-    return redirect(url_for("consultations.detail", consultation_id=result.consultation.id))
+    return redirect(url_for("consultations.detail", consultation_id=booked.id))
 
 
 # --- my consultations -------------------------------------------------------------------------
@@ -364,12 +364,13 @@ def reschedule(consultation_id: int) -> ResponseReturnValue:
         return _back(consultation_id)
     error, status = None, 200
     if form.validate_on_submit():
-        result = svc.reschedule_consultation(consultation, current_user, svc.parse_slot(form.slot.data))
-        if result.ok:
-            assert result.consultation is not None
+        try:
+            moved = svc.reschedule_consultation(consultation, current_user, svc.parse_slot(form.slot.data))
+        except svc.BookingError as exc:
+            error, status = exc.message, 409 if exc.taken else 422
+        else:
             flash("Your consultation has moved to the new time.", "success")
-            return _back(result.consultation.id)
-        error, status = result.message, 409 if result.taken else 422
+            return _back(moved.id)
     elif form.errors:
         status = 422
     page = svc.booking_page(consultation.specialist, current_user, viewer_timezone(), rescheduling=consultation,

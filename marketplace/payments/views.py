@@ -73,11 +73,12 @@ def book(slug: str) -> Any:
         return _render_book(profile, form)
     if not form.validate_on_submit():
         return _render_book(profile, form, status=422)
-    result = svc.book_paid_session(current_user, profile, form.start_utc, form.format.data)
-    if not result.ok:
-        return _render_book(profile, form, status=_STATUS.get(result.error or "", 422), error=result.message)
-    assert result.payment is not None and result.payment.checkout_url is not None  # ok: a Checkout Session
-    return redirect(result.payment.checkout_url, code=303)
+    try:
+        payment = svc.book_paid_session(current_user, profile, form.start_utc, form.format.data)
+    except svc.PaidBookingError as exc:
+        return _render_book(profile, form, status=_STATUS.get(exc.code, 422), error=exc.message)
+    assert payment.checkout_url is not None  # booked: a checkout was opened
+    return redirect(payment.checkout_url, code=303)
 
 
 @bp.route("/checkout/<int:payment_id>")

@@ -15,7 +15,13 @@ from sqlalchemy import delete, func, select
 
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import refresh_next_available, set_weekly_hours
-from marketplace.consultations.booking import SLOT_TAKEN, book_free_consultation, format_slot, reschedule_consultation
+from marketplace.consultations.booking import (
+    SLOT_TAKEN,
+    BookingError,
+    book_free_consultation,
+    format_slot,
+    reschedule_consultation,
+)
 from marketplace.consultations.lifecycle import cancel_consultation
 from marketplace.consultations.models import (
     AvailabilityOverride,
@@ -73,10 +79,9 @@ def book_via_http(client, profile, slot: datetime, note: str = "I feel anxious a
 def book(client_user, profile, slot: datetime | None = None, note: str | None = "A note", fmt: str = "video"):
     """Book through the service (committed); returns the consultation."""
     slot = slot or first_free_slot(profile)
-    result = book_free_consultation(client_user, profile, slot, fmt, note)
-    assert result.ok, result.message
+    consultation = book_free_consultation(client_user, profile, slot, fmt, note)
     db.session.commit()
-    return result.consultation
+    return consultation
 
 
 def move_into_past(consultation, hours: float = 1) -> None:
@@ -281,8 +286,9 @@ def test_completed_consultation_blocks_rebooking(client, specialist, client_user
     move_into_past(consultation)
     consultation.state = ConsultationState.COMPLETED
     db.session.commit()
-    result = book_free_consultation(client_user, specialist, first_free_slot(specialist), "video")
-    assert result.error == "duplicate"
+    with pytest.raises(BookingError) as refused:
+        book_free_consultation(client_user, specialist, first_free_slot(specialist), "video")
+    assert refused.value.code == "duplicate"
 
 
 def test_database_refuses_a_second_open_free_consultation_for_the_pair(app, specialist, client_user):
@@ -330,8 +336,9 @@ def test_buffer_blocks_the_neighbouring_slot(app, make_specialist, make_user):
     slots = set(free_slots_for(profile))
     assert slot + timedelta(minutes=30) not in slots and slot - timedelta(minutes=30) not in slots
     assert slot + timedelta(minutes=60) in slots
-    result = book_free_consultation(make_user(Role.CLIENT), profile, slot + timedelta(minutes=30), "video")
-    assert result.error == "taken" and result.message == SLOT_TAKEN
+    with pytest.raises(BookingError) as refused:
+        book_free_consultation(make_user(Role.CLIENT), profile, slot + timedelta(minutes=30), "video")
+    assert refused.value.code == "taken" and refused.value.message == SLOT_TAKEN
 
 
 # --- my consultations and the consultation page ---------------------------------------------------
@@ -567,8 +574,9 @@ def test_reschedule_race_loser_keeps_the_old_booking(specialist, client_user, ma
     rival = book(make_user(Role.CLIENT), specialist, first_free_slot(specialist, after_hours=96))
     db.session.add(OccupiedBlock(specialist_id=specialist.id, block_start_utc=target, consultation_id=rival.id))
     db.session.commit()
-    result = reschedule_consultation(consultation, client_user, target)
-    assert result.error in ("taken", "invalid")
+    with pytest.raises(BookingError) as refused:
+        reschedule_consultation(consultation, client_user, target)
+    assert refused.value.code in ("taken", "invalid")
     db.session.commit()
     db.session.refresh(consultation)
     assert consultation.state is ConsultationState.REQUESTED
@@ -752,8 +760,7 @@ def test_stats_count_a_rescheduled_consultation_as_rescheduled_not_cancelled(cli
     """A booking the client moved to another time is not "Cancelled", and the move is one booking."""
     mover, canceller = make_user(Role.CLIENT), make_user(Role.CLIENT)
     moved = book(mover, specialist, first_free_slot(specialist))
-    result = reschedule_consultation(moved, mover, first_free_slot(specialist, after_hours=48))
-    assert result.ok, result.message
+    reschedule_consultation(moved, mover, first_free_slot(specialist, after_hours=48))
     db.session.commit()
     cancelled = book(canceller, specialist, first_free_slot(specialist, after_hours=96))
     cancel_consultation(cancelled, canceller, "Plans changed")
