@@ -148,6 +148,14 @@ def client_standing(client_id: int, specialist_id: int, now: datetime | None = N
     return Standing(upcoming=upcoming, free_done=free if free is not None and free is not upcoming else None)
 
 
+def standing_of(viewer: Any, profile_id: int) -> Standing | None:
+    """Where ``viewer`` stands with the specialist if they are a client (None for anyone else):
+    the profile and the message thread show "Your consultation" instead of offering it again."""
+    if not getattr(viewer, "is_client", False):
+        return None
+    return client_standing(viewer.id, profile_id)
+
+
 def buffer_minutes_for(profile_id: int) -> int:
     """The specialist's buffer between bookings (reads the settings row: not for the booking path,
     which has it from its calendar)."""
@@ -456,7 +464,7 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, query: We
 
 __all__ = [
     "ALLOWED_SOURCES", "BookingError", "BookingPage", "OPEN_STATES", "SLOT_TAKEN", "Standing", "active_free_consultation",
-    "client_standing",
+    "client_standing", "standing_of",
     "booking_page",
     "book_free_consultation", "format_slot", "parse_slot", "safe_format_param", "place_booking", "release_blocks",
     "reschedule_consultation", "slot_refusal", "validate_slot", "week_query",
