@@ -600,14 +600,23 @@ def test_booking_succeeds_when_smtp_is_down(app, client, specialist, client_user
 
 # --- profile partial, availability editor, stats --------------------------------------------------
 
+def profile_card(profile) -> str:
+    """The profile page's booking card as the page gathers it (its PROFILE_CARD parts) in the viewer's zone."""
+    from flask import render_template
+
+    from marketplace.specialists.pages import booking_card_parts
+    from marketplace.timeutil import viewer_timezone
+
+    return render_template("specialists/_booking_card.html", parts=booking_card_parts(profile, viewer_timezone()))
+
+
 def test_profile_partial_lists_next_slots_in_viewer_zone(app, specialist, client_user):
-    from flask import render_template_string
     from flask_login import login_user
 
     slot = first_free_slot(specialist)
     with app.test_request_context("/"):
         login_user(client_user)
-        html = render_template_string('{% include "consultations/_profile_booking.html" %}', profile=specialist)
+        html = profile_card(specialist)
     tokyo = slot.astimezone(ZoneInfo("Asia/Tokyo"))
     assert "Asia/Tokyo" in html and "Book a free consultation" in html
     assert re.search("slot=" + format_slot(slot).replace(":", "(:|%3A)"), html)
@@ -616,21 +625,17 @@ def test_profile_partial_lists_next_slots_in_viewer_zone(app, specialist, client
 
 
 def test_profile_partial_keeps_the_campaign_source(app, specialist):
-    from flask import render_template_string
-
     with app.test_request_context("/?src=campaign"):
-        html = render_template_string('{% include "consultations/_profile_booking.html" %}', profile=specialist)
+        html = profile_card(specialist)
     assert f"/specialists/{specialist.slug}/book?src=campaign" in html
     assert html.count("src=campaign") == html.count("/book?")
 
 
 def test_profile_partial_says_paid_sessions_only_without_free_consultation(app, make_specialist):
     """Not empty (issue 14): without a word, the profile read as fully booked. No times, no booking."""
-    from flask import render_template_string
-
     profile = make_specialist(offers_free_consultation=False)
     with app.test_request_context("/"):
-        html = render_template_string('{% include "consultations/_profile_booking.html" %}', profile=profile)
+        html = profile_card(profile)
     assert 'data-testid="paid-only"' in html and "Offers paid sessions only" in html
     assert "/book" not in html and "No free times" not in html
 
@@ -640,12 +645,10 @@ def statements(counter) -> list[str]:
 
 
 def test_profile_partial_query_count(app, specialist, count_queries):
-    from flask import render_template_string
-
     assert specialist.slug  # loaded before counting (the fixture's commit expired it)
     with app.test_request_context("/"):
         with count_queries() as counter:
-            render_template_string('{% include "consultations/_profile_booking.html" %}', profile=specialist)
+            profile_card(specialist)
     # the precomputed availability snapshot
     assert len(statements(counter)) == 1, counter.statements
 
