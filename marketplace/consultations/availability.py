@@ -325,6 +325,28 @@ def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6,
     return group_by_local_day(slots[:limit], tz_name or viewer_timezone())
 
 
+@dataclass(frozen=True)
+class BookingCard:
+    """The profile page's booking card: the next free times by local day, or — for a specialist
+    without the free consultation — that they offer paid sessions only. ``preview``: the owner's
+    (or an admin's) view of an unlisted profile: its real times, not bookable yet."""
+
+    days: dict[date, list[datetime]] = field(default_factory=dict)
+    preview: bool = False
+    paid_only: bool = False
+
+
+def profile_booking_card(profile: SpecialistProfile, tz_name: str, *, preview: bool = False,
+                         limit: int = 6) -> BookingCard | None:
+    """What the profile's booking card shows in zone ``tz_name`` (None: no card, e.g. a
+    specialist not taking new clients)."""
+    if would_offer_booking(profile) if preview else offers_booking(profile):
+        return BookingCard(days=upcoming_free_slots(profile, limit, tz_name, preview=preview), preview=preview)
+    if not profile.offers_free_consultation:
+        return BookingCard(preview=preview, paid_only=True)
+    return None
+
+
 # --- keeping snapshots and next_available_at current ------------------------------------------
 
 class _ChangedCalendars:
@@ -777,12 +799,12 @@ def set_weekly_hours(profile_id: int, hours: Iterable[tuple[int, str, str]]) -> 
 
 
 __all__ = [
-    "AvailabilityError", "AvailabilityView", "HoursChange", "SpecialistCalendar", "add_date_override",
-    "add_weekly_hours", "add_weekly_rule", "bookable_clause", "bookable_slots", "calendar_changed",
-    "compute_snapshots", "days_off", "free_slots_for", "get_availability", "has_hours", "load_booking_calendar",
-    "load_calendar", "load_calendars", "move_weekly_hours", "offers_booking", "on_calendar_changed",
-    "preview_slots", "profiles_due_for_refresh", "refresh_availability", "refresh_in_batches",
-    "refresh_next_available", "refresh_stale_availability", "remove_date_override", "remove_weekly_rule",
-    "set_weekly_hours", "upcoming_free_slots", "update_scheduling_settings", "update_weekly_rule",
-    "weekly_rule_of", "would_offer_booking",
+    "AvailabilityError", "AvailabilityView", "BookingCard", "HoursChange", "SpecialistCalendar",
+    "add_date_override", "add_weekly_hours", "add_weekly_rule", "bookable_clause", "bookable_slots",
+    "calendar_changed", "compute_snapshots", "days_off", "free_slots_for", "get_availability", "has_hours",
+    "load_booking_calendar", "load_calendar", "load_calendars", "move_weekly_hours", "offers_booking",
+    "on_calendar_changed", "preview_slots", "profile_booking_card", "profiles_due_for_refresh",
+    "refresh_availability", "refresh_in_batches", "refresh_next_available", "refresh_stale_availability",
+    "remove_date_override", "remove_weekly_rule", "set_weekly_hours", "upcoming_free_slots",
+    "update_scheduling_settings", "update_weekly_rule", "weekly_rule_of", "would_offer_booking",
 ]
