@@ -149,9 +149,11 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from marketplace import parts
     from marketplace.templating import register
 
     register(app)
+    parts.register(app)  # the header's lazy parts (unread messages, requests waiting)
 
 
 def register_commands(app: Flask) -> None:

@@ -49,7 +49,7 @@ def time_tag(dt: datetime | None, style: str = "datetime", tz_name: str | None =
 
 # What differs between people (or requests) and so must never end up in a cached fragment.
 PERSONAL_GLOBALS = ("current_user", "csrf_token", "current_path", "request", "session", "g",
-                    "get_flashed_messages", "unread_messages", "requests_waiting", "viewer_timezone", "viewer_zone")
+                    "get_flashed_messages", "header", "viewer_timezone", "viewer_zone")
 FRAGMENT_ENV = "fragment_jinja_env"
 PERSON_TEMPLATE = "_person.html"  # the parts of base.html that belong to the person or request
 MARKER = re.compile(r"<!--person:([\w./-]+):(\w+):([0-9a-f]{32})-->")

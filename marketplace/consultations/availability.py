@@ -164,15 +164,29 @@ def _windows_query(chunk: list[int], earliest_day: date) -> Any:
     return union_all(overrides, rules)
 
 
+# What each row of the calendar's busy-times query is (one round trip reads all three).
+BOOKING, HELD_OFFER, EXTERNAL_BUSY = 0, 1, 2
+
+
 def _held_offers_query(chunk: list[int], busy_since: datetime) -> Any:
-    """The times waitlist offers hold (until claimed or released), shaped like the bookings query
-    so one round trip reads both (``offer`` tells them apart)."""
+    """The times waitlist offers hold (until claimed or released), shaped like the bookings query."""
     return select(WaitlistOffer.id, WaitlistOffer.specialist_id, WaitlistOffer.client_id,
                   literal(ConsultationKind.FREE, Consultation.kind.type),
                   literal(ConsultationState.CONFIRMED, Consultation.state.type), WaitlistOffer.start_utc,
-                  WaitlistOffer.end_utc, cast(null(), Consultation.hold_expires_at.type), literal(True)).where(
+                  WaitlistOffer.end_utc, cast(null(), Consultation.hold_expires_at.type),
+                  literal(HELD_OFFER, Integer)).where(
         WaitlistOffer.specialist_id.in_(chunk), WaitlistOffer.state == OfferState.OFFERED,
         WaitlistOffer.end_utc > busy_since)
+
+
+def _external_busy_query(chunk: list[int], busy_since: datetime) -> Any:
+    """Busy times read from the specialists' other calendars (external_calendars.py), shaped like
+    the bookings query."""
+    return select(ExternalBusyTime.id, ExternalBusyTime.specialist_id, cast(null(), Consultation.client_id.type),
+                  cast(null(), Consultation.kind.type), cast(null(), Consultation.state.type),
+                  ExternalBusyTime.start_utc, ExternalBusyTime.end_utc,
+                  cast(null(), Consultation.hold_expires_at.type), literal(EXTERNAL_BUSY, Integer)).where(
+        ExternalBusyTime.specialist_id.in_(chunk), ExternalBusyTime.end_utc > busy_since)
 
 
 def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consultation_id: int | None = None,
@@ -199,14 +213,18 @@ def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consult
                                           Consultation.kind == ConsultationKind.FREE))
         query = select(Consultation.id, Consultation.specialist_id, Consultation.client_id, Consultation.kind,
                        Consultation.state, Consultation.start_utc, Consultation.end_utc,
-                       Consultation.hold_expires_at, literal(False).label("offer")).where(
+                       Consultation.hold_expires_at, literal(BOOKING, Integer).label("source")).where(
             Consultation.specialist_id.in_(chunk), Consultation.state.not_in(RELEASED_STATES), relevant)
         if exclude_consultation_id is not None:
             query = query.where(Consultation.id != exclude_consultation_id)
-        for row in db.session.execute(union_all(query, _held_offers_query(chunk, busy_since))):
+        busy_times = union_all(query, _held_offers_query(chunk, busy_since), _external_busy_query(chunk, busy_since))
+        for row in db.session.execute(busy_times):
             calendar = calendars[row.specialist_id]
-            if row.offer:  # a time held for a waiting client: busy for everyone else
+            if row.source == HELD_OFFER:  # a time held for a waiting client: busy for everyone else
                 calendar.busy.append(Busy(row.start_utc, row.end_utc, counts_toward_daily_cap=True))
+                continue
+            if row.source == EXTERNAL_BUSY:  # busy in another calendar of the specialist
+                calendar.busy.append(Busy(row.start_utc, row.end_utc, counts_toward_daily_cap=False))
                 continue
             if client_id is not None and row.client_id == client_id and row.kind is ConsultationKind.FREE:
                 calendar.client_has_free_consultation = True
@@ -218,11 +236,6 @@ def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consult
             # Paid sessions occupy the calendar but the daily cap counts free consultations.
             calendar.busy.append(Busy(row.start_utc, row.end_utc,
                                       counts_toward_daily_cap=row.kind is ConsultationKind.FREE))
-        # Busy times read from the specialist's other calendars (external_calendars.py).
-        for pid, start, end in db.session.execute(
-                select(ExternalBusyTime.specialist_id, ExternalBusyTime.start_utc, ExternalBusyTime.end_utc)
-                .where(ExternalBusyTime.specialist_id.in_(chunk), ExternalBusyTime.end_utc > busy_since)):
-            calendars[pid].busy.append(Busy(start, end, counts_toward_daily_cap=False))
     return calendars
 
 
@@ -310,6 +323,28 @@ def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6,
     """The next ``limit`` free slots grouped by the viewer's local day (profile page)."""
     slots = preview_slots(profile) if preview else bookable_slots(profile)
     return group_by_local_day(slots[:limit], tz_name or viewer_timezone())
+
+
+@dataclass(frozen=True)
+class BookingCard:
+    """The profile page's booking card: the next free times by local day, or — for a specialist
+    without the free consultation — that they offer paid sessions only. ``preview``: the owner's
+    (or an admin's) view of an unlisted profile: its real times, not bookable yet."""
+
+    days: dict[date, list[datetime]] = field(default_factory=dict)
+    preview: bool = False
+    paid_only: bool = False
+
+
+def profile_booking_card(profile: SpecialistProfile, tz_name: str, *, preview: bool = False,
+                         limit: int = 6) -> BookingCard | None:
+    """What the profile's booking card shows in zone ``tz_name`` (None: no card, e.g. a
+    specialist not taking new clients)."""
+    if would_offer_booking(profile) if preview else offers_booking(profile):
+        return BookingCard(days=upcoming_free_slots(profile, limit, tz_name, preview=preview), preview=preview)
+    if not profile.offers_free_consultation:
+        return BookingCard(preview=preview, paid_only=True)
+    return None
 
 
 # --- keeping snapshots and next_available_at current ------------------------------------------
@@ -764,12 +799,12 @@ def set_weekly_hours(profile_id: int, hours: Iterable[tuple[int, str, str]]) -> 
 
 
 __all__ = [
-    "AvailabilityError", "AvailabilityView", "HoursChange", "SpecialistCalendar", "add_date_override",
-    "add_weekly_hours", "add_weekly_rule", "bookable_clause", "bookable_slots", "calendar_changed",
-    "compute_snapshots", "days_off", "free_slots_for", "get_availability", "has_hours", "load_booking_calendar",
-    "load_calendar", "load_calendars", "move_weekly_hours", "offers_booking", "on_calendar_changed",
-    "preview_slots", "profiles_due_for_refresh", "refresh_availability", "refresh_in_batches",
-    "refresh_next_available", "refresh_stale_availability", "remove_date_override", "remove_weekly_rule",
-    "set_weekly_hours", "upcoming_free_slots", "update_scheduling_settings", "update_weekly_rule",
-    "weekly_rule_of", "would_offer_booking",
+    "AvailabilityError", "AvailabilityView", "BookingCard", "HoursChange", "SpecialistCalendar",
+    "add_date_override", "add_weekly_hours", "add_weekly_rule", "bookable_clause", "bookable_slots",
+    "calendar_changed", "compute_snapshots", "days_off", "free_slots_for", "get_availability", "has_hours",
+    "load_booking_calendar", "load_calendar", "load_calendars", "move_weekly_hours", "offers_booking",
+    "on_calendar_changed", "preview_slots", "profile_booking_card", "profiles_due_for_refresh",
+    "refresh_availability", "refresh_in_batches", "refresh_next_available", "refresh_stale_availability",
+    "remove_date_override", "remove_weekly_rule", "set_weekly_hours", "upcoming_free_slots",
+    "update_scheduling_settings", "update_weekly_rule", "weekly_rule_of", "would_offer_booking",
 ]

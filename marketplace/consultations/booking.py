@@ -4,8 +4,8 @@ Double booking is made impossible by the database, not by Python: a booking inse
 consultation row and one ``OccupiedBlock`` per 15-minute block of ``[start, end + buffer)``
 in ONE savepoint; the unique constraint (specialist, block) makes the second of two racing
 transactions fail, and the partial unique index on (client, specialist) does the same for
-a client racing to book two slots. The failure is caught here and returned as a result the
-view turns into "Sorry, this time was just taken — please choose another".
+a client racing to book two slots. The failure is caught here and raised as a ``BookingError``
+the view turns into "Sorry, this time was just taken — please choose another".
 
 SQLite note: a POST request's transaction takes the write lock up front (BEGIN IMMEDIATE, see
 ``database.configure_engine_events``), so concurrent bookings queue on the busy timeout and the
@@ -52,6 +52,7 @@ from marketplace.consultations.models import (
 )
 from marketplace.consultations.notifications import notify_booked, notify_rescheduled
 from marketplace.database import utcnow, violated_constraint
+from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.scheduling.slots import occupied_block_starts
 from marketplace.scheduling.weeks import SlotWeek, TimeFilter, WeekQuery, slot_week
@@ -64,25 +65,19 @@ NOTE_MAX_LENGTH = 1000
 ALLOWED_SOURCES = {"campaign"}
 
 
-@dataclass
-class BookingResult:
-    """Outcome of a booking attempt: a consultation, or an error code and message."""
+class BookingError(DomainError):
+    """A booking, rescheduling or paid booking was refused; nothing was changed.
 
-    consultation: Consultation | None = None
-    error: str | None = None  # "taken", "duplicate", "invalid", "not_bookable", "not_client", "unconfirmed"
-    message: str = ""
+    ``code`` says which rule refused: ``taken`` (the time was just taken: a lost race or a day
+    filled meanwhile), ``duplicate`` (a second free consultation with the same specialist),
+    ``invalid`` (no such time, format or note), ``not_bookable``, ``not_client``, ``unconfirmed``;
+    the payments domain adds its own (``payments.policy.PaidBookingError``)."""
 
-    @property
-    def ok(self) -> bool:
-        return self.consultation is not None and self.error is None
+    code = "invalid"
 
     @property
     def taken(self) -> bool:
-        return self.error == "taken"
-
-
-def _failure(error: str, message: str) -> BookingResult:
-    return BookingResult(error=error, message=message)
+        return self.code == "taken"
 
 
 def parse_slot(value: str | None) -> datetime | None:
@@ -154,6 +149,14 @@ def client_standing(client_id: int, specialist_id: int, now: datetime | None = N
     return Standing(upcoming=upcoming, free_done=free if free is not None and free is not upcoming else None)
 
 
+def standing_of(viewer: Any, profile_id: int) -> Standing | None:
+    """Where ``viewer`` stands with the specialist if they are a client (None for anyone else):
+    the profile and the message thread show "Your consultation" instead of offering it again."""
+    if not getattr(viewer, "is_client", False):
+        return None
+    return client_standing(viewer.id, profile_id)
+
+
 def buffer_minutes_for(profile_id: int) -> int:
     """The specialist's buffer between bookings (reads the settings row: not for the booking path,
     which has it from its calendar)."""
@@ -208,13 +211,14 @@ def validate_slot(profile: SpecialistProfile, start_utc: datetime, now: datetime
 
 def place_booking(consultation: Consultation, calendar: SpecialistCalendar, *,
                   before: Callable[[], None] | None = None,
-                  after: Callable[[Consultation], None] | None = None) -> str | None:
+                  after: Callable[[Consultation], None] | None = None) -> None:
     """Insert ``consultation`` and its occupied blocks atomically (one SAVEPOINT).
 
     ``calendar`` is the one ``validate_slot`` returned (buffer, daily cap, time zone).
     ``before`` runs first inside the savepoint (e.g. cancelling the booking being rescheduled),
     ``after`` last (audit, mail, ``calendar_changed``) — all undone together if the slot is taken.
-    Returns None on success, else "taken" or "duplicate". Reusable for paid sessions.
+    Raises ``BookingError`` with code "taken" (``SLOT_TAKEN``) or "duplicate" when the database
+    refuses it (nothing is left behind). Reusable for paid sessions.
     """
     try:
         with db.session.begin_nested():
@@ -230,18 +234,17 @@ def place_booking(consultation: Consultation, calendar: SpecialistCalendar, *,
                 db.session.flush()
     except _DailyCapReached:
         log.info("booking for specialist %s refused: daily cap reached meanwhile", consultation.specialist_id)
-        return "taken"
+        raise BookingError(SLOT_TAKEN, "taken") from None
     except IntegrityError as exc:
         outcome = _classify(exc)
         log.info("booking lost a race for specialist %s (%s)", consultation.specialist_id, outcome)
-        return outcome
+        raise BookingError(SLOT_TAKEN if outcome == "taken" else DUPLICATE_ANY, outcome) from exc
     except OperationalError as exc:
         message = str(exc).lower()
         if not any(word in message for word in ("locked", "busy", "deadlock")):
             raise
         log.warning("booking for specialist %s timed out waiting for the database", consultation.specialist_id)
-        return "taken"
-    return None
+        raise BookingError(SLOT_TAKEN, "taken") from exc
 
 
 class _DailyCapReached(Exception):
@@ -278,53 +281,54 @@ def release_blocks(consultation: Consultation) -> None:
 
 
 DUPLICATE = "You already have a free consultation with {name}. There is one free consultation per specialist."
+DUPLICATE_ANY = DUPLICATE.format(name="this specialist")
 NOT_A_SLOT = "That time is not available. Please choose one of the times shown."
 
 
 def _check_request(client: User, profile: SpecialistProfile, start_utc: datetime | None, format_slug: str | None,
-                   note: str | None) -> BookingResult | None:
-    """The rules that need no database; None when the request passes them."""
+                   note: str | None) -> None:
+    """The rules that need no database (raises ``BookingError`` when one refuses)."""
     if not getattr(client, "is_client", False):
-        return _failure("not_client", "Only client accounts can book a consultation.")
+        raise BookingError("Only client accounts can book a consultation.", "not_client")
     refusal = confirmation_refusal(client, BOOK)
     if refusal:
-        return _failure("unconfirmed", refusal)
+        raise BookingError(refusal, "unconfirmed")
     if not offers_booking(profile):
-        return _failure("not_bookable", f"{profile.display_name} is not offering free consultations right now.")
+        raise BookingError(f"{profile.display_name} is not offering free consultations right now.",
+                           "not_bookable")
     if format_slug not in profile.format_slugs():
-        return _failure("invalid", "Choose how you would like to meet.")
+        raise BookingError("Choose how you would like to meet.", "invalid")
     if note is not None and len(note) > NOTE_MAX_LENGTH:
-        return _failure("invalid", f"Please keep your note under {NOTE_MAX_LENGTH} characters.")
+        raise BookingError(f"Please keep your note under {NOTE_MAX_LENGTH} characters.", "invalid")
     if start_utc is None:
-        return _failure("invalid", "Choose a time for your consultation.")
-    return None
+        raise BookingError("Choose a time for your consultation.", "invalid")
 
 
-def _slot_failure(problem: str) -> BookingResult:
-    return _failure("taken", SLOT_TAKEN) if problem == "taken" else _failure("invalid", NOT_A_SLOT)
+def slot_refusal(problem: str) -> BookingError:
+    """The refusal for ``validate_slot``'s problem ("taken" or "invalid")."""
+    return BookingError(SLOT_TAKEN, "taken") if problem == "taken" else BookingError(NOT_A_SLOT, "invalid")
 
 
 def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: datetime | None,
                            format_slug: str | None, note: str | None = None, *, source: str | None = None,
-                           now: datetime | None = None) -> BookingResult:
+                           now: datetime | None = None) -> Consultation:
     """Book the free 30-minute consultation of ``client`` with ``profile`` at ``start_utc``.
 
     Validates the slot against the calendar loaded once (``validate_slot``), then inserts the
-    consultation and its blocks in one savepoint; a lost race returns ``error="taken"``
-    (or "duplicate" for a second free consultation with the same specialist). Queues the
-    e-mails (with .ics) to both sides; the profile's availability is refreshed after commit.
+    consultation and its blocks in one savepoint, and returns the consultation. Raises
+    ``BookingError`` when refused: code "taken" for a lost race, "duplicate" for a second free
+    consultation with the same specialist, … (nothing changed). Queues the e-mails (with .ics)
+    to both sides; the profile's availability is refreshed after commit.
     """
     now = now or utcnow()
     note = (note or "").strip() or None
-    failure = _check_request(client, profile, start_utc, format_slug, note)
-    if failure is not None:
-        return failure
+    _check_request(client, profile, start_utc, format_slug, note)
     assert start_utc is not None
     calendar, problem = validate_slot(profile, start_utc, now, client_id=client.id)
     if calendar.client_has_free_consultation:
-        return _failure("duplicate", DUPLICATE.format(name=profile.display_name))
+        raise BookingError(DUPLICATE.format(name=profile.display_name), "duplicate")
     if problem is not None:
-        return _slot_failure(problem)
+        raise slot_refusal(problem)
     auto_confirm = calendar.settings.auto_confirm
     consultation = Consultation(
         client_id=client.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
@@ -342,35 +346,35 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
         booking_hooks.run_after_booking(booked)
         calendar_changed([profile.id])
 
-    error = place_booking(consultation, calendar, after=after)
-    if error == "duplicate":
-        return _failure("duplicate", DUPLICATE.format(name=profile.display_name))
-    if error is not None:
-        return _failure("taken", SLOT_TAKEN)
+    try:
+        place_booking(consultation, calendar, after=after)
+    except BookingError as exc:
+        if exc.code == "duplicate":
+            raise BookingError(DUPLICATE.format(name=profile.display_name), "duplicate") from exc
+        raise
     log.info("consultation %s booked (%s)", consultation.id, consultation.state.value)
-    return BookingResult(consultation=consultation)
+    return consultation
 
 
 def reschedule_consultation(consultation: Consultation, user: User, start_utc: datetime | None,
-                            now: datetime | None = None) -> BookingResult:
+                            now: datetime | None = None) -> Consultation:
     """Move a free consultation to another slot: cancel it and book the new slot atomically.
 
     The new booking keeps the calendar UID (SEQUENCE + 1), format, note and video link. If the new slot
-    is taken, nothing changes (both steps are in one savepoint).
+    is taken, nothing changes (both steps are in one savepoint). Returns the new consultation;
+    raises ``BookingError`` when refused.
     """
     now = now or utcnow()
     if not consultation.can_reschedule(user):
-        return _failure("invalid", "This consultation can no longer be rescheduled.")
+        raise BookingError("This consultation can no longer be rescheduled.", "invalid")
     profile = consultation.specialist
     if start_utc == consultation.start_utc:
-        return _failure("invalid", "Choose a different time to reschedule.")
-    failure = _check_request(user, profile, start_utc, consultation.format, consultation.note)
-    if failure is not None:
-        return failure
+        raise BookingError("Choose a different time to reschedule.", "invalid")
+    _check_request(user, profile, start_utc, consultation.format, consultation.note)
     assert start_utc is not None
     calendar, problem = validate_slot(profile, start_utc, now, exclude_consultation_id=consultation.id)
     if problem is not None:
-        return _slot_failure(problem)
+        raise slot_refusal(problem)
     auto_confirm = calendar.settings.auto_confirm
     new = Consultation(
         client_id=consultation.client_id, specialist_id=consultation.specialist_id, kind=consultation.kind,
@@ -399,12 +403,13 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
         notify_rescheduled(booked, old_start)
         calendar_changed([profile.id])
 
-    error = place_booking(new, calendar, before=before, after=after)
-    if error is not None:
+    try:
+        place_booking(new, calendar, before=before, after=after)
+    except BookingError as exc:
         db.session.refresh(consultation)  # the savepoint rolled back: show the unchanged booking
-        return _failure("taken", SLOT_TAKEN)
+        raise BookingError(SLOT_TAKEN, "taken") from exc
     log.info("consultation %s rescheduled as %s", consultation.id, new.id)
-    return BookingResult(consultation=new)
+    return new
 
 
 @dataclass
@@ -476,9 +481,9 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, query: We
 
 
 __all__ = [
-    "ALLOWED_SOURCES", "BookingPage", "BookingResult", "OPEN_STATES", "SLOT_TAKEN", "Standing", "active_free_consultation",
-    "client_standing",
+    "ALLOWED_SOURCES", "BookingError", "BookingPage", "OPEN_STATES", "SLOT_TAKEN", "Standing", "active_free_consultation",
+    "client_standing", "standing_of",
     "booking_page",
     "book_free_consultation", "format_slot", "parse_slot", "safe_format_param", "place_booking", "release_blocks",
-    "reschedule_consultation", "validate_slot", "week_query",
+    "reschedule_consultation", "slot_refusal", "validate_slot", "week_query",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from marketplace.consultations.availability import load_calendar, offers_booking, refresh_next_available
-from marketplace.consultations.booking import book_free_consultation
+from marketplace.consultations.booking import BookingError, book_free_consultation
 from marketplace.consultations.follow_up import expire_request
 from marketplace.consultations.models import AvailabilityRule, Consultation, SchedulingSettings
 from marketplace.database import utcnow
@@ -78,8 +78,11 @@ def _seed_demo_consultation(ctx: DemoContext) -> None:
     now = utcnow()
     slots = [s for s in load_calendar(profile, now).free_slots(now) if s > now + timedelta(days=2)]
     if slots:
-        book_free_consultation(client, profile, slots[0], profile.formats[0].slug,
-                               "I'd like to talk about stress at work.", now=now)
+        try:
+            book_free_consultation(client, profile, slots[0], profile.formats[0].slug,
+                                   "I'd like to talk about stress at work.", now=now)
+        except BookingError:
+            pass  # demo data: a consultation less
 
 
 def _request(client: Any, profile: SpecialistProfile, now: datetime, note: str) -> Consultation | None:
@@ -93,8 +96,10 @@ def _request(client: Any, profile: SpecialistProfile, now: datetime, note: str) 
     slots = [s for s in load_calendar(profile, now).free_slots(now) if s > utcnow() + timedelta(days=2)]
     if not slots:
         return None
-    result = book_free_consultation(client, profile, slots[0], profile.formats[0].slug, note, now=now)
-    return result.consultation
+    try:
+        return book_free_consultation(client, profile, slots[0], profile.formats[0].slug, note, now=now)
+    except BookingError:
+        return None
 
 
 def _seed_waiting_request(ctx: DemoContext) -> None:

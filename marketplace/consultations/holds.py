@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from marketplace.consultations.availability import calendar_changed, load_booking_calendar
-from marketplace.consultations.booking import place_booking, release_blocks
+from marketplace.consultations.booking import BookingError, place_booking, release_blocks
 from marketplace.consultations.models import Consultation, ConsultationState
 from marketplace.database import execute_dml
 from marketplace.extensions import db
@@ -101,9 +101,10 @@ def reclaim_released_hold(consultation: Consultation, now: datetime) -> bool:
         consultation.sequence += 1
         db.session.flush()
 
-    problem = place_booking(consultation, calendar, before=restore)
-    if problem is not None:
-        log.info("released time of consultation %s was taken meanwhile (%s)", consultation.id, problem)
+    try:
+        place_booking(consultation, calendar, before=restore)
+    except BookingError as exc:
+        log.info("released time of consultation %s was taken meanwhile (%s)", consultation.id, exc.code)
         db.session.refresh(consultation)
         return False
     calendar_changed([consultation.specialist_id])

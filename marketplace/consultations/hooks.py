@@ -18,6 +18,12 @@ the app factory (``marketplace.create_app``) does the registering::
 
 With nothing registered (a consultations-only app) both do nothing. Registering the same
 function twice keeps one (the factory runs once per app; several apps share this module).
+
+Pages of this domain that show parts of later domains (``marketplace.parts.page_parts``; the
+later domain registers a part function under these names, the page's view gathers them):
+
+* ``CONSULTATION_PAGE`` — a consultation's page (context: ``consultation``, ``viewer``): payments' box;
+* ``STATS_PAGE`` — the specialist's statistics (context: ``profile``, ``viewer``): featured's campaign numbers.
 """
 from __future__ import annotations
 
@@ -25,6 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+CONSULTATION_PAGE = "consultations.detail"
+STATS_PAGE = "consultations.stats"
 
 BeforeBooking = Callable[[int, datetime], object]
 OnCancel = Callable[[Any, Any], object]

@@ -17,6 +17,7 @@ from marketplace.auth.models import Role, User
 from marketplace.auth.sessions import load_with_user
 from marketplace.consultations.availability import (  # noqa: F401  (re-exported)
     AvailabilityError,
+    BookingCard,
     HoursChange,
     add_date_override,
     add_weekly_hours,
@@ -32,6 +33,7 @@ from marketplace.consultations.availability import (  # noqa: F401  (re-exported
     move_weekly_hours,
     offers_booking,
     preview_slots,
+    profile_booking_card,
     remove_date_override,
     remove_weekly_rule,
     set_weekly_hours,
@@ -45,8 +47,8 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     ALLOWED_SOURCES,
     NOT_A_SLOT,
     SLOT_TAKEN,
+    BookingError,
     BookingPage,
-    BookingResult,
     Standing,
     active_free_consultation,
     book_free_consultation,
@@ -58,6 +60,7 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     release_blocks,
     reschedule_consultation,
     safe_format_param,
+    standing_of,
     validate_slot,
     week_query,
 )

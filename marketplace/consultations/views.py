@@ -11,7 +11,6 @@ from typing import Any
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -37,6 +36,7 @@ from marketplace.consultations.forms import (
     WeeklyHoursForm,
     WeeklyRuleEditForm,
 )
+from marketplace.consultations.hooks import CONSULTATION_PAGE, STATS_PAGE
 from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState
 from marketplace.consultations.no_shows import report_specialist_no_show
 from marketplace.consultations.notifications import build_ics_for, format_label
@@ -44,58 +44,52 @@ from marketplace.consultations.stats import funnel_chart, specialist_stats, week
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import db, limiter
 from marketplace.forms import ActionForm
+from marketplace.parts import HEADER, Part, page_parts
 from marketplace.scheduling.weeks import SlotWeek
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt, role_required
+from marketplace.specialists.hooks import PROFILE_CARD, PROFILE_PERSON
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.timeutil import viewer_timezone
 from marketplace.weeks import PERIODS, Weeks, parse_period
 
-# --- template helpers (profile partial) ------------------------------------------------------
+# --- parts of other domains' pages (marketplace.parts) -------------------------------------------
 
-@bp.app_context_processor
-def _navigation() -> dict[str, Any]:
-    """``requests_waiting()`` for a specialist's navigation (``_person.html``) on every page."""
-    return {"requests_waiting": lambda: svc.requests_waiting(current_user)}
-
-
-@bp.app_template_global()
-def upcoming_free_slots(profile: SpecialistProfile, limit: int = 6, preview: bool = False) -> dict:
-    """The next free slots of ``profile`` grouped by the viewer's local day (``preview``: those it
-    will offer once listed)."""
-    return svc.upcoming_free_slots(profile, limit=limit, preview=preview)
+@page_parts.register(HEADER, "requests_waiting")
+def _requests_waiting(user: Any, **_: Any) -> int:
+    """The specialist's navigation badge (``_person.html``): requests waiting to be confirmed."""
+    return svc.requests_waiting(user)
 
 
-@bp.app_template_global()
-def profile_booking_card(profile: SpecialistProfile, preview: bool = False) -> Markup:
-    """The profile page's booking card: the next free times in the viewer's zone. The same for
-    every viewer in one time zone (and campaign source), so it is part of the profile page cached
-    for everyone (``specialists.pages``, keyed by both and the profile's availability version).
-    ``preview``: the owner's (or an admin's) view of an unlisted profile, with its real slots."""
-    return Markup(render_template("consultations/_profile_booking.html", profile=profile,  # noqa: S704 (autoescaped)
-                                  preview=preview))
-
-
-@bp.app_template_global()
-def standing_with(profile: Any) -> svc.Standing | None:
-    """Where the logged-in client stands with this specialist (None for anyone else): the profile
-    and the message thread show "Your consultation" instead of offering what they already have."""
-    if not getattr(current_user, "is_client", False) or profile is None:
+@page_parts.register(PROFILE_CARD, "free_consultation")
+def _profile_booking(profile: SpecialistProfile, tz: str, src: str | None = None, preview: bool = False,
+                     **_: Any) -> Part | None:
+    """The profile page's booking card: the next free times in zone ``tz``. The same for every
+    viewer in one zone (and campaign source), so it is cached with the profile page for everyone
+    (``specialists.pages``, keyed by both and the profile's availability version). ``preview``:
+    the owner's (or an admin's) view of an unlisted profile, with its real slots."""
+    card = svc.profile_booking_card(profile, tz, preview=preview)
+    if card is None:
         return None
-    return svc.client_standing(current_user.id, profile.id)
+    return Part("consultations/_profile_booking.html", {"card": card, "profile": profile, "tz": tz,
+                                                        "src": src if src in svc.ALLOWED_SOURCES else None})
 
 
-@bp.app_template_global()
-def upcoming_consultations_of(profile: Any) -> list[Consultation]:
+@page_parts.register(PROFILE_PERSON, "standing")
+def _standing(profile: Any, viewer: Any, **_: Any) -> svc.Standing | None:
+    """Where the logged-in client stands with this specialist (None for anyone else): the profile
+    shows "Your consultation" instead of offering what they already have."""
+    return svc.standing_of(viewer, profile.id)
+
+
+@page_parts.register(PROFILE_PERSON, "admin_upcoming")
+def _admin_upcoming(profile: Any, viewer: Any, preview: bool = False, **_: Any) -> list[Consultation] | None:
     """The specialist's upcoming consultations, for an admin deciding on a revocation."""
-    if not getattr(current_user, "is_admin", False):
-        return []
+    if preview or not getattr(viewer, "is_admin", False):
+        return None
     return svc.upcoming_with_specialist(profile.id)
 
 
-@bp.app_template_global()
-def offers_free_booking(profile: SpecialistProfile, preview: bool = False) -> bool:
-    return svc.would_offer_booking(profile) if preview else svc.offers_booking(profile)
-
+# --- template helpers (no queries) --------------------------------------------------------------
 
 @bp.app_template_global()
 def picker_url(week: SlotWeek, start: date | None = None, parts: list[str] | None = None, **keep: str | None) -> str:
@@ -174,15 +168,15 @@ def book(slug: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         status = 422 if form.errors else 200
         return _render_booking(profile, form, status=status, selected=request.args.get("slot"))
-    result = svc.book_free_consultation(current_user, profile, svc.parse_slot(form.slot.data), form.format.data,
-                                        form.note.data, source=form.src.data or None)
-    if not result.ok:
-        return _render_booking(profile, form, status=409 if result.error in ("taken", "duplicate") else 422,
-                               error=result.message)
-    assert result.consultation is not None  # result.ok
-    flash("Your free consultation is booked." if result.consultation.state is ConsultationState.CONFIRMED
+    try:
+        booked = svc.book_free_consultation(current_user, profile, svc.parse_slot(form.slot.data), form.format.data,
+                                            form.note.data, source=form.src.data or None)
+    except svc.BookingError as exc:
+        return _render_booking(profile, form, status=409 if exc.code in ("taken", "duplicate") else 422,
+                               error=exc.message)
+    flash("Your free consultation is booked." if booked.state is ConsultationState.CONFIRMED
           else "Your free consultation is requested. You will get an e-mail when it is confirmed.", "success")
-    return redirect(url_for("consultations.detail", consultation_id=result.consultation.id))
+    return redirect(url_for("consultations.detail", consultation_id=booked.id))
 
 
 # --- my consultations -------------------------------------------------------------------------
@@ -252,6 +246,7 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
     if consultation.is_specialist(current_user):
         cancel_form.for_specialist()
     return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
+                           parts=page_parts.gather(CONSULTATION_PAGE, consultation=consultation, viewer=current_user),
                            cancel_form=cancel_form, undo_form=ActionForm(),
                            complete_form=forms.get("complete_form") or CompleteForm(),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(),
@@ -263,8 +258,11 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
 
 def _viewable_or_404(consultation_id: int) -> Consultation:
     """The consultation with its people eager-loaded; 404 unless a participant or an admin."""
-    svc.load_consultation(consultation_id)  # one joined query fills the identity map …
-    return get_owned_or_404(Consultation, consultation_id, current_user)  # … so this check costs none
+    # One joined query fills the identity map (held here: it keeps only weak references) …
+    loaded = svc.load_consultation(consultation_id)
+    consultation = get_owned_or_404(Consultation, consultation_id, current_user)  # … so this check costs none
+    assert loaded is None or loaded is consultation
+    return consultation
 
 
 @bp.route("/consultations/<int:consultation_id>")
@@ -274,9 +272,10 @@ def detail(consultation_id: int) -> ResponseReturnValue:
 
 @bp.route("/consultations/<int:consultation_id>.ics")
 def ics(consultation_id: int) -> ResponseReturnValue:
-    svc.load_consultation(consultation_id)
+    loaded = svc.load_consultation(consultation_id)  # held: the identity map keeps weak references
     # Participants only: not even admins (the invitation carries the meeting details).
     consultation = get_owned_or_404(Consultation, consultation_id, current_user, permission="view_ics")
+    assert loaded is None or loaded is consultation
     other = (consultation.specialist.display_name if consultation.is_client(current_user)
              else consultation.client.display_name)
     data = build_ics_for(consultation, current_user, other, cancel=consultation.is_released)
@@ -380,12 +379,13 @@ def reschedule(consultation_id: int) -> ResponseReturnValue:
         return _back(consultation_id)
     error, status = None, 200
     if form.validate_on_submit():
-        result = svc.reschedule_consultation(consultation, current_user, svc.parse_slot(form.slot.data))
-        if result.ok:
-            assert result.consultation is not None
+        try:
+            moved = svc.reschedule_consultation(consultation, current_user, svc.parse_slot(form.slot.data))
+        except svc.BookingError as exc:
+            error, status = exc.message, 409 if exc.taken else 422
+        else:
             flash("Your consultation has moved to the new time.", "success")
-            return _back(result.consultation.id)
-        error, status = result.message, 409 if result.taken else 422
+            return _back(moved.id)
     elif form.errors:
         status = 422
     page = svc.booking_page(consultation.specialist, current_user, viewer_timezone(), rescheduling=consultation,
@@ -527,4 +527,5 @@ def stats() -> ResponseReturnValue:
     period = parse_period(request.args.get("weeks"))
     return render_template("consultations/stats.html", profile=profile, stats=specialist_stats(profile.id),
                            chart=funnel_chart(weekly_funnel(profile.id, Weeks.ending_now(period, viewer_timezone()))),
-                           period=period, periods=PERIODS)
+                           period=period, periods=PERIODS,
+                           parts=page_parts.gather(STATS_PAGE, profile=profile, viewer=current_user))

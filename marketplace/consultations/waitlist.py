@@ -46,7 +46,7 @@ from marketplace.consultations.availability import (
 )
 from marketplace.consultations.booking import (
     DUPLICATE,
-    BookingResult,
+    BookingError,
     active_free_consultation,
     book_free_consultation,
 )
@@ -387,23 +387,19 @@ def offer_from_token(token: str) -> WaitlistOffer | None:
                              .options(joinedload(WaitlistOffer.specialist)))
 
 
-class _NotClaimed(Exception):
-    def __init__(self, result: BookingResult) -> None:
-        self.result = result
-
-
 def claim_offer(offer: WaitlistOffer, client: User, format_slug: str | None, note: str | None = None, *,
-                now: datetime | None = None) -> BookingResult:
+                now: datetime | None = None) -> Consultation:
     """Book the time ``offer`` holds for ``client``: its free consultation, through
     ``book_free_consultation`` (every booking rule applies). The hold is ended by one conditional
     UPDATE (offered and not expired → claimed): of any number of claims at once one counts, the
-    others are told the time was just taken. If the booking is refused, nothing changes (the hold
-    stays until it expires)."""
+    others are told the time was just taken (``BookingError``: ``taken``, ``claimed`` — booked
+    already, a second tap —, ``expired``, or the booking's own refusal). If the booking is refused,
+    nothing changes (the hold stays until it expires)."""
     now = now or utcnow()
     if not offer.can_claim(client):
-        return BookingResult(error="invalid", message="This offer is not yours.")
+        raise BookingError("This offer is not yours.", "invalid")
     if offer.state is OfferState.CLAIMED:
-        return BookingResult(error="claimed", message=OFFER_CLAIMED)
+        raise BookingError(OFFER_CLAIMED, "claimed")
     try:
         with db.session.begin_nested():
             taken = execute_dml(
@@ -412,34 +408,33 @@ def claim_offer(offer: WaitlistOffer, client: User, format_slug: str | None, not
                        WaitlistOffer.expires_at > now)
                 .values(state=OfferState.CLAIMED, ended_at=now).execution_options(synchronize_session=False))
             if taken.rowcount != 1:
-                raise _NotClaimed(BookingResult(error="taken", message=OFFER_TAKEN))
+                raise BookingError(OFFER_TAKEN, "taken")
             db.session.execute(delete(OccupiedBlock).where(OccupiedBlock.waitlist_offer_id == offer.id))
-            result = book_free_consultation(client, offer.specialist, offer.start_utc, format_slug, note, now=now)
-            if not result.ok or result.consultation is None:
-                raise _NotClaimed(result)
+            consultation = book_free_consultation(client, offer.specialist, offer.start_utc, format_slug, note,
+                                                  now=now)
             execute_dml(update(WaitlistOffer).where(WaitlistOffer.id == offer.id)
-                        .values(consultation_id=result.consultation.id).execution_options(synchronize_session=False))
-    except _NotClaimed as lost:
+                        .values(consultation_id=consultation.id).execution_options(synchronize_session=False))
+    except BookingError as lost:
         db.session.refresh(offer)
-        return _explained(offer, lost.result, now)
+        raise _explained(offer, lost, now) from None
     except OperationalError as exc:
         if not any(word in str(exc).lower() for word in ("locked", "busy", "deadlock")):
             raise
-        return BookingResult(error="taken", message=OFFER_TAKEN)
+        raise BookingError(OFFER_TAKEN, "taken") from None
     db.session.refresh(offer)
     log.info("waitlist offer %s claimed as consultation %s", offer.id, offer.consultation_id)
-    return result
+    return consultation
 
 
-def _explained(offer: WaitlistOffer, result: BookingResult, now: datetime) -> BookingResult:
+def _explained(offer: WaitlistOffer, error: BookingError, now: datetime) -> BookingError:
     """A lost claim, said as it is: booked already (a second tap), expired, or taken."""
-    if result.error != "taken":
-        return result
+    if error.code != "taken":
+        return error
     if offer.state is OfferState.CLAIMED:
-        return BookingResult(error="claimed", message=OFFER_CLAIMED)
+        return BookingError(OFFER_CLAIMED, "claimed")
     if offer.state is OfferState.EXPIRED or (offer.state is OfferState.OFFERED and offer.expires_at <= now):
-        return BookingResult(error="expired", message=OFFER_ENDED)
-    return BookingResult(error="taken", message=OFFER_TAKEN)
+        return BookingError(OFFER_ENDED, "expired")
+    return BookingError(OFFER_TAKEN, "taken")
 
 
 # --- the offer e-mail (written by the worker) ----------------------------------------------------

@@ -17,6 +17,7 @@ from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
 from marketplace.consultations import bp
 from marketplace.consultations import services as svc
+from marketplace.consultations.booking import BookingError
 from marketplace.consultations.forms import ClaimForm, WaitlistForm
 from marketplace.consultations.models import ConsultationState, OfferState, WaitlistEntry
 from marketplace.consultations.notifications import format_label
@@ -93,11 +94,12 @@ def waitlist_offer(token: str) -> ResponseReturnValue:
     form.set_formats([(f.slug, format_label(f.slug)) for f in offer.specialist.formats])
     if not form.validate_on_submit():
         return _render_offer(offer, form, status=422 if form.errors else 200)
-    result = svc.claim_offer(offer, current_user, form.format.data, form.note.data)
-    if not result.ok or result.consultation is None:
-        if result.error == "claimed" and offer.consultation_id is not None:
+    try:
+        consultation = svc.claim_offer(offer, current_user, form.format.data, form.note.data)
+    except BookingError as refused:
+        if refused.code == "claimed" and offer.consultation_id is not None:
             return redirect(url_for("consultations.detail", consultation_id=offer.consultation_id))
-        return _render_offer(offer, form, status=409, error=result.message)
-    flash("Your free consultation is booked." if result.consultation.state is ConsultationState.CONFIRMED
+        return _render_offer(offer, form, status=409, error=refused.message)
+    flash("Your free consultation is booked." if consultation.state is ConsultationState.CONFIRMED
           else "Your free consultation is requested. You will get an e-mail when it is confirmed.", "success")
-    return redirect(url_for("consultations.detail", consultation_id=result.consultation.id))
+    return redirect(url_for("consultations.detail", consultation_id=consultation.id))

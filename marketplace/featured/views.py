@@ -1,4 +1,4 @@
-"""Public pages of the featured domain, and the template globals other domains include."""
+"""Public pages of the featured domain, and the parts it adds to other domains' pages."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,19 +6,20 @@ from typing import Any
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
+from marketplace.consultations.hooks import STATS_PAGE
 from marketplace.featured import (
     bp,
     tracking,  # noqa: F401  (registers the campaign profile-view hook)
 )
 from marketplace.featured.services import (
-    FeaturedNote,
-    SpecialistCampaignStats,
     active_campaign,
     campaign_stats_for_profile,
     featured_note_for,
     featured_profiles,
 )
-from marketplace.specialists.models import profile_of
+from marketplace.parts import Part, page_parts
+from marketplace.specialists.hooks import PROFILE_EDITOR
+from marketplace.specialists.models import SpecialistProfile
 
 
 @bp.route("/campaign")
@@ -28,14 +29,17 @@ def campaign() -> ResponseReturnValue:
                            featured=featured_profiles(placement="campaign"))
 
 
-@bp.app_template_global()
-def featured_note(user: Any) -> FeaturedNote | None:
-    """For templates/featured/_dashboard_note.html: the specialist's place in the running campaign."""
-    return featured_note_for(profile_of(user))
+# --- parts of other domains' pages (marketplace.parts) -------------------------------------------
+
+@page_parts.register(PROFILE_EDITOR, "featured_note")
+def _dashboard_note(profile: SpecialistProfile | None, **_: Any) -> Part | None:
+    """The specialist's dashboard: their place in the running campaign (or how to be eligible)."""
+    note = featured_note_for(profile)
+    return Part("featured/_dashboard_note.html", {"note": note}) if note is not None else None
 
 
-@bp.app_template_global()
-def featured_campaign_stats(user: Any) -> list[SpecialistCampaignStats]:
-    """For templates/featured/_specialist_stats.html: the specialist's own campaign numbers."""
-    profile = profile_of(user)
-    return campaign_stats_for_profile(profile) if profile is not None else []
+@page_parts.register(STATS_PAGE, "campaign_stats")
+def _campaign_stats(profile: SpecialistProfile | None, **_: Any) -> Part:
+    """The specialist's statistics: their own numbers in each campaign they were featured in."""
+    rows = campaign_stats_for_profile(profile) if profile is not None else []
+    return Part("featured/_specialist_stats.html", {"rows": rows})

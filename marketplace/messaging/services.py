@@ -19,7 +19,7 @@ from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.auth.confirmation import MESSAGE, confirmation_refusal
 from marketplace.auth.models import Role, User
 from marketplace.auth.sessions import forget_loaded, load_with_user
-from marketplace.consultations.services import has_consultation_between
+from marketplace.consultations.services import Standing, has_consultation_between, standing_of
 from marketplace.database import execute_dml, utcnow
 from marketplace.domain import DomainError
 from marketplace.extensions import db
@@ -171,6 +171,16 @@ def get_conversation_for(user: Any, conversation_id: int) -> Conversation:
     if conversation is None or not conversation.can_view(user):
         abort(404)
     return conversation
+
+
+def client_standing_in(conversation: Conversation, user: Any) -> Standing | None:
+    """For the client's side of a thread: where they stand with its specialist (the thread offers
+    "Your consultation" or "Book a session" instead of the free consultation). None otherwise."""
+    profile = conversation.specialist_profile
+    if (not conversation.is_client_side(user) or profile is None or not profile.is_published
+            or not conversation.other_is_active(user)):
+        return None
+    return standing_of(user, profile.id)
 
 
 def mark_conversation_read(conversation: Conversation, user: User) -> None:

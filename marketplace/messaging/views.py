@@ -16,6 +16,7 @@ from marketplace.messaging import bp
 from marketplace.messaging.forms import MessageForm
 from marketplace.messaging.services import (
     MessagingError,
+    client_standing_in,
     get_conversation_for,
     list_conversations,
     mark_conversation_read,
@@ -25,15 +26,16 @@ from marketplace.messaging.services import (
     start_conversation,
     unread_count,
 )
+from marketplace.parts import HEADER, page_parts
 from marketplace.security import PROMPT_MESSAGE, account_key, login_required_with_prompt
 
 SEND_LIMIT = "20 per minute"
 
 
-@bp.app_context_processor
-def _navigation() -> dict[str, Any]:
-    """``unread_messages()`` for the header's badge on every page (``_person.html``)."""
-    return {"unread_messages": lambda: unread_count(current_user)}
+@page_parts.register(HEADER, "unread_messages")
+def _unread_messages(user: Any, **_: Any) -> int:
+    """The header's unread badge on every page (``_person.html``)."""
+    return unread_count(user)
 
 
 @bp.route("")
@@ -61,6 +63,7 @@ def thread(conversation_id: int) -> ResponseReturnValue:
             return redirect(url_for("messaging.thread", conversation_id=conversation.id, _anchor="latest"))
     mark_conversation_read(conversation, current_user)
     return render_template("messaging/thread.html", conversation=conversation, form=form,
+                           standing=client_standing_in(conversation, current_user),
                            read_id=read_receipt_message_id(conversation, current_user)), status
 
 

@@ -9,7 +9,6 @@ without a checkout. Only the provider's signed webhook confirms the booking (``w
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import url_for
@@ -22,6 +21,7 @@ from marketplace.consultations.models import Consultation, ConsultationKind, Con
 from marketplace.consultations.services import (
     NOT_A_SLOT,
     SLOT_TAKEN,
+    BookingError,
     calendar_changed,
     place_booking,
     validate_slot,
@@ -38,6 +38,7 @@ from marketplace.payments.policy import (
     NOT_ELIGIBLE,
     PAYMENTS_DISABLED,
     PROVIDER_UNAVAILABLE,
+    PaidBookingError,
     PaymentError,
 )
 from marketplace.payments.providers import (
@@ -53,47 +54,32 @@ from marketplace.timeutil import format_datetime, user_zone
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class PaidBookingResult:
-    """A pending payment (redirect to ``payment.checkout_url``), or an error and message."""
-
-    payment: Payment | None = None
-    error: str | None = None  # disabled / not_eligible / not_bookable / invalid / taken / provider
-    message: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.payment is not None and self.error is None
-
-
-def _refusal(error: str, message: str) -> PaidBookingResult:
-    return PaidBookingResult(error=error, message=message)
-
-
 def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datetime | None,
-                      format_slug: str | None, *, now: datetime | None = None) -> PaidBookingResult:
-    """Hold ``start_utc`` for ``HOLD_MINUTES`` and open a checkout at the active provider.
+                      format_slug: str | None, *, now: datetime | None = None) -> Payment:
+    """Hold ``start_utc`` for ``HOLD_MINUTES`` and open a checkout at the active provider; returns
+    the pending payment (the client goes on to ``payment.checkout_url``).
 
     The consultation, its blocks, the Payment row and the provider call share one savepoint:
-    a lost race returns ``error="taken"``, a provider failure ``error="provider"``, and in
-    both cases nothing is left behind. The booking is confirmed later by the webhook.
+    a lost race raises ``PaidBookingError`` with code "taken", a provider failure code
+    "provider", and in both cases nothing is left behind. The booking is confirmed later by
+    the webhook.
     """
     now = now or utcnow()
     provider = active_provider()
     if provider is None or not provider.enabled():
-        return _refusal("disabled", PAYMENTS_DISABLED)
+        raise PaidBookingError(PAYMENTS_DISABLED, "disabled")
     if not may_book_paid_session(client, profile):
-        return _refusal("not_eligible", NOT_ELIGIBLE.format(name=profile.display_name))
+        raise PaidBookingError(NOT_ELIGIBLE.format(name=profile.display_name), "not_eligible")
     if not profile.fee_minor:
-        return _refusal("not_bookable", NO_FEE.format(name=profile.display_name))
+        raise PaidBookingError(NO_FEE.format(name=profile.display_name), "not_bookable")
     if format_slug not in profile.format_slugs():
-        return _refusal("invalid", "Choose how you would like to meet.")
+        raise PaidBookingError("Choose how you would like to meet.", "invalid")
     if start_utc is None:
-        return _refusal("invalid", "Choose a time for your session.")
+        raise PaidBookingError("Choose a time for your session.", "invalid")
     # The slot check of every booking (it also releases this specialist's lapsed holds first).
     calendar, problem = validate_slot(profile, start_utc, now, duration_minutes=profile.session_minutes)
     if problem is not None:
-        return _refusal(problem, SLOT_TAKEN if problem == "taken" else NOT_A_SLOT)
+        raise PaidBookingError(SLOT_TAKEN if problem == "taken" else NOT_A_SLOT, problem)
 
     consultation = Consultation(
         client_id=client.id, specialist_id=profile.id, kind=ConsultationKind.PAID,
@@ -117,15 +103,15 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
         created.append(payment)
 
     try:
-        error = place_booking(consultation, calendar, after=open_checkout)
+        place_booking(consultation, calendar, after=open_checkout)
     except ProviderError as exc:
         log.warning("checkout for specialist %s not created (%s); hold rolled back", profile.id, exc)
-        return _refusal("provider", PROVIDER_UNAVAILABLE)
-    if error is not None:
-        return _refusal("taken", SLOT_TAKEN)
+        raise PaidBookingError(PROVIDER_UNAVAILABLE, "provider") from exc
+    except BookingError as exc:
+        raise PaidBookingError(SLOT_TAKEN, "taken") from exc
     payment = created[0]
     log.info("paid session %s held, payment %s pending", consultation.id, payment.id)
-    return PaidBookingResult(payment=payment)
+    return payment
 
 
 def checkout_request(payment: Payment, consultation: Consultation, client: User,
@@ -198,5 +184,5 @@ def payment_for_checkout(checkout_id: str | None, user: User) -> Payment | None:
     return payment
 
 
-__all__ = ["PaidBookingResult", "book_paid_session", "checkout_redirect", "checkout_request",
+__all__ = ["PaidBookingError", "book_paid_session", "checkout_redirect", "checkout_request",
            "payment_for_checkout"]

@@ -24,6 +24,13 @@ def may_book_paid_session(client: Any, profile: SpecialistProfile) -> bool:
     ))))
 
 
+def offers_paid_follow_up(consultation: Consultation, user: Any) -> bool:
+    """Whether the consultation's page offers ``user`` "Book a paid session": the client of a free
+    consultation whose outcome was "proceed"."""
+    return (consultation.kind is ConsultationKind.FREE and consultation.outcome is ConsultationOutcome.PROCEED
+            and consultation.is_client(user))
+
+
 def paid_session_slots(profile: SpecialistProfile, now: datetime | None = None) -> list[datetime]:
     """Free UTC start times for a session of ``profile.session_minutes`` (the same engine and
     calendar — rules, overrides, buffer, notice, horizon, bookings, holds — as free consultations)."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from marketplace.consultations.services import BookingError
 from marketplace.domain import DomainError
 
 HOLD_MINUTES = 15
@@ -22,3 +23,10 @@ HOLD_EXPIRED = "This reservation has expired because the payment was not complet
 
 class PaymentError(DomainError):
     """A payment rule was broken; the message is shown to the person (nothing changed)."""
+
+
+class PaidBookingError(BookingError):
+    """A paid session was not booked (nothing held, nothing charged). Besides the booking codes
+    (``taken``, ``invalid``, ``not_bookable``) ``code`` is ``disabled`` (no payment provider),
+    ``not_eligible`` (no free consultation that agreed to proceed) or ``provider`` (the provider
+    failed to open the checkout)."""

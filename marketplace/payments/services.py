@@ -16,28 +16,33 @@ from __future__ import annotations
 
 from marketplace.consultations.services import HOLD_RELEASED_REASON
 from marketplace.payments.checkout import (
-    PaidBookingResult,
     book_paid_session,
     checkout_redirect,
     payment_for_checkout,
 )
-from marketplace.payments.eligibility import may_book_paid_session, paid_session_slots, paid_session_week
+from marketplace.payments.eligibility import (
+    may_book_paid_session,
+    offers_paid_follow_up,
+    paid_session_slots,
+    paid_session_week,
+)
 from marketplace.payments.holds import (
     expire_checkouts,
     release_expired_holds,
     release_holds_before_booking,
     release_holds_of_deleted_user,
 )
-from marketplace.payments.policy import HOLD_MINUTES, NOT_ELIGIBLE, PAYMENTS_DISABLED, PaymentError
+from marketplace.payments.policy import HOLD_MINUTES, NOT_ELIGIBLE, PAYMENTS_DISABLED, PaidBookingError, PaymentError
 from marketplace.payments.providers import payments_enabled
 from marketplace.payments.refunds import RefundPolicy, cancel_paid_session, refund_policy, retry_refund
 from marketplace.payments.reports import export_payments, list_payments
 from marketplace.payments.webhooks import process_event, record_event
 
 __all__ = [
-    "HOLD_MINUTES", "HOLD_RELEASED_REASON", "NOT_ELIGIBLE", "PAYMENTS_DISABLED", "PaidBookingResult",
+    "HOLD_MINUTES", "HOLD_RELEASED_REASON", "NOT_ELIGIBLE", "PAYMENTS_DISABLED", "PaidBookingError",
     "PaymentError", "RefundPolicy", "book_paid_session", "cancel_paid_session", "checkout_redirect",
-    "expire_checkouts", "export_payments", "list_payments", "may_book_paid_session", "paid_session_slots",
+    "expire_checkouts", "export_payments", "list_payments", "may_book_paid_session", "offers_paid_follow_up",
+    "paid_session_slots",
     "paid_session_week", "payment_for_checkout", "payments_enabled", "process_event", "record_event",
     "refund_policy", "release_expired_holds", "release_holds_before_booking", "release_holds_of_deleted_user",
     "retry_refund",

@@ -13,14 +13,16 @@ from flask_login import current_user, login_required
 
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
-from marketplace.consultations.models import Consultation
+from marketplace.consultations.hooks import CONSULTATION_PAGE
+from marketplace.consultations.models import Consultation, ConsultationKind
 from marketplace.consultations.services import format_label, safe_format_param, week_query
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import csrf, limiter
+from marketplace.parts import Part, page_parts
 from marketplace.payments import bp
 from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
-from marketplace.payments.models import Payment
+from marketplace.payments.models import Payment, payment_of
 from marketplace.payments.providers import WebhookRejected, payments_enabled, provider_named
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
 from marketplace.specialists.services import profile_for_viewer
@@ -32,19 +34,19 @@ _STATUS = {"disabled": 200, "not_eligible": 403, "not_bookable": 409, "invalid":
            "provider": 503}
 
 
-# --- template helpers (the consultation-page partial) ------------------------------------------
+# --- the part of the consultation page (marketplace.parts) --------------------------------------
 
-@bp.app_template_global()
-def paid_session_policy(consultation: Consultation) -> svc.RefundPolicy | None:
-    """What cancelling this paid session now means for the viewer's money (None if unpaid)."""
-    return svc.refund_policy(consultation, current_user)
-
-
-@bp.app_template_global()
-def can_book_paid_session(consultation: Consultation) -> bool:
-    """Show "Book a paid session" on a free consultation whose outcome allows it."""
-    return (consultation.is_free and consultation.outcome is not None
-            and consultation.outcome.value == "proceed" and consultation.is_client(current_user))
+@page_parts.register(CONSULTATION_PAGE, "payment")
+def _payment_box(consultation: Consultation, viewer: Any, **_: Any) -> Part | None:
+    """A paid session's payment, refund state and cancellation policy (what cancelling now means for
+    the viewer's money); on a free consultation that agreed to proceed, the client's "Book a paid
+    session"."""
+    payment = payment_of(consultation) if consultation.kind is ConsultationKind.PAID else None
+    if payment is None and not svc.offers_paid_follow_up(consultation, viewer):
+        return None
+    policy = svc.refund_policy(consultation, viewer) if payment is not None else None
+    return Part("payments/_consultation_payment.html", {"consultation": consultation, "payment": payment,
+                                                        "policy": policy})
 
 
 # --- booking -----------------------------------------------------------------------------------
@@ -73,11 +75,12 @@ def book(slug: str) -> Any:
         return _render_book(profile, form)
     if not form.validate_on_submit():
         return _render_book(profile, form, status=422)
-    result = svc.book_paid_session(current_user, profile, form.start_utc, form.format.data)
-    if not result.ok:
-        return _render_book(profile, form, status=_STATUS.get(result.error or "", 422), error=result.message)
-    assert result.payment is not None and result.payment.checkout_url is not None  # ok: a Checkout Session
-    return redirect(result.payment.checkout_url, code=303)
+    try:
+        payment = svc.book_paid_session(current_user, profile, form.start_utc, form.format.data)
+    except svc.PaidBookingError as exc:
+        return _render_book(profile, form, status=_STATUS.get(exc.code, 422), error=exc.message)
+    assert payment.checkout_url is not None  # booked: a checkout was opened
+    return redirect(payment.checkout_url, code=303)
 
 
 @bp.route("/checkout/<int:payment_id>")

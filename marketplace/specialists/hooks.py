@@ -22,12 +22,26 @@ The featured domain registers, at import time of its ``services`` module::
 
 With nothing registered, a profile counts as having hours, nobody is featured, and the other
 hooks do nothing.
+
+Pages of this domain that show parts of later domains (``marketplace.parts.page_parts``; the
+later domain registers a part function under these names, the page's view gathers them):
+
+* ``PROFILE_CARD`` — the profile's booking card, cached with the page for everyone in one zone
+  (context: ``profile``, ``tz``, ``src``, ``preview``): consultations' free times;
+* ``PROFILE_PERSON`` — what the profile shows to this viewer, composed per request (context:
+  ``profile`` — a ``ProfileHead`` on a cached page —, ``viewer``, ``preview``): consultations'
+  ``standing`` (the client's consultation with the specialist) and ``admin_upcoming``;
+* ``PROFILE_EDITOR`` — the specialist's dashboard (context: ``profile``, ``viewer``): featured's note.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+PROFILE_CARD = "specialists.profile.card"
+PROFILE_PERSON = "specialists.profile.person"
+PROFILE_EDITOR = "specialists.edit"
 
 # How weekly hours follow a change of the profile's time zone.
 KEEP_CLOCK = "clock"  # 09:00 stays 09:00 in the new zone

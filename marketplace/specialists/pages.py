@@ -39,6 +39,7 @@ from sqlalchemy import Select, bindparam, select
 from werkzeug.datastructures import MultiDict
 
 from marketplace.extensions import db
+from marketplace.parts import page_parts
 from marketplace.specialists.directory import (
     DirectoryFilters,
     listed_countries,
@@ -47,6 +48,7 @@ from marketplace.specialists.directory import (
     vocabulary_slugs,
 )
 from marketplace.specialists.forms import DirectoryFilterForm
+from marketplace.specialists.hooks import PROFILE_CARD
 from marketplace.specialists.models import SpecialistProfile, owns_profile
 from marketplace.templating import CachedPage, cached_at_version, render_fragment, render_page_shell
 
@@ -114,12 +116,21 @@ class ProfilePage:
     def preview(self) -> bool:
         return not self.profile.is_listed
 
-    def response(self) -> Markup | str:
-        context = {"page": self, "profile": self.profile, "labels": self.labels, "tz": self.tz}
+    def response(self, parts: dict[str, Any]) -> Markup | str:
+        """The page for this request; ``parts``: the person's parts of later domains (``PROFILE_PERSON``,
+        gathered by the view for this viewer)."""
+        context = {"page": self, "profile": self.profile, "labels": self.labels, "tz": self.tz, "parts": parts}
         if self.cached is None:
-            card = render_template(BOOKING_CARD, profile=self.profile, preview=True)  # their real slots
+            card = render_template(BOOKING_CARD, parts=booking_card_parts(self.profile, self.tz, preview=True))
             return render_template("specialists/profile.html", booking_card=Markup(card), **context)  # noqa: S704
         return self.cached.response(booking_card=Markup(self.card), **context)  # noqa: S704 (rendered, autoescaped)
+
+
+def booking_card_parts(profile: SpecialistProfile | ProfileHead, tz: str, *, preview: bool = False) -> dict[str, Any]:
+    """The booking card's parts (``PROFILE_CARD``: later domains' free times) in zone ``tz``, for
+    this request's campaign source (``preview``: the owner's view of an unlisted profile)."""
+    src = "campaign" if request.args.get("src") == "campaign" else None
+    return page_parts.gather(PROFILE_CARD, profile=profile, tz=tz, src=src, preview=preview)
 
 
 @cache
@@ -180,7 +191,7 @@ def _published_page(profile_id: int, slug: str, tz: str) -> ProfilePage | None:
             return {"head": None}
         profile, labels = found
         return {**render_page_shell("specialists/profile.html", profile=profile, labels=labels, tz=tz),
-                "card": str(render_fragment(BOOKING_CARD, profile=profile)),
+                "card": str(render_fragment(BOOKING_CARD, parts=booking_card_parts(profile, tz))),
                 "head": ProfileHead.of(profile), "labels": labels}
 
     # Keyed by the profile's version (every committed change to its row bumps it) and its

@@ -27,10 +27,11 @@ from marketplace.auth.models import Role
 from marketplace.database import utcnow
 from marketplace.extensions import limiter
 from marketplace.forms import ActionForm
+from marketplace.parts import page_parts
 from marketplace.security import PROMPT_SPECIALIST_PROFILE, account_key, login_required_with_prompt, role_required
 from marketplace.specialists import bp
 from marketplace.specialists.forms import ProfileForm
-from marketplace.specialists.hooks import directory_hooks
+from marketplace.specialists.hooks import PROFILE_EDITOR, PROFILE_PERSON, directory_hooks
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.pages import directory_page, profile_page
 from marketplace.specialists.photos import is_photo_filename, photo_folder
@@ -67,7 +68,8 @@ def profile(slug: str) -> ResponseReturnValue:
     page = profile_page(slug, current_user, viewer_timezone())
     if page is None:
         abort(404)
-    return page.response()
+    return page.response(page_parts.gather(PROFILE_PERSON, profile=page.profile, viewer=current_user,
+                                           preview=page.preview))
 
 
 @bp.route("/photos/<filename>")
@@ -165,7 +167,8 @@ def _editor(form: ProfileForm, profile: SpecialistProfile, status: int) -> Any:
     missing = missing_for_publishing(profile)
     return render_template("specialists/edit.html", form=form, profile=profile, missing=missing,
                            hours_missing=HOURS_MISSING, availability_link=AVAILABILITY_LINK,
-                           has_hours=HOURS_MISSING not in missing), status
+                           has_hours=HOURS_MISSING not in missing,
+                           parts=page_parts.gather(PROFILE_EDITOR, profile=profile, viewer=current_user)), status
 
 
 def _attach_error(form: ProfileForm, exc: ProfileError) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from marketplace.auth.models import Role, User
 from marketplace.consultations.availability import free_slots_for, refresh_next_available, set_weekly_hours
-from marketplace.consultations.booking import SLOT_TAKEN, book_free_consultation, format_slot
+from marketplace.consultations.booking import SLOT_TAKEN, BookingError, book_free_consultation, format_slot
 from marketplace.consultations.models import Consultation, OccupiedBlock
 from marketplace.database import commit, rollback, utcnow
 from marketplace.extensions import db
@@ -89,11 +89,12 @@ def service_job(client_id: int, profile_id: int, slot: Any) -> Callable[[Callabl
         _ = profile.formats  # loaded before the barrier, like a request that parsed its form
         db.session.commit()  # end the read transaction; nothing is held while waiting
         wait()
-        result = book_free_consultation(client, profile, slot, "video", "Racing for this slot")
-        if result.ok:
-            return "ok"
-        assert result.message == SLOT_TAKEN or result.error == "duplicate", result.message
-        return result.error or "?"
+        try:
+            book_free_consultation(client, profile, slot, "video", "Racing for this slot")
+        except BookingError as exc:
+            assert exc.message == SLOT_TAKEN or exc.code == "duplicate", exc.message
+            return exc.code
+        return "ok"
 
     return job
 

@@ -15,7 +15,13 @@ from sqlalchemy import delete, func, select
 
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import refresh_next_available, set_weekly_hours
-from marketplace.consultations.booking import SLOT_TAKEN, book_free_consultation, format_slot, reschedule_consultation
+from marketplace.consultations.booking import (
+    SLOT_TAKEN,
+    BookingError,
+    book_free_consultation,
+    format_slot,
+    reschedule_consultation,
+)
 from marketplace.consultations.lifecycle import cancel_consultation
 from marketplace.consultations.models import (
     AvailabilityOverride,
@@ -73,10 +79,9 @@ def book_via_http(client, profile, slot: datetime, note: str = "I feel anxious a
 def book(client_user, profile, slot: datetime | None = None, note: str | None = "A note", fmt: str = "video"):
     """Book through the service (committed); returns the consultation."""
     slot = slot or first_free_slot(profile)
-    result = book_free_consultation(client_user, profile, slot, fmt, note)
-    assert result.ok, result.message
+    consultation = book_free_consultation(client_user, profile, slot, fmt, note)
     db.session.commit()
-    return result.consultation
+    return consultation
 
 
 def move_into_past(consultation, hours: float = 1) -> None:
@@ -281,8 +286,9 @@ def test_completed_consultation_blocks_rebooking(client, specialist, client_user
     move_into_past(consultation)
     consultation.state = ConsultationState.COMPLETED
     db.session.commit()
-    result = book_free_consultation(client_user, specialist, first_free_slot(specialist), "video")
-    assert result.error == "duplicate"
+    with pytest.raises(BookingError) as refused:
+        book_free_consultation(client_user, specialist, first_free_slot(specialist), "video")
+    assert refused.value.code == "duplicate"
 
 
 def test_database_refuses_a_second_open_free_consultation_for_the_pair(app, specialist, client_user):
@@ -330,8 +336,9 @@ def test_buffer_blocks_the_neighbouring_slot(app, make_specialist, make_user):
     slots = set(free_slots_for(profile))
     assert slot + timedelta(minutes=30) not in slots and slot - timedelta(minutes=30) not in slots
     assert slot + timedelta(minutes=60) in slots
-    result = book_free_consultation(make_user(Role.CLIENT), profile, slot + timedelta(minutes=30), "video")
-    assert result.error == "taken" and result.message == SLOT_TAKEN
+    with pytest.raises(BookingError) as refused:
+        book_free_consultation(make_user(Role.CLIENT), profile, slot + timedelta(minutes=30), "video")
+    assert refused.value.code == "taken" and refused.value.message == SLOT_TAKEN
 
 
 # --- my consultations and the consultation page ---------------------------------------------------
@@ -567,8 +574,9 @@ def test_reschedule_race_loser_keeps_the_old_booking(specialist, client_user, ma
     rival = book(make_user(Role.CLIENT), specialist, first_free_slot(specialist, after_hours=96))
     db.session.add(OccupiedBlock(specialist_id=specialist.id, block_start_utc=target, consultation_id=rival.id))
     db.session.commit()
-    result = reschedule_consultation(consultation, client_user, target)
-    assert result.error in ("taken", "invalid")
+    with pytest.raises(BookingError) as refused:
+        reschedule_consultation(consultation, client_user, target)
+    assert refused.value.code in ("taken", "invalid")
     db.session.commit()
     db.session.refresh(consultation)
     assert consultation.state is ConsultationState.REQUESTED
@@ -592,14 +600,23 @@ def test_booking_succeeds_when_smtp_is_down(app, client, specialist, client_user
 
 # --- profile partial, availability editor, stats --------------------------------------------------
 
+def profile_card(profile) -> str:
+    """The profile page's booking card as the page gathers it (its PROFILE_CARD parts) in the viewer's zone."""
+    from flask import render_template
+
+    from marketplace.specialists.pages import booking_card_parts
+    from marketplace.timeutil import viewer_timezone
+
+    return render_template("specialists/_booking_card.html", parts=booking_card_parts(profile, viewer_timezone()))
+
+
 def test_profile_partial_lists_next_slots_in_viewer_zone(app, specialist, client_user):
-    from flask import render_template_string
     from flask_login import login_user
 
     slot = first_free_slot(specialist)
     with app.test_request_context("/"):
         login_user(client_user)
-        html = render_template_string('{% include "consultations/_profile_booking.html" %}', profile=specialist)
+        html = profile_card(specialist)
     tokyo = slot.astimezone(ZoneInfo("Asia/Tokyo"))
     assert "Asia/Tokyo" in html and "Book a free consultation" in html
     assert re.search("slot=" + format_slot(slot).replace(":", "(:|%3A)"), html)
@@ -608,21 +625,17 @@ def test_profile_partial_lists_next_slots_in_viewer_zone(app, specialist, client
 
 
 def test_profile_partial_keeps_the_campaign_source(app, specialist):
-    from flask import render_template_string
-
     with app.test_request_context("/?src=campaign"):
-        html = render_template_string('{% include "consultations/_profile_booking.html" %}', profile=specialist)
+        html = profile_card(specialist)
     assert f"/specialists/{specialist.slug}/book?src=campaign" in html
     assert html.count("src=campaign") == html.count("/book?")
 
 
 def test_profile_partial_says_paid_sessions_only_without_free_consultation(app, make_specialist):
     """Not empty (issue 14): without a word, the profile read as fully booked. No times, no booking."""
-    from flask import render_template_string
-
     profile = make_specialist(offers_free_consultation=False)
     with app.test_request_context("/"):
-        html = render_template_string('{% include "consultations/_profile_booking.html" %}', profile=profile)
+        html = profile_card(profile)
     assert 'data-testid="paid-only"' in html and "Offers paid sessions only" in html
     assert "/book" not in html and "No free times" not in html
 
@@ -632,12 +645,10 @@ def statements(counter) -> list[str]:
 
 
 def test_profile_partial_query_count(app, specialist, count_queries):
-    from flask import render_template_string
-
     assert specialist.slug  # loaded before counting (the fixture's commit expired it)
     with app.test_request_context("/"):
         with count_queries() as counter:
-            render_template_string('{% include "consultations/_profile_booking.html" %}', profile=specialist)
+            profile_card(specialist)
     # the precomputed availability snapshot
     assert len(statements(counter)) == 1, counter.statements
 
@@ -752,8 +763,7 @@ def test_stats_count_a_rescheduled_consultation_as_rescheduled_not_cancelled(cli
     """A booking the client moved to another time is not "Cancelled", and the move is one booking."""
     mover, canceller = make_user(Role.CLIENT), make_user(Role.CLIENT)
     moved = book(mover, specialist, first_free_slot(specialist))
-    result = reschedule_consultation(moved, mover, first_free_slot(specialist, after_hours=48))
-    assert result.ok, result.message
+    reschedule_consultation(moved, mover, first_free_slot(specialist, after_hours=48))
     db.session.commit()
     cancelled = book(canceller, specialist, first_free_slot(specialist, after_hours=96))
     cancel_consultation(cancelled, canceller, "Plans changed")

@@ -9,6 +9,7 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
+from marketplace.consultations.hooks import STATS_PAGE
 from marketplace.database import commit, utcnow
 from marketplace.extensions import db
 from marketplace.featured.models import Campaign, CampaignStat, FeaturedEntry
@@ -26,7 +27,9 @@ from marketplace.featured.services import (
     increment_campaign_stat,
     today_utc,
 )
-from marketplace.specialists.models import SpecialistProfile, VerificationStatus
+from marketplace.parts import page_parts
+from marketplace.specialists.hooks import PROFILE_EDITOR
+from marketplace.specialists.models import SpecialistProfile, VerificationStatus, profile_of
 
 INELIGIBLE = {
     "unverified": ({"verification_status": VerificationStatus.PENDING}, REASON_NOT_VERIFIED),
@@ -292,16 +295,19 @@ def test_bookings_are_counted_from_campaign_sourced_consultations(app, make_spec
 
 # --- the specialist's own view --------------------------------------------------------------
 
-def _render_for(app, user, template):
+def _render_for(app, user, page):
+    """The parts of later domains that ``page`` shows (featured's), gathered as its view does."""
     with app.test_request_context("/"):
-        return render_template_string(f'{{% include "{template}" %}}', current_user=user)
+        parts = page_parts.gather(page, profile=profile_of(user), viewer=user)
+        return render_template_string("{% for part in parts.values() if part %}{% include part.template %}{% endfor %}",
+                                      parts=parts, current_user=user)
 
 
 def test_dashboard_note_says_featured_or_how_to_become_eligible(app, make_specialist):
     featured, no_free = make_specialist(), make_specialist(offers_free_consultation=False)
     make_campaign(featured, name="Winter campaign")
-    assert "You are featured in “Winter campaign”" in _render_for(app, featured.user, "featured/_dashboard_note.html")
-    note = _render_for(app, no_free.user, "featured/_dashboard_note.html")
+    assert "You are featured in “Winter campaign”" in _render_for(app, featured.user, PROFILE_EDITOR)
+    note = _render_for(app, no_free.user, PROFILE_EDITOR)
     assert "Offer free consultations to be eligible for the campaign" in note
     assert "You are featured" not in note
 
@@ -311,7 +317,7 @@ def test_specialist_stats_partial_shows_own_numbers(app, client, make_specialist
     make_campaign(a, b, name="Winter campaign")
     client.get("/")
     client.get(f"/specialists/{a.slug}?src=campaign")
-    html = _render_for(app, a.user, "featured/_specialist_stats.html")
+    html = _render_for(app, a.user, STATS_PAGE)
     row = re.search(r"<th scope=\"row\">Winter campaign</th>(.*?)</tr>", html, re.S).group(1)
     assert re.findall(r"<td>(\d+)</td>", row) == ["1", "1", "0"]
 

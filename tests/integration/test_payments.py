@@ -487,13 +487,7 @@ def test_late_cancellation_is_not_refunded_and_policy_is_shown(stripe_app: Any, 
     assert policy is not None and not policy.refundable
     assert "not be refunded" in policy.message
     # The policy is rendered where the cancel action is (the consultation page partial).
-    from flask import render_template_string
-    from flask_login import login_user
-
-    with stripe_app.test_request_context():
-        login_user(client_user)
-        html = render_template_string('{% include "payments/_consultation_payment.html" %}',
-                                      consultation=consultation)
+    html = _render_partial(stripe_app, consultation, client_user)
     assert "less than 24 hours before the start" in html and "Paid" in html
 
     assert not _cancel(consultation, client_user).refundable
@@ -597,12 +591,18 @@ def test_two_clients_racing_for_one_paid_slot_get_one_hold(stripe_app: Any, pair
 # --- what people see -----------------------------------------------------------------------------
 
 def _render_partial(app: Any, consultation: Consultation, viewer: Any) -> str:
-    from flask import render_template
+    """The consultation page's parts of later domains (payments' box), gathered as its view does."""
+    from flask import render_template_string
     from flask_login import login_user
+
+    from marketplace.consultations.hooks import CONSULTATION_PAGE
+    from marketplace.parts import page_parts
 
     with app.test_request_context():
         login_user(viewer)
-        return render_template("payments/_consultation_payment.html", consultation=consultation)
+        parts = page_parts.gather(CONSULTATION_PAGE, consultation=consultation, viewer=viewer)
+        return render_template_string("{% for part in parts.values() if part %}{% include part.template %}{% endfor %}",
+                                      parts=parts)
 
 
 def test_consultation_page_partial_shows_payment_state(stripe_app: Any, client: Any, auth: Any, pair: Any,

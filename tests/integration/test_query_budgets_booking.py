@@ -25,7 +25,7 @@ from tests.integration.test_consultations import first_free_slot, login, open_al
 
 BOOKING_POST_BUDGET = 15
 BOOKING_PAGE_BUDGET = 7  # user, profile, formats, open free consultation, snapshot, unread count (+ BEGIN)
-REFRESH_JOB_BUDGET = 9  # + the busy times read from the specialists' other calendars (one SELECT per chunk)
+REFRESH_JOB_BUDGET = 8  # + the busy times read from the specialists' other calendars (one SELECT per chunk)
 
 
 @contextmanager

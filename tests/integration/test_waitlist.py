@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import add_date_override, free_slots_for, refresh_next_available
-from marketplace.consultations.booking import SLOT_TAKEN, book_free_consultation
+from marketplace.consultations.booking import SLOT_TAKEN, BookingError, book_free_consultation
 from marketplace.consultations.lifecycle import cancel_consultation
 from marketplace.consultations.models import (
     Consultation,
@@ -57,11 +57,9 @@ def specialist_with_hours(make_specialist, start: str = "10:00", end: str = "10:
 
 
 def book(client, profile, start: datetime | None = None) -> Consultation:
-    result = book_free_consultation(client, profile, start or free_slots_for(profile)[0], "video")
-    assert result.ok, result.message
+    consultation = book_free_consultation(client, profile, start or free_slots_for(profile)[0], "video")
     commit()
-    assert result.consultation is not None
-    return result.consultation
+    return consultation
 
 
 def join(client, profile, **prefs) -> WaitlistEntry:
@@ -150,8 +148,9 @@ def test_a_cancellation_offers_the_time_to_the_first_waiting_client_and_holds_it
     assert len(blocks) == 2 and all(b.consultation_id is None for b in blocks)
     # Held: nobody else sees it or can book it.
     assert free_slots_for(profile) == []
-    result = book_free_consultation(second, profile, booking.start_utc, "video")
-    assert result.error == "taken" and result.message == SLOT_TAKEN
+    with pytest.raises(BookingError) as refused:
+        book_free_consultation(second, profile, booking.start_utc, "video")
+    assert refused.value.code == "taken" and refused.value.message == SLOT_TAKEN
     db.session.rollback()
     # The e-mail: the time in the client's zone, named, and the claim link.
     [mail] = mails_to(app, first)
@@ -198,22 +197,22 @@ def test_claiming_books_through_the_booking_service_and_leaves_the_waitlist(app,
     commit()
     [offer] = offers()
 
-    result = claim_offer(offer, waiter, "video", "Hello")
+    claimed = claim_offer(offer, waiter, "video", "Hello")
     commit()
 
-    assert result.ok and result.consultation is not None
     db.session.rollback()
     offer = db.session.get(WaitlistOffer, offer.id)
-    assert offer.state is OfferState.CLAIMED and offer.consultation_id == result.consultation.id
-    consultation = db.session.get(Consultation, result.consultation.id)
+    assert offer.state is OfferState.CLAIMED and offer.consultation_id == claimed.id
+    consultation = db.session.get(Consultation, claimed.id)
     assert consultation.client_id == waiter.id and consultation.start_utc == booking.start_utc
     assert consultation.state is ConsultationState.REQUESTED
     blocks = db.session.scalars(select(OccupiedBlock).where(OccupiedBlock.specialist_id == profile.id)).all()
     assert {b.consultation_id for b in blocks} == {consultation.id}
     assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 0
     # A second tap says so, and changes nothing.
-    again = claim_offer(offer, waiter, "video")
-    assert again.error == "claimed" and again.message == OFFER_CLAIMED
+    with pytest.raises(BookingError) as again:
+        claim_offer(offer, waiter, "video")
+    assert again.value.code == "claimed" and again.value.message == OFFER_CLAIMED
 
 
 def test_someone_elses_offer_cannot_be_claimed(app, full_specialist, make_user):
@@ -224,7 +223,8 @@ def test_someone_elses_offer_cannot_be_claimed(app, full_specialist, make_user):
     commit()
     [offer] = offers()
 
-    assert not claim_offer(offer, other, "video").ok
+    with pytest.raises(BookingError):
+        claim_offer(offer, other, "video")
     assert offer_from_token(offer_token(offer)).id == offer.id
     assert offer_from_token("not-a-token") is None
     assert offers(OfferState.OFFERED)[0].id == offer.id
@@ -255,8 +255,9 @@ def test_expiry_passes_the_time_to_the_next_client_exactly_once(app, full_specia
         OccupiedBlock.waitlist_offer_id == everything[1].id)) == 2
     # The first client is still waiting, and the late claim is told what happened.
     assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 3
-    late = claim_offer(everything[0], waiters[0], "video", now=later)
-    assert late.error == "expired" and late.message == OFFER_ENDED
+    with pytest.raises(BookingError) as late:
+        claim_offer(everything[0], waiters[0], "video", now=later)
+    assert late.value.code == "expired" and late.value.message == OFFER_ENDED
 
 
 def test_an_offer_not_yet_swept_cannot_be_claimed_after_its_hold(app, full_specialist, make_user):
@@ -267,9 +268,10 @@ def test_an_offer_not_yet_swept_cannot_be_claimed_after_its_hold(app, full_speci
     commit()
     [offer] = offers()
 
-    result = claim_offer(offer, waiter, "video", now=offer.expires_at + timedelta(seconds=1))
+    with pytest.raises(BookingError) as late:
+        claim_offer(offer, waiter, "video", now=offer.expires_at + timedelta(seconds=1))
 
-    assert result.error == "expired"
+    assert late.value.code == "expired"
     assert offers(OfferState.OFFERED) != []
 
 

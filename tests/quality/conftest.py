@@ -167,10 +167,7 @@ def _build_consultation(w: World) -> Any:
     from marketplace.consultations.booking import book_free_consultation
 
     slots = free_slots_for(w.profile)
-    result = book_free_consultation(w.users["client"], w.profile, slots[0], "video", NOTE_TEXT)
-    if result.consultation is None:
-        raise RuntimeError(f"booking failed: {result}")
-    return result.consultation
+    return book_free_consultation(w.users["client"], w.profile, slots[0], "video", NOTE_TEXT)
 
 
 def _build_rule(w: World) -> Any:

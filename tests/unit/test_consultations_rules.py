@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from marketplace.consultations.booking import BookingResult, format_slot, parse_slot
+from marketplace.consultations.booking import SLOT_TAKEN, BookingError, format_slot, parse_slot, slot_refusal
 from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
@@ -95,9 +95,11 @@ def test_uid_is_stable_and_inherited():
     assert c.uid == "consultation-3@balance.example"
 
 
-def test_booking_result():
-    assert BookingResult(error="taken", message="m").taken
-    assert not BookingResult(error="taken").ok
+def test_a_refused_booking_is_a_booking_error_with_its_code():
+    taken = slot_refusal("taken")
+    assert (taken.code, taken.message, taken.taken) == ("taken", SLOT_TAKEN, True)
+    assert (slot_refusal("invalid").code, slot_refusal("invalid").taken) == ("invalid", False)
+    assert BookingError("Choose a time.").code == "invalid"
 
 
 # --- the deadline of a request (issue 13, item 5) --------------------------------------------------

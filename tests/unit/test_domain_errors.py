@@ -8,7 +8,10 @@ import inspect
 import pkgutil
 
 import marketplace
+from marketplace.consultations import booking
 from marketplace.domain import DomainError
+from marketplace.payments import checkout
+from marketplace.payments.policy import PaidBookingError, PaymentError
 
 DOMAINS = ("account", "admin", "articles", "auth", "clients", "consultations", "contact", "featured", "main",
            "messaging", "payments", "questions", "specialists")
@@ -36,3 +39,14 @@ def test_a_domain_error_carries_message_code_and_field():
     error = DomainError("Choose a time.", code="invalid", field="slot")
     assert (str(error), error.message, error.code, error.field) == ("Choose a time.", "Choose a time.", "invalid", "slot")
     assert DomainError("No.").code == "refused"
+
+
+def test_bookings_refuse_with_domain_errors_not_result_objects():
+    """Booking, rescheduling and paid booking raise ``BookingError`` (paid: its subclass) with the
+    codes the views map to a status; no result objects with string codes remain."""
+    found = _domain_exceptions()
+    assert found["marketplace.consultations.booking.BookingError"] is booking.BookingError
+    assert issubclass(booking.BookingError, DomainError) and issubclass(PaidBookingError, booking.BookingError)
+    assert not issubclass(PaidBookingError, PaymentError)  # refused bookings, not failed payments
+    assert PaidBookingError("Payments are not enabled", "disabled").code == "disabled"
+    assert not hasattr(booking, "BookingResult") and not hasattr(checkout, "PaidBookingResult")
