@@ -23,13 +23,14 @@ from zoneinfo import ZoneInfo
 
 from flask import url_for
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
 from marketplace.consultations.availability import SpecialistCalendar
 from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationState
 from marketplace.consultations.services import (
+    BookingError,
     calendar_changed,
     confirm_hold,
     place_booking,
@@ -48,7 +49,7 @@ from marketplace.payments.policy import (
     NOT_ELIGIBLE,
     PAYMENTS_DISABLED,
     PROVIDER_UNAVAILABLE,
-    PaymentError,
+    PaidBookingError,
 )
 from marketplace.payments.providers import (
     ChargeDeclined,
@@ -80,8 +81,9 @@ NOT_FREE = "The session on {when} is not free: choose another start or fewer ses
 UNPAID_REASON = "Not paid: the card was declined"
 
 
-class SeriesError(PaymentError):
-    """A series could not be booked; the message says why (nothing was booked)."""
+class SeriesError(PaidBookingError):
+    """A series could not be booked; the message says why (nothing was booked). Codes: those of
+    ``PaidBookingError`` (``taken`` names the occurrence that is not free)."""
 
 
 def weekly_starts(first_utc: datetime, count: int, zone_name: str) -> list[datetime]:
@@ -170,8 +172,10 @@ def book_series(client: User, profile: SpecialistProfile, start_utc: datetime | 
                     state=ConsultationState.PENDING_PAYMENT, start_utc=start, end_utc=start + duration,
                     format=format_slug, price_minor=profile.fee_minor, currency=profile.currency,
                     hold_expires_at=hold_until, sequence=0, created_at=now)
-                if place_booking(consultation, calendar) is not None:
-                    raise _OccurrenceTaken(start)
+                try:
+                    place_booking(consultation, calendar)
+                except BookingError as lost:
+                    raise _OccurrenceTaken(start) from lost
                 payment = Payment(consultation_id=consultation.id, provider=provider.name,
                                   amount_minor=profile.fee_minor, currency=profile.currency,
                                   status=PaymentStatus.PENDING, created_at=now)
@@ -219,7 +223,9 @@ def _series_for_checkout(provider: str, checkout_id: str | None) -> SessionSerie
         return None
     return db.session.scalar(select(SessionSeries).where(
         SessionSeries.provider == provider, SessionSeries.provider_checkout_id == checkout_id)
-        .options(selectinload(SessionSeries.charges).joinedload(SeriesCharge.consultation)))
+        .options(selectinload(SessionSeries.charges).joinedload(SeriesCharge.consultation),
+                 selectinload(SessionSeries.charges).joinedload(SeriesCharge.payment),
+                 joinedload(SessionSeries.specialist)))
 
 
 def on_card_saved(provider: str, event: ProviderEvent, now: datetime) -> str:
