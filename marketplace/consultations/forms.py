@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from marketplace.consultations.booking import NOTE_MAX_LENGTH
+from marketplace.consultations.cancellation import LateRefund
 from marketplace.consultations.lifecycle import OUTCOME_NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from marketplace.consultations.models import (
     CONFIRM_WITHIN_HOURS_DEFAULT,
@@ -58,6 +59,8 @@ class CancelForm(FlaskForm):
     reason = TextAreaField("Reason for cancelling (optional)", filters=[clean_text],
                            validators=[Optional(), Length(max=REASON_MAX_LENGTH)],
                            description="Optional. If you give one, the specialist will see it.")
+    # The consequence shown with the form (``Consequence.key``): refused if it changed meanwhile.
+    terms = HiddenField()
 
     def for_specialist(self) -> CancelForm:
         self.reason.label.text = "Reason for cancelling"
@@ -162,4 +165,19 @@ class SchedulingSettingsForm(FlaskForm):
         description="A request you have not confirmed within this time — or by your minimum notice before "
                     "its start, if that comes first — expires: the time is freed and the client is told. "
                     "You get a reminder after 12 hours.")
+    free_cancel_notice_hours = SelectField(
+        "Free consultations: cancellation notice", coerce=int,
+        choices=[(0, "None: clients can cancel until the start"), (12, "12 hours"), (24, "24 hours")],
+        validators=[InputRequired()],
+        description="A client who cancels later uses up their free consultation with you. "
+                    "Applies to new bookings only.")
+    paid_cancel_notice_hours = SelectField(
+        "Paid sessions: cancellation notice", coerce=int,
+        choices=[(24, "24 hours"), (48, "48 hours"), (72, "72 hours")], validators=[InputRequired()],
+        description="Clients who cancel earlier get a full refund. Applies to new bookings only.")
+    paid_late_refund = SelectField(
+        "Paid sessions: a later cancellation or a missed session", coerce=str,
+        choices=[(LateRefund.FULL.value, "Full refund"), (LateRefund.HALF.value, "Half refund"),
+                 (LateRefund.NONE.value, "No refund")], validators=[InputRequired()],
+        description="If you cancel, the client always gets a full refund.")
     version_id = HiddenField()

@@ -6,12 +6,15 @@ the app factory (``marketplace.create_app``) does the registering::
 
     booking_hooks.before_booking(release_holds_before_booking)  # (specialist_id, now)
     booking_hooks.on_cancel(cancel_paid_session)                # (consultation, actor)
+    booking_hooks.on_no_show(settle_no_show)                    # (consultation, specialist)
 
 * ``before_booking`` runs inside the slot check of every booking (``booking.validate_slot``)
   when the specialist's calendar has payment holds past their expiry, so whoever owns those
   holds releases them (and its own records) before the new booking is placed.
 * ``on_cancel`` runs in the same unit of work as a cancellation, after the state change and
   the release of the calendar blocks (the payments domain settles the money there).
+* ``on_no_show`` runs in the same unit of work as the specialist recording a no-show (the
+  payments domain applies the booking's no-show term to a paid session).
 
 With nothing registered (a consultations-only app) both do nothing. Registering the same
 function twice keeps one (the factory runs once per app; several apps share this module).
@@ -31,6 +34,7 @@ OnCancel = Callable[[Any, Any], object]
 class BookingHooks:
     before_booking_hooks: list[BeforeBooking] = field(default_factory=list)
     on_cancel_hooks: list[OnCancel] = field(default_factory=list)
+    on_no_show_hooks: list[OnCancel] = field(default_factory=list)
 
     # --- registration (the app factory) --------------------------------------------------------
 
@@ -44,6 +48,11 @@ class BookingHooks:
             self.on_cancel_hooks.append(func)
         return func
 
+    def on_no_show(self, func: OnCancel) -> OnCancel:
+        if func not in self.on_no_show_hooks:
+            self.on_no_show_hooks.append(func)
+        return func
+
     # --- used by the consultations domain ------------------------------------------------------
 
     def run_before_booking(self, specialist_id: int, now: datetime) -> None:
@@ -52,6 +61,10 @@ class BookingHooks:
 
     def run_on_cancel(self, consultation: Any, actor: Any) -> None:
         for hook in self.on_cancel_hooks:
+            hook(consultation, actor)
+
+    def run_on_no_show(self, consultation: Any, actor: Any) -> None:
+        for hook in self.on_no_show_hooks:
             hook(consultation, actor)
 
 

@@ -26,11 +26,21 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    and_,
+    false,
+    or_,
     text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.consultations.cancellation import (
+    DEFAULT_FREE_NOTICE_HOURS,
+    DEFAULT_LATE_REFUND,
+    DEFAULT_PAID_NOTICE_HOURS,
+    CancellationTerms,
+    LateRefund,
+)
 from marketplace.database import UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model
 from marketplace.specialists.models import FreeTimesMixin
@@ -93,7 +103,9 @@ class ConsultationOutcome(enum.StrEnum):
 CORRECTION_WINDOW = timedelta(hours=24)
 RECORDED_STATES = (ConsultationState.COMPLETED, ConsultationState.NO_SHOW)
 
-ONE_FREE_PER_PAIR_WHERE = "kind = 'free' AND state NOT IN ('cancelled', 'expired')"
+# A free consultation the client cancelled late (``late_cancellation``) still counts: it used up
+# their free consultation with that specialist (``cancellation``).
+ONE_FREE_PER_PAIR_WHERE = "kind = 'free' AND (state NOT IN ('cancelled', 'expired') OR late_cancellation)"
 
 
 # The unique index that refuses a second free consultation of one client with one specialist
@@ -108,7 +120,7 @@ class Consultation(Model):
         CheckConstraint("price_minor IS NULL OR price_minor >= 0", name="consultation_price_non_negative"),
         CheckConstraint("sequence >= 0", name="consultation_sequence_non_negative"),
         # One free consultation per client and specialist; a cancelled or expired one may be
-        # rebooked, a completed (or no-show) one may not.
+        # rebooked, a completed (or no-show) or late-cancelled one may not.
         Index(
             ONE_FREE_PER_PAIR_INDEX,
             "client_id", "specialist_id",
@@ -138,6 +150,14 @@ class Consultation(Model):
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Cancellation terms copied from the specialist's settings at booking (``cancellation``): later
+    # changes of the settings never touch them. Rows booked before the terms existed have the old rule.
+    cancel_notice_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_FREE_NOTICE_HOURS,
+                                                     server_default=text("0"))
+    late_refund: Mapped[LateRefund] = mapped_column(enum_type(LateRefund, 8), default=DEFAULT_LATE_REFUND,
+                                                    server_default=DEFAULT_LATE_REFUND.value)
+    # The client cancelled with less than the notice left (a free one then still uses up the free consultation).
+    late_cancellation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[ConsultationOutcome | None] = mapped_column(enum_type(ConsultationOutcome, 12))
     outcome_note: Mapped[str | None] = mapped_column(String(1000))
@@ -193,6 +213,28 @@ class Consultation(Model):
     @property
     def status_class(self) -> str:
         return "rescheduled" if self.is_rescheduled else self.state.value
+
+    @property
+    def terms(self) -> CancellationTerms:
+        """The cancellation terms this booking was made under."""
+        return CancellationTerms(self.cancel_notice_hours, self.late_refund)
+
+    def take_terms(self, settings: SchedulingSettings) -> None:
+        """Snapshot the specialist's current terms for this booking's kind (at booking)."""
+        terms = settings.terms_for(self.kind)
+        self.cancel_notice_hours, self.late_refund = terms.notice_hours, terms.late_refund
+
+    @hybrid_property
+    def uses_free_consultation(self) -> bool:
+        """A free consultation that counts as the client's one with this specialist: not cancelled or
+        expired, or cancelled late by the client (the rule of ``ONE_FREE_PER_PAIR_INDEX``)."""
+        return self.kind is ConsultationKind.FREE and (self.state not in RELEASED_STATES or self.late_cancellation)
+
+    @uses_free_consultation.inplace.expression
+    @classmethod
+    def _uses_free_consultation_expression(cls) -> Any:
+        return and_(cls.kind == ConsultationKind.FREE,
+                    or_(cls.state.not_in(RELEASED_STATES), cls.late_cancellation.is_(True)))
 
     @property
     def is_released(self) -> bool:
@@ -421,6 +463,10 @@ class SchedulingSettings(Model):
         CheckConstraint("min_notice_minutes >= 0", name="scheduling_notice_non_negative"),
         CheckConstraint("horizon_days >= 1 AND horizon_days <= 365", name="scheduling_horizon_range"),
         CheckConstraint("max_per_day IS NULL OR max_per_day >= 1", name="scheduling_max_per_day_positive"),
+        CheckConstraint("free_cancel_notice_hours >= 0 AND free_cancel_notice_hours <= 168",
+                        name="scheduling_free_cancel_notice_range"),
+        CheckConstraint("paid_cancel_notice_hours >= 0 AND paid_cancel_notice_hours <= 168",
+                        name="scheduling_paid_cancel_notice_range"),
         CheckConstraint(f"confirm_within_hours >= {CONFIRM_WITHIN_HOURS_MIN} "
                         f"AND confirm_within_hours <= {CONFIRM_WITHIN_HOURS_MAX}",
                         name="scheduling_confirm_within_range"),
@@ -436,13 +482,28 @@ class SchedulingSettings(Model):
     # How long a request waits for the specialist before it expires (and the client is told).
     confirm_within_hours: Mapped[int] = mapped_column(Integer, default=CONFIRM_WITHIN_HOURS_DEFAULT,
                                                       server_default=text(str(CONFIRM_WITHIN_HOURS_DEFAULT)))
+    # Cancellation terms offered to new bookings (``cancellation``; each booking keeps its own copy).
+    free_cancel_notice_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_FREE_NOTICE_HOURS,
+                                                          server_default=text(str(DEFAULT_FREE_NOTICE_HOURS)))
+    paid_cancel_notice_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_PAID_NOTICE_HOURS,
+                                                          server_default=text(str(DEFAULT_PAID_NOTICE_HOURS)))
+    paid_late_refund: Mapped[LateRefund] = mapped_column(enum_type(LateRefund, 8), default=DEFAULT_LATE_REFUND,
+                                                         server_default=DEFAULT_LATE_REFUND.value)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version_id: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version_id}
 
     DEFAULTS = {"buffer_minutes": 0, "min_notice_minutes": 720, "horizon_days": 30, "max_per_day": None,
-                "auto_confirm": False, "confirm_within_hours": CONFIRM_WITHIN_HOURS_DEFAULT}
+                "auto_confirm": False, "confirm_within_hours": CONFIRM_WITHIN_HOURS_DEFAULT,
+                "free_cancel_notice_hours": DEFAULT_FREE_NOTICE_HOURS,
+                "paid_cancel_notice_hours": DEFAULT_PAID_NOTICE_HOURS, "paid_late_refund": DEFAULT_LATE_REFUND}
+
+    def terms_for(self, kind: ConsultationKind) -> CancellationTerms:
+        """The cancellation terms a new booking of ``kind`` gets (a free consultation has no refund)."""
+        if kind is ConsultationKind.FREE:
+            return CancellationTerms(self.free_cancel_notice_hours, LateRefund.NONE)
+        return CancellationTerms(self.paid_cancel_notice_hours, self.paid_late_refund)
 
     def confirm_deadline(self, requested_at: datetime, start_utc: datetime) -> datetime:
         """When a request made at ``requested_at`` for ``start_utc`` expires unless confirmed:

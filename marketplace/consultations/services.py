@@ -17,6 +17,7 @@ from marketplace.auth.models import Role, User
 from marketplace.auth.sessions import load_with_user
 from marketplace.consultations.availability import (  # noqa: F401  (re-exported)
     AvailabilityError,
+    CancellationChoice,
     HoursChange,
     add_date_override,
     add_weekly_hours,
@@ -30,6 +31,7 @@ from marketplace.consultations.availability import (  # noqa: F401  (re-exported
     load_calendar,
     load_calendars,
     move_weekly_hours,
+    offered_terms,
     offers_booking,
     preview_slots,
     remove_date_override,
@@ -61,6 +63,13 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     validate_slot,
     week_query,
 )
+from marketplace.consultations.cancellation import (  # noqa: F401  (re-exported)
+    CancellationTerms,
+    Consequence,
+    LateRefund,
+    describe_free_terms,
+    describe_paid_terms,
+)
 from marketplace.consultations.follow_up import (  # noqa: F401  (re-exported)
     expire_requests,
     send_request_reminders,
@@ -78,6 +87,7 @@ from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
     REQUESTS_WAITING,
     ConsultationError,
     cancel_consultation,
+    cancellation_consequence,
     complete_consultation,
     confirm_consultation,
     list_consultations,

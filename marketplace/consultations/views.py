@@ -35,7 +35,7 @@ from marketplace.consultations.forms import (
     WeeklyHoursForm,
     WeeklyRuleEditForm,
 )
-from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState
+from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationOutcome, ConsultationState
 from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import specialist_stats
 from marketplace.database import get_owned_or_404
@@ -69,6 +69,16 @@ def profile_booking_card(profile: SpecialistProfile, preview: bool = False) -> M
     ``preview``: the owner's (or an admin's) view of an unlisted profile, with its real slots."""
     return Markup(render_template("consultations/_profile_booking.html", profile=profile,  # noqa: S704 (autoescaped)
                                   preview=preview))
+
+
+@bp.app_template_global()
+def cancellation_terms_words(profile: SpecialistProfile, kind: str = "free") -> str:
+    """The specialist's cancellation terms for a new booking of ``kind`` ("free" / "paid"), in
+    plain words: shown before booking (the profile's booking card, both booking pages)."""
+    if kind == "paid":
+        return svc.describe_paid_terms(svc.offered_terms(profile.id, ConsultationKind.PAID), profile.fee_minor,
+                                       profile.currency)
+    return svc.describe_free_terms(svc.offered_terms(profile.id, ConsultationKind.FREE), profile.display_name)
 
 
 @bp.app_template_global()
@@ -247,8 +257,12 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
     cancel_form = forms.get("cancel_form") or CancelForm()
     if consultation.is_specialist(current_user):
         cancel_form.for_specialist()
+    consequence = (svc.cancellation_consequence(consultation, current_user)
+                   if consultation.can_cancel(current_user) else None)
+    if consequence is not None:
+        cancel_form.terms.data = consequence.key  # what the person sees is what they confirm
     return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
-                           cancel_form=cancel_form, undo_form=ActionForm(),
+                           cancel_form=cancel_form, consequence=consequence, undo_form=ActionForm(),
                            complete_form=forms.get("complete_form") or CompleteForm(),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(),
                            video_link_form=forms.get("video_link_form") or VideoLinkForm(
@@ -326,7 +340,8 @@ def no_show(consultation_id: int) -> ResponseReturnValue:
 @login_required
 def cancel(consultation_id: int) -> ResponseReturnValue:
     form = CancelForm()
-    return _run_action(consultation_id, svc.cancel_consultation, "The consultation is cancelled.",
+    return _run_action(consultation_id, lambda c, user, reason: svc.cancel_consultation(
+        c, user, reason, expected=form.terms.data or None), "The consultation is cancelled.",
                        form.reason.data, form_name="cancel_form", form=form)
 
 
@@ -387,7 +402,9 @@ def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
         buffer_minutes=view.settings.buffer_minutes, min_notice_hours=view.settings.min_notice_minutes // 60,
         horizon_days=view.settings.horizon_days, max_per_day=view.settings.max_per_day,
         auto_confirm=view.settings.auto_confirm, confirm_within_hours=view.settings.confirm_within_hours,
-        version_id=view.settings.version_id)
+        free_cancel_notice_hours=view.settings.free_cancel_notice_hours,
+        paid_cancel_notice_hours=view.settings.paid_cancel_notice_hours,
+        paid_late_refund=view.settings.paid_late_refund.value, version_id=view.settings.version_id)
     return render_template(
         "consultations/availability.html", profile=profile, view=view, settings_form=settings_form,
         rule_form=forms.get("rule_form") or WeeklyHoursForm(),
@@ -454,7 +471,9 @@ def save_settings() -> ResponseReturnValue:
         _my_profile(), version_id=int(f.version_id.data) if (f.version_id.data or "").isdigit() else None,
         buffer_minutes=f.buffer_minutes.data, min_notice_minutes=f.min_notice_hours.data * 60,
         horizon_days=f.horizon_days.data, max_per_day=f.max_per_day.data, auto_confirm=f.auto_confirm.data,
-        confirm_within_hours=f.confirm_within_hours.data), "Booking settings saved.")
+        confirm_within_hours=f.confirm_within_hours.data,
+        terms=svc.CancellationChoice(f.free_cancel_notice_hours.data, f.paid_cancel_notice_hours.data,
+                                     svc.LateRefund(f.paid_late_refund.data))), "Booking settings saved.")
 
 
 def _remove(remove: Any, item_id: int, success: str) -> WerkzeugResponse:

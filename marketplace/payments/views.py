@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
+from marketplace.consultations.cancellation import describe_paid_terms
 from marketplace.consultations.models import Consultation
 from marketplace.consultations.services import format_label, safe_format_param, week_query
 from marketplace.database import get_owned_or_404
@@ -35,9 +36,9 @@ _STATUS = {"disabled": 200, "not_eligible": 403, "not_bookable": 409, "invalid":
 # --- template helpers (the consultation-page partial) ------------------------------------------
 
 @bp.app_template_global()
-def paid_session_policy(consultation: Consultation) -> svc.RefundPolicy | None:
-    """What cancelling this paid session now means for the viewer's money (None if unpaid)."""
-    return svc.refund_policy(consultation, current_user)
+def paid_session_terms(consultation: Consultation) -> str:
+    """The cancellation terms this paid session was booked under, in plain words."""
+    return describe_paid_terms(consultation.terms, consultation.price_minor, consultation.currency)
 
 
 @bp.app_template_global()
