@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from marketplace.consultations.availability import CancellationChoice
 from marketplace.consultations.booking import NOTE_MAX_LENGTH
 from marketplace.consultations.cancellation import LateRefund
 from marketplace.consultations.lifecycle import OUTCOME_NOTE_MAX_LENGTH, REASON_MAX_LENGTH
@@ -167,17 +168,26 @@ class SchedulingSettingsForm(FlaskForm):
                     "You get a reminder after 12 hours.")
     free_cancel_notice_hours = SelectField(
         "Free consultations: cancellation notice", coerce=int,
-        choices=[(0, "None: clients can cancel until the start"), (12, "12 hours"), (24, "24 hours")],
-        validators=[InputRequired()],
+        choices=choices([(0, "None: clients can cancel until the start"), (12, "12 hours"), (24, "24 hours")]),
+        validators=[Optional()],
         description="A client who cancels later uses up their free consultation with you. "
                     "Applies to new bookings only.")
     paid_cancel_notice_hours = SelectField(
         "Paid sessions: cancellation notice", coerce=int,
-        choices=[(24, "24 hours"), (48, "48 hours"), (72, "72 hours")], validators=[InputRequired()],
+        choices=choices([(24, "24 hours"), (48, "48 hours"), (72, "72 hours")]), validators=[Optional()],
         description="Clients who cancel earlier get a full refund. Applies to new bookings only.")
     paid_late_refund = SelectField(
         "Paid sessions: a later cancellation or a missed session", coerce=str,
-        choices=[(LateRefund.FULL.value, "Full refund"), (LateRefund.HALF.value, "Half refund"),
-                 (LateRefund.NONE.value, "No refund")], validators=[InputRequired()],
+        choices=choices([(LateRefund.FULL.value, "Full refund"), (LateRefund.HALF.value, "Half refund"),
+                         (LateRefund.NONE.value, "No refund")]), validators=[Optional()],
         description="If you cancel, the client always gets a full refund.")
     version_id = HiddenField()
+
+    def cancellation_choice(self) -> CancellationChoice | None:
+        """The cancellation terms chosen; None when the form did not send them (a page from before
+        they existed): the current terms are kept."""
+        free, paid, late = (self.free_cancel_notice_hours.data, self.paid_cancel_notice_hours.data,
+                            self.paid_late_refund.data)
+        if free is None or paid is None or late not in {choice.value for choice in LateRefund}:
+            return None  # (a missing select is None, or "None" through coerce=str)
+        return CancellationChoice(free, paid, LateRefund(late))

@@ -471,9 +471,7 @@ def save_settings() -> ResponseReturnValue:
         _my_profile(), version_id=int(f.version_id.data) if (f.version_id.data or "").isdigit() else None,
         buffer_minutes=f.buffer_minutes.data, min_notice_minutes=f.min_notice_hours.data * 60,
         horizon_days=f.horizon_days.data, max_per_day=f.max_per_day.data, auto_confirm=f.auto_confirm.data,
-        confirm_within_hours=f.confirm_within_hours.data,
-        terms=svc.CancellationChoice(f.free_cancel_notice_hours.data, f.paid_cancel_notice_hours.data,
-                                     svc.LateRefund(f.paid_late_refund.data))), "Booking settings saved.")
+        confirm_within_hours=f.confirm_within_hours.data, terms=f.cancellation_choice()), "Booking settings saved.")
 
 
 def _remove(remove: Any, item_id: int, success: str) -> WerkzeugResponse:
