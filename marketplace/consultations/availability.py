@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import g
-from sqlalchemy import Date, Integer, String, and_, cast, delete, exists, null, or_, select, union_all
+from sqlalchemy import ColumnElement, Date, Integer, String, and_, cast, delete, exists, null, or_, select, union_all
 from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace.cache import bump_after_commit, bump_version
@@ -184,7 +184,7 @@ def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consult
                 calendars[pid].rules.append(WeeklyRule(weekday, start, end))
             else:
                 calendars[pid].overrides.append(DateOverride(day, OverrideKind(kind).value, start, end))
-        relevant = Consultation.state.not_in(RELEASED_STATES) & (Consultation.end_utc > busy_since)
+        relevant: ColumnElement[bool] = Consultation.state.not_in(RELEASED_STATES) & (Consultation.end_utc > busy_since)
         if client_id is not None:  # … and the client's free consultations, for the one-per-pair rule
             relevant = or_(relevant, and_(Consultation.client_id == client_id, Consultation.uses_free_consultation))
         query = select(Consultation.id, Consultation.specialist_id, Consultation.client_id, Consultation.kind,

@@ -20,7 +20,12 @@ from marketplace.auth.models import User
 from marketplace.auth.sessions import forget_loaded
 from marketplace.consultations.availability import calendar_changed
 from marketplace.consultations.booking import release_blocks
-from marketplace.consultations.cancellation import Consequence, free_consequence, paid_consequence
+from marketplace.consultations.cancellation import (
+    Consequence,
+    free_consequence,
+    no_show_consequence,
+    paid_consequence,
+)
 from marketplace.consultations.follow_up import notify_correction, notify_no_show, notify_outcome, recorded_mail_key
 from marketplace.consultations.hooks import booking_hooks
 from marketplace.consultations.models import (
@@ -98,6 +103,15 @@ def cancellation_consequence(consultation: Consultation, user: Any, now: datetim
                                 amount_minor=consultation.price_minor or 0, currency=consultation.currency or "EUR")
     return free_consequence(consultation.terms, by_client=by_client, now=now, start_utc=consultation.start_utc,
                             specialist_name=consultation.specialist.display_name)
+
+
+def missed_session_consequence(consultation: Consultation) -> Consequence | None:
+    """What recording a client no-show means for a paid session's money (None for a free one),
+    shown to the specialist before they confirm; the payments ``on_no_show`` hook applies it."""
+    if consultation.kind is not ConsultationKind.PAID:
+        return None
+    return no_show_consequence(consultation.terms, amount_minor=consultation.price_minor or 0,
+                               currency=consultation.currency or "EUR")
 
 
 TERMS_CHANGED = "What cancelling means has changed since you opened this page: {words} Please confirm again."
@@ -284,7 +298,8 @@ def suggest_other_specialists(consultation: Consultation, limit: int = SIMILAR_L
 
 
 __all__ = [
-    "ConsultationError", "ConsultationLists", "cancel_consultation", "cancellation_consequence", "complete_consultation",
+    "ConsultationError", "ConsultationLists", "cancel_consultation", "cancellation_consequence",
+    "missed_session_consequence", "complete_consultation",
     "confirm_consultation", "list_consultations", "load_consultation", "mark_no_show", "record_outcome",
     "set_video_link", "suggest_other_specialists", "undo_record",
 ]

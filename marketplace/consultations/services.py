@@ -93,6 +93,7 @@ from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
     list_consultations,
     load_consultation,
     mark_no_show,
+    missed_session_consequence,
     record_outcome,
     set_video_link,
     suggest_other_specialists,

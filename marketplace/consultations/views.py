@@ -263,6 +263,8 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
         cancel_form.terms.data = consequence.key  # what the person sees is what they confirm
     return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
                            cancel_form=cancel_form, consequence=consequence, undo_form=ActionForm(),
+                           no_show_consequence=svc.missed_session_consequence(consultation)
+                           if consultation.can_complete(current_user) else None,
                            complete_form=forms.get("complete_form") or CompleteForm(),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(),
                            video_link_form=forms.get("video_link_form") or VideoLinkForm(

@@ -175,7 +175,7 @@ def expire_checkout_session(session_id: str) -> Any:
 def create_refund(*, payment_intent: str, idempotency_key: str, metadata: dict[str, str],
                   amount: int | None = None) -> Any:
     """Refund a PaymentIntent: the whole amount, or ``amount`` (minor units) of it (idempotent by key)."""
-    params: dict[str, Any] = {"payment_intent": payment_intent, "metadata": metadata}
+    params: Any = {"payment_intent": payment_intent, "metadata": metadata}  # (stripe's RefundCreateParams)
     if amount is not None:
         params["amount"] = amount
     return _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
