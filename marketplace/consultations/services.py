@@ -194,6 +194,8 @@ def export_consultations(user: User) -> list[dict[str, Any]]:
             "format": c.format,
             "note": c.note if as_client else None,
             "cancel_reason": c.cancel_reason,
+            "late_cancellation": c.late_cancellation,
+            "cancellation_terms": {"notice_hours": c.cancel_notice_hours, "late_refund": c.late_refund.value},
             "outcome": c.outcome.value if c.outcome else None,
             "outcome_note": c.outcome_note if not as_client else None,
             "source": c.source,
@@ -224,6 +226,9 @@ def export_availability(user: User) -> dict[str, Any] | None:
             "buffer_minutes": settings.buffer_minutes, "min_notice_minutes": settings.min_notice_minutes,
             "horizon_days": settings.horizon_days, "max_per_day": settings.max_per_day,
             "auto_confirm": settings.auto_confirm, "confirm_within_hours": settings.confirm_within_hours,
+            "free_cancel_notice_hours": settings.free_cancel_notice_hours,
+            "paid_cancel_notice_hours": settings.paid_cancel_notice_hours,
+            "paid_late_refund": settings.paid_late_refund.value,
         },
     }
 

@@ -637,7 +637,7 @@ def test_consultation_page_partial_shows_payment_state(stripe_app: Any, client: 
     assert exported["payments"] == [{
         "id": payment.id, "consultation_id": hold.id, "amount_minor_units": 9000, "currency": "EUR",
         "status": "paid", "created_at": payment.created_at.isoformat(), "paid_at": payment.paid_at.isoformat(),
-        "refunded_at": None,
+        "refunded_at": None, "refunded_minor_units": None,
     }]
 
 
