@@ -26,12 +26,6 @@ from sqlalchemy import ColumnElement, Date, Integer, String, and_, cast, delete,
 from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace.cache import bump_after_commit, bump_version
-from marketplace.consultations.cancellation import (
-    FREE_NOTICE_CHOICES,
-    PAID_NOTICE_CHOICES,
-    CancellationTerms,
-    LateRefund,
-)
 from marketplace.consultations.models import (
     CONFIRM_WITHIN_HOURS_DEFAULT,
     CONFIRM_WITHIN_HOURS_MAX,
@@ -54,6 +48,7 @@ from marketplace.database import after_commit, commit, execute_dml, utcnow
 from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.jobs import enqueue, jobs
+from marketplace.scheduling.cancellation import FREE_NOTICE_CHOICES, PAID_NOTICE_CHOICES, LateRefund
 from marketplace.scheduling.slots import (
     Busy,
     DateOverride,
@@ -433,12 +428,6 @@ class AvailabilityView:
     overrides: list[AvailabilityOverride]
 
 
-def offered_terms(profile_id: int, kind: ConsultationKind) -> CancellationTerms:
-    """The cancellation terms a new booking of ``kind`` with this specialist gets (shown before booking)."""
-    settings = db.session.get(SchedulingSettings, profile_id) or SchedulingSettings.defaults_for(profile_id)
-    return settings.terms_for(kind)
-
-
 def get_availability(profile: SpecialistProfile) -> AvailabilityView:
     """Settings (or defaults), weekly rules and upcoming overrides of a profile."""
     settings = db.session.get(SchedulingSettings, profile.id) or SchedulingSettings.defaults_for(profile.id)
@@ -684,6 +673,10 @@ class CancellationChoice:
     paid_notice_hours: int
     late_refund: LateRefund
 
+    @classmethod
+    def of(cls, profile: SpecialistProfile) -> CancellationChoice:
+        return cls(profile.free_cancel_notice_hours, profile.paid_cancel_notice_hours, profile.paid_late_refund)
+
     def check(self) -> None:
         if self.free_notice_hours not in FREE_NOTICE_CHOICES:
             raise AvailabilityError("Choose a notice for free consultations from the list.")
@@ -729,10 +722,11 @@ def update_scheduling_settings(profile: SpecialistProfile, *, version_id: int | 
     settings.horizon_days = horizon_days
     settings.max_per_day = max_per_day
     settings.auto_confirm = auto_confirm
-    if terms is not None:
-        settings.free_cancel_notice_hours = terms.free_notice_hours
-        settings.paid_cancel_notice_hours = terms.paid_notice_hours
-        settings.paid_late_refund = terms.late_refund
+    if terms is not None and terms != CancellationChoice.of(profile):
+        # (kept on the profile, which every booking and booking page has loaded already)
+        profile.free_cancel_notice_hours = terms.free_notice_hours
+        profile.paid_cancel_notice_hours = terms.paid_notice_hours
+        profile.paid_late_refund = terms.late_refund
     try:
         db.session.flush()
     except StaleDataError:

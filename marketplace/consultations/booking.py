@@ -217,7 +217,9 @@ def place_booking(consultation: Consultation, calendar: SpecialistCalendar, *,
     Returns None on success, else "taken" or "duplicate". Reusable for paid sessions.
     """
     if consultation.rescheduled_from_id is None:  # (a rescheduled booking keeps the terms it was made under)
-        consultation.take_terms(calendar.settings)  # the specialist's cancellation terms of today, kept
+        profile = db.session.get(SpecialistProfile, consultation.specialist_id)  # (the caller's: no query)
+        assert profile is not None
+        consultation.take_terms(profile)  # the specialist's cancellation terms of today, kept
     try:
         with db.session.begin_nested():
             if before is not None:

@@ -18,7 +18,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from marketplace.consultations.availability import CancellationChoice
 from marketplace.consultations.booking import NOTE_MAX_LENGTH
-from marketplace.consultations.cancellation import LateRefund
 from marketplace.consultations.lifecycle import OUTCOME_NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from marketplace.consultations.models import (
     CONFIRM_WITHIN_HOURS_DEFAULT,
@@ -27,6 +26,7 @@ from marketplace.consultations.models import (
     WEEKDAYS,
 )
 from marketplace.forms import choices, clean_text
+from marketplace.scheduling.cancellation import LateRefund
 from marketplace.specialists.forms import MultiCheckboxField
 
 CONSENT_LABEL = "I understand this is not an emergency service"

@@ -20,12 +20,6 @@ from marketplace.auth.models import User
 from marketplace.auth.sessions import forget_loaded
 from marketplace.consultations.availability import calendar_changed
 from marketplace.consultations.booking import release_blocks
-from marketplace.consultations.cancellation import (
-    Consequence,
-    free_consequence,
-    no_show_consequence,
-    paid_consequence,
-)
 from marketplace.consultations.follow_up import notify_correction, notify_no_show, notify_outcome, recorded_mail_key
 from marketplace.consultations.hooks import booking_hooks
 from marketplace.consultations.models import (
@@ -41,6 +35,12 @@ from marketplace.consultations.suggestions import SIMILAR_LIMIT, similar_special
 from marketplace.database import execute_dml, utcnow
 from marketplace.domain import DomainError
 from marketplace.extensions import db
+from marketplace.scheduling.cancellation import (
+    Consequence,
+    free_consequence,
+    no_show_consequence,
+    paid_consequence,
+)
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.services import ProfileError, check_meeting_details
 

@@ -34,16 +34,15 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.consultations.cancellation import (
+from marketplace.database import UTCDateTime, enum_type, utcnow
+from marketplace.extensions import Model
+from marketplace.scheduling.cancellation import (
     DEFAULT_FREE_NOTICE_HOURS,
     DEFAULT_LATE_REFUND,
-    DEFAULT_PAID_NOTICE_HOURS,
     CancellationTerms,
     LateRefund,
 )
-from marketplace.database import UTCDateTime, enum_type, utcnow
-from marketplace.extensions import Model
-from marketplace.specialists.models import FreeTimesMixin
+from marketplace.specialists.models import FreeTimesMixin, SpecialistProfile
 
 FREE_CONSULTATION_MINUTES = 30
 BLOCK_MINUTES = 15
@@ -104,7 +103,7 @@ CORRECTION_WINDOW = timedelta(hours=24)
 RECORDED_STATES = (ConsultationState.COMPLETED, ConsultationState.NO_SHOW)
 
 # A free consultation the client cancelled late (``late_cancellation``) still counts: it used up
-# their free consultation with that specialist (``cancellation``).
+# their free consultation with that specialist (``scheduling.cancellation``).
 ONE_FREE_PER_PAIR_WHERE = "kind = 'free' AND (state NOT IN ('cancelled', 'expired') OR late_cancellation)"
 
 
@@ -150,7 +149,7 @@ class Consultation(Model):
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Cancellation terms copied from the specialist's settings at booking (``cancellation``): later
+    # Cancellation terms copied from the specialist's profile at booking (``scheduling.cancellation``): later
     # changes of the settings never touch them. Rows booked before the terms existed have the old rule.
     cancel_notice_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_FREE_NOTICE_HOURS,
                                                      server_default=text("0"))
@@ -219,9 +218,9 @@ class Consultation(Model):
         """The cancellation terms this booking was made under."""
         return CancellationTerms(self.cancel_notice_hours, self.late_refund)
 
-    def take_terms(self, settings: SchedulingSettings) -> None:
+    def take_terms(self, profile: SpecialistProfile) -> None:
         """Snapshot the specialist's current terms for this booking's kind (at booking)."""
-        terms = settings.terms_for(self.kind)
+        terms = profile.free_terms if self.kind is ConsultationKind.FREE else profile.paid_terms
         self.cancel_notice_hours, self.late_refund = terms.notice_hours, terms.late_refund
 
     @hybrid_property
@@ -463,10 +462,6 @@ class SchedulingSettings(Model):
         CheckConstraint("min_notice_minutes >= 0", name="scheduling_notice_non_negative"),
         CheckConstraint("horizon_days >= 1 AND horizon_days <= 365", name="scheduling_horizon_range"),
         CheckConstraint("max_per_day IS NULL OR max_per_day >= 1", name="scheduling_max_per_day_positive"),
-        CheckConstraint("free_cancel_notice_hours >= 0 AND free_cancel_notice_hours <= 168",
-                        name="scheduling_free_cancel_notice_range"),
-        CheckConstraint("paid_cancel_notice_hours >= 0 AND paid_cancel_notice_hours <= 168",
-                        name="scheduling_paid_cancel_notice_range"),
         CheckConstraint(f"confirm_within_hours >= {CONFIRM_WITHIN_HOURS_MIN} "
                         f"AND confirm_within_hours <= {CONFIRM_WITHIN_HOURS_MAX}",
                         name="scheduling_confirm_within_range"),
@@ -482,28 +477,13 @@ class SchedulingSettings(Model):
     # How long a request waits for the specialist before it expires (and the client is told).
     confirm_within_hours: Mapped[int] = mapped_column(Integer, default=CONFIRM_WITHIN_HOURS_DEFAULT,
                                                       server_default=text(str(CONFIRM_WITHIN_HOURS_DEFAULT)))
-    # Cancellation terms offered to new bookings (``cancellation``; each booking keeps its own copy).
-    free_cancel_notice_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_FREE_NOTICE_HOURS,
-                                                          server_default=text(str(DEFAULT_FREE_NOTICE_HOURS)))
-    paid_cancel_notice_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_PAID_NOTICE_HOURS,
-                                                          server_default=text(str(DEFAULT_PAID_NOTICE_HOURS)))
-    paid_late_refund: Mapped[LateRefund] = mapped_column(enum_type(LateRefund, 8), default=DEFAULT_LATE_REFUND,
-                                                         server_default=DEFAULT_LATE_REFUND.value)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version_id: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version_id}
 
     DEFAULTS = {"buffer_minutes": 0, "min_notice_minutes": 720, "horizon_days": 30, "max_per_day": None,
-                "auto_confirm": False, "confirm_within_hours": CONFIRM_WITHIN_HOURS_DEFAULT,
-                "free_cancel_notice_hours": DEFAULT_FREE_NOTICE_HOURS,
-                "paid_cancel_notice_hours": DEFAULT_PAID_NOTICE_HOURS, "paid_late_refund": DEFAULT_LATE_REFUND}
-
-    def terms_for(self, kind: ConsultationKind) -> CancellationTerms:
-        """The cancellation terms a new booking of ``kind`` gets (a free consultation has no refund)."""
-        if kind is ConsultationKind.FREE:
-            return CancellationTerms(self.free_cancel_notice_hours, LateRefund.NONE)
-        return CancellationTerms(self.paid_cancel_notice_hours, self.paid_late_refund)
+                "auto_confirm": False, "confirm_within_hours": CONFIRM_WITHIN_HOURS_DEFAULT}
 
     def confirm_deadline(self, requested_at: datetime, start_utc: datetime) -> datetime:
         """When a request made at ``requested_at`` for ``start_utc`` expires unless confirmed:

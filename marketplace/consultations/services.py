@@ -31,7 +31,6 @@ from marketplace.consultations.availability import (  # noqa: F401  (re-exported
     load_calendar,
     load_calendars,
     move_weekly_hours,
-    offered_terms,
     offers_booking,
     preview_slots,
     remove_date_override,
@@ -62,13 +61,6 @@ from marketplace.consultations.booking import (  # noqa: F401  (re-exported)
     safe_format_param,
     validate_slot,
     week_query,
-)
-from marketplace.consultations.cancellation import (  # noqa: F401  (re-exported)
-    CancellationTerms,
-    Consequence,
-    LateRefund,
-    describe_free_terms,
-    describe_paid_terms,
 )
 from marketplace.consultations.follow_up import (  # noqa: F401  (re-exported)
     expire_requests,
@@ -117,6 +109,13 @@ from marketplace.consultations.notifications import (  # noqa: F401  (re-exporte
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.scheduling.cancellation import (  # noqa: F401  (re-exported)
+    CancellationTerms,
+    Consequence,
+    LateRefund,
+    describe_free_terms,
+    describe_paid_terms,
+)
 from marketplace.specialists.hooks import availability_hooks
 from marketplace.specialists.models import SpecialistProfile, profile_id_of
 
@@ -226,9 +225,6 @@ def export_availability(user: User) -> dict[str, Any] | None:
             "buffer_minutes": settings.buffer_minutes, "min_notice_minutes": settings.min_notice_minutes,
             "horizon_days": settings.horizon_days, "max_per_day": settings.max_per_day,
             "auto_confirm": settings.auto_confirm, "confirm_within_hours": settings.confirm_within_hours,
-            "free_cancel_notice_hours": settings.free_cancel_notice_hours,
-            "paid_cancel_notice_hours": settings.paid_cancel_notice_hours,
-            "paid_late_refund": settings.paid_late_refund.value,
         },
     }
 

@@ -35,7 +35,7 @@ from marketplace.consultations.forms import (
     WeeklyHoursForm,
     WeeklyRuleEditForm,
 )
-from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationOutcome, ConsultationState
+from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState
 from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import specialist_stats
 from marketplace.database import get_owned_or_404
@@ -76,9 +76,8 @@ def cancellation_terms_words(profile: SpecialistProfile, kind: str = "free") -> 
     """The specialist's cancellation terms for a new booking of ``kind`` ("free" / "paid"), in
     plain words: shown before booking (the profile's booking card, both booking pages)."""
     if kind == "paid":
-        return svc.describe_paid_terms(svc.offered_terms(profile.id, ConsultationKind.PAID), profile.fee_minor,
-                                       profile.currency)
-    return svc.describe_free_terms(svc.offered_terms(profile.id, ConsultationKind.FREE), profile.display_name)
+        return svc.describe_paid_terms(profile.paid_terms, profile.fee_minor, profile.currency)
+    return svc.describe_free_terms(profile.free_terms, profile.display_name)
 
 
 @bp.app_template_global()
@@ -404,9 +403,9 @@ def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
         buffer_minutes=view.settings.buffer_minutes, min_notice_hours=view.settings.min_notice_minutes // 60,
         horizon_days=view.settings.horizon_days, max_per_day=view.settings.max_per_day,
         auto_confirm=view.settings.auto_confirm, confirm_within_hours=view.settings.confirm_within_hours,
-        free_cancel_notice_hours=view.settings.free_cancel_notice_hours,
-        paid_cancel_notice_hours=view.settings.paid_cancel_notice_hours,
-        paid_late_refund=view.settings.paid_late_refund.value, version_id=view.settings.version_id)
+        free_cancel_notice_hours=profile.free_cancel_notice_hours,
+        paid_cancel_notice_hours=profile.paid_cancel_notice_hours,
+        paid_late_refund=profile.paid_late_refund.value, version_id=view.settings.version_id)
     return render_template(
         "consultations/availability.html", profile=profile, view=view, settings_form=settings_form,
         rule_form=forms.get("rule_form") or WeeklyHoursForm(),

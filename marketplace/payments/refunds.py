@@ -13,13 +13,13 @@ from typing import Any
 
 from marketplace.audit import record_audit
 from marketplace.auth.models import User
-from marketplace.consultations.cancellation import Consequence, no_show_consequence, paid_consequence
 from marketplace.consultations.models import Consultation, ConsultationKind
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.payments.models import Payment, PaymentStatus, payment_of
 from marketplace.payments.policy import PaymentError
 from marketplace.payments.providers import ProviderError, provider_named
+from marketplace.scheduling.cancellation import Consequence, no_show_consequence, paid_consequence
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from flask_login import current_user, login_required
 
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
-from marketplace.consultations.cancellation import describe_paid_terms
 from marketplace.consultations.models import Consultation
 from marketplace.consultations.services import format_label, safe_format_param, week_query
 from marketplace.database import get_owned_or_404
@@ -23,6 +22,7 @@ from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
 from marketplace.payments.models import Payment
 from marketplace.payments.providers import WebhookRejected, payments_enabled, provider_named
+from marketplace.scheduling.cancellation import describe_paid_terms
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
 from marketplace.specialists.services import profile_for_viewer
 from marketplace.timeutil import viewer_timezone

@@ -1,4 +1,4 @@
-"""cancellation terms: each specialist's notice windows (free / paid) and late-cancellation refund,
+"""cancellation terms: each specialist's notice windows (on the profile) (free / paid) and late-cancellation refund,
 snapshotted on every booking; a late cancellation flag (a free consultation cancelled late still
 uses up the client's one free consultation with that specialist); the refunded amount of a payment
 
@@ -28,16 +28,16 @@ def _one_free_per_pair(where):
 
 
 def upgrade():
-    with op.batch_alter_table('scheduling_settings', schema=None) as batch_op:
+    with op.batch_alter_table('specialist_profiles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('free_cancel_notice_hours', sa.Integer(), server_default=sa.text('0'),
                                       nullable=False))
         batch_op.add_column(sa.Column('paid_cancel_notice_hours', sa.Integer(), server_default=sa.text('24'),
                                       nullable=False))
         batch_op.add_column(sa.Column('paid_late_refund', sa.String(length=8), server_default='none',
                                       nullable=False))
-        batch_op.create_check_constraint(op.f('ck_scheduling_settings_scheduling_free_cancel_notice_range'),
+        batch_op.create_check_constraint(op.f('ck_specialist_profiles_free_cancel_notice_range'),
                                          'free_cancel_notice_hours >= 0 AND free_cancel_notice_hours <= 168')
-        batch_op.create_check_constraint(op.f('ck_scheduling_settings_scheduling_paid_cancel_notice_range'),
+        batch_op.create_check_constraint(op.f('ck_specialist_profiles_paid_cancel_notice_range'),
                                          'paid_cancel_notice_hours >= 0 AND paid_cancel_notice_hours <= 168')
 
     with op.batch_alter_table('consultations', schema=None) as batch_op:
@@ -67,9 +67,9 @@ def downgrade():
         batch_op.drop_column('late_refund')
         batch_op.drop_column('cancel_notice_hours')
 
-    with op.batch_alter_table('scheduling_settings', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_scheduling_settings_scheduling_paid_cancel_notice_range'), type_='check')
-        batch_op.drop_constraint(op.f('ck_scheduling_settings_scheduling_free_cancel_notice_range'), type_='check')
+    with op.batch_alter_table('specialist_profiles', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_specialist_profiles_paid_cancel_notice_range'), type_='check')
+        batch_op.drop_constraint(op.f('ck_specialist_profiles_free_cancel_notice_range'), type_='check')
         batch_op.drop_column('paid_late_refund')
         batch_op.drop_column('paid_cancel_notice_hours')
         batch_op.drop_column('free_cancel_notice_hours')

@@ -16,12 +16,12 @@ from sqlalchemy import select, update
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import CancellationChoice, update_scheduling_settings
 from marketplace.consultations.booking import DUPLICATE, book_free_consultation
-from marketplace.consultations.cancellation import LateRefund
 from marketplace.consultations.lifecycle import cancel_consultation, cancellation_consequence
 from marketplace.consultations.models import Consultation, ConsultationState, SchedulingSettings
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.scheduling.cancellation import LateRefund
 from tests.fakes.stripe_fake import FakeStripe
 from tests.integration.test_consultations import book_via_http, first_free_slot, login, open_all_week
 from tests.integration.test_payments import (  # noqa: F401 (fixtures)

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from marketplace.consultations.cancellation import (
+from marketplace.scheduling.cancellation import (
     FREE_NOTICE_CHOICES,
     PAID_NOTICE_CHOICES,
     CancellationTerms,
