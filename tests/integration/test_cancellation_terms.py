@@ -20,6 +20,7 @@ from marketplace.consultations.lifecycle import cancel_consultation, cancellatio
 from marketplace.consultations.models import Consultation, ConsultationState, SchedulingSettings
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.notifications.mail import deliver_pending
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.scheduling.cancellation import LateRefund
 from tests.fakes.stripe_fake import FakeStripe
@@ -282,3 +283,21 @@ def test_the_free_terms_are_shown_on_the_booking_page_and_profile(client: Any, f
     assert expected in client.get(f"/specialists/{profile.slug}/book").get_data(as_text=True)
     client.post("/auth/logout")
     assert expected in client.get(f"/specialists/{profile.slug}").get_data(as_text=True)
+
+
+def test_the_cancellation_mail_says_it_was_late(app: Any, free_pair: Any) -> None:
+    client_user, profile = free_pair
+    _set_terms(profile, free=24)
+    result = book_free_consultation(client_user, profile, first_free_slot(profile), "video", None)
+    assert result.ok
+    db.session.commit()
+    consultation = result.consultation
+    _move_start(consultation, (utcnow() + timedelta(hours=20)).replace(second=0, microsecond=0))
+    cancel_consultation(consultation, client_user, None)
+    db.session.commit()
+    deliver_pending()  # (the mails are written on delivery)
+    bodies = {m["To"]: m.get_body(preferencelist=("plain",)).get_content() for m in app.extensions.get("mail_outbox", [])
+              if m["Subject"].startswith("Cancelled")}
+    assert set(bodies) == {client_user.email, profile.user.email}, [(m["To"], m["Subject"]) for m in app.extensions.get("mail_outbox", [])]
+    assert "It uses up your free consultation with" in bodies[client_user.email]
+    assert "It uses up the client's free consultation with you." in bodies[profile.user.email]
