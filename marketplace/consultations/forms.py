@@ -177,7 +177,7 @@ class SchedulingSettingsForm(FlaskForm):
         choices=choices([(24, "24 hours"), (48, "48 hours"), (72, "72 hours")]), validators=[Optional()],
         description="Clients who cancel earlier get a full refund. Applies to new bookings only.")
     paid_late_refund = SelectField(
-        "Paid sessions: a later cancellation or a missed session", coerce=str,
+        "Paid sessions: refund for a late cancellation or a missed session", coerce=str,
         choices=choices([(LateRefund.FULL.value, "Full refund"), (LateRefund.HALF.value, "Half refund"),
                          (LateRefund.NONE.value, "No refund")]), validators=[Optional()],
         description="If you cancel, the client always gets a full refund.")
