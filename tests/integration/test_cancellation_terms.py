@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import CancellationChoice, update_scheduling_settings
-from marketplace.consultations.booking import DUPLICATE, book_free_consultation
+from marketplace.consultations.booking import DUPLICATE, BookingError, book_free_consultation
 from marketplace.consultations.lifecycle import cancel_consultation, cancellation_consequence
 from marketplace.consultations.models import Consultation, ConsultationState, SchedulingSettings
 from marketplace.database import utcnow
@@ -229,9 +229,7 @@ def free_pair(app: Any, make_specialist: Any, make_user: Any) -> tuple[Any, Any]
 def test_a_late_free_cancellation_uses_up_the_free_consultation(client: Any, free_pair: Any) -> None:
     client_user, profile = free_pair
     _set_terms(profile, free=12)
-    result = book_free_consultation(client_user, profile, first_free_slot(profile), "video", None)
-    assert result.ok
-    consultation = result.consultation
+    consultation = book_free_consultation(client_user, profile, first_free_slot(profile), "video", None)
     assert consultation.cancel_notice_hours == 12
     db.session.commit()
     _set_terms(profile, free=0)  # a later change does not touch it
@@ -246,8 +244,10 @@ def test_a_late_free_cancellation_uses_up_the_free_consultation(client: Any, fre
     assert consultation.state is ConsultationState.CANCELLED and consultation.late_cancellation
 
     # No new free consultation with this specialist: the service, the page and the database say so.
-    again = book_free_consultation(client_user, profile, first_free_slot(profile, after_hours=24), "video", None)
-    assert not again.ok and again.message == DUPLICATE.format(name=profile.display_name)
+    with pytest.raises(BookingError) as again:
+        book_free_consultation(client_user, profile, first_free_slot(profile, after_hours=24), "video", None)
+    assert again.value.message == DUPLICATE.format(name=profile.display_name)
+    db.session.rollback()
     refused = book_via_http(client, profile, first_free_slot(profile, after_hours=24))
     assert refused.status_code in (200, 409)
     assert db.session.scalar(select(Consultation).where(Consultation.client_id == client_user.id,
@@ -261,17 +261,17 @@ def test_a_late_free_cancellation_uses_up_the_free_consultation(client: Any, fre
 def test_a_free_cancellation_in_time_keeps_the_free_consultation(client: Any, free_pair: Any) -> None:
     client_user, profile = free_pair
     _set_terms(profile, free=24)
-    result = book_free_consultation(client_user, profile, first_free_slot(profile, after_hours=30), "video", None)
-    assert result.ok
+    booked = book_free_consultation(client_user, profile, first_free_slot(profile, after_hours=30), "video", None)
     db.session.commit()
     login(client, client_user)
-    page = client.get(f"/consultations/{result.consultation.id}").get_data(as_text=True)
+    page = client.get(f"/consultations/{booked.id}").get_data(as_text=True)
     assert "You can cancel free of charge." in page
-    assert client.post(f"/consultations/{result.consultation.id}/cancel",
+    assert client.post(f"/consultations/{booked.id}/cancel",
                        data={"terms": "on-time:-", "reason": ""}).status_code == 302
     db.session.expire_all()
-    assert not result.consultation.late_cancellation
-    assert book_free_consultation(client_user, profile, first_free_slot(profile, after_hours=30), "video", None).ok
+    assert not booked.late_cancellation
+    # (raises BookingError if the free consultation were used up)
+    book_free_consultation(client_user, profile, first_free_slot(profile, after_hours=30), "video", None)
 
 
 def test_the_free_terms_are_shown_on_the_booking_page_and_profile(client: Any, free_pair: Any) -> None:
@@ -288,10 +288,8 @@ def test_the_free_terms_are_shown_on_the_booking_page_and_profile(client: Any, f
 def test_the_cancellation_mail_says_it_was_late(app: Any, free_pair: Any) -> None:
     client_user, profile = free_pair
     _set_terms(profile, free=24)
-    result = book_free_consultation(client_user, profile, first_free_slot(profile), "video", None)
-    assert result.ok
+    consultation = book_free_consultation(client_user, profile, first_free_slot(profile), "video", None)
     db.session.commit()
-    consultation = result.consultation
     _move_start(consultation, (utcnow() + timedelta(hours=20)).replace(second=0, microsecond=0))
     cancel_consultation(consultation, client_user, None)
     db.session.commit()
