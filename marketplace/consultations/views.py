@@ -41,6 +41,7 @@ from marketplace.consultations.models import Consultation, ConsultationOutcome, 
 from marketplace.consultations.no_shows import report_specialist_no_show
 from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import funnel_chart, specialist_stats, weekly_funnel
+from marketplace.consultations.waitlist import waitlist_of
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import db, limiter
 from marketplace.forms import ActionForm
@@ -198,6 +199,7 @@ def my_consultations() -> ResponseReturnValue:
 
 def _render_list(feed_url: str | None = None) -> str:
     return render_template("consultations/list.html", lists=svc.list_consultations(current_user),
+                           waitlist=waitlist_of(current_user),
                            has_feed=feed_url is not None or feeds.has_calendar_feed(current_user),
                            feed_url=feed_url, feed_form=ActionForm())
 

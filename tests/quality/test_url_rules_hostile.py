@@ -71,6 +71,7 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "payments.success": ("session_id",),
     "admin.audit_log": (*AUDIT_FILTERS, "page"),
     "admin.contact_messages": ("show",),
+    "admin.no_show_reports": ("show",),
     "admin.payments": ("status",),
     "admin.featured_campaign": ("q",),
     "admin.stats": ("weeks",),
