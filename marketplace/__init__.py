@@ -108,10 +108,11 @@ def register_blueprints(app: Flask) -> None:
 def register_domain_hooks(app: Flask) -> None:
     """Later domains take part in earlier ones' rules through their hooks (imports go one way)."""
     from marketplace.consultations.hooks import booking_hooks
-    from marketplace.payments.services import cancel_paid_session, release_holds_before_booking
+    from marketplace.payments.services import cancel_paid_session, release_holds_before_booking, settle_no_show
 
     booking_hooks.before_booking(release_holds_before_booking)  # lapsed payment holds never refuse a booking
     booking_hooks.on_cancel(cancel_paid_session)  # a cancelled paid session is refunded per its policy
+    booking_hooks.on_no_show(settle_no_show)  # a missed paid session: the no-show term of its policy
 
 
 def register_payment_providers(app: Flask) -> None:

@@ -23,7 +23,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import g
-from sqlalchemy import Date, Integer, String, and_, cast, delete, exists, literal, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace.cache import bump_after_commit, bump_version
@@ -52,6 +66,7 @@ from marketplace.database import after_commit, commit, execute_dml, utcnow
 from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.jobs import enqueue, jobs
+from marketplace.scheduling.cancellation import FREE_NOTICE_CHOICES, PAID_NOTICE_CHOICES, LateRefund
 from marketplace.scheduling.slots import (
     Busy,
     DateOverride,
@@ -207,14 +222,13 @@ def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consult
                 calendars[pid].rules.append(WeeklyRule(weekday, start, end))
             else:
                 calendars[pid].overrides.append(DateOverride(day, OverrideKind(kind).value, start, end))
-        relevant = Consultation.end_utc > busy_since
+        relevant: ColumnElement[bool] = Consultation.state.not_in(RELEASED_STATES) & (Consultation.end_utc > busy_since)
         if client_id is not None:  # … and the client's free consultations, for the one-per-pair rule
-            relevant = or_(relevant, and_(Consultation.client_id == client_id,
-                                          Consultation.kind == ConsultationKind.FREE))
+            relevant = or_(relevant, and_(Consultation.client_id == client_id, Consultation.uses_free_consultation))
         query = select(Consultation.id, Consultation.specialist_id, Consultation.client_id, Consultation.kind,
                        Consultation.state, Consultation.start_utc, Consultation.end_utc,
                        Consultation.hold_expires_at, literal(BOOKING, Integer).label("source")).where(
-            Consultation.specialist_id.in_(chunk), Consultation.state.not_in(RELEASED_STATES), relevant)
+            Consultation.specialist_id.in_(chunk), relevant)
         if exclude_consultation_id is not None:
             query = query.where(Consultation.id != exclude_consultation_id)
         busy_times = union_all(query, _held_offers_query(chunk, busy_since), _external_busy_query(chunk, busy_since))
@@ -228,7 +242,7 @@ def _load(profiles: Sequence[tuple[int, str]], now: datetime, *, exclude_consult
                 continue
             if client_id is not None and row.client_id == client_id and row.kind is ConsultationKind.FREE:
                 calendar.client_has_free_consultation = True
-            if row.end_utc <= busy_since:
+            if row.end_utc <= busy_since or row.state in RELEASED_STATES:  # (a late-cancelled free one)
                 continue
             if _is_lapsed_hold(row.state, row.hold_expires_at, now):
                 calendar.lapsed_holds.append(row.id)
@@ -748,13 +762,36 @@ CONFIRM_WITHIN_MESSAGE = (f"The time to confirm a request must be between {CONFI
 STALE_SETTINGS = "These settings were changed in another window. Please review them and save again."
 
 
+@dataclass(frozen=True)
+class CancellationChoice:
+    """A specialist's choice of cancellation terms (``cancellation``), one of the presets each."""
+
+    free_notice_hours: int
+    paid_notice_hours: int
+    late_refund: LateRefund
+
+    @classmethod
+    def of(cls, profile: SpecialistProfile) -> CancellationChoice:
+        return cls(profile.free_cancel_notice_hours, profile.paid_cancel_notice_hours, profile.paid_late_refund)
+
+    def check(self) -> None:
+        if self.free_notice_hours not in FREE_NOTICE_CHOICES:
+            raise AvailabilityError("Choose a notice for free consultations from the list.")
+        if self.paid_notice_hours not in PAID_NOTICE_CHOICES:
+            raise AvailabilityError("Choose a notice for paid sessions from the list.")
+        if not isinstance(self.late_refund, LateRefund):
+            raise AvailabilityError("Choose what a late cancellation or a missed session costs from the list.")
+
+
 def update_scheduling_settings(profile: SpecialistProfile, *, version_id: int | None, buffer_minutes: int,
                                min_notice_minutes: int, horizon_days: int, max_per_day: int | None,
-                               auto_confirm: bool, confirm_within_hours: int | None = None) -> SchedulingSettings:
-    """Save booking settings; refuses a form from a stale tab. ``confirm_within_hours`` None keeps
-    the current value (the default for a new row). Meeting details (video link, address, phone)
-    are the profile's, edited and validated in one place: the profile editor
-    (``specialists.services.check_meeting_details``)."""
+                               auto_confirm: bool, confirm_within_hours: int | None = None,
+                               terms: CancellationChoice | None = None) -> SchedulingSettings:
+    """Save booking settings; refuses a form from a stale tab. ``confirm_within_hours`` and ``terms``
+    (the cancellation terms, one of the presets) None keep the current values (the defaults for a
+    new row); new terms apply to bookings made from now on, never to existing ones. Meeting details
+    (video link, address, phone) are the profile's, edited and validated in one place: the profile
+    editor (``specialists.services.check_meeting_details``)."""
     settings = db.session.get(SchedulingSettings, profile.id)
     current_version = settings.version_id if settings is not None else 0
     if version_id is not None and version_id != current_version:
@@ -770,6 +807,8 @@ def update_scheduling_settings(profile: SpecialistProfile, *, version_id: int | 
     if confirm_within_hours is not None and confirm_within_hours not in range(
             CONFIRM_WITHIN_HOURS_MIN, CONFIRM_WITHIN_HOURS_MAX + 1):
         raise AvailabilityError(CONFIRM_WITHIN_MESSAGE)
+    if terms is not None:
+        terms.check()
     if settings is None:
         settings = SchedulingSettings(specialist_id=profile.id, confirm_within_hours=CONFIRM_WITHIN_HOURS_DEFAULT)
         db.session.add(settings)
@@ -780,6 +819,11 @@ def update_scheduling_settings(profile: SpecialistProfile, *, version_id: int | 
     settings.horizon_days = horizon_days
     settings.max_per_day = max_per_day
     settings.auto_confirm = auto_confirm
+    if terms is not None and terms != CancellationChoice.of(profile):
+        # (kept on the profile, which every booking and booking page has loaded already)
+        profile.free_cancel_notice_hours = terms.free_notice_hours
+        profile.paid_cancel_notice_hours = terms.paid_notice_hours
+        profile.paid_late_refund = terms.late_refund
     try:
         db.session.flush()
     except StaleDataError:

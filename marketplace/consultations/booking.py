@@ -104,10 +104,11 @@ def format_slot(value: datetime) -> str:
 
 
 def active_free_consultation(client_id: int, specialist_id: int) -> Consultation | None:
-    """The client's free consultation with this specialist that is not cancelled or expired, if any."""
+    """The client's free consultation with this specialist that is not cancelled or expired (or was
+    cancelled late), if any."""
     return db.session.scalar(select(Consultation).where(
         Consultation.client_id == client_id, Consultation.specialist_id == specialist_id,
-        Consultation.kind == ConsultationKind.FREE, Consultation.state.not_in(RELEASED_STATES),
+        Consultation.uses_free_consultation,
     ).limit(1))
 
 
@@ -136,13 +137,13 @@ UPCOMING_STATES = (ConsultationState.REQUESTED, ConsultationState.CONFIRMED)
 def client_standing(client_id: int, specialist_id: int, now: datetime | None = None) -> Standing:
     """The client's next consultation with this specialist and their free consultation, one query.
 
-    A free consultation that is not cancelled or expired counts as used (one per specialist, the
-    booking rule ``active_free_consultation`` applies); a cancelled or expired one can be booked again."""
+    A free consultation that is not cancelled or expired, or that the client cancelled late, counts as
+    used (one per specialist, the booking rule ``active_free_consultation`` applies); one cancelled in
+    time or expired can be booked again."""
     now = now or utcnow()
     rows = db.session.scalars(select(Consultation).where(
         Consultation.client_id == client_id, Consultation.specialist_id == specialist_id,
-        Consultation.state.not_in(RELEASED_STATES),
-        or_(Consultation.kind == ConsultationKind.FREE, Consultation.state.in_(UPCOMING_STATES)),
+        or_(Consultation.uses_free_consultation, Consultation.state.in_(UPCOMING_STATES)),
     ).order_by(Consultation.start_utc)).all()
     upcoming = next((c for c in rows if c.state in UPCOMING_STATES and c.end_utc > now), None)
     free = next((c for c in rows if c.kind is ConsultationKind.FREE), None)
@@ -220,6 +221,10 @@ def place_booking(consultation: Consultation, calendar: SpecialistCalendar, *,
     Raises ``BookingError`` with code "taken" (``SLOT_TAKEN``) or "duplicate" when the database
     refuses it (nothing is left behind). Reusable for paid sessions.
     """
+    if consultation.rescheduled_from_id is None:  # (a rescheduled booking keeps the terms it was made under)
+        profile = db.session.get(SpecialistProfile, consultation.specialist_id)  # (the caller's: no query)
+        assert profile is not None
+        consultation.take_terms(profile)  # the specialist's cancellation terms of today, kept
     try:
         with db.session.begin_nested():
             if before is not None:
@@ -382,6 +387,7 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
         start_utc=start_utc, end_utc=start_utc + (consultation.end_utc - consultation.start_utc),
         format=consultation.format, note=consultation.note, source=consultation.source,
         video_link=consultation.video_link,
+        cancel_notice_hours=consultation.cancel_notice_hours, late_refund=consultation.late_refund,
         ical_uid=consultation.uid, rescheduled_from_id=consultation.id, sequence=consultation.sequence + 1,
         confirmed_at=now if auto_confirm else None, created_at=now,
         confirm_by_utc=None if auto_confirm else calendar.settings.confirm_deadline(now, start_utc),

@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from marketplace.consultations.availability import CancellationChoice
 from marketplace.consultations.booking import NOTE_MAX_LENGTH
 from marketplace.consultations.lifecycle import OUTCOME_NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from marketplace.consultations.models import (
@@ -26,6 +27,7 @@ from marketplace.consultations.models import (
     WEEKDAYS,
 )
 from marketplace.forms import choices, clean_text
+from marketplace.scheduling.cancellation import LateRefund
 from marketplace.scheduling.weeks import DAY_PARTS, TIME_FILTER_HINTS, TIME_FILTER_LABELS
 from marketplace.specialists.forms import MultiCheckboxField
 
@@ -80,6 +82,8 @@ class CancelForm(FlaskForm):
     reason = TextAreaField("Reason for cancelling (optional)", filters=[clean_text],
                            validators=[Optional(), Length(max=REASON_MAX_LENGTH)],
                            description="Optional. If you give one, the specialist will see it.")
+    # The consequence shown with the form (``Consequence.key``): refused if it changed meanwhile.
+    terms = HiddenField()
 
     def for_specialist(self) -> CancelForm:
         self.reason.label.text = "Reason for cancelling"
@@ -195,8 +199,31 @@ class SchedulingSettingsForm(FlaskForm):
         description="A request you have not confirmed within this time — or by your minimum notice before "
                     "its start, if that comes first — expires: the time is freed and the client is told. "
                     "You get a reminder after 12 hours.")
+    free_cancel_notice_hours = SelectField(
+        "Free consultations: cancellation notice", coerce=int,
+        choices=choices([(0, "None: clients can cancel until the start"), (12, "12 hours"), (24, "24 hours")]),
+        validators=[Optional()],
+        description="A client who cancels later uses up their free consultation with you. "
+                    "Applies to new bookings only.")
+    paid_cancel_notice_hours = SelectField(
+        "Paid sessions: cancellation notice", coerce=int,
+        choices=choices([(24, "24 hours"), (48, "48 hours"), (72, "72 hours")]), validators=[Optional()],
+        description="Clients who cancel earlier get a full refund. Applies to new bookings only.")
+    paid_late_refund = SelectField(
+        "Paid sessions: refund for a late cancellation or a missed session", coerce=str,
+        choices=choices([(LateRefund.FULL.value, "Full refund"), (LateRefund.HALF.value, "Half refund"),
+                         (LateRefund.NONE.value, "No refund")]), validators=[Optional()],
+        description="If you cancel, the client always gets a full refund.")
     version_id = HiddenField()
 
+    def cancellation_choice(self) -> CancellationChoice | None:
+        """The cancellation terms chosen; None when the form did not send them (a page from before
+        they existed): the current terms are kept."""
+        free, paid, late = (self.free_cancel_notice_hours.data, self.paid_cancel_notice_hours.data,
+                            self.paid_late_refund.data)
+        if free is None or paid is None or late not in {choice.value for choice in LateRefund}:
+            return None  # (a missing select is None, or "None" through coerce=str)
+        return CancellationChoice(free, paid, LateRefund(late))
 
 class ExternalCalendarForm(FlaskForm):
     """Another calendar of the specialist, by its iCal address (checked by the service)."""

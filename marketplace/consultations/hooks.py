@@ -6,12 +6,15 @@ the app factory (``marketplace.create_app``) does the registering::
 
     booking_hooks.before_booking(release_holds_before_booking)  # (specialist_id, now)
     booking_hooks.on_cancel(cancel_paid_session)                # (consultation, actor)
+    booking_hooks.on_no_show(settle_no_show)                    # (consultation, specialist)
 
 * ``before_booking`` runs inside the slot check of every booking (``booking.validate_slot``)
   when the specialist's calendar has payment holds past their expiry, so whoever owns those
   holds releases them (and its own records) before the new booking is placed.
 * ``on_cancel`` runs in the same unit of work as a cancellation, after the state change and
   the release of the calendar blocks (the payments domain settles the money there).
+* ``on_no_show`` runs in the same unit of work as the specialist recording a no-show (the
+  payments domain applies the booking's no-show term to a paid session).
 
 * ``after_booking`` runs in the savepoint of every new free consultation (the waitlist, of this
   domain, registers at import: a client who books leaves the specialist's waitlist).
@@ -45,6 +48,7 @@ class BookingHooks:
     before_booking_hooks: list[BeforeBooking] = field(default_factory=list)
     on_cancel_hooks: list[OnCancel] = field(default_factory=list)
     after_booking_hooks: list[AfterBooking] = field(default_factory=list)
+    on_no_show_hooks: list[OnCancel] = field(default_factory=list)
 
     # --- registration (the app factory) --------------------------------------------------------
 
@@ -63,6 +67,11 @@ class BookingHooks:
             self.after_booking_hooks.append(func)
         return func
 
+    def on_no_show(self, func: OnCancel) -> OnCancel:
+        if func not in self.on_no_show_hooks:
+            self.on_no_show_hooks.append(func)
+        return func
+
     # --- used by the consultations domain ------------------------------------------------------
 
     def run_after_booking(self, consultation: Any) -> None:
@@ -75,6 +84,10 @@ class BookingHooks:
 
     def run_on_cancel(self, consultation: Any, actor: Any) -> None:
         for hook in self.on_cancel_hooks:
+            hook(consultation, actor)
+
+    def run_on_no_show(self, consultation: Any, actor: Any) -> None:
+        for hook in self.on_no_show_hooks:
             hook(consultation, actor)
 
 

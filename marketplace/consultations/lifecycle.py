@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -25,6 +26,7 @@ from marketplace.consultations.models import (
     CALENDAR_STATES,
     OPEN_STATES,
     Consultation,
+    ConsultationKind,
     ConsultationOutcome,
     ConsultationState,
 )
@@ -33,6 +35,12 @@ from marketplace.consultations.suggestions import SIMILAR_LIMIT, similar_special
 from marketplace.database import execute_dml, utcnow
 from marketplace.domain import DomainError
 from marketplace.extensions import db
+from marketplace.scheduling.cancellation import (
+    Consequence,
+    free_consequence,
+    no_show_consequence,
+    paid_consequence,
+)
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.services import ProfileError, check_meeting_details
 
@@ -84,11 +92,42 @@ def confirm_consultation(consultation: Consultation, user: User) -> None:
     log.info("consultation %s confirmed", consultation.id)
 
 
+def cancellation_consequence(consultation: Consultation, user: Any, now: datetime | None = None) -> Consequence:
+    """What ``user`` cancelling now means, from the terms snapshotted on the booking: shown on the
+    cancel step before they confirm, and applied by ``cancel_consultation`` (the late flag) and the
+    payments domain's ``on_cancel`` hook (the refund, from the same pure function)."""
+    now = now or utcnow()
+    by_client = consultation.is_client(user)
+    if consultation.kind is ConsultationKind.PAID:
+        return paid_consequence(consultation.terms, by_client=by_client, now=now, start_utc=consultation.start_utc,
+                                amount_minor=consultation.price_minor or 0, currency=consultation.currency or "EUR")
+    return free_consequence(consultation.terms, by_client=by_client, now=now, start_utc=consultation.start_utc,
+                            specialist_name=consultation.specialist.display_name)
+
+
+def missed_session_consequence(consultation: Consultation) -> Consequence | None:
+    """What recording a client no-show means for a paid session's money (None for a free one),
+    shown to the specialist before they confirm; the payments ``on_no_show`` hook applies it."""
+    if consultation.kind is not ConsultationKind.PAID:
+        return None
+    return no_show_consequence(consultation.terms, amount_minor=consultation.price_minor or 0,
+                               currency=consultation.currency or "EUR")
+
+
+TERMS_CHANGED = "What cancelling means has changed since you opened this page: {words} Please confirm again."
+
+
 def cancel_consultation(consultation: Consultation, user: User, reason: str | None, *,
-                        account_deleted: bool = False, by_balance: bool = False) -> None:
+                        account_deleted: bool = False, by_balance: bool = False, expected: str | None = None,
+                        now: datetime | None = None) -> None:
     """Either participant cancels before the start, giving a reason; the calendar is freed
     and both sides get an e-mail with a METHOD:CANCEL invitation. ``by_balance``: an admin
-    cancels for Balance (a revoked licence); the e-mails say so."""
+    cancels for Balance (a revoked licence); the e-mails say so.
+
+    The booking's cancellation terms apply (``cancellation_consequence``): a client cancelling with
+    less than the notice left is marked ``late_cancellation``. ``expected``: the consequence the
+    person was shown (``Consequence.key``); if it no longer holds (the notice ran out meanwhile)
+    nothing changes and they are shown the new one."""
     if by_balance and not (getattr(user, "is_admin", False) and consultation.state in OPEN_STATES
                            and not consultation.has_started):
         raise ConsultationError("This consultation can no longer be cancelled.")
@@ -100,17 +139,22 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
         raise ConsultationError(SPECIALIST_REASON_REQUIRED)
     if len(reason) > REASON_MAX_LENGTH:
         raise ConsultationError(f"Please keep the reason under {REASON_MAX_LENGTH} characters.")
+    now = now or utcnow()
+    consequence = cancellation_consequence(consultation, user, now)
+    if expected and expected != consequence.key:
+        raise ConsultationError(TERMS_CHANGED.format(words=consequence.words))
     before = consultation.state.value
     consultation.state = ConsultationState.CANCELLED
     consultation.cancel_reason = reason or None
     consultation.cancelled_by_id = user.id
-    consultation.cancelled_at = utcnow()
+    consultation.cancelled_at = now  # (the payments hook settles the money as of this instant)
+    consultation.late_cancellation = consequence.late and not (account_deleted or by_balance)
     consultation.sequence += 1
     db.session.flush()
     release_blocks(consultation)
     booking_hooks.run_on_cancel(consultation, user)  # e.g. a paid session's refund per the shown policy
     record_audit(user, "consultation.cancelled", consultation, before={"state": before},
-                 after={"state": "cancelled"})
+                 after={"state": "cancelled", "late": consultation.late_cancellation})
     notify_cancelled(consultation, user, account_deleted=account_deleted, by_balance=by_balance)
     forget_loaded(user, REQUESTS_WAITING)
     calendar_changed([consultation.specialist_id])
@@ -156,6 +200,7 @@ def mark_no_show(consultation: Consultation, user: User, note: str | None = None
     _record_attendance(consultation, user, ConsultationState.NO_SHOW, "a no-show")
     consultation.outcome_note = note
     db.session.flush()
+    booking_hooks.run_on_no_show(consultation, user)  # a paid session: the no-show term of its policy
     notify_no_show(consultation)
 
 
@@ -253,7 +298,8 @@ def suggest_other_specialists(consultation: Consultation, limit: int = SIMILAR_L
 
 
 __all__ = [
-    "ConsultationError", "ConsultationLists", "cancel_consultation", "complete_consultation",
+    "ConsultationError", "ConsultationLists", "cancel_consultation", "cancellation_consequence",
+    "missed_session_consequence", "complete_consultation",
     "confirm_consultation", "list_consultations", "load_consultation", "mark_no_show", "record_outcome",
     "set_video_link", "suggest_other_specialists", "undo_record",
 ]

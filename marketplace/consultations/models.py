@@ -26,6 +26,9 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    and_,
+    false,
+    or_,
     text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -33,7 +36,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model
-from marketplace.specialists.models import FreeTimesMixin
+from marketplace.scheduling.cancellation import (
+    DEFAULT_FREE_NOTICE_HOURS,
+    DEFAULT_LATE_REFUND,
+    CancellationTerms,
+    LateRefund,
+)
+from marketplace.specialists.models import FreeTimesMixin, SpecialistProfile
 
 FREE_CONSULTATION_MINUTES = 30
 BLOCK_MINUTES = 15
@@ -98,7 +107,11 @@ class ConsultationOutcome(enum.StrEnum):
 CORRECTION_WINDOW = timedelta(hours=24)
 RECORDED_STATES = (ConsultationState.COMPLETED, ConsultationState.NO_SHOW)
 
-ONE_FREE_PER_PAIR_WHERE = "kind = 'free' AND state NOT IN ('cancelled', 'expired', 'specialist_no_show')"
+# A free consultation the client cancelled late (``late_cancellation``) still counts: it used up
+# their free consultation with that specialist (``scheduling.cancellation``); one the specialist did
+# not come to is given back.
+ONE_FREE_PER_PAIR_WHERE = ("kind = 'free' AND (state NOT IN ('cancelled', 'expired', 'specialist_no_show') "
+                           "OR late_cancellation)")
 
 # A client may report that the specialist did not come from the start of a confirmed free
 # consultation until this long after it (``Consultation.can_report_no_show``).
@@ -117,7 +130,8 @@ class Consultation(Model):
         CheckConstraint("price_minor IS NULL OR price_minor >= 0", name="consultation_price_non_negative"),
         CheckConstraint("sequence >= 0", name="consultation_sequence_non_negative"),
         # One free consultation per client and specialist; a cancelled or expired one, or one the
-        # specialist did not come to, may be rebooked; a completed (or client no-show) one may not.
+        # specialist did not come to, may be rebooked; a completed (or client no-show) or
+        # late-cancelled one may not.
         Index(
             ONE_FREE_PER_PAIR_INDEX,
             "client_id", "specialist_id",
@@ -147,6 +161,14 @@ class Consultation(Model):
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Cancellation terms copied from the specialist's profile at booking (``scheduling.cancellation``): later
+    # changes of the settings never touch them. Rows booked before the terms existed have the old rule.
+    cancel_notice_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_FREE_NOTICE_HOURS,
+                                                     server_default=text("0"))
+    late_refund: Mapped[LateRefund] = mapped_column(enum_type(LateRefund, 8), default=DEFAULT_LATE_REFUND,
+                                                    server_default=DEFAULT_LATE_REFUND.value)
+    # The client cancelled with less than the notice left (a free one then still uses up the free consultation).
+    late_cancellation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[ConsultationOutcome | None] = mapped_column(enum_type(ConsultationOutcome, 12))
     outcome_note: Mapped[str | None] = mapped_column(String(1000))
@@ -202,6 +224,28 @@ class Consultation(Model):
     @property
     def status_class(self) -> str:
         return "rescheduled" if self.is_rescheduled else self.state.value
+
+    @property
+    def terms(self) -> CancellationTerms:
+        """The cancellation terms this booking was made under."""
+        return CancellationTerms(self.cancel_notice_hours, self.late_refund)
+
+    def take_terms(self, profile: SpecialistProfile) -> None:
+        """Snapshot the specialist's current terms for this booking's kind (at booking)."""
+        terms = profile.free_terms if self.kind is ConsultationKind.FREE else profile.paid_terms
+        self.cancel_notice_hours, self.late_refund = terms.notice_hours, terms.late_refund
+
+    @hybrid_property
+    def uses_free_consultation(self) -> bool:
+        """A free consultation that counts as the client's one with this specialist: not cancelled or
+        expired, or cancelled late by the client (the rule of ``ONE_FREE_PER_PAIR_INDEX``)."""
+        return self.kind is ConsultationKind.FREE and (self.state not in RELEASED_STATES or self.late_cancellation)
+
+    @uses_free_consultation.inplace.expression
+    @classmethod
+    def _uses_free_consultation_expression(cls) -> Any:
+        return and_(cls.kind == ConsultationKind.FREE,
+                    or_(cls.state.not_in(RELEASED_STATES), cls.late_cancellation.is_(True)))
 
     @property
     def is_released(self) -> bool:

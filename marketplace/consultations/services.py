@@ -18,6 +18,7 @@ from marketplace.auth.sessions import load_with_user
 from marketplace.consultations.availability import (  # noqa: F401  (re-exported)
     AvailabilityError,
     BookingCard,
+    CancellationChoice,
     HoursChange,
     add_date_override,
     add_weekly_hours,
@@ -86,11 +87,13 @@ from marketplace.consultations.lifecycle import (  # noqa: F401  (re-exported)
     REQUESTS_WAITING,
     ConsultationError,
     cancel_consultation,
+    cancellation_consequence,
     complete_consultation,
     confirm_consultation,
     list_consultations,
     load_consultation,
     mark_no_show,
+    missed_session_consequence,
     record_outcome,
     set_video_link,
     suggest_other_specialists,
@@ -123,6 +126,13 @@ from marketplace.consultations.waitlist import (  # noqa: F401  (re-exported; re
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.scheduling.cancellation import (  # noqa: F401  (re-exported)
+    CancellationTerms,
+    Consequence,
+    LateRefund,
+    describe_free_terms,
+    describe_paid_terms,
+)
 from marketplace.specialists.hooks import availability_hooks
 from marketplace.specialists.models import SpecialistProfile, profile_id_of
 
@@ -200,6 +210,8 @@ def export_consultations(user: User) -> list[dict[str, Any]]:
             "format": c.format,
             "note": c.note if as_client else None,
             "cancel_reason": c.cancel_reason,
+            "late_cancellation": c.late_cancellation,
+            "cancellation_terms": {"notice_hours": c.cancel_notice_hours, "late_refund": c.late_refund.value},
             "outcome": c.outcome.value if c.outcome else None,
             "outcome_note": c.outcome_note if not as_client else None,
             "source": c.source,

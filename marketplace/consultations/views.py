@@ -41,6 +41,7 @@ from marketplace.consultations.models import Consultation, ConsultationOutcome, 
 from marketplace.consultations.no_shows import report_specialist_no_show
 from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import funnel_chart, specialist_stats, weekly_funnel
+from marketplace.consultations.waitlist import waitlist_of
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import db, limiter
 from marketplace.forms import ActionForm
@@ -58,6 +59,15 @@ from marketplace.weeks import PERIODS, Weeks, parse_period
 def _requests_waiting(user: Any, **_: Any) -> int:
     """The specialist's navigation badge (``_person.html``): requests waiting to be confirmed."""
     return svc.requests_waiting(user)
+
+
+@bp.app_template_global()
+def cancellation_terms_words(profile: SpecialistProfile, kind: str = "free") -> str:
+    """The specialist's cancellation terms for a new booking of ``kind`` ("free" / "paid"), in
+    plain words: shown before booking (the profile's booking card, both booking pages)."""
+    if kind == "paid":
+        return svc.describe_paid_terms(profile.paid_terms, profile.fee_minor, profile.currency)
+    return svc.describe_free_terms(profile.free_terms, profile.display_name)
 
 
 @page_parts.register(PROFILE_CARD, "free_consultation")
@@ -189,6 +199,7 @@ def my_consultations() -> ResponseReturnValue:
 
 def _render_list(feed_url: str | None = None) -> str:
     return render_template("consultations/list.html", lists=svc.list_consultations(current_user),
+                           waitlist=waitlist_of(current_user),
                            has_feed=feed_url is not None or feeds.has_calendar_feed(current_user),
                            feed_url=feed_url, feed_form=ActionForm())
 
@@ -245,9 +256,15 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
     cancel_form = forms.get("cancel_form") or CancelForm()
     if consultation.is_specialist(current_user):
         cancel_form.for_specialist()
+    consequence = (svc.cancellation_consequence(consultation, current_user)
+                   if consultation.can_cancel(current_user) else None)
+    if consequence is not None:
+        cancel_form.terms.data = consequence.key  # what the person sees is what they confirm
     return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
                            parts=page_parts.gather(CONSULTATION_PAGE, consultation=consultation, viewer=current_user),
-                           cancel_form=cancel_form, undo_form=ActionForm(),
+                           cancel_form=cancel_form, consequence=consequence, undo_form=ActionForm(),
+                           no_show_consequence=svc.missed_session_consequence(consultation)
+                           if consultation.can_complete(current_user) else None,
                            complete_form=forms.get("complete_form") or CompleteForm(),
                            outcome_form=forms.get("outcome_form") or OutcomeForm(),
                            video_link_form=forms.get("video_link_form") or VideoLinkForm(
@@ -341,7 +358,8 @@ def report_no_show(consultation_id: int) -> ResponseReturnValue:
 @login_required
 def cancel(consultation_id: int) -> ResponseReturnValue:
     form = CancelForm()
-    return _run_action(consultation_id, svc.cancel_consultation, "The consultation is cancelled.",
+    return _run_action(consultation_id, lambda c, user, reason: svc.cancel_consultation(
+        c, user, reason, expected=form.terms.data or None), "The consultation is cancelled.",
                        form.reason.data, form_name="cancel_form", form=form)
 
 
@@ -403,7 +421,9 @@ def _render_availability(status: int = 200, **forms: Any) -> tuple[str, int]:
         buffer_minutes=view.settings.buffer_minutes, min_notice_hours=view.settings.min_notice_minutes // 60,
         horizon_days=view.settings.horizon_days, max_per_day=view.settings.max_per_day,
         auto_confirm=view.settings.auto_confirm, confirm_within_hours=view.settings.confirm_within_hours,
-        version_id=view.settings.version_id)
+        free_cancel_notice_hours=profile.free_cancel_notice_hours,
+        paid_cancel_notice_hours=profile.paid_cancel_notice_hours,
+        paid_late_refund=profile.paid_late_refund.value, version_id=view.settings.version_id)
     return render_template(
         "consultations/availability.html", profile=profile, view=view, settings_form=settings_form,
         rule_form=forms.get("rule_form") or WeeklyHoursForm(),
@@ -472,7 +492,7 @@ def save_settings() -> ResponseReturnValue:
         _my_profile(), version_id=int(f.version_id.data) if (f.version_id.data or "").isdigit() else None,
         buffer_minutes=f.buffer_minutes.data, min_notice_minutes=f.min_notice_hours.data * 60,
         horizon_days=f.horizon_days.data, max_per_day=f.max_per_day.data, auto_confirm=f.auto_confirm.data,
-        confirm_within_hours=f.confirm_within_hours.data), "Booking settings saved.")
+        confirm_within_hours=f.confirm_within_hours.data, terms=f.cancellation_choice()), "Booking settings saved.")
 
 
 def _remove(remove: Any, item_id: int, success: str) -> WerkzeugResponse:

@@ -35,12 +35,6 @@ def waitlist_form() -> WaitlistForm:
     return WaitlistForm(formdata=None)
 
 
-@bp.app_template_global()
-def my_waitlist() -> svc.MyWaitlist:
-    """The logged-in client's waitlists and held times (``My consultations``); empty for anyone else."""
-    return svc.waitlist_of(current_user)
-
-
 @bp.app_template_filter("waitlist_wish")
 def _waitlist_wish(entry: WaitlistEntry) -> str:
     return describe(entry)

@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, utcnow
@@ -60,11 +60,19 @@ class Payment(Model):
         default=PaymentStatus.PENDING,
     )
     refund_id: Mapped[str | None] = mapped_column(String(255))
+    # The amount refunded (or to refund, while ``refund_failed``), fixed by the booking's cancellation
+    # terms: the whole amount, or part of it (a late cancellation or a no-show with a half refund).
+    refund_minor: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     consultation = relationship("Consultation", backref=db.backref("payment", uselist=False, lazy="select"))
+
+    @property
+    def partly_refunded(self) -> bool:
+        return (self.status is PaymentStatus.REFUNDED and self.refund_minor is not None
+                and self.refund_minor < self.amount_minor)
 
     def can_view(self, user: object) -> bool:
         consultation = self.consultation

@@ -1,6 +1,9 @@
-"""Cancelling a paid session settles its money: a full refund more than ``REFUND_NOTICE``
-before the start (or whenever the specialist cancels), none later — ``refund_policy`` states
-which BEFORE the person confirms. Refunds go to the provider the payment was made with."""
+"""Cancelling a paid session settles its money by the cancellation terms snapshotted on the
+booking (``consultations.cancellation``): a full refund with more than the notice left (or
+whenever anyone but the client cancels), otherwise the late term (full / half / none), which a
+client no-show gets too. ``refund_policy`` states it BEFORE the person confirms; one pure
+function computes it for the page and for the refund. Refunds go to the provider the payment
+was made with, a partial one with its amount."""
 from __future__ import annotations
 
 import logging
@@ -13,10 +16,10 @@ from marketplace.auth.models import User
 from marketplace.consultations.models import Consultation, ConsultationKind
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.money import format_money
 from marketplace.payments.models import Payment, PaymentStatus, payment_of
-from marketplace.payments.policy import REFUND_NOTICE, PaymentError
+from marketplace.payments.policy import PaymentError
 from marketplace.payments.providers import ProviderError, provider_named
+from marketplace.scheduling.cancellation import Consequence, no_show_consequence, paid_consequence
 
 log = logging.getLogger(__name__)
 
@@ -27,53 +30,80 @@ class RefundPolicy:
 
     refundable: bool
     message: str
+    refund_minor: int = 0  # what the client gets back (minor units of the payment's currency)
+    late: bool = False
+
+
+def _paid_payment(consultation: Consultation) -> Payment | None:
+    payment = payment_of(consultation) if consultation.kind is ConsultationKind.PAID else None
+    return payment if payment is not None and payment.status is PaymentStatus.PAID else None
 
 
 def refund_policy(consultation: Consultation, user: Any, now: datetime | None = None) -> RefundPolicy | None:
-    """None unless ``consultation`` is a paid session; otherwise whether cancelling NOW refunds.
-
-    Full refund when the specialist cancels, or the client cancels more than 24 hours before
-    the start; no refund for the client's later cancellations.
-    """
-    payment = payment_of(consultation) if consultation.kind is ConsultationKind.PAID else None
-    if payment is None or payment.status is not PaymentStatus.PAID:
+    """None unless ``consultation`` is a paid session with a paid payment; otherwise what ``user``
+    cancelling NOW refunds, by the terms snapshotted on the booking (``paid_consequence``)."""
+    payment = _paid_payment(consultation)
+    if payment is None:
         return None
-    now = now or utcnow()
-    amount = format_money(payment.amount_minor, payment.currency)
-    if consultation.is_specialist(user):
-        return RefundPolicy(True, f"If you cancel, the client gets a full refund of {amount}.")
-    if consultation.start_utc - now > REFUND_NOTICE:
-        return RefundPolicy(True, f"Cancelling more than 24 hours before the start: you get a full refund "
-                                  f"of {amount}.")
-    return RefundPolicy(False, f"Cancellation policy: sessions cancelled less than 24 hours before the start "
-                               f"are not refunded. If you cancel now, the {amount} you paid will not be refunded.")
+    consequence = paid_consequence(consultation.terms, by_client=consultation.is_client(user), now=now or utcnow(),
+                                   start_utc=consultation.start_utc, amount_minor=payment.amount_minor,
+                                   currency=payment.currency)
+    return RefundPolicy(consequence.refundable, consequence.words, consequence.refund_minor or 0, consequence.late)
 
 
 def cancel_paid_session(consultation: Consultation, actor: Any, now: datetime | None = None) -> RefundPolicy | None:
     """The consultations ``on_cancel`` hook: settle the payment of a session ``actor`` cancels.
 
-    Runs in the cancellation's unit of work (registered by the app factory). Refunds through
-    the payment's provider when ``refund_policy`` says so (idempotency key ``refund-<payment
-    id>``); if the provider fails the payment is marked ``refund_failed`` for an admin to
-    retry — the cancellation stands. Returns the policy applied (None: no paid payment).
+    Runs in the cancellation's unit of work (registered by the app factory), as of the
+    cancellation's instant. Refunds what ``refund_policy`` says (idempotency key ``refund-<payment
+    id>``); if the provider fails the payment is marked ``refund_failed`` for an admin to retry —
+    the cancellation stands. Returns the policy applied (None: no paid payment).
     """
-    now = now or utcnow()
+    now = now or consultation.cancelled_at or utcnow()
     policy = refund_policy(consultation, actor, now)
     if policy is None:
         return None
     payment = payment_of(consultation)
     assert payment is not None  # a refund policy means a paid payment
     if policy.refundable:
-        refund_payment(payment, now, reason="requested_by_customer")
-        record_audit(actor, "payment.refund", payment, after={"status": payment.status.value})
+        refund_payment(payment, now, reason="requested_by_customer", amount_minor=policy.refund_minor)
+        record_audit(actor, "payment.refund", payment, after={"status": payment.status.value,
+                                                              "refund_minor": payment.refund_minor})
     else:
         record_audit(actor, "payment.no_refund", payment, after={"policy": "late cancellation"})
         log.info("paid session %s cancelled late: no refund", consultation.id)
     return policy
 
 
-def refund_payment(payment: Payment, now: datetime, *, reason: str) -> None:
-    """Refund the whole payment: ``refunded``, or ``refund_failed`` (never raises)."""
+def settle_no_show(consultation: Consultation, actor: Any, now: datetime | None = None) -> Consequence | None:
+    """The consultations ``on_no_show`` hook: the client missed a paid session, so the booking's
+    late term applies (full / half / no refund). None: not a paid session with a paid payment.
+
+    Recorded in the same unit of work as the no-show. (Undoing the no-show later does not take a
+    refund back: the client keeps what was refunded.)"""
+    payment = _paid_payment(consultation)
+    if payment is None:
+        return None
+    consequence = no_show_consequence(consultation.terms, amount_minor=payment.amount_minor,
+                                      currency=payment.currency)
+    if consequence.refundable:
+        refund_payment(payment, now or utcnow(), reason="no_show", amount_minor=consequence.refund_minor)
+        record_audit(actor, "payment.refund", payment, after={"status": payment.status.value,
+                                                              "refund_minor": payment.refund_minor,
+                                                              "policy": "no-show"})
+    else:
+        record_audit(actor, "payment.no_refund", payment, after={"policy": "no-show"})
+    return consequence
+
+
+def refund_payment(payment: Payment, now: datetime, *, reason: str, amount_minor: int | None = None) -> None:
+    """Refund ``amount_minor`` of the payment (None: the amount fixed before, else all of it):
+    ``refunded``, or ``refund_failed`` (never raises; a retry refunds the same amount)."""
+    if amount_minor is not None:
+        payment.refund_minor = amount_minor
+    elif payment.refund_minor is None:
+        payment.refund_minor = payment.amount_minor
+    partial = payment.refund_minor < payment.amount_minor
     provider = provider_named(payment.provider)
     if not payment.provider_payment_id or provider is None:
         payment.status = PaymentStatus.REFUND_FAILED
@@ -86,7 +116,8 @@ def refund_payment(payment: Payment, now: datetime, *, reason: str) -> None:
         # been made, and the retry with the same idempotency key must replay it, not be refused.
         receipt = provider.refund(
             payment.provider_payment_id, idempotency_key=f"refund-{payment.id}",
-            metadata={"payment_id": str(payment.id), "consultation_id": str(payment.consultation_id)})
+            metadata={"payment_id": str(payment.id), "consultation_id": str(payment.consultation_id)},
+            amount_minor=payment.refund_minor if partial else None)
     except ProviderError as exc:
         payment.status = PaymentStatus.REFUND_FAILED
         log.warning("refund of payment %s (%s) failed (%s); flagged for an admin", payment.id, reason, exc)

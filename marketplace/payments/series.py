@@ -8,7 +8,8 @@ specialist's hours, nothing is booked and the message names that session's date.
 occurrences are held (``pending_payment``) while the client saves a card at the provider
 (a setup checkout); the ``SETUP_COMPLETED`` webhook (``on_card_saved``) confirms them.
 
-Each occurrence is then charged off-session 24 hours before it by ``charge_due_occurrences``
+Each occurrence is then charged off-session 24 hours before it (or when its cancellation
+notice starts, if longer: ``charge_due``) by ``charge_due_occurrences``
 (periodic job); a charge is claimed with ``UPDATE … WHERE charge_state='scheduled'`` so it is
 taken once whatever runs overlap. A declined charge notifies both and, still unpaid after
 ``DECLINE_GRACE``, the occurrence is released (``release_unpaid_occurrences``). Occurrences are
@@ -100,6 +101,14 @@ def weekly_starts(first_utc: datetime, count: int, zone_name: str) -> list[datet
             .astimezone(timezone.utc) for k in range(count)]
 
 
+def charge_due(consultation: Consultation) -> datetime:
+    """When an occurrence is charged: 24 hours before it, or earlier when the cancellation notice
+    snapshotted on it (``take_terms`` at ``place_booking``) is longer, so a late cancellation always
+    concerns a paid session and the terms' refund applies (an uncharged one is never charged)."""
+    notice = timedelta(hours=consultation.cancel_notice_hours or 0)
+    return consultation.start_utc - max(CHARGE_BEFORE, notice)
+
+
 def describe_start(start_utc: datetime, zone_name: str) -> str:
     """'Tue 14 April at 10:00 (Europe/Berlin)': the date an error or e-mail names."""
     local = start_utc.astimezone(ZoneInfo(zone_name))
@@ -182,7 +191,7 @@ def book_series(client: User, profile: SpecialistProfile, start_utc: datetime | 
                 db.session.add(payment)
                 db.session.flush()
                 db.session.add(SeriesCharge(series_id=series.id, consultation_id=consultation.id,
-                                            payment_id=payment.id, due_at=start - CHARGE_BEFORE))
+                                            payment_id=payment.id, due_at=charge_due(consultation)))
             db.session.flush()
             checkout = provider.create_setup_checkout(_setup_request(series, client, profile, count, now))
             series.provider_checkout_id = checkout.id
@@ -392,5 +401,5 @@ def series_for_checkout(checkout_id: str | None, user: User) -> SeriesView | Non
 
 
 __all__ = ["CHARGE_BEFORE", "DECLINE_GRACE", "NOT_FREE", "SeriesError", "SeriesView", "book_series",
-           "charge_due_occurrences", "describe_start", "on_card_saved", "release_unpaid_occurrences",
+           "charge_due", "charge_due_occurrences", "describe_start", "on_card_saved", "release_unpaid_occurrences",
            "series_for_checkout", "weekly_starts"]

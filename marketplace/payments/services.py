@@ -10,7 +10,7 @@ factory import). Paid follow-up sessions, by concern:
 * ``providers`` — the ``PaymentProvider`` protocol and Stripe, its one implementation.
 
 Payments plugs into consultations through its hooks (``consultations.hooks``), registered in
-``marketplace.create_app``: ``release_holds_before_booking`` and ``cancel_paid_session``.
+``marketplace.create_app``: ``release_holds_before_booking``, ``cancel_paid_session`` and ``settle_no_show``.
 """
 from __future__ import annotations
 
@@ -34,7 +34,13 @@ from marketplace.payments.holds import (
 )
 from marketplace.payments.policy import HOLD_MINUTES, NOT_ELIGIBLE, PAYMENTS_DISABLED, PaidBookingError, PaymentError
 from marketplace.payments.providers import payments_enabled
-from marketplace.payments.refunds import RefundPolicy, cancel_paid_session, refund_policy, retry_refund
+from marketplace.payments.refunds import (
+    RefundPolicy,
+    cancel_paid_session,
+    refund_policy,
+    retry_refund,
+    settle_no_show,
+)
 from marketplace.payments.reports import export_payments, list_payments
 from marketplace.payments.webhooks import process_event, record_event
 
@@ -45,5 +51,5 @@ __all__ = [
     "paid_session_slots",
     "paid_session_week", "payment_for_checkout", "payments_enabled", "process_event", "record_event",
     "refund_policy", "release_expired_holds", "release_holds_before_booking", "release_holds_of_deleted_user",
-    "retry_refund",
+    "retry_refund", "settle_no_show",
 ]

@@ -24,6 +24,7 @@ from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
 from marketplace.payments.models import Payment, payment_of
 from marketplace.payments.providers import WebhookRejected, payments_enabled, provider_named
+from marketplace.scheduling.cancellation import describe_paid_terms
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
 from marketplace.specialists.services import profile_for_viewer
 from marketplace.timeutil import viewer_timezone
@@ -36,17 +37,21 @@ _STATUS = {"disabled": 200, "not_eligible": 403, "not_bookable": 409, "invalid":
 
 # --- the part of the consultation page (marketplace.parts) --------------------------------------
 
+@bp.app_template_global()
+def paid_session_terms(consultation: Consultation) -> str:
+    """The cancellation terms this paid session was booked under, in plain words."""
+    return describe_paid_terms(consultation.terms, consultation.price_minor, consultation.currency)
+
+
 @page_parts.register(CONSULTATION_PAGE, "payment")
 def _payment_box(consultation: Consultation, viewer: Any, **_: Any) -> Part | None:
-    """A paid session's payment, refund state and cancellation policy (what cancelling now means for
-    the viewer's money); on a free consultation that agreed to proceed, the client's "Book a paid
-    session"."""
+    """A paid session's payment, refund state and the cancellation terms it was booked under (what
+    cancelling now means is shown with the cancel button); on a free consultation that agreed to
+    proceed, the client's "Book a paid session"."""
     payment = payment_of(consultation) if consultation.kind is ConsultationKind.PAID else None
     if payment is None and not svc.offers_paid_follow_up(consultation, viewer):
         return None
-    policy = svc.refund_policy(consultation, viewer) if payment is not None else None
-    return Part("payments/_consultation_payment.html", {"consultation": consultation, "payment": payment,
-                                                        "policy": policy})
+    return Part("payments/_consultation_payment.html", {"consultation": consultation, "payment": payment})
 
 
 # --- booking -----------------------------------------------------------------------------------

@@ -33,6 +33,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from marketplace.database import UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model, db
 from marketplace.money import to_eur_minor
+from marketplace.scheduling.cancellation import (
+    DEFAULT_FREE_NOTICE_HOURS,
+    DEFAULT_LATE_REFUND,
+    DEFAULT_PAID_NOTICE_HOURS,
+    CancellationTerms,
+    LateRefund,
+)
 from marketplace.specialists.search import profile_search_text
 
 
@@ -111,6 +118,10 @@ class SpecialistProfile(FreeTimesMixin, Model):
     __table_args__ = (
         CheckConstraint("fee_minor IS NULL OR fee_minor >= 0", name="fee_non_negative"),
         CheckConstraint("years_of_practice IS NULL OR years_of_practice >= 0", name="years_non_negative"),
+        CheckConstraint("free_cancel_notice_hours >= 0 AND free_cancel_notice_hours <= 168",
+                        name="free_cancel_notice_range"),
+        CheckConstraint("paid_cancel_notice_hours >= 0 AND paid_cancel_notice_hours <= 168",
+                        name="paid_cancel_notice_range"),
         # The directory's base filter and default sort.
         Index("ix_specialist_profiles_public", "is_published", "next_available_at"),
         # The directory's order over public profiles: walked in order, so a page stops early.
@@ -157,6 +168,14 @@ class SpecialistProfile(FreeTimesMixin, Model):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     session_minutes: Mapped[int] = mapped_column(default=50)
     offers_free_consultation: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # Cancellation terms offered to new bookings (``scheduling.cancellation``; chosen with the booking
+    # rules, consultations/availability.py). Each booking keeps its own copy.
+    free_cancel_notice_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_FREE_NOTICE_HOURS,
+                                                          server_default=text(str(DEFAULT_FREE_NOTICE_HOURS)))
+    paid_cancel_notice_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_PAID_NOTICE_HOURS,
+                                                          server_default=text(str(DEFAULT_PAID_NOTICE_HOURS)))
+    paid_late_refund: Mapped[LateRefund] = mapped_column(enum_type(LateRefund, 8), default=DEFAULT_LATE_REFUND,
+                                                         server_default=DEFAULT_LATE_REFUND.value)
     accepting_new_clients: Mapped[bool] = mapped_column(Boolean, default=True)
     bio_markdown: Mapped[str] = mapped_column(Text, default="")
     bio_html: Mapped[str] = mapped_column(Text, default="")  # sanitised render of bio_markdown
@@ -208,6 +227,16 @@ class SpecialistProfile(FreeTimesMixin, Model):
         # The bare column (NOT NULL), not "IS TRUE": PostgreSQL matches it to the partial indexes'
         # "WHERE is_published" (directory and fee orders), which "is_published IS TRUE" never used.
         return and_(cls.is_published, cls.verification_status == VerificationStatus.VERIFIED)
+
+    @property
+    def free_terms(self) -> CancellationTerms:
+        """The cancellation terms a new free consultation gets (no money, so no refund term)."""
+        return CancellationTerms(self.free_cancel_notice_hours, LateRefund.NONE)
+
+    @property
+    def paid_terms(self) -> CancellationTerms:
+        """The cancellation terms a new paid session gets."""
+        return CancellationTerms(self.paid_cancel_notice_hours, self.paid_late_refund)
 
     def format_slugs(self) -> set[str]:
         return {f.slug for f in self.formats}

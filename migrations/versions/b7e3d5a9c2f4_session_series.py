@@ -2,7 +2,7 @@
 saved through the provider and each occurrence charged off-session 24 hours before it.
 
 Revision ID: b7e3d5a9c2f4
-Revises: c4e8a2f6d1b9
+Revises: 594c4f22dbcc
 Create Date: 2026-11-30 10:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'b7e3d5a9c2f4'
-down_revision = 'c4e8a2f6d1b9'
+down_revision = '594c4f22dbcc'
 branch_labels = None
 depends_on = None
 

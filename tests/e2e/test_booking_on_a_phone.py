@@ -28,6 +28,11 @@ MEASURE = """() => {
 }"""
 
 
+def chips(page):  # type: ignore[no-untyped-def]
+    """The slot picker's time-of-day chips (the waitlist form below has checkboxes of the same names)."""
+    return page.get_by_role("region", name="Choose a time")
+
+
 def assert_phone_layout(page, what: str) -> None:  # type: ignore[no-untyped-def]
     m = page.evaluate(MEASURE)
     assert m["scrollWidth"] <= WIDTH and m["innerWidth"] == WIDTH, f"{what}: scrolls sideways {m}"
@@ -66,7 +71,7 @@ def test_find_book_next_week_evening_on_a_phone(browser, live_server, make_speci
     expect(page.get_by_test_id("slot-count")).to_have_text("88 free times")  # a whole typical week
     assert_phone_layout(page, "a typical week")
 
-    evening = page.get_by_role("checkbox", name="Evening")
+    evening = chips(page).get_by_role("checkbox", name="Evening")
     evening.check()  # filters at once, without a request
     expect(evening).to_be_checked()
     expect(page.get_by_test_id("slot-count")).to_have_text("8 of 88 free times")  # Tue and Thu 18:00–20:00
@@ -111,8 +116,8 @@ def test_the_chips_filter_at_once_as_the_server_does(page, make_specialist, make
     expect(count).to_have_attribute("aria-live", "polite")
     shown = page.locator("[data-slot-day]:not([hidden]) .slot-choice:not([hidden]) input[name=slot]")
 
-    page.get_by_role("checkbox", name="Morning").check()
-    page.get_by_role("checkbox", name="Weekend").check()
+    chips(page).get_by_role("checkbox", name="Morning").check()
+    chips(page).get_by_role("checkbox", name="Weekend").check()
     expect(count).to_have_text("0 of 14 free times")
     empty = page.get_by_test_id("week-empty")
     expect(empty).to_be_visible()
@@ -123,18 +128,18 @@ def test_the_chips_filter_at_once_as_the_server_does(page, make_specialist, make
     assert query["week"] == [calendar.week_b.isoformat()] and query["part"] == ["morning", "weekend"]
     scripted = (empty.inner_text(), next_link.get_attribute("href"))
     page.reload()  # the URL kept the filters: the server says the same
-    expect(page.get_by_role("checkbox", name="Weekend")).to_be_checked()
+    expect(chips(page).get_by_role("checkbox", name="Weekend")).to_be_checked()
     assert (page.get_by_test_id("week-empty").inner_text(),
             page.get_by_role("link", name="Next week with free times").get_attribute("href")) == scripted
 
-    page.get_by_role("checkbox", name="Weekend").uncheck()
+    chips(page).get_by_role("checkbox", name="Weekend").uncheck()
     expect(count).to_have_text("4 of 14 free times")
     expect(page.get_by_test_id("week-empty")).to_be_hidden()
     chosen = calendar.slot(calendar.a, "09:30").strftime("%Y-%m-%dT%H:%M:%SZ")
     page.locator(f"input[type=radio][name=slot][value='{chosen}']").check()
-    page.get_by_role("checkbox", name="Evening").check()
+    chips(page).get_by_role("checkbox", name="Evening").check()
     expect(count).to_have_text("10 of 14 free times")
-    page.get_by_role("checkbox", name="Morning").uncheck()
+    chips(page).get_by_role("checkbox", name="Morning").uncheck()
     expect(count).to_have_text("7 of 14 free times")  # six evening times, and the chosen morning one stays
     expect(page.locator(f"input[type=radio][name=slot][value='{chosen}']")).to_be_visible()
     assert shown.count() == 7

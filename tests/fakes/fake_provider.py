@@ -93,13 +93,13 @@ class FakePay:
         self.expired.append(checkout_id)
 
     def refund(self, payment_reference: str, *, idempotency_key: str,
-               metadata: Mapping[str, str]) -> RefundReceipt:
+               metadata: Mapping[str, str], amount_minor: int | None = None) -> RefundReceipt:
         self._maybe_fail()
         refund_id = self._by_key.get(idempotency_key)
         if refund_id is None:
             refund_id = self._by_key[idempotency_key] = f"fp_re_{next(self._ids)}"
             self.refunds[refund_id] = {"reference": payment_reference, "key": idempotency_key,
-                                       "metadata": dict(metadata)}
+                                       "metadata": dict(metadata), "amount_minor": amount_minor}
         return RefundReceipt(id=refund_id)
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:

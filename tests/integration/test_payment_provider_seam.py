@@ -105,7 +105,8 @@ def test_a_second_provider_takes_a_paid_session_end_to_end(app: Any, client: Any
     assert payment.status is PaymentStatus.REFUNDED
     assert fakepay.refunds == {payment.refund_id: {
         "reference": f"fp_ch_{payment.provider_checkout_id}", "key": f"refund-{payment.id}",
-        "metadata": {"payment_id": str(payment.id), "consultation_id": str(payment.consultation_id)}}}
+        "metadata": {"payment_id": str(payment.id), "consultation_id": str(payment.consultation_id)},
+        "amount_minor": None}}  # the whole amount
 
 
 def test_each_provider_verifies_its_own_webhooks(app: Any, client: Any, auth: Any, pair: Any,  # noqa: F811

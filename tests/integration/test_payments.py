@@ -486,9 +486,10 @@ def test_late_cancellation_is_not_refunded_and_policy_is_shown(stripe_app: Any, 
     policy = svc.refund_policy(consultation, client_user)
     assert policy is not None and not policy.refundable
     assert "not be refunded" in policy.message
-    # The policy is rendered where the cancel action is (the consultation page partial).
-    html = _render_partial(stripe_app, consultation, client_user)
-    assert "less than 24 hours before the start" in html and "Paid" in html
+    # The consequence is shown where the cancel action is (the consultation page's cancel step).
+    auth.login_as(client_user)
+    html = client.get(f"/consultations/{consultation.id}").get_data(as_text=True)
+    assert "less than 24 hours before the start" in html and "not be refunded" in html and "Paid" in html
 
     assert not _cancel(consultation, client_user).refundable
     db.session.refresh(payment)
@@ -627,14 +628,22 @@ def test_consultation_page_partial_shows_payment_state(stripe_app: Any, client: 
     for viewer in (client_user, profile.user):
         html = _render_partial(stripe_app, hold, viewer)
         assert "€90" in html and ">Paid<" in html
-    assert "you get a full refund of €90" in _render_partial(stripe_app, hold, client_user)
-    assert "the client gets a full refund" in _render_partial(stripe_app, hold, profile.user)
+    assert "Cancel more than 24 hours before the start for a full refund" in _render_partial(
+        stripe_app, hold, client_user)
+    # What cancelling now means is on the cancel step of the consultation page, for each side.
+    auth.login_as(client_user)
+    assert "refunds €90 of €90 (full refund)" in client.get(f"/consultations/{hold.id}").get_data(as_text=True)
+    auth.logout()
+    auth.login_as(profile.user)
+    assert "the client gets a full refund of €90" in client.get(f"/consultations/{hold.id}").get_data(as_text=True)
+    auth.logout()
+    auth.login_as(client_user)
 
     exported = client.get("/account/export").get_json()
     assert exported["payments"] == [{
         "id": payment.id, "consultation_id": hold.id, "amount_minor_units": 9000, "currency": "EUR",
         "status": "paid", "created_at": payment.created_at.isoformat(), "paid_at": payment.paid_at.isoformat(),
-        "refunded_at": None,
+        "refunded_at": None, "refunded_minor_units": None,
     }]
 
 

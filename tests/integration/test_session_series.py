@@ -236,3 +236,14 @@ def test_cancelling_one_occurrence_leaves_the_others(app: Any, pair: Any, fakepa
     assert charge_due_occurrences(charges[-1].due_at) == 2  # the cancelled one is never charged
     assert [c.charge_state for c in _charges(series)] == [ChargeState.CHARGED, ChargeState.CANCELLED,
                                                           ChargeState.CHARGED]
+
+
+def test_a_longer_cancellation_notice_charges_when_the_notice_starts(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, profile = pair
+    profile.paid_cancel_notice_hours = 48
+    db.session.commit()
+    series = _book(app, client_user, profile, count=2)
+
+    charges = _charges(series)
+    assert [c.consultation.cancel_notice_hours for c in charges] == [48, 48]  # the terms, kept on each
+    assert [c.due_at for c in charges] == [c.consultation.start_utc - timedelta(hours=48) for c in charges]

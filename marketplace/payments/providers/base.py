@@ -24,7 +24,8 @@ Contract of an implementation (``PaymentProvider``):
   ``refund`` needs), raises ``ChargeDeclined`` when the card is refused (no retry helps) and
   ``ProviderError`` otherwise (worth retrying with the same key).
 * ``expire_checkout(checkout_id)``: the checkout can no longer be paid.
-* ``refund(payment_reference, ...)``: gives the whole amount back (idempotent by key).
+* ``refund(payment_reference, ..., amount_minor=None)``: gives the whole amount back, or
+  ``amount_minor`` of it (a partial refund), idempotent by key.
 * ``parse_webhook(payload, headers)``: verifies the signature *before* anything is trusted
   and returns a ``ProviderEvent``; raises ``WebhookRejected`` otherwise. ``headers`` are the
   request's headers with lower-case names.
@@ -146,6 +147,6 @@ class PaymentProvider(Protocol):
     def expire_checkout(self, checkout_id: str) -> None: ...
 
     def refund(self, payment_reference: str, *, idempotency_key: str,
-               metadata: Mapping[str, str]) -> RefundReceipt: ...
+               metadata: Mapping[str, str], amount_minor: int | None = None) -> RefundReceipt: ...
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent: ...

@@ -207,12 +207,13 @@ def expire_checkout_session(session_id: str) -> Any:
     return _client().v1.checkout.sessions.expire(session_id)
 
 
-def create_refund(*, payment_intent: str, idempotency_key: str, metadata: dict[str, str]) -> Any:
-    """Refund the whole amount of a PaymentIntent (idempotent by key)."""
-    return _client().v1.refunds.create(
-        params={"payment_intent": payment_intent, "metadata": metadata},
-        options={"idempotency_key": idempotency_key},
-    )
+def create_refund(*, payment_intent: str, idempotency_key: str, metadata: dict[str, str],
+                  amount: int | None = None) -> Any:
+    """Refund a PaymentIntent: the whole amount, or ``amount`` (minor units) of it (idempotent by key)."""
+    params: Any = {"payment_intent": payment_intent, "metadata": metadata}  # (stripe's RefundCreateParams)
+    if amount is not None:
+        params["amount"] = amount
+    return _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
 
 
 WEBHOOK_TOLERANCE_SECONDS = 300  # a signed event older or newer than ±5 minutes is refused

@@ -92,10 +92,10 @@ class StripeProvider:
             raise _failed("expiring the Checkout Session", exc) from exc
 
     def refund(self, payment_reference: str, *, idempotency_key: str,
-               metadata: Mapping[str, str]) -> RefundReceipt:
+               metadata: Mapping[str, str], amount_minor: int | None = None) -> RefundReceipt:
         try:
             refund = stripe_client.create_refund(payment_intent=payment_reference, idempotency_key=idempotency_key,
-                                                 metadata=dict(metadata))
+                                                 metadata=dict(metadata), amount=amount_minor)
         except (stripe.StripeError, RuntimeError) as exc:
             raise _failed("the refund", exc) from exc
         return RefundReceipt(id=refund.id)
