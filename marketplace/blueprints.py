@@ -22,6 +22,7 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
     import marketplace.featured.views
     import marketplace.main.views
     import marketplace.messaging.views
+    import marketplace.payments.series_views
     import marketplace.payments.views
     import marketplace.questions.views
     import marketplace.specialists.views

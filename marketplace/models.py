@@ -9,5 +9,6 @@ from marketplace.featured import models as featured_models  # noqa: F401
 from marketplace.messaging import models as messaging_models  # noqa: F401
 from marketplace.notifications import models as notification_models  # noqa: F401
 from marketplace.payments import models as payment_models  # noqa: F401
+from marketplace.payments import series_models  # noqa: F401
 from marketplace.questions import models as question_models  # noqa: F401
 from marketplace.specialists import models as specialist_models  # noqa: F401

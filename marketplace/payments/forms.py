@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import RadioField, SelectField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms is 3.2
 from wtforms.validators import InputRequired
 
 from marketplace.consultations.services import parse_slot
@@ -30,3 +31,12 @@ class PaidBookingForm(FlaskForm):
     @property
     def start_utc(self) -> datetime | None:
         return parse_slot(self.slot.data)
+
+
+class SeriesBookingForm(PaidBookingForm):
+    """A paid session plus how many weekly sessions (the first one included) to book."""
+
+    sessions = SelectField("How many weekly sessions?", coerce=int,
+                           choices=[SelectChoice(n, f"{n} sessions") for n in range(2, 13)],
+                           validators=[InputRequired(message="Choose how many sessions.")],
+                           default=4)

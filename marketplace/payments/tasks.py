@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marketplace.database import commit
 from marketplace.jobs import jobs
+from marketplace.payments.series import charge_due_occurrences, release_unpaid_occurrences
 from marketplace.payments.services import expire_checkouts, release_expired_holds
 
 
@@ -18,3 +19,13 @@ def release_and_expire() -> tuple[int, int]:
     released = release_expired_holds()
     commit()
     return len(released), expire_checkouts(released)
+
+
+@jobs.periodic(minute="*/5")
+def charge_series_occurrences() -> int:
+    """Weekly series: charge each occurrence off-session 24 hours before it (each exactly once),
+    then release occurrences whose declined charge is still unpaid after the grace period."""
+    charged = charge_due_occurrences()
+    release_unpaid_occurrences()
+    commit()
+    return charged

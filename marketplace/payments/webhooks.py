@@ -25,6 +25,7 @@ from marketplace.payments.mail import notify_payment
 from marketplace.payments.models import Payment, PaymentStatus, WebhookEvent
 from marketplace.payments.providers import EventKind, ProviderEvent
 from marketplace.payments.refunds import refund_payment
+from marketplace.payments.series import on_card_saved
 from marketplace.specialists.models import SpecialistProfile
 
 log = logging.getLogger(__name__)
@@ -110,4 +111,5 @@ def _on_checkout_expired(provider: str, event: ProviderEvent, now: datetime) -> 
 _HANDLERS: dict[EventKind, Callable[[str, ProviderEvent, datetime], str]] = {
     EventKind.CHECKOUT_COMPLETED: _on_checkout_completed,
     EventKind.CHECKOUT_EXPIRED: _on_checkout_expired,
+    EventKind.SETUP_COMPLETED: on_card_saved,  # a weekly series' card saved
 }

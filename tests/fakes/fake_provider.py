@@ -18,17 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marketplace.payments.providers import (
+    Charge,
+    ChargeDeclined,
     Checkout,
     CheckoutRequest,
     EventKind,
     ProviderError,
     ProviderEvent,
     RefundReceipt,
+    SetupCheckoutRequest,
     WebhookRejected,
 )
 
 SIGNATURE_HEADER = "X-FakePay-Signature"
-_KINDS = {"payment.succeeded": EventKind.CHECKOUT_COMPLETED, "checkout.expired": EventKind.CHECKOUT_EXPIRED}
+_KINDS = {"payment.succeeded": EventKind.CHECKOUT_COMPLETED, "checkout.expired": EventKind.CHECKOUT_EXPIRED,
+          "card.saved": EventKind.SETUP_COMPLETED}
 
 
 @dataclass
@@ -40,6 +44,9 @@ class FakePay:
     expired: list[str] = field(default_factory=list)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)  # refund id -> what was refunded
     failing: bool = False  # every call raises ProviderError (an outage)
+    setups: dict[str, SetupCheckoutRequest] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)  # charge id -> what was charged
+    declining: set[str] = field(default_factory=set)  # cards whose off-session charges are declined
     _by_key: dict[str, str] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -58,6 +65,26 @@ class FakePay:
             checkout_id = self._by_key[request.idempotency_key] = f"fp_co_{next(self._ids)}"
             self.checkouts[checkout_id] = request
         return Checkout(id=checkout_id, url=f"{self.origin}/pay/{checkout_id}")
+
+    def create_setup_checkout(self, request: SetupCheckoutRequest) -> Checkout:
+        self._maybe_fail()
+        checkout_id = self._by_key.get(request.idempotency_key)
+        if checkout_id is None:
+            checkout_id = self._by_key[request.idempotency_key] = f"fp_setup_{next(self._ids)}"
+            self.setups[checkout_id] = request
+        return Checkout(id=checkout_id, url=f"{self.origin}/save-card/{checkout_id}")
+
+    def charge_off_session(self, customer: str, payment_method: str, amount_minor: int, currency: str,
+                           idempotency_key: str) -> Charge:
+        self._maybe_fail()
+        if payment_method in self.declining:
+            raise ChargeDeclined("fakepay: card declined")
+        charge_id = self._by_key.get(idempotency_key)
+        if charge_id is None:
+            charge_id = self._by_key[idempotency_key] = f"fp_ch_{next(self._ids)}"
+            self.charges[charge_id] = {"customer": customer, "payment_method": payment_method,
+                                       "amount": amount_minor, "currency": currency}
+        return Charge(reference=charge_id)
 
     def expire_checkout(self, checkout_id: str) -> None:
         self._maybe_fail()
@@ -89,7 +116,8 @@ class FakePay:
         return ProviderEvent(id=event_id, type=event_type, kind=_KINDS.get(event_type, EventKind.OTHER),
                              checkout_id=body.get("checkout"), paid=event_type == "payment.succeeded",
                              amount_minor=body.get("amount"), currency=body.get("currency"),
-                             payment_reference=body.get("charge"))
+                             payment_reference=body.get("charge"), customer=body.get("customer"),
+                             payment_method=body.get("card"))
 
     # --- the test side ---------------------------------------------------------------------------
 
@@ -106,6 +134,12 @@ class FakePay:
         return self.event({"id": f"fp_evt_{next(self._ids)}", "type": "payment.succeeded", "checkout": checkout_id,
                            "amount": request.amount_minor, "currency": request.currency,
                            "charge": f"fp_ch_{checkout_id}"})
+
+    def save_card(self, checkout_id: str, card: str = "fp_card_1") -> tuple[bytes, dict[str, str]]:
+        """The client saves a card on the hosted setup page: the signed ``card.saved`` webhook."""
+        assert checkout_id in self.setups
+        return self.event({"id": f"fp_evt_{next(self._ids)}", "type": "card.saved", "checkout": checkout_id,
+                           "customer": f"fp_cus_{checkout_id}", "card": card})
 
     def success_url(self, checkout_id: str) -> str:
         """Where the hosted page sends the client back to (the contract: ``?session_id=<id>``)."""

@@ -24,7 +24,12 @@ Usage::
 
 Endpoints: POST /v1/checkout/sessions, GET /v1/checkout/sessions/{id},
 POST /v1/checkout/sessions/{id}/expire, POST /v1/refunds, GET /v1/refunds/{id},
-GET /v1/payment_intents/{id}; anything else is a Stripe-style 404.  Requests need
+GET /v1/payment_intents/{id}, POST /v1/customers, POST /v1/payment_intents (off-session
+charges of a saved card: ``fake.decline(payment_method)`` makes that card decline with a
+402 ``card_error``), GET /v1/setup_intents/{id}; Checkout Sessions in ``mode=setup`` (with a
+``customer``) show a "Save card" button on the hosted page whose POST saves a new payment
+method and delivers ``checkout.session.completed`` (``fake.complete_setup(id)`` without a
+browser); anything else is a Stripe-style 404.  Requests need
 ``Authorization: Bearer <non-empty key>`` (401 otherwise; if ``expected_api_key``
 is set the key must match).  ``Idempotency-Key`` replays the first response;
 reusing a key with different params gives a 400 ``idempotency_error``.
@@ -172,6 +177,10 @@ class FakeStripe:
         self.deliveries: list[tuple[dict[str, Any], int]] = []
         self.requests: list[dict[str, Any]] = []
         self._pi_metadata: dict[str, dict[str, str]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.setup_intents: dict[str, dict[str, Any]] = {}
+        self.payment_methods: dict[str, dict[str, Any]] = {}  # by id: {"customer": cus_…}
+        self.declining: set[str] = set()  # payment methods whose off-session charges are declined
         self._answering = threading.Event()  # cleared while the API hangs
         self._answering.set()
         self._stopped = False
@@ -183,6 +192,9 @@ class FakeStripe:
             Rule("/v1/refunds", methods=["POST"], endpoint="create_refund"),
             Rule("/v1/refunds/<rid>", methods=["GET"], endpoint="get_refund"),
             Rule("/v1/payment_intents/<pid>", methods=["GET"], endpoint="get_pi"),
+            Rule("/v1/payment_intents", methods=["POST"], endpoint="create_pi"),
+            Rule("/v1/customers", methods=["POST"], endpoint="create_customer"),
+            Rule("/v1/setup_intents/<seti>", methods=["GET"], endpoint="get_setup_intent"),
             Rule("/checkout/<sid>", methods=["GET"], endpoint="page"),
             Rule("/checkout/<sid>/pay", methods=["POST"], endpoint="pay"),
         ])
@@ -290,8 +302,10 @@ class FakeStripe:
     def _api_create_session(self, p: dict) -> dict:
         if not p.get("mode"):
             raise _missing("mode")
+        if p["mode"] == "setup":
+            return self._create_setup_session(p)
         if p["mode"] != "payment":
-            raise StripeError(400, "This fake only supports mode=payment.", param="mode")
+            raise StripeError(400, "This fake supports mode=payment and mode=setup.", param="mode")
         if not p.get("success_url"):
             raise _missing("success_url")
         items = p.get("line_items")
@@ -337,6 +351,95 @@ class FakeStripe:
         self.line_items[sid] = stored
         self._pi_metadata[sid] = self._metadata(p.get("payment_intent_data") or {})
         return session
+
+    def _create_setup_session(self, p: dict) -> dict:
+        for name in ("success_url", "currency", "customer"):
+            if not p.get(name):
+                raise _missing(name)
+        _lookup(self.customers, p["customer"], "customer", "customer")
+        now = int(time.time())
+        sid = "cs_test_" + secrets.token_hex(16)
+        session = {
+            "id": sid, "object": "checkout.session", "mode": "setup", "currency": p["currency"].lower(),
+            "amount_subtotal": None, "amount_total": None, "customer": p["customer"],
+            "status": "open", "payment_status": "no_payment_required", "payment_intent": None,
+            "setup_intent": None, "metadata": self._metadata(p),
+            "client_reference_id": p.get("client_reference_id"), "customer_email": None,
+            "customer_details": None, "success_url": p["success_url"], "cancel_url": p.get("cancel_url"),
+            "url": f"{self.base_url}/checkout/{sid}", "created": now,
+            "expires_at": _to_int(p.get("expires_at", now + 86400), "expires_at"), "livemode": False,
+        }
+        self.sessions[sid] = session
+        self.line_items[sid] = []
+        return session
+
+    def _api_create_customer(self, p: dict) -> dict:
+        cid = _new_id("cus_")
+        self.customers[cid] = {"id": cid, "object": "customer", "email": p.get("email"),
+                               "description": p.get("description"), "metadata": self._metadata(p),
+                               "created": int(time.time()), "livemode": False}
+        return self.customers[cid]
+
+    def _api_get_setup_intent(self, p: dict, seti: str) -> dict:
+        return _lookup(self.setup_intents, seti, "setup_intent", "intent")
+
+    def _api_create_pi(self, p: dict) -> dict:
+        for name in ("amount", "currency", "customer", "payment_method"):
+            if not p.get(name):
+                raise _missing(name)
+        if p.get("confirm") != "true" or p.get("off_session") != "true":
+            raise StripeError(400, "This fake only supports confirm=true with off_session=true.")
+        amount = _to_int(p["amount"], "amount")
+        method = _lookup(self.payment_methods, p["payment_method"], "payment_method", "payment_method")
+        if method["customer"] != p["customer"]:
+            raise StripeError(400, "The payment method does not belong to this customer.",
+                              param="payment_method")
+        pid = _new_id("pi_")
+        declined = p["payment_method"] in self.declining
+        intent = {"id": pid, "object": "payment_intent", "amount": amount,
+                  "amount_received": 0 if declined else amount, "currency": p["currency"].lower(),
+                  "customer": p["customer"], "payment_method": p["payment_method"],
+                  "status": "requires_payment_method" if declined else "succeeded",
+                  "metadata": self._metadata(p), "latest_charge": _new_id("ch_"),
+                  "created": int(time.time()), "livemode": False}
+        self.payment_intents[pid] = intent
+        if declined:
+            error = StripeError(402, "Your card has insufficient funds.", code="card_declined",
+                                type_="card_error")
+            error.body["error"].update(decline_code="insufficient_funds", payment_intent=intent)
+            raise error
+        return intent
+
+    def decline(self, payment_method: str) -> None:
+        """From now on off-session charges of ``payment_method`` are declined."""
+        with self.lock:
+            self.declining.add(payment_method)
+
+    def _mark_setup(self, s: dict) -> None:
+        pm = _new_id("pm_")
+        seti = _new_id("seti_")
+        self.payment_methods[pm] = {"id": pm, "object": "payment_method", "customer": s["customer"],
+                                    "card": {"brand": "visa", "last4": "4242"}}
+        self.setup_intents[seti] = {"id": seti, "object": "setup_intent", "status": "succeeded",
+                                    "customer": s["customer"], "payment_method": pm, "usage": "off_session",
+                                    "metadata": dict(s["metadata"])}
+        s.update(status="complete", setup_intent=seti, url=None)
+
+    def complete_setup(self, session_id: str, deliver: bool = False) -> dict[str, Any]:
+        """Save a card on a setup session (no browser); return checkout.session.completed."""
+        with self.lock:
+            s = self._session(session_id)
+            if s["status"] != "open" or s["mode"] != "setup":
+                raise ValueError(f"session {session_id} is not an open setup session")
+            self._mark_setup(s)
+            event = self.build_event("checkout.session.completed", s)
+        if deliver:
+            self.deliver(event)
+        return event
+
+    def saved_payment_method(self, session_id: str) -> str:
+        """The card a completed setup session saved."""
+        return str(self.setup_intents[self.sessions[session_id]["setup_intent"]]["payment_method"])
 
     @staticmethod
     def _metadata(p: dict) -> dict[str, str]:
@@ -481,12 +584,17 @@ class FakeStripe:
         if s is None:
             return self._html("Checkout not found", "<p>This checkout session does not "
                               "exist.</p>", 404)
-        amount = html.escape(format_amount(s["amount_total"], s["currency"]))
+        cancel = (f'<p><a href="{html.escape(s["cancel_url"])}">Cancel</a></p>'
+                  if s["cancel_url"] else "")
+        if s["status"] == "open" and s["mode"] == "setup":
+            body = (f'<p>Save a card for {html.escape(s["currency"].upper())} payments.</p>'
+                    f'<form method="post" action="/checkout/{html.escape(sid)}/pay">'
+                    f'<button type="submit">Save card</button></form>{cancel}')
+            return self._html("Save a card with Fake Stripe", body)
+        amount = html.escape(format_amount(s["amount_total"] or 0, s["currency"]))
         rows = "".join(f"<li>{html.escape(i['description'])} &times; {i['quantity']}: "
                        f"{html.escape(format_amount(i['amount_total'], i['currency']))}</li>"
                        for i in items)
-        cancel = (f'<p><a href="{html.escape(s["cancel_url"])}">Cancel</a></p>'
-                  if s["cancel_url"] else "")
         if s["status"] != "open":
             body = f"<p role=\"status\">This checkout session is {html.escape(s['status'])}.</p>"
             return self._html("Checkout unavailable", body, 410 if s["status"] == "expired"
@@ -506,7 +614,10 @@ class FakeStripe:
             s = self._session(sid)
             if s["status"] == "expired":
                 return self._html("Checkout expired", "<p>This session has expired.</p>", 410)
-            if s["status"] == "open":
+            if s["status"] == "open" and s["mode"] == "setup":
+                self._mark_setup(s)
+                event = self.build_event("checkout.session.completed", s)
+            elif s["status"] == "open":
                 self._mark_paid(s)
                 event = self.build_event("checkout.session.completed", s)
             success = s["success_url"].replace("{CHECKOUT_SESSION_ID}", sid)

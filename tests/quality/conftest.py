@@ -75,7 +75,8 @@ class World:
     """The users of every role (built at once) and one object of each kind (built on first use).
 
     Objects: consultation (client with specialist, requested, future), payment (pending paid
-    session of client with specialist), paid_payment (other_client's paid session with specialist a
+    session of client with specialist), series (client's weekly series with specialist, card saved, its
+    occurrence the pending paid session), paid_payment (other_client's paid session with specialist a
     week ago, paid and refunded), held_consultation (other_client with specialist, started an
     hour ago, nothing recorded), recorded_consultation (other_client with specialist, a no-show
     recorded just now), no_show_report (other_client reported that other_specialist did not come to a
@@ -201,6 +202,25 @@ def _build_payment(w: World) -> Any:
     db.session.add(payment)
     db.session.flush()
     return payment
+
+
+def _build_series(w: World) -> Any:
+    """A weekly series of client with specialist whose card is saved; its one occurrence is the
+    pending paid session (models directly: the service needs a provider)."""
+    from marketplace.payments.series_models import ChargeState, SeriesCharge, SeriesState, SessionSeries
+
+    payment = w.payment
+    series = SessionSeries(client_id=w.users["client"].id, specialist_id=w.profile.id, sessions=2,
+                           timezone="Europe/Berlin", state=SeriesState.ACTIVE, provider="stripe",
+                           provider_checkout_id="cs_test_series", provider_customer_id="cus_test",
+                           provider_payment_method_id="pm_test")
+    db.session.add(series)
+    db.session.flush()
+    db.session.add(SeriesCharge(series_id=series.id, consultation_id=payment.consultation_id, payment_id=payment.id,
+                                due_at=payment.consultation.start_utc - timedelta(hours=24),
+                                charge_state=ChargeState.SCHEDULED))
+    db.session.flush()
+    return series
 
 
 def _build_paid_payment(w: World) -> Any:
@@ -403,6 +423,7 @@ BUILDERS: list[tuple[str, Callable[[World], Any]]] = [
     ("external_calendar", _build_external_calendar),
     ("payment", _build_payment),
     ("paid_payment", _build_paid_payment),
+    ("series", _build_series),
     ("held_consultation", _build_held_consultation),
     ("recorded_consultation", _build_recorded_consultation),
     ("no_show_report", _build_no_show_report),
@@ -526,6 +547,8 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("campaign", lambda w: "/campaign"),
         ("specialist-new", lambda w: "/specialists/new"),
         ("paid-booking", lambda w: f"/payments/book/{w.profile.slug}"),
+        ("series-booking", lambda w: f"/payments/series/{w.profile.slug}"),
+        ("series-saved", lambda w: f"/payments/series/saved?session_id={w.series.provider_checkout_id}"),
     ],
     "other_client": [
         # The held consultation (started an hour ago, confirmed) offers its client the no-show report.

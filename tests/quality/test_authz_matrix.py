@@ -298,6 +298,11 @@ MATRIX: dict[str, Route] = {
     "/payments/book/<slug>": Route(GET=gated(PROMPT_BOOKING), POST=gated(PROMPT_BOOKING),
                                    url=lambda w: f"/payments/book/{w.profile.slug}",
                                    note="with payments disabled everyone sees 'Payments are not enabled'"),
+    "/payments/series/<slug>": Route(GET=gated(PROMPT_BOOKING), POST=gated(PROMPT_BOOKING),
+                                     url=lambda w: f"/payments/series/{w.profile.slug}",
+                                     note="with payments disabled everyone sees 'Payments are not enabled'"),
+    "/payments/series/saved": Route(
+        GET=owners({"client"}), url=lambda w: f"/payments/series/saved?session_id={w.series.provider_checkout_id}"),
     "/payments/checkout/<int:payment_id>": Route(  # the specialist / an admin are sent to the booking page
         GET=override(owners({"client"}, expect(302, 303, name="TO_CHECKOUT")),
                      specialist=redirect_to("/payments/book/*"), admin=redirect_to("/payments/book/*")),

@@ -63,6 +63,8 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "consultations.book": ("src", "slot", "format", "week", "part"),
     "consultations.reschedule": ("slot", "week", "part"),
     "payments.book": ("slot", "format", "week", "part"),
+    "payments.series_book": ("slot", "format", "week", "part"),
+    "payments.series_saved": ("session_id",),
     "consultations.specialist_calendar": ("week",),
     "consultations.agenda": ("week",),
     "account.time_zone": ("next",),

@@ -13,6 +13,8 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from marketplace.payments.providers.base import (
+    Charge,
+    ChargeDeclined,
     Checkout,
     CheckoutRequest,
     EventKind,
@@ -20,6 +22,7 @@ from marketplace.payments.providers.base import (
     ProviderError,
     ProviderEvent,
     RefundReceipt,
+    SetupCheckoutRequest,
     WebhookRejected,
 )
 
@@ -57,7 +60,8 @@ def checkout_hosts() -> list[str]:
 
 
 __all__ = [
-    "DEFAULT_PROVIDER", "Checkout", "CheckoutRequest", "EventKind", "PaymentProvider", "ProviderError",
-    "ProviderEvent", "RefundReceipt", "WebhookRejected", "active_provider", "checkout_hosts",
+    "DEFAULT_PROVIDER", "Charge", "ChargeDeclined", "Checkout", "CheckoutRequest", "EventKind", "PaymentProvider",
+    "ProviderError",
+    "ProviderEvent", "RefundReceipt", "SetupCheckoutRequest", "WebhookRejected", "active_provider", "checkout_hosts",
     "payments_enabled", "provider_named", "register_provider",
 ]

@@ -16,6 +16,13 @@ Contract of an implementation (``PaymentProvider``):
   Calls with the same ``request.idempotency_key`` and parameters must return the same
   checkout (a retry after a timeout must not open a second one). After payment the client is
   sent to ``request.success_url`` with ``?session_id=<checkout id>`` added.
+* ``create_setup_checkout(request)``: opens a checkout that only saves the client's card for
+  later off-session charges (Stripe: Checkout in ``mode=setup`` for a new Customer). Its
+  completion arrives as a ``SETUP_COMPLETED`` event naming the customer and payment method.
+* ``charge_off_session(customer, payment_method, amount_minor, currency, idempotency_key)``:
+  charges a saved card without the client present; returns a ``Charge`` (its reference is what
+  ``refund`` needs), raises ``ChargeDeclined`` when the card is refused (no retry helps) and
+  ``ProviderError`` otherwise (worth retrying with the same key).
 * ``expire_checkout(checkout_id)``: the checkout can no longer be paid.
 * ``refund(payment_reference, ..., amount_minor=None)``: gives the whole amount back, or
   ``amount_minor`` of it (a partial refund), idempotent by key.
@@ -41,6 +48,10 @@ class ProviderError(DomainError):
     """The provider refused, failed or could not be reached in time."""
 
 
+class ChargeDeclined(ProviderError):
+    """The bank or provider refused an off-session charge (the message says why, for people)."""
+
+
 class WebhookRejected(ProviderError):
     """A webhook whose signature, timestamp or shape is not acceptable (answered with a 400)."""
 
@@ -63,6 +74,28 @@ class CheckoutRequest:
 
 
 @dataclass(frozen=True)
+class SetupCheckoutRequest:
+    """A hosted checkout that saves a card for later off-session charges (no money moves)."""
+
+    currency: str  # ISO 4217, upper case: the currency the card will be charged in
+    description: str
+    reference: str
+    success_url: str  # the provider adds ?session_id=<checkout id>
+    cancel_url: str
+    expires_at: datetime
+    idempotency_key: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    customer_email: str | None = None
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A successful off-session charge; ``reference`` is what ``refund`` needs."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
 class Checkout:
     id: str
     url: str
@@ -76,6 +109,7 @@ class RefundReceipt:
 class EventKind(str, enum.Enum):
     CHECKOUT_COMPLETED = "checkout_completed"  # the client finished checkout (see ``paid``)
     CHECKOUT_EXPIRED = "checkout_expired"  # the checkout can no longer be paid
+    SETUP_COMPLETED = "setup_completed"  # a setup checkout saved a card (``customer``, ``payment_method``)
     OTHER = "other"  # anything else: recorded and acknowledged, nothing done
 
 
@@ -91,6 +125,8 @@ class ProviderEvent:
     amount_minor: int | None = None
     currency: str | None = None
     payment_reference: str | None = None  # what ``refund`` needs later (Stripe: the PaymentIntent)
+    customer: str | None = None  # SETUP_COMPLETED: the provider's customer the card is saved for
+    payment_method: str | None = None  # SETUP_COMPLETED: the saved card
 
 
 @runtime_checkable
@@ -102,6 +138,11 @@ class PaymentProvider(Protocol):
     def checkout_hosts(self) -> list[str]: ...
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout: ...
+
+    def create_setup_checkout(self, request: SetupCheckoutRequest) -> Checkout: ...
+
+    def charge_off_session(self, customer: str, payment_method: str, amount_minor: int, currency: str,
+                           idempotency_key: str) -> Charge: ...
 
     def expire_checkout(self, checkout_id: str) -> None: ...
 

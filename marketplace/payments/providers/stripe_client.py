@@ -167,6 +167,41 @@ def create_checkout_session(*, amount_minor: int, currency: str, product_name: s
     return _client().v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key})
 
 
+def create_setup_session(*, currency: str, description: str, metadata: dict[str, str], client_reference_id: str,
+                         success_url: str, cancel_url: str, expires_at: datetime, idempotency_key: str,
+                         customer_email: str | None = None) -> Any:
+    """A Customer, then a Checkout Session in setup mode saving a card for it (off-session use)."""
+    customer_params: dict[str, Any] = {"metadata": metadata, "description": description}
+    if customer_email:
+        customer_params["email"] = customer_email
+    client = _client()
+    customer = client.v1.customers.create(params=customer_params,  # type: ignore[arg-type]
+                                          options={"idempotency_key": f"{idempotency_key}-customer"})
+    params: dict[str, Any] = {
+        "mode": "setup", "currency": currency.lower(), "customer": customer.id,
+        "setup_intent_data": {"metadata": metadata, "description": description},
+        "metadata": metadata, "client_reference_id": client_reference_id,
+        "success_url": success_url, "cancel_url": cancel_url, "expires_at": int(expires_at.timestamp()),
+    }
+    return client.v1.checkout.sessions.create(params=params,  # type: ignore[arg-type]
+                                              options={"idempotency_key": idempotency_key})
+
+
+def retrieve_setup_intent(setup_intent_id: str) -> Any:
+    """The SetupIntent of a completed setup checkout (its ``payment_method`` is the saved card)."""
+    return _client().v1.setup_intents.retrieve(setup_intent_id)
+
+
+def charge_off_session(*, customer: str, payment_method: str, amount_minor: int, currency: str,
+                       idempotency_key: str) -> Any:
+    """Confirm a PaymentIntent on a saved card without the client (``stripe.CardError`` if declined)."""
+    return _client().v1.payment_intents.create(
+        params={"amount": amount_minor, "currency": currency.lower(), "customer": customer,
+                "payment_method": payment_method, "off_session": True, "confirm": True},
+        options={"idempotency_key": idempotency_key},
+    )
+
+
 def expire_checkout_session(session_id: str) -> Any:
     """Expire an open Checkout Session so it can no longer be paid."""
     return _client().v1.checkout.sessions.expire(session_id)

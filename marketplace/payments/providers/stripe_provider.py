@@ -16,12 +16,15 @@ from flask import current_app
 
 from marketplace.payments.providers import stripe_client
 from marketplace.payments.providers.base import (
+    Charge,
+    ChargeDeclined,
     Checkout,
     CheckoutRequest,
     EventKind,
     ProviderError,
     ProviderEvent,
     RefundReceipt,
+    SetupCheckoutRequest,
     WebhookRejected,
 )
 
@@ -56,6 +59,32 @@ class StripeProvider:
             raise _failed("creating the Checkout Session", exc) from exc
         return Checkout(id=session.id, url=session.url)
 
+    def create_setup_checkout(self, request: SetupCheckoutRequest) -> Checkout:
+        try:
+            session = stripe_client.create_setup_session(
+                currency=request.currency, description=request.description, metadata=dict(request.metadata),
+                client_reference_id=request.reference,
+                success_url=request.success_url + "?session_id={CHECKOUT_SESSION_ID}",
+                cancel_url=request.cancel_url, expires_at=request.expires_at,
+                idempotency_key=request.idempotency_key, customer_email=request.customer_email)
+        except (stripe.StripeError, RuntimeError) as exc:
+            raise _failed("creating the setup Checkout Session", exc) from exc
+        return Checkout(id=session.id, url=session.url)
+
+    def charge_off_session(self, customer: str, payment_method: str, amount_minor: int, currency: str,
+                           idempotency_key: str) -> Charge:
+        try:
+            intent = stripe_client.charge_off_session(customer=customer, payment_method=payment_method,
+                                                      amount_minor=amount_minor, currency=currency,
+                                                      idempotency_key=idempotency_key)
+        except stripe.CardError as exc:
+            raise ChargeDeclined(exc.user_message or "The card was declined.") from exc
+        except (stripe.StripeError, RuntimeError) as exc:
+            raise _failed("the off-session charge", exc) from exc
+        if intent.status != "succeeded":
+            raise ChargeDeclined("The card needs the cardholder's confirmation.")
+        return Charge(reference=intent.id)
+
     def expire_checkout(self, checkout_id: str) -> None:
         try:
             stripe_client.expire_checkout_session(checkout_id)
@@ -81,6 +110,8 @@ class StripeProvider:
             return ProviderEvent(id=event["id"], type=event["type"], kind=kind)
         obj = event["data"]["object"]
         session: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+        if session.get("mode") == "setup":
+            return self._setup_event(event, kind, session)
         amount = session.get("amount_total")
         intent = session.get("payment_intent")
         return ProviderEvent(
@@ -91,3 +122,20 @@ class StripeProvider:
             currency=str(session.get("currency") or "").upper() or None,
             payment_reference=intent if isinstance(intent, str) else None,
         )
+
+    def _setup_event(self, event: Any, kind: EventKind, session: dict[str, Any]) -> ProviderEvent:
+        """A setup-mode session: completed means a card was saved; its SetupIntent names it."""
+        checkout_id = session.get("id") if isinstance(session.get("id"), str) else None
+        customer = session.get("customer") if isinstance(session.get("customer"), str) else None
+        if kind is not EventKind.CHECKOUT_COMPLETED:
+            return ProviderEvent(id=event["id"], type=event["type"], kind=kind, checkout_id=checkout_id)
+        intent_id = session.get("setup_intent")
+        payment_method = None
+        if isinstance(intent_id, str):
+            try:
+                payment_method = stripe_client.retrieve_setup_intent(intent_id).payment_method
+            except (stripe.StripeError, RuntimeError) as exc:
+                raise _failed("reading the SetupIntent", exc) from exc
+        return ProviderEvent(id=event["id"], type=event["type"], kind=EventKind.SETUP_COMPLETED,
+                             checkout_id=checkout_id, customer=customer,
+                             payment_method=payment_method if isinstance(payment_method, str) else None)

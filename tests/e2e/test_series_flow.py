@@ -1,0 +1,77 @@
+"""Real browser: a client whose free consultation ended with "proceed" books four weekly paid
+sessions in one step, saves a card on the (fake) Stripe Checkout page in setup mode, and sees
+the series booked after the signed webhook reached the app."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from marketplace.consultations.availability import set_weekly_hours
+from marketplace.consultations.models import (
+    Consultation,
+    ConsultationKind,
+    ConsultationOutcome,
+    ConsultationState,
+)
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.payments.series_models import ChargeState, SeriesState, SessionSeries
+from tests.e2e import test_payment_flow as payment_flow
+from tests.e2e.test_payment_flow import assert_accessible
+from tests.factories import PASSWORD
+from tests.fakes.stripe_fake import FakeStripe
+
+fake_stripe = payment_flow.fake_stripe  # the fake Stripe API + hosted checkout, webhooks to the live app
+
+
+def test_client_books_weekly_sessions_and_saves_a_card(page: Any, live_server: Any, fake_stripe: FakeStripe,
+                                                       make_user: Any, make_specialist: Any) -> None:
+    profile = make_specialist(display_name="Dr Mira Holt", fee_minor=9000, currency="EUR", session_minutes=50)
+    set_weekly_hours(profile.id, [(wd, "09:00", "17:00") for wd in range(7)])
+    client_user = make_user(display_name="Ilya")
+    first = (utcnow() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    db.session.add(Consultation(client_id=client_user.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
+                                state=ConsultationState.COMPLETED, start_utc=first,
+                                end_utc=first + timedelta(minutes=30), format="video",
+                                outcome=ConsultationOutcome.PROCEED))
+    db.session.commit()
+
+    page.goto("/auth/login")
+    page.get_by_label("E-mail").fill(client_user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"/payments/book/{profile.slug}")
+    page.get_by_test_id("book-series").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book weekly sessions with Dr Mira Holt")
+    assert_accessible(page)
+    page.get_by_role("radio").first.check()
+    page.get_by_label("How many weekly sessions?").select_option("3")
+    page.get_by_role("button", name="Continue to save your card").click()
+
+    # On the (fake) Stripe Checkout page in setup mode: save the card.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(fake_stripe.base_url)}/checkout/cs_test_\w+$"))
+    page.get_by_role("button", name="Save card").click()
+
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/payments/series/saved\?session_id=cs_test_"))
+    heading = page.get_by_role("heading", level=1)
+    for _ in range(20):
+        if heading.inner_text() == "Your weekly sessions are booked":
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(heading).to_have_text("Your weekly sessions are booked")
+    expect(page.get_by_test_id("series-sessions").get_by_role("listitem")).to_have_count(3)
+    assert_accessible(page)
+
+    assert [status for _, status in fake_stripe.deliveries] == [200]
+    db.session.rollback()  # end the read snapshot: see the server threads' commits
+    series = db.session.scalars(select(SessionSeries)).one()
+    assert series.state is SeriesState.ACTIVE and series.sessions == 3
+    assert [c.charge_state for c in series.charges] == [ChargeState.SCHEDULED] * 3
+    assert {c.consultation.state for c in series.charges} == {ConsultationState.CONFIRMED}
+    assert page.foreign_requests == []

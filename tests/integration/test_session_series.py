@@ -1,0 +1,249 @@
+"""Weekly paid-session series (issue 17, item 4), at the service layer, on SQLite and PostgreSQL.
+
+The provider is ``FakePay`` (tests/fakes/fake_provider.py): a real ``PaymentProvider`` with no
+network, whose setup checkouts, saved cards, off-session charges and declines are in memory.
+Time is injected (``now``), so the DST change of 28 March 2027 (Europe/Berlin) is crossed.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.consultations.availability import set_weekly_hours
+from marketplace.consultations.lifecycle import cancel_consultation
+from marketplace.consultations.models import (
+    Consultation,
+    ConsultationKind,
+    ConsultationOutcome,
+    ConsultationState,
+    OccupiedBlock,
+)
+from marketplace.extensions import db
+from marketplace.notifications.models import OutboxMail
+from marketplace.payments import services as svc
+from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payments.providers import ProviderEvent, register_provider
+from marketplace.payments.providers.base import EventKind
+from marketplace.payments.series import (
+    DECLINE_GRACE,
+    SeriesError,
+    book_series,
+    charge_due_occurrences,
+    release_unpaid_occurrences,
+)
+from marketplace.payments.series_models import ChargeState, SeriesCharge, SeriesState, SessionSeries
+from tests.fakes.fake_provider import FakePay
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# Saturday 20 March 2027, noon UTC; clocks in Berlin go forward on Sunday 28 March.
+NOW = datetime(2027, 3, 20, 12, 0, tzinfo=UTC)
+FIRST = datetime(2027, 3, 23, 10, 0, tzinfo=BERLIN).astimezone(UTC)  # Tue 10:00 CET = 09:00 UTC
+
+
+@pytest.fixture
+def fakepay(app: Any) -> FakePay:
+    provider = FakePay()
+    register_provider(app, provider)
+    app.config["PAYMENT_PROVIDER"] = provider.name
+    return provider
+
+
+def _proceeded(client_user: Any, profile: Any) -> None:
+    start = NOW - timedelta(days=3)
+    db.session.add(Consultation(
+        client_id=client_user.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
+        state=ConsultationState.COMPLETED, start_utc=start, end_utc=start + timedelta(minutes=30),
+        format="video", outcome=ConsultationOutcome.PROCEED))
+    db.session.commit()
+
+
+@pytest.fixture
+def pair(make_user: Any, make_specialist: Any) -> tuple[Any, Any]:
+    """A specialist in Berlin (€90, 50 minutes, 09–17 every day) and a client who may book."""
+    profile = make_specialist(fee_minor=9000, currency="EUR", session_minutes=50)
+    set_weekly_hours(profile.id, [(wd, "09:00", "17:00") for wd in range(7)])
+    db.session.commit()
+    client_user = make_user(timezone="Europe/Berlin")
+    _proceeded(client_user, profile)
+    return client_user, profile
+
+
+def _book(app: Any, client_user: Any, profile: Any, count: int = 3, start: datetime = FIRST) -> SessionSeries:
+    with app.test_request_context():
+        series = book_series(client_user, profile, start, count, "video", now=NOW)
+    db.session.commit()
+    return series
+
+
+def _counts() -> tuple[int, ...]:
+    return tuple(db.session.scalar(select(func.count()).select_from(model)) or 0
+                 for model in (Consultation, OccupiedBlock, Payment, SessionSeries, SeriesCharge))
+
+
+def _save_card(series: SessionSeries, fakepay: FakePay, card: str = "fp_card_1") -> str:
+    assert series.provider_checkout_id is not None
+    event = ProviderEvent(id=f"evt-{series.id}", type="card.saved", kind=EventKind.SETUP_COMPLETED,
+                          checkout_id=series.provider_checkout_id, customer="fp_cus_1", payment_method=card)
+    outcome = svc.process_event(fakepay.name, event, now=NOW + timedelta(minutes=2))
+    db.session.commit()
+    return outcome
+
+
+def _charges(series: SessionSeries) -> list[SeriesCharge]:
+    return list(db.session.scalars(select(SeriesCharge).where(SeriesCharge.series_id == series.id)
+                                   .order_by(SeriesCharge.due_at).execution_options(populate_existing=True)))
+
+
+def test_weekly_series_keeps_the_local_time_across_a_dst_change(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, profile = pair
+    series = _book(app, client_user, profile, count=3)
+
+    occurrences = [c.consultation for c in _charges(series)]
+    assert [c.start_utc.astimezone(UTC).hour for c in occurrences] == [9, 8, 8]  # CET, then CEST
+    assert {c.start_utc.astimezone(BERLIN).strftime("%a %H:%M") for c in occurrences} == {"Tue 10:00"}
+    assert [c.start_utc.astimezone(BERLIN).day for c in occurrences] == [23, 30, 6]
+    assert all(c.kind is ConsultationKind.PAID and c.state is ConsultationState.PENDING_PAYMENT
+               for c in occurrences)
+    assert series.sessions == 3 and series.state is SeriesState.AWAITING_CARD
+    assert series.checkout_url == f"{fakepay.origin}/save-card/{series.provider_checkout_id}"
+    # 50 minutes = 4 blocks of 15 minutes each, per occurrence
+    blocks = db.session.scalar(select(func.count()).select_from(OccupiedBlock).where(
+        OccupiedBlock.consultation_id.in_([c.id for c in occurrences])))
+    assert blocks == 12
+    assert [c.due_at.astimezone(UTC) for c in _charges(series)] == [
+        c.start_utc.astimezone(UTC) - timedelta(hours=24) for c in occurrences]
+
+
+def test_one_taken_occurrence_fails_the_whole_series_and_writes_nothing(app: Any, pair: Any, fakepay: FakePay,
+                                                                         make_user: Any) -> None:
+    client_user, profile = pair
+    other = make_user()
+    _proceeded(other, profile)
+    second = FIRST + timedelta(weeks=1) - timedelta(hours=1)  # Tue 30 March 10:00 CEST
+    with app.test_request_context():
+        svc.book_paid_session(other, profile, second, "video", now=NOW)
+    db.session.commit()
+    before = _counts()
+
+    with pytest.raises(SeriesError) as refused:
+        _book(app, client_user, profile, count=4)
+
+    assert str(refused.value) == ("The session on Tue 30 March at 10:00 (Europe/Berlin) is not free: "
+                                  "choose another start or fewer sessions")
+    db.session.rollback()
+    assert _counts() == before
+    assert fakepay.setups == {}  # no checkout was opened
+
+
+def test_outside_the_specialists_hours_is_named_too(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, profile = pair
+    before = _counts()
+    # Bookable 30 days ahead (the default horizon): the fifth Tuesday, 20 April, is beyond it.
+    with pytest.raises(SeriesError, match=r"^The session on Tue 20 April at 10:00 \(Europe/Berlin\) is not free"):
+        _book(app, client_user, profile, count=5)
+    assert _counts() == before
+    with pytest.raises(SeriesError, match="between 2 and 12 sessions"):
+        _book(app, client_user, profile, count=13)
+
+
+def test_saving_the_card_confirms_every_occurrence(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, profile = pair
+    series = _book(app, client_user, profile)
+
+    assert _save_card(series, fakepay) == "confirmed"
+
+    db.session.refresh(series)
+    assert series.state is SeriesState.ACTIVE and series.provider_payment_method_id == "fp_card_1"
+    charges = _charges(series)
+    assert {c.charge_state for c in charges} == {ChargeState.SCHEDULED}
+    assert {c.consultation.state for c in charges} == {ConsultationState.CONFIRMED}
+    subjects = db.session.scalars(select(OutboxMail.subject)).all()
+    assert subjects.count(f"Booked: 3 weekly sessions with {profile.display_name}") == 1
+    assert subjects.count(f"Booked: 3 weekly sessions with {client_user.display_name}") == 1
+
+
+def test_the_charge_job_charges_each_occurrence_once(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, profile = pair
+    series = _book(app, client_user, profile)
+    _save_card(series, fakepay)
+    first_due = _charges(series)[0].due_at
+
+    assert charge_due_occurrences(first_due) == 1
+    assert charge_due_occurrences(first_due + timedelta(minutes=5)) == 0  # run twice: nothing more
+    assert len(fakepay.charges) == 1
+    charges = _charges(series)
+    assert [c.charge_state for c in charges] == [ChargeState.CHARGED, ChargeState.SCHEDULED,
+                                                 ChargeState.SCHEDULED]
+    paid = charges[0].payment
+    assert paid.status is PaymentStatus.PAID and paid.provider_payment_id in fakepay.charges
+
+    later = charges[-1].due_at + timedelta(minutes=1)
+    assert charge_due_occurrences(later) == 2
+    assert charge_due_occurrences(later) == 0
+    assert len(fakepay.charges) == 3
+    assert [c["amount"] for c in fakepay.charges.values()] == [9000, 9000, 9000]
+
+
+def test_a_declined_charge_notifies_both_and_releases_after_the_grace_period(app: Any, pair: Any,
+                                                                             fakepay: FakePay) -> None:
+    client_user, profile = pair
+    series = _book(app, client_user, profile)
+    _save_card(series, fakepay, card="fp_card_declines")
+    fakepay.declining.add("fp_card_declines")
+    due = _charges(series)[0].due_at
+
+    assert charge_due_occurrences(due) == 0
+    charge = _charges(series)[0]
+    assert charge.charge_state is ChargeState.DECLINED and charge.release_at == due + DECLINE_GRACE
+    declined = db.session.scalars(select(OutboxMail.recipient).where(OutboxMail.subject.startswith(
+        "Payment declined"))).all()
+    assert sorted(declined) == sorted([client_user.email, profile.user.email])
+    assert charge.consultation.state is ConsultationState.CONFIRMED  # still held during the grace period
+
+    assert release_unpaid_occurrences(due + DECLINE_GRACE - timedelta(minutes=1)) == 0
+    assert release_unpaid_occurrences(due + DECLINE_GRACE) == 1
+    assert release_unpaid_occurrences(due + DECLINE_GRACE + timedelta(hours=1)) == 0  # once
+
+    charges = _charges(series)
+    released = charges[0].consultation
+    assert charges[0].charge_state is ChargeState.RELEASED
+    assert released.state is ConsultationState.CANCELLED and charges[0].payment.status is PaymentStatus.EXPIRED
+    assert db.session.scalar(select(func.count()).select_from(OccupiedBlock).where(
+        OccupiedBlock.consultation_id == released.id)) == 0
+    assert {c.consultation.state for c in charges[1:]} == {ConsultationState.CONFIRMED}  # the others stay
+    cancelled = db.session.scalars(select(OutboxMail.recipient).where(OutboxMail.subject.startswith(
+        "Cancelled (not paid)"))).all()
+    assert sorted(cancelled) == sorted([client_user.email, profile.user.email])
+
+
+def test_cancelling_one_occurrence_leaves_the_others(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, profile = pair
+    series = _book(app, client_user, profile)
+    _save_card(series, fakepay)
+    second = _charges(series)[1].consultation
+
+    with app.test_request_context():
+        cancel_consultation(second, client_user, None)
+    db.session.commit()
+
+    charges = _charges(series)
+    assert [c.consultation.state for c in charges] == [ConsultationState.CONFIRMED, ConsultationState.CANCELLED,
+                                                       ConsultationState.CONFIRMED]
+    assert charge_due_occurrences(charges[-1].due_at) == 2  # the cancelled one is never charged
+    assert [c.charge_state for c in _charges(series)] == [ChargeState.CHARGED, ChargeState.CANCELLED,
+                                                          ChargeState.CHARGED]
+
+
+def test_a_longer_cancellation_notice_charges_when_the_notice_starts(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, profile = pair
+    profile.paid_cancel_notice_hours = 48
+    db.session.commit()
+    series = _book(app, client_user, profile, count=2)
+
+    charges = _charges(series)
+    assert [c.consultation.cancel_notice_hours for c in charges] == [48, 48]  # the terms, kept on each
+    assert [c.due_at for c in charges] == [c.consultation.start_utc - timedelta(hours=48) for c in charges]
