@@ -10,9 +10,10 @@ from collections import ChainMap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any, NoReturn
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Blueprint, Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
@@ -216,6 +217,14 @@ def page_path() -> str:
     return request.path if has_request_context() else ""
 
 
+def expose_enums(bp: Blueprint, *enums: type[Enum]) -> None:
+    """Make ``enums`` template globals under their class names, so that templates compare by
+    identity (``c.state is sameas ConsultationState.REQUESTED``), never by a value's spelling.
+    Called once by the domain that owns the enums (in its views module)."""
+    for enum_cls in enums:
+        bp.add_app_template_global(enum_cls, enum_cls.__name__)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         localtime=localtime,
@@ -233,4 +242,5 @@ def register(app: Flask) -> None:
         current_path=security.current_path,
         person_part=person_part,
         page_path=page_path,
+        ZoneSource=timeutil.ZoneSource,  # zone.source is sameas ZoneSource.ACCOUNT
     )

@@ -44,6 +44,9 @@ from marketplace.extensions import limiter
 from marketplace.forms import ActionForm, required_text
 from marketplace.security import account_key as per_account
 from marketplace.security import safe_next
+from marketplace.templating import expose_enums
+
+expose_enums(bp, Role)
 
 RESEND_LIMIT = "3 per 10 minutes;10 per day"
 

@@ -37,7 +37,13 @@ from marketplace.consultations.forms import (
     WeeklyRuleEditForm,
 )
 from marketplace.consultations.hooks import CONSULTATION_PAGE, STATS_PAGE
-from marketplace.consultations.models import Consultation, ConsultationOutcome, ConsultationState
+from marketplace.consultations.models import (
+    Consultation,
+    ConsultationOutcome,
+    ConsultationState,
+    OfferState,
+    OverrideKind,
+)
 from marketplace.consultations.no_shows import report_specialist_no_show
 from marketplace.consultations.notifications import build_ics_for, format_label
 from marketplace.consultations.stats import funnel_chart, specialist_stats, weekly_funnel
@@ -50,8 +56,12 @@ from marketplace.scheduling.weeks import SlotWeek
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt, role_required
 from marketplace.specialists.hooks import PROFILE_CARD, PROFILE_PERSON
 from marketplace.specialists.models import SpecialistProfile
+from marketplace.templating import expose_enums
 from marketplace.timeutil import viewer_timezone
 from marketplace.weeks import PERIODS, Weeks, parse_period
+
+# The consultations' enums, for templates to compare by identity (``x is sameas ConsultationState.REQUESTED``).
+expose_enums(bp, ConsultationState, ConsultationOutcome, OfferState, OverrideKind)
 
 # --- parts of other domains' pages (marketplace.parts) -------------------------------------------
 

@@ -35,7 +35,7 @@ def export_payments(user: User) -> list[dict[str, Any]]:
         "currency": p.currency, "status": p.status.value, "created_at": p.created_at.isoformat(),
         "paid_at": p.paid_at.isoformat() if p.paid_at else None,
         "refunded_at": p.refunded_at.isoformat() if p.refunded_at else None,
-        "refunded_minor_units": p.refund_minor if p.status.value == "refunded" else None,
+        "refunded_minor_units": p.refund_minor if p.status is PaymentStatus.REFUNDED else None,
     } for p in rows]
 
 

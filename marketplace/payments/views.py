@@ -22,14 +22,16 @@ from marketplace.parts import Part, page_parts
 from marketplace.payments import bp
 from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
-from marketplace.payments.models import Payment, payment_of
+from marketplace.payments.models import Payment, PaymentStatus, payment_of
 from marketplace.payments.providers import WebhookRejected, payments_enabled, provider_named
 from marketplace.scheduling.cancellation import describe_paid_terms
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
 from marketplace.specialists.services import profile_for_viewer
+from marketplace.templating import expose_enums
 from marketplace.timeutil import viewer_timezone
 
 log = logging.getLogger(__name__)
+expose_enums(bp, PaymentStatus)
 
 _STATUS = {"disabled": 200, "not_eligible": 403, "not_bookable": 409, "invalid": 422, "taken": 409,
            "provider": 503}
@@ -105,7 +107,7 @@ def checkout(payment_id: int) -> Any:
 def checkout_cancelled(payment_id: int) -> Any:
     """The checkout's cancel URL: the client left the provider's checkout without paying."""
     payment = get_owned_or_404(Payment, payment_id, current_user)
-    if payment.status.value == "pending":
+    if payment.status is PaymentStatus.PENDING:
         flash("Payment not completed. Your time is held for a few minutes — you can still pay "
               "from this page.", "warning")
     return redirect(url_for("consultations.detail", consultation_id=payment.consultation_id))
