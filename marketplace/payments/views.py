@@ -24,6 +24,7 @@ from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
 from marketplace.payments.models import Payment, PaymentStatus, payment_of
 from marketplace.payments.providers import WebhookRejected, payments_enabled, provider_named
+from marketplace.payments.series_models import SeriesState
 from marketplace.scheduling.cancellation import describe_paid_terms
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
 from marketplace.specialists.services import profile_for_viewer
@@ -31,7 +32,7 @@ from marketplace.templating import expose_enums
 from marketplace.timeutil import viewer_timezone
 
 log = logging.getLogger(__name__)
-expose_enums(bp, PaymentStatus)
+expose_enums(bp, PaymentStatus, SeriesState)
 
 _STATUS = {"disabled": 200, "not_eligible": 403, "not_bookable": 409, "invalid": 422, "taken": 409,
            "provider": 503}
