@@ -99,12 +99,29 @@ def _create_schema(url: str) -> None:
     engine.dispose()
 
 
+# Every table emptied and every sequence back at 1, in one round trip. DELETE, not TRUNCATE: a test
+# leaves a few rows, and TRUNCATE of ~60 tables swaps ~120 files each time (≈ 0.4 s a test, most of
+# the suite's PostgreSQL time); foreign-key triggers are off for the transaction (the superuser's
+# session_replication_role), so the order does not matter; setval is a cheap in-place update.
+_PG_EMPTY = """
+DO $$
+DECLARE r record;
+BEGIN
+  SET LOCAL session_replication_role = replica;
+  FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'
+  LOOP EXECUTE format('DELETE FROM %I', r.tablename); END LOOP;
+  FOR r IN SELECT c.oid::regclass AS seq FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind = 'S' AND n.nspname = current_schema()
+  LOOP PERFORM setval(r.seq, 1, false); END LOOP;
+END $$;
+"""
+
+
 def _clean_tables(engine: Any) -> None:
     tables = list(reversed(_metadata().sorted_tables))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.execute(text(_PG_EMPTY))
         else:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
             for table in tables:
