@@ -30,7 +30,9 @@ from tests.integration import test_payments as paid
 fake_stripe, stripe_app, pair = paid.fake_stripe, paid.stripe_app, paid.pair
 
 GUNICORN_WORKER_TIMEOUT = 30  # gunicorn's default `--timeout`, which production uses
-MARGIN = 2.0  # seconds of slack for the app's own work (SQL, templates) on a busy CI machine; without the budget these take 20+ s
+# Seconds of slack for the app's own work (SQL, templates) on a busy CI machine (3.6 s in all was seen on
+# PostgreSQL); without the budget these take 20+ s.
+MARGIN = 4.0
 
 
 def _elapsed(action: Any) -> tuple[Any, float]:
@@ -203,6 +205,6 @@ def test_all_stripe_calls_of_one_request_share_the_budget(stripe_app: Any, clien
     assert response.status_code == 302
     assert len(_api_requests(fake_stripe, "/v1/refunds")) == 1  # the budget was spent: the second was not sent
     # One budget plus the deletion's own work (password hashing, anonymising: up to ~1.5 s when busy).
-    assert elapsed < 1.5 + 2.0, f"deleting the account took {elapsed:.2f} s"
+    assert elapsed < 1.5 + MARGIN, f"deleting the account took {elapsed:.2f} s"
     db.session.expire_all()
     assert {first.status, second.status} == {PaymentStatus.REFUND_FAILED}
