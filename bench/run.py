@@ -180,7 +180,7 @@ def _bench_clients(count: int) -> list[Any]:
     db.session.execute(User.__table__.insert(), [
         {"email": f"bench-client-{i}@bench.example", "password_hash": "!", "role": Role.CLIENT.value,
          "display_name": f"Bench client {i}", "timezone": "UTC", "auth_version": 1, "active": True,
-         "created_at": now} for i in range(count)])
+         "created_at": now, "email_confirmed_at": now} for i in range(count)])  # confirmed: they may book
     db.session.commit()
     return list(db.session.scalars(select(User).where(User.email.like("bench-client-%")).order_by(User.id)))
 
@@ -625,6 +625,8 @@ def benchmark(wrk: str, base_url: str, context: dict[str, Any], args: argparse.N
               database_url: str) -> list[Result]:
     results = []
     for target in TARGETS:
+        if args.pages and not target.baseline and not any(word in target.name for word in args.pages):
+            continue
         path = target.path.format(**context)
         url = base_url + path
         preflight(target, url, context)
@@ -855,6 +857,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
                         help="a Redis database for the bench alone: flushed before and after every run "
                              f"(default {DEFAULT_REDIS_URL}, or BENCH_REDIS_URL)")
+    parser.add_argument("--pages", type=lambda v: [w.strip() for w in v.split(",") if w.strip()], default=[],
+                        metavar="WORD[,WORD…]", help="only the pages whose name contains one of these words "
+                        "(e.g. 'booking' or 'profile,directory'), with the trivial endpoint; for trying a change")
     parser.add_argument("--keep-database", action="store_true",
                         help=f"keep the databases ({DATABASE_PREFIX}_<N> on PostgreSQL, a file in the temp dir)")
     parser.add_argument("--no-report", action="store_true", help="don't write the results file")
