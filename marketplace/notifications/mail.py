@@ -22,7 +22,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 from flask import current_app, g, render_template, url_for
-from sqlalchemy import ColumnElement, and_, inspect, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, inspect, or_, select, update
 
 from marketplace.database import after_commit, utcnow
 from marketplace.extensions import db
@@ -83,28 +83,24 @@ def _queue(mail: OutboxMail) -> OutboxMail:
     return mail
 
 
-def _compose(mail_id: int, attempt: int, mail: OutboxMail) -> bool:
-    """Write the body of a mail composed on delivery, once (a retry sends what was written).
-    False when there is nothing to send (the row is marked dropped)."""
+def _compose(mail: OutboxMail, attempt: int) -> tuple[str, list[Attachment]] | None:
+    """The body and attachments of a mail composed on delivery (written once by the caller: a retry
+    sends what was written), or None when there is nothing to send (the row is marked dropped) or
+    composing failed (back to pending, retried by the sweep)."""
     assert mail.composer is not None
+    mail_id = mail.id
     try:
-        body, attachments = _COMPOSERS[mail.composer](**(mail.compose_args or {}))
+        return _COMPOSERS[mail.composer](**(mail.compose_args or {}))
     except NothingToSay as exc:
         db.session.rollback()
         _set_status(mail_id, attempt, MailStatus.DROPPED, claimed_until=None, last_error=str(exc)[:300])
         log.info("mail %s dropped: %s", mail_id, exc)
-        return False
     except Exception as exc:  # a bug or a database error: kept, retried by the sweep
         db.session.rollback()
         _set_status(mail_id, attempt, MailStatus.PENDING, claimed_until=None,
                     last_error=f"composing: {type(exc).__name__}: {exc}"[:300])
         log.exception("mail %s could not be composed", mail_id)
-        return False
-    db.session.execute(update(OutboxMail).where(OutboxMail.id == mail_id, OutboxMail.attempts == attempt)
-                       .values(body_text=body, attachments=_encoded(attachments)))
-    db.session.commit()
-    db.session.refresh(mail)
-    return True
+    return None
 
 
 class _MailBatch:
@@ -169,12 +165,72 @@ def deliver_pending(limit: int = 200) -> int:
 
 
 def deliver_mail_ids(ids: list[int]) -> int:
-    sent = 0
-    for mail_id in ids:
-        attempt = claim_mail(mail_id)
-        if attempt is not None:
-            sent += _deliver_claimed(mail_id, attempt)
-    return sent
+    """Deliver these rows (those still claimable); returns the count sent. A batch costs a constant
+    number of statements and three commits: claim them all, write the bodies composed now, record
+    the outcome of those sent (a refusal or a failed composition is recorded on its own)."""
+    claimed = claim_mails(ids)
+    if not claimed:
+        return 0
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.id.in_(claimed)).order_by(OutboxMail.id)).all()
+    outgoing: list[tuple[int, int, EmailMessage]] = []
+    bodies: list[dict[str, Any]] = []
+    for mail in mails:
+        mail_id, attempt = mail.id, claimed[mail.id]
+        body, attachments = mail.body_text, mail.attachments or []
+        if mail.composer and not body:
+            composed = _compose(mail, attempt)
+            if composed is None:
+                continue
+            body, attachments = composed[0], _encoded(composed[1])  # written below, before sending
+            bodies.append({"mail_id": mail_id, "attempt": attempt, "body_text": body, "attachments": attachments})
+        outgoing.append((mail_id, attempt, build_message(mail.recipient, mail.subject, body, attachments)))
+    if bodies:
+        db.session.connection().execute(
+            update(OutboxMail.__table__).where(OutboxMail.__table__.c.id == bindparam("mail_id"),
+                                               OutboxMail.__table__.c.attempts == bindparam("attempt"))
+            .values(body_text=bindparam("body_text"), attachments=bindparam("attachments")), bodies)
+    # End the transaction before the (slow) SMTP conversations, and make each state change a
+    # single UPDATE, so SQLite writers never upgrade a stale read snapshot.
+    db.session.commit()
+    sent = []
+    for mail_id, attempt, message in outgoing:
+        try:
+            _BACKENDS[current_app.config["MAIL_BACKEND"]](message)
+        except (OSError, smtplib.SMTPException) as exc:
+            # Not delivered: back to pending so the sweep (or `flask deliver-mail`) retries it later.
+            _set_status(mail_id, attempt, MailStatus.PENDING, claimed_until=None,
+                        last_error=f"{type(exc).__name__}: {exc}"[:300])
+            log.warning("mail %s not delivered yet (%s)", mail_id, type(exc).__name__)
+            continue
+        sent.append({"mail_id": mail_id, "attempt": attempt})
+        log.info("mail %s delivered", mail_id)
+    if sent:
+        table = OutboxMail.__table__
+        db.session.connection().execute(
+            update(table).where(table.c.id == bindparam("mail_id"), table.c.attempts == bindparam("attempt"),
+                                table.c.status == MailStatus.SENDING)
+            .values(status=MailStatus.SENT, sent_at=utcnow(), claimed_until=None), sent)
+        db.session.commit()
+    return len(sent)
+
+
+def claim_mails(ids: list[int]) -> dict[int, int]:
+    """Take the lease on these rows with one conditional UPDATE (only one worker wins each row):
+    {id: the claim's attempt number} of those claimed (see ``claim_mail``)."""
+    if not ids:
+        return {}
+    now = utcnow()
+    lease = timedelta(seconds=int(current_app.config.get("MAIL_LEASE_SECONDS", 120)))
+    rows = db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.id.in_(ids), _claimable(now))
+        .values(status=MailStatus.SENDING, attempts=OutboxMail.attempts + 1, claimed_until=now + lease)
+        .returning(OutboxMail.id, OutboxMail.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    claimed = {mail_id: attempt for mail_id, attempt in rows}
+    db.session.commit()
+    return claimed
 
 
 def claim_mail(mail_id: int) -> int | None:
@@ -196,28 +252,6 @@ def claim_mail(mail_id: int) -> int | None:
     return attempt
 
 
-def _deliver_claimed(mail_id: int, attempt: int) -> int:
-    mail = db.session.get(OutboxMail, mail_id)
-    assert mail is not None
-    if mail.composer and not mail.body_text and not _compose(mail_id, attempt, mail):
-        return 0
-    message = build_message(mail)
-    # End the read transaction before the (slow) SMTP conversation, and make each state
-    # change a single UPDATE, so SQLite writers never upgrade a stale read snapshot.
-    db.session.commit()
-    try:
-        _BACKENDS[current_app.config["MAIL_BACKEND"]](message)
-    except (OSError, smtplib.SMTPException) as exc:
-        # Not delivered: back to pending so `flask deliver-mail` retries it later.
-        _set_status(mail_id, attempt, MailStatus.PENDING, claimed_until=None,
-                    last_error=f"{type(exc).__name__}: {exc}"[:300])
-        log.warning("mail %s not delivered yet (%s)", mail_id, type(exc).__name__)
-        return 0
-    _set_status(mail_id, attempt, MailStatus.SENT, sent_at=utcnow(), claimed_until=None)
-    log.info("mail %s delivered", mail_id)
-    return 1
-
-
 def _set_status(mail_id: int, attempt: int, status: MailStatus, **values: Any) -> None:
     """Record the outcome of this attempt (nothing if the lease passed to another attempt)."""
     db.session.execute(update(OutboxMail).where(
@@ -226,20 +260,21 @@ def _set_status(mail_id: int, attempt: int, status: MailStatus, **values: Any) -
     db.session.commit()
 
 
-def build_message(mail: OutboxMail) -> EmailMessage:
+def build_message(recipient: str, subject: str, body_text: str,
+                  attachments: list[dict[str, str]]) -> EmailMessage:
     """The RFC 5322 message: Date and Message-ID on the sender's domain, the body as plain text
     and as accessible HTML (multipart/alternative, no remote images), attachments after it (an
     .ics as ``text/calendar; method=…``)."""
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     msg = EmailMessage()
     msg["From"] = sender
-    msg["To"] = mail.recipient
-    msg["Subject"] = mail.subject
+    msg["To"] = recipient
+    msg["Subject"] = subject
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = make_msgid(domain=_sender_domain(sender))
-    msg.set_content(mail.body_text)
-    msg.add_alternative(html_body(mail.subject, mail.body_text), subtype="html")
-    for att in mail.attachments or []:
+    msg.set_content(body_text)
+    msg.add_alternative(html_body(subject, body_text), subtype="html")
+    for att in attachments:
         maintype, _, subtype = att["content_type"].partition("/")
         params = {}
         if "; " in subtype:
