@@ -174,7 +174,10 @@ def test_a_late_payment_reclaims_its_time_only_within_the_daily_cap(app: Any, cl
         db.session.add(settings)
     settings.max_per_day = 1
     db.session.commit()
-    late = _held(client, auth, pair, fakepay)
+    zone = ZoneInfo(profile.timezone)
+    # A day's first time, so another one that day is left whatever the hour the test runs at.
+    first_of_a_day = next(i for i in range(40) if _slot(profile, i).astimezone(zone).hour == 9)
+    late = _held(client, auth, pair, fakepay, first_of_a_day)
     late.consultation.hold_expires_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
 
