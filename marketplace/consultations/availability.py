@@ -61,7 +61,13 @@ from marketplace.consultations.models import (
     SchedulingSettings,
     WaitlistOffer,
 )
-from marketplace.consultations.snapshots import Snapshot, read_snapshot, write_snapshots
+from marketplace.consultations.snapshots import (
+    Snapshot,
+    mark_hours_changed,
+    read_booking_snapshot,
+    read_snapshot,
+    write_snapshots,
+)
 from marketplace.database import after_commit, commit, execute_dml, utcnow
 from marketplace.domain import DomainError
 from marketplace.extensions import db
@@ -125,6 +131,8 @@ class SpecialistCalendar:
     lapsed_holds: list[int] = field(default_factory=list)
     # Loaded for a booking client only: they already have a free consultation (not cancelled/expired) here.
     client_has_free_consultation: bool = False
+    # Settings and zone only, the slot checked against the precomputed slots (``snapshot_booking_calendar``).
+    from_snapshot: bool = False
 
     def policy(self) -> SchedulingPolicy:
         s = self.settings
@@ -282,6 +290,24 @@ def load_booking_calendar(profile: SpecialistProfile, now: datetime, *, client_i
                  client_id=client_id, lock_settings=True)[profile.id]
 
 
+def snapshot_booking_calendar(profile: SpecialistProfile, start_utc: datetime,
+                              now: datetime) -> SpecialistCalendar | None:
+    """The calendar of a booking of the free 30-minute consultation at ``start_utc`` validated
+    against the precomputed slots (two queries: the snapshot, then the settings row, locked as in
+    ``load_booking_calendar``) — or None when the snapshot cannot say (none, or
+    computed from older hours, or ``start_utc`` not among its slots): then the caller loads the
+    calendar. The calendar returned has the settings and zone only (``from_snapshot``); whether the
+    time is still free, and the client's one free consultation, are decided by the database guard
+    when the booking is inserted."""
+    slots = read_booking_snapshot(profile.id, now)
+    if not slots or start_utc not in slots:
+        return None
+    settings = db.session.scalar(select(SchedulingSettings).where(SchedulingSettings.specialist_id == profile.id)
+                                 .with_for_update())
+    return SpecialistCalendar(profile.id, zone_or_utc(profile.timezone),
+                              settings or SchedulingSettings.defaults_for(profile.id), from_snapshot=True)
+
+
 def free_slots_for(profile: SpecialistProfile, now: datetime | None = None, *,
                    exclude_consultation_id: int | None = None) -> list[datetime]:
     """Free 30-minute slots (UTC) of one specialist, computed now from the database."""
@@ -389,16 +415,25 @@ def on_calendar_changed(listener: Callable[[list[int]], None]) -> Callable[[list
     return listener
 
 
-def calendar_changed(profile_ids: Iterable[int]) -> None:
+def calendar_changed(profile_ids: Iterable[int], *, blocks_only: bool = False) -> None:
     """Record that these profiles' free slots (or whether they can be booked) may have changed.
 
-    Call it for every such change, inside the transaction; it costs nothing there. After the
-    commit, ONE ``refresh_availability`` job recomputes all of them and the cached pages that show
-    them are made stale. A rolled-back unit of work queues nothing.
+    Call it for every such change, inside the transaction. After the commit, ONE
+    ``refresh_availability`` job recomputes all of them and the cached pages that show them are
+    made stale. A rolled-back unit of work queues nothing.
+
+    ``blocks_only``: the change only occupied or freed calendar blocks (a booking, a hold, a
+    waitlist offer, a cancellation), which the occupied-block guard sees, so the precomputed slots
+    still validate bookings and nothing is written here. Any other change (hours, days off,
+    settings, busy times of other calendars, zone, bookability) marks the snapshots as computed
+    from older hours, in this transaction (one UPDATE): bookings then load the calendar until the
+    refresh.
     """
     ids = {int(pid) for pid in profile_ids}
     if not ids:
         return
+    if not blocks_only:
+        mark_hours_changed(sorted(ids))
     pending = g.get("_calendar_changed")
     if pending is None or pending not in g.get("_after_commit", ()):  # none yet in this unit of work
         pending = g._calendar_changed = _ChangedCalendars()
@@ -409,23 +444,28 @@ def calendar_changed(profile_ids: Iterable[int]) -> None:
 def compute_snapshots(profile_ids: Sequence[int], now: datetime) -> list[Snapshot]:
     """Free slots of these profiles (at most ``CHUNK``) as of ``now``; empty for profiles that
     cannot be booked. Reads only: the profiles, then one calendar load for the bookable ones."""
+    # The hours version first: a change of hours committed after this read leaves these snapshots
+    # marked as computed from older hours, whatever this computation reads next.
     rows = db.session.execute(
-        select(SpecialistProfile.id, SpecialistProfile.timezone, bookable_clause().label("bookable"))
+        select(SpecialistProfile.id, SpecialistProfile.timezone, bookable_clause().label("bookable"),
+               AvailabilitySnapshot.hours_version)
+        .outerjoin(AvailabilitySnapshot, AvailabilitySnapshot.profile_id == SpecialistProfile.id)
         .where(SpecialistProfile.id.in_(list(profile_ids)))
     ).all()
-    calendars = load_calendars([(pid, tz) for pid, tz, bookable in rows if bookable], now)
+    seen = {pid: version or 0 for pid, _tz, _bookable, version in rows}
+    calendars = load_calendars([(pid, tz) for pid, tz, bookable, _version in rows if bookable], now)
     snapshots = []
-    for pid, _tz, _bookable in rows:
+    for pid, _tz, _bookable, _version in rows:
         calendar = calendars.get(pid)
         if calendar is None:
-            snapshots.append(Snapshot(pid, [], 0, None))
+            snapshots.append(Snapshot(pid, [], 0, None, seen.get(pid, 0)))
             continue
         slots = calendar.free_slots(now)
         notice = timedelta(minutes=calendar.settings.min_notice_minutes)
         due = None
         if calendar.has_hours:
             due = min(now + SNAPSHOT_MAX_AGE, slots[0] - notice) if slots else now + SNAPSHOT_MAX_AGE
-        snapshots.append(Snapshot(pid, slots, calendar.settings.min_notice_minutes, due))
+        snapshots.append(Snapshot(pid, slots, calendar.settings.min_notice_minutes, due, seen.get(pid, 0)))
     return snapshots
 
 
@@ -849,6 +889,6 @@ __all__ = [
     "load_booking_calendar", "load_calendar", "load_calendars", "move_weekly_hours", "offers_booking",
     "on_calendar_changed", "preview_slots", "profile_booking_card", "profiles_due_for_refresh",
     "refresh_availability", "refresh_in_batches", "refresh_next_available", "refresh_stale_availability",
-    "remove_date_override", "remove_weekly_rule", "set_weekly_hours", "upcoming_free_slots",
+    "remove_date_override", "remove_weekly_rule", "set_weekly_hours", "snapshot_booking_calendar", "upcoming_free_slots",
     "update_scheduling_settings", "update_weekly_rule", "weekly_rule_of", "would_offer_booking",
 ]

@@ -34,6 +34,7 @@ from marketplace.consultations.availability import (
     load_booking_calendar,
     load_calendar,
     offers_booking,
+    snapshot_booking_calendar,
 )
 from marketplace.consultations.hooks import booking_hooks
 from marketplace.consultations.models import (
@@ -191,18 +192,26 @@ def _classify(exc: IntegrityError) -> str:
 
 def validate_slot(profile: SpecialistProfile, start_utc: datetime, now: datetime, *,
                   duration_minutes: int = FREE_CONSULTATION_MINUTES, client_id: int | None = None,
-                  exclude_consultation_id: int | None = None) -> tuple[SpecialistCalendar, str | None]:
+                  exclude_consultation_id: int | None = None,
+                  precomputed: bool = False) -> tuple[SpecialistCalendar, str | None]:
     """THE slot check of every booking (free consultations, paid sessions, rescheduling).
 
-    Loads the specialist's calendar once, fresh and with the settings row locked (see
-    ``load_booking_calendar``), and returns it (its settings serve the rest of the booking)
-    with None if ``start_utc`` is free, "taken" if it is a real slot that is occupied, or
-    "invalid". A snapshot is not enough here: it can lag behind a change of hours. Races
-    between two valid requests are decided by the database (``place_booking``).
+    Returns the calendar (its settings serve the rest of the booking) with None if ``start_utc``
+    is free, "taken" if it is a real slot that is occupied, or "invalid". Races between two
+    valid requests, and bookings made since the slots were computed, are decided by the database
+    (``place_booking``: the occupied blocks and the one-free-consultation index).
 
-    Payment holds past their expiry are released first (only when there are any, through the
+    With ``precomputed`` (a new free consultation) a time among the precomputed slots is accepted
+    on two queries (``snapshot_booking_calendar``: only while those slots were computed from the
+    current hours); otherwise — and for any time the snapshot does not list — the specialist's
+    calendar is loaded once, fresh and with the settings row locked (``load_booking_calendar``).
+    Payment holds past their expiry are then released first (only when there are any, through the
     ``before_booking`` hook the payments domain registers), so their blocks never refuse this booking.
     """
+    if precomputed and duration_minutes == FREE_CONSULTATION_MINUTES and exclude_consultation_id is None:
+        snapshot_calendar = snapshot_booking_calendar(profile, start_utc, now)
+        if snapshot_calendar is not None:
+            return snapshot_calendar, None
     calendar = load_booking_calendar(profile, now, client_id=client_id,
                                      exclude_consultation_id=exclude_consultation_id)
     if calendar.lapsed_holds:
@@ -329,34 +338,45 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
     note = (note or "").strip() or None
     _check_request(client, profile, start_utc, format_slug, note)
     assert start_utc is not None
-    calendar, problem = validate_slot(profile, start_utc, now, client_id=client.id)
-    if calendar.client_has_free_consultation:
-        raise BookingError(DUPLICATE.format(name=profile.display_name), "duplicate")
-    if problem is not None:
-        raise slot_refusal(problem)
-    auto_confirm = calendar.settings.auto_confirm
-    consultation = Consultation(
-        client_id=client.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
-        state=ConsultationState.CONFIRMED if auto_confirm else ConsultationState.REQUESTED,
-        start_utc=start_utc, end_utc=start_utc + timedelta(minutes=FREE_CONSULTATION_MINUTES),
-        format=format_slug, note=note, source=source if source in ALLOWED_SOURCES else None,
-        confirmed_at=now if auto_confirm else None, sequence=0, created_at=now,
-        confirm_by_utc=None if auto_confirm else calendar.settings.confirm_deadline(now, start_utc),
-    )
+
+    def booking(calendar: SpecialistCalendar) -> Consultation:
+        auto_confirm = calendar.settings.auto_confirm
+        return Consultation(
+            client_id=client.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
+            state=ConsultationState.CONFIRMED if auto_confirm else ConsultationState.REQUESTED,
+            start_utc=start_utc, end_utc=start_utc + timedelta(minutes=FREE_CONSULTATION_MINUTES),
+            format=format_slug, note=note, source=source if source in ALLOWED_SOURCES else None,
+            confirmed_at=now if auto_confirm else None, sequence=0, created_at=now,
+            confirm_by_utc=None if auto_confirm else calendar.settings.confirm_deadline(now, start_utc),
+        )
 
     def after(booked: Consultation) -> None:
         record_audit(client, "consultation.booked", booked, after={"state": booked.state.value,
                                                                    "start_utc": booked.start_utc.isoformat()})
         notify_booked(booked)
         booking_hooks.run_after_booking(booked)
-        calendar_changed([profile.id])
+        calendar_changed([profile.id], blocks_only=True)
 
-    try:
-        place_booking(consultation, calendar, after=after)
-    except BookingError as exc:
-        if exc.code == "duplicate":
-            raise BookingError(DUPLICATE.format(name=profile.display_name), "duplicate") from exc
-        raise
+    def place(precomputed: bool) -> Consultation:
+        calendar, problem = validate_slot(profile, start_utc, now, client_id=client.id, precomputed=precomputed)
+        if calendar.client_has_free_consultation:
+            raise BookingError(DUPLICATE.format(name=profile.display_name), "duplicate")
+        if problem is not None:
+            raise slot_refusal(problem)
+        consultation = booking(calendar)
+        try:
+            place_booking(consultation, calendar, after=after)
+        except BookingError as exc:
+            if exc.code == "duplicate":
+                raise BookingError(DUPLICATE.format(name=profile.display_name), "duplicate") from exc
+            if exc.code == "taken" and calendar.from_snapshot:
+                # Booked since the slots were computed, or held by a payment hold that has lapsed:
+                # the calendar decides (and releases lapsed holds).
+                return place(precomputed=False)
+            raise
+        return consultation
+
+    consultation = place(precomputed=True)
     log.info("consultation %s booked (%s)", consultation.id, consultation.state.value)
     return consultation
 
@@ -407,7 +427,7 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
                      before={"consultation_id": consultation.id, "start_utc": old_start.isoformat()},
                      after={"start_utc": booked.start_utc.isoformat(), "state": booked.state.value})
         notify_rescheduled(booked, old_start)
-        calendar_changed([profile.id])
+        calendar_changed([profile.id], blocks_only=True)
 
     try:
         place_booking(new, calendar, before=before, after=after)

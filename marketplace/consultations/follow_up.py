@@ -167,7 +167,7 @@ def expire_request(consultation_id: int, now: datetime) -> bool:
     consultation = _load(consultation_id)
     assert consultation is not None
     release_blocks(consultation)
-    calendar_changed([consultation.specialist_id])  # refreshed after commit: the time is bookable again
+    calendar_changed([consultation.specialist_id], blocks_only=True)  # refreshed after commit: the time is bookable again
     record_audit(None, "consultation.expired", consultation, before={"state": "requested"},
                  after={"state": "expired"})
     notify_expired(consultation)

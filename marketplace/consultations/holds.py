@@ -59,7 +59,7 @@ def release_hold(consultation: Consultation, now: datetime, *, only_if_lapsed: b
         return False
     release_blocks(consultation)
     db.session.refresh(consultation)
-    calendar_changed([consultation.specialist_id])
+    calendar_changed([consultation.specialist_id], blocks_only=True)
     log.info("hold of consultation %s released", consultation.id)
     return True
 
@@ -76,7 +76,7 @@ def confirm_hold(consultation: Consultation, now: datetime) -> bool:
     db.session.refresh(consultation)
     if result.rowcount != 1:
         return False
-    calendar_changed([consultation.specialist_id])
+    calendar_changed([consultation.specialist_id], blocks_only=True)
     return True
 
 
@@ -107,7 +107,7 @@ def reclaim_released_hold(consultation: Consultation, now: datetime) -> bool:
         log.info("released time of consultation %s was taken meanwhile (%s)", consultation.id, exc.code)
         db.session.refresh(consultation)
         return False
-    calendar_changed([consultation.specialist_id])
+    calendar_changed([consultation.specialist_id], blocks_only=True)
     return True
 
 

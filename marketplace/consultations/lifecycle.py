@@ -157,7 +157,7 @@ def cancel_consultation(consultation: Consultation, user: User, reason: str | No
                  after={"state": "cancelled", "late": consultation.late_cancellation})
     notify_cancelled(consultation, user, account_deleted=account_deleted, by_balance=by_balance)
     forget_loaded(user, REQUESTS_WAITING)
-    calendar_changed([consultation.specialist_id])
+    calendar_changed([consultation.specialist_id], blocks_only=True)
     log.info("consultation %s cancelled by user %s", consultation.id, user.id)
 
 

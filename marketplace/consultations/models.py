@@ -719,6 +719,13 @@ class AvailabilitySnapshot(FreeTimesMixin, Model):
     # When the periodic sweep should recompute it (soonest slot no longer bookable, or max age);
     # None when nothing can change with time alone (not bookable, or no hours at all).
     refresh_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Counted up in the transaction of every change of hours the database guard cannot see (rules,
+    # days off, settings, busy times of other calendars, the profile's zone): ``calendar_changed``.
+    hours_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The ``hours_version`` read before these slots were computed: while the two are equal the slots
+    # were computed from the current hours, and a booking may be validated against them (the
+    # occupied-block guard refuses what bookings made since have taken).
+    hours_version_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # free_utc_* (``FreeTimesMixin``): the UTC half-hours of the week these slots start in, copied
     # to the profile with ``next_available_at`` for the directory's time-of-day filter.
 

@@ -97,7 +97,7 @@ def report_specialist_no_show(consultation: Consultation, user: User, note: str 
                  before={"state": "confirmed"}, after={"state": ConsultationState.SPECIALIST_NO_SHOW.value})
     db.session.flush()
     _notify_specialist(consultation)
-    calendar_changed([consultation.specialist_id])
+    calendar_changed([consultation.specialist_id], blocks_only=True)
     log.info("consultation %s reported: the specialist did not come", consultation.id)
     return report
 

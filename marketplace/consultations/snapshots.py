@@ -39,6 +39,7 @@ class Snapshot:
     slots: Sequence[datetime]
     min_notice_minutes: int
     refresh_due_at: datetime | None
+    hours_version_seen: int = 0  # the profile's ``hours_version`` read before computing
 
     @property
     def next_available_at(self) -> datetime | None:
@@ -61,6 +62,29 @@ def read_snapshot(profile_id: int, now: datetime, *, computed_since: datetime | 
     return unpack_slots(row.slots, SLOT_STEP_MINUTES, not_before=now + timedelta(minutes=row.min_notice_minutes))
 
 
+def read_booking_snapshot(profile_id: int, now: datetime) -> list[datetime] | None:
+    """The slots a booking may be validated against: the snapshot's, when it was computed from
+    the specialist's current hours (``hours_version_seen == hours_version``); None otherwise (the
+    booking loads the calendar). Slots booked since are still listed: the occupied-block guard
+    refuses them when the booking is inserted. One query, no write."""
+    row = db.session.execute(
+        select(AvailabilitySnapshot.version, AvailabilitySnapshot.slots, AvailabilitySnapshot.min_notice_minutes,
+               AvailabilitySnapshot.hours_version, AvailabilitySnapshot.hours_version_seen)
+        .where(AvailabilitySnapshot.profile_id == profile_id)
+    ).first()
+    if row is None or row.version != SNAPSHOT_VERSION or row.hours_version != row.hours_version_seen:
+        return None
+    return unpack_slots(row.slots, SLOT_STEP_MINUTES, not_before=now + timedelta(minutes=row.min_notice_minutes))
+
+
+def mark_hours_changed(profile_ids: Sequence[int]) -> None:
+    """In the transaction of a change of hours: these snapshots no longer validate bookings until
+    they are recomputed (one UPDATE)."""
+    table = AvailabilitySnapshot.__table__
+    db.session.execute(update(table).where(table.c.profile_id.in_(sorted(profile_ids)))
+                       .values(hours_version=table.c.hours_version + 1))
+
+
 def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> None:
     """Store the snapshots and their profiles' ``next_available_at`` and free times of the week
     (``free_utc_*``) (two statements).
@@ -75,7 +99,8 @@ def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> Non
     table = AvailabilitySnapshot.__table__
     stmt = insert_on_conflict(table)
     copied = ("next_available_at", *FREE_TIME_COLUMNS)  # to the profile
-    columns = ("version", "computed_at", "min_notice_minutes", "slots", "refresh_due_at", *copied)
+    columns = ("version", "computed_at", "min_notice_minutes", "slots", "refresh_due_at", "hours_version_seen",
+               *copied)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.profile_id],
         set_={name: stmt.excluded[name] for name in columns},
@@ -85,6 +110,7 @@ def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> Non
         {"profile_id": s.profile_id, "version": SNAPSHOT_VERSION, "computed_at": computed_at,
          "min_notice_minutes": s.min_notice_minutes, "slots": pack_slots(s.slots, SLOT_STEP_MINUTES),
          "next_available_at": s.next_available_at, "refresh_due_at": s.refresh_due_at,
+         "hours_version_seen": s.hours_version_seen,
          **dict(zip(FREE_TIME_COLUMNS, free_time_bits(s.slots, computed_at), strict=True))}
         for s in sorted(snapshots, key=lambda s: s.profile_id)  # one lock order for concurrent writers
     ])
@@ -107,4 +133,5 @@ def _expire_copied(ids: set[int], names: Sequence[str]) -> None:
             db.session.expire(obj, list(names))
 
 
-__all__ = ["SNAPSHOT_VERSION", "Snapshot", "read_snapshot", "write_snapshots"]
+__all__ = ["SNAPSHOT_VERSION", "Snapshot", "mark_hours_changed", "read_booking_snapshot",
+           "read_snapshot", "write_snapshots"]

@@ -179,7 +179,7 @@ def _withdraw_open_offer(client_id: int, specialist_id: int, now: datetime) -> N
     ).scalars().all()
     if ended:
         db.session.execute(delete(OccupiedBlock).where(OccupiedBlock.waitlist_offer_id.in_(ended)))
-        calendar_changed([specialist_id])
+        calendar_changed([specialist_id], blocks_only=True)
 
 
 def leave_waitlist(entry: WaitlistEntry, user: User, now: datetime | None = None) -> None:
@@ -318,7 +318,7 @@ def offer_times(profile_ids: Iterable[int], now: datetime | None = None) -> int:
                     changed.add(pid)
                     break
     if changed:
-        calendar_changed(changed)
+        calendar_changed(changed, blocks_only=True)
     return made
 
 
@@ -350,7 +350,7 @@ def expire_offers(now: datetime | None = None) -> list[int]:
     expired = [row.id for row in rows]
     db.session.execute(delete(OccupiedBlock).where(OccupiedBlock.waitlist_offer_id.in_(expired)))
     profile_ids = {row.specialist_id for row in rows}
-    calendar_changed(profile_ids)
+    calendar_changed(profile_ids, blocks_only=True)
     log.info("%s waitlist offer(s) expired", len(expired))
     offer_times(profile_ids, now)
     return expired

@@ -99,7 +99,7 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
         record_audit(client, "payment.checkout_created", payment,
                      after={"consultation_id": booked.id, "amount_minor": payment.amount_minor,
                             "currency": payment.currency, "provider": provider.name})
-        calendar_changed([profile.id])
+        calendar_changed([profile.id], blocks_only=True)
         created.append(payment)
 
     try:

@@ -205,7 +205,7 @@ def book_series(client: User, profile: SpecialistProfile, start_utc: datetime | 
     except ProviderError as exc:
         log.warning("setup checkout for specialist %s not created (%s); series rolled back", profile.id, exc)
         raise SeriesError(PROVIDER_UNAVAILABLE, "provider") from exc
-    calendar_changed([profile.id])
+    calendar_changed([profile.id], blocks_only=True)
     log.info("series %s of %s sessions held, card to be saved", series.id, count)
     return series
 
@@ -375,7 +375,7 @@ def _release(charge: SeriesCharge, now: datetime) -> None:
     release_blocks(consultation)
     charge.payment.status = PaymentStatus.EXPIRED
     db.session.flush()
-    calendar_changed([consultation.specialist_id])
+    calendar_changed([consultation.specialist_id], blocks_only=True)
     record_audit(None, "payment.series_occurrence_released", consultation, after={"series_id": charge.series_id})
     notify_series(charge.series, [consultation], "released")
     log.info("series %s: unpaid occurrence %s released", charge.series_id, consultation.id)

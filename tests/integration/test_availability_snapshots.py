@@ -9,17 +9,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, func, select, update
 
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import (
+    add_date_override,
     calendar_changed,
+    compute_snapshots,
     refresh_availability,
     refresh_next_available,
     refresh_stale_availability,
+    remove_weekly_rule,
     set_weekly_hours,
+    update_scheduling_settings,
 )
 from marketplace.consultations.booking import SLOT_TAKEN, block_rows, format_slot
 from marketplace.consultations.models import (
@@ -28,12 +33,14 @@ from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
     ConsultationState,
+    SchedulingSettings,
 )
-from marketplace.consultations.snapshots import Snapshot, write_snapshots
+from marketplace.consultations.snapshots import Snapshot, read_booking_snapshot, write_snapshots
 from marketplace.database import commit, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import huey_of
 from marketplace.scheduling.packing import pack_slots, unpack_slots
+from marketplace.specialists.hooks import availability_hooks
 from marketplace.specialists.models import SpecialistProfile
 from tests.integration.test_consultations import (
     book,
@@ -189,16 +196,73 @@ def test_a_slot_the_snapshot_still_lists_but_is_taken_gets_the_friendly_message(
     assert db.session.scalar(select(func.count(Consultation.id))) == 1
 
 
-def test_a_slot_the_snapshot_lists_but_the_calendar_no_longer_has_is_refused(client, specialist, make_user):
+def test_a_slot_the_snapshot_lists_but_the_calendar_no_longer_has_is_refused(app, client, specialist, make_user,
+                                                                            count_queries):
     slot = first_free_slot(specialist)
-    db.session.execute(delete(AvailabilityRule).where(AvailabilityRule.specialist_id == specialist.id))
-    db.session.commit()  # hours removed behind the snapshot's back (its refresh never ran)
-    assert slot in unpack_slots(snapshot_of(specialist.id).slots, 30)
-    login(client, make_user(Role.CLIENT))
-    response = book_via_http(client, specialist, slot)
+    with held_jobs(app, count_queries):  # the refresh the change queues has not run yet
+        for rule in list(db.session.scalars(select(AvailabilityRule)
+                                            .where(AvailabilityRule.specialist_id == specialist.id))):
+            assert remove_weekly_rule(specialist, rule.id)
+        commit()
+        assert slot in unpack_slots(snapshot_of(specialist.id).slots, 30)
+        login(client, make_user(Role.CLIENT))
+        response = book_via_http(client, specialist, slot)
     assert response.status_code == 422
     assert "not available" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Consultation.id))) == 0
+
+
+@pytest.mark.parametrize("change", ["day off", "settings", "profile"])
+def test_after_a_change_of_hours_bookings_load_the_calendar_until_the_refresh(app, specialist, make_user,
+                                                                              count_queries, change):
+    """Every change the occupied-block guard cannot see marks the snapshot in its own transaction."""
+    slot = first_free_slot(specialist)
+    assert read_booking_snapshot(specialist.id, utcnow()) is not None
+    with held_jobs(app, count_queries) as run_queued:
+        if change == "day off":
+            add_date_override(specialist, slot.astimezone(ZoneInfo(specialist.timezone)).date() + timedelta(days=3),
+                              "off")
+        elif change == "settings":
+            settings = db.session.get(SchedulingSettings, specialist.id) or SchedulingSettings.defaults_for(
+                specialist.id)
+            update_scheduling_settings(specialist, version_id=settings.version_id, buffer_minutes=15,
+                                       min_notice_minutes=settings.min_notice_minutes,
+                                       horizon_days=settings.horizon_days, max_per_day=settings.max_per_day,
+                                       auto_confirm=settings.auto_confirm)
+        else:  # a profile edit (zone, bookability) reports through the specialists domain's hook
+            availability_hooks.notify_calendar_changed([specialist.id])
+        commit()  # (the app's commit: it queues the refresh)
+        assert read_booking_snapshot(specialist.id, utcnow()) is None  # computed from older hours
+        ran = run_queued()
+    db.session.commit()
+    assert ran.get(refresh_availability.__name__)
+    assert read_booking_snapshot(specialist.id, utcnow()) is not None  # the refresh saw the new hours
+
+
+def test_a_change_of_hours_during_a_refresh_leaves_its_result_unfit_for_booking(app, specialist):
+    """The refresh reads the hours version before the hours: a change committed in between is not
+    taken for seen, whatever the order of the writes."""
+    now = utcnow()
+    computed = compute_snapshots([specialist.id], now)  # read the version, then the hours …
+    db.session.rollback()
+    calendar_changed([specialist.id])  # … a change of hours commits meanwhile …
+    db.session.commit()
+    write_snapshots(computed, now)  # … and the older computation is written last
+    db.session.commit()
+    assert read_booking_snapshot(specialist.id, utcnow()) is None
+    refresh_next_available([specialist.id])
+    db.session.commit()
+    assert read_booking_snapshot(specialist.id, utcnow()) is not None
+
+
+def test_a_booking_leaves_the_snapshot_fit_for_the_next_booking(client, specialist, make_user):
+    """A booking only occupies blocks: the guard sees it, so it does not mark the snapshot."""
+    first, second = first_free_slot(specialist), None
+    book(make_user(Role.CLIENT), specialist, first)
+    second = next(s for s in read_booking_snapshot(specialist.id, utcnow()) or [] if s >= first + timedelta(hours=2))
+    login(client, make_user(Role.CLIENT))
+    assert book_via_http(client, specialist, second).status_code == 302
+    assert db.session.scalar(select(func.count(Consultation.id))) == 2
 
 
 def test_a_lapsed_payment_hold_does_not_block_a_free_booking(client, specialist, make_user):

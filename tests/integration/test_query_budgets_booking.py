@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace.auth.models import Role
-from marketplace.consultations.availability import refresh_availability, set_weekly_hours
+from marketplace.consultations.availability import calendar_changed, refresh_availability, set_weekly_hours
 from marketplace.consultations.booking import format_slot
 from marketplace.consultations.models import Consultation
 from marketplace.extensions import db
@@ -94,7 +94,8 @@ def test_booking_post_budget_is_constant_in_the_number_of_specialists(app, clien
 
 
 def test_booking_post_statements(app, client, make_specialist, make_user, count_queries):
-    """What the POST runs: one calendar load, no re-reads of the settings, no refresh in the request."""
+    """What the POST runs: the settings row and the precomputed slots read once each (no calendar
+    load: the slot is among slots computed from the current hours), no refresh in the request."""
     profile = make_specialist(formats=["video"])
     open_all_week(profile)
     login(client, make_user(Role.CLIENT))
@@ -107,9 +108,32 @@ def test_booking_post_statements(app, client, make_specialist, make_user, count_
     text = [" ".join(q.split()).upper() for q in counter.statements]
     assert len(text) <= BOOKING_POST_BUDGET, counter.statements
     assert sum("FROM SCHEDULING_SETTINGS" in q for q in text) == 1, counter.statements
-    assert sum("FROM AVAILABILITY_RULES" in q for q in text) == 1, counter.statements
-    assert not any("AVAILABILITY_SNAPSHOTS" in q for q in text), "the request must not refresh availability"
+    assert not any("FROM AVAILABILITY_RULES" in q for q in text), counter.statements
+    assert sum("FROM AVAILABILITY_SNAPSHOTS" in q for q in text) == 1, counter.statements
+    assert not any(q.startswith(("UPDATE", "INSERT", "DELETE")) and "AVAILABILITY_SNAPSHOTS" in q for q in text), \
+        "the request must not refresh availability"
     assert not any(q.startswith("UPDATE SPECIALIST_PROFILES") for q in text)
+
+
+def test_booking_post_without_a_usable_snapshot_loads_the_calendar_once(app, client, make_specialist, make_user,
+                                                                       count_queries):
+    """Hours changed and not refreshed yet: the calendar decides, loaded once, within the budget."""
+    profile = make_specialist(formats=["video"])
+    open_all_week(profile)
+    login(client, make_user(Role.CLIENT))
+    slot = first_free_slot(profile)
+    slug = profile.slug
+    with held_jobs(app, count_queries):
+        calendar_changed([profile.id])
+        db.session.commit()  # (its refresh is not queued: the snapshot stays computed from older hours)
+        with count_queries() as counter:
+            response = post_booking(client, slug, slot)
+    assert response.status_code == 302
+    text = [" ".join(q.split()).upper() for q in counter.statements]
+    assert len(text) <= BOOKING_POST_BUDGET, counter.statements
+    assert sum("FROM SCHEDULING_SETTINGS" in q for q in text) == 1, counter.statements
+    assert sum("FROM AVAILABILITY_RULES" in q for q in text) == 1, counter.statements
+    assert sum("FROM AVAILABILITY_SNAPSHOTS" in q for q in text) == 1, counter.statements
 
 
 def test_booking_page_budget(app, client, make_specialist, make_user, count_queries):
