@@ -108,11 +108,19 @@ def register_blueprints(app: Flask) -> None:
 def register_domain_hooks(app: Flask) -> None:
     """Later domains take part in earlier ones' rules through their hooks (imports go one way)."""
     from marketplace.consultations.hooks import booking_hooks
-    from marketplace.payments.services import cancel_paid_session, release_holds_before_booking, settle_no_show
+    from marketplace.payments.services import (
+        cancel_paid_session,
+        move_series_charge,
+        release_holds_before_booking,
+        series_move_refusal,
+        settle_no_show,
+    )
 
     booking_hooks.before_booking(release_holds_before_booking)  # lapsed payment holds never refuse a booking
     booking_hooks.on_cancel(cancel_paid_session)  # a cancelled paid session is refunded per its policy
     booking_hooks.on_no_show(settle_no_show)  # a missed paid session: the no-show term of its policy
+    booking_hooks.move_refusal(series_move_refusal)  # a declined series charge: that occurrence stays put
+    booking_hooks.after_move(move_series_charge)  # a moved occurrence is charged before its new time
 
 
 def register_payment_providers(app: Flask) -> None:

@@ -15,7 +15,8 @@ can fail with "database is locked"; that, like a lock timeout, is treated as a l
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
@@ -71,7 +72,8 @@ class BookingError(DomainError):
 
     ``code`` says which rule refused: ``taken`` (the time was just taken: a lost race or a day
     filled meanwhile), ``duplicate`` (a second free consultation with the same specialist),
-    ``invalid`` (no such time, format or note), ``not_bookable``, ``not_client``, ``unconfirmed``;
+    ``invalid`` (no such time, format or note), ``not_bookable``, ``not_client``, ``unconfirmed``,
+    ``late`` (a paid session inside its cancellation notice can no longer be moved: ``moves``);
     the payments domain adds its own (``payments.policy.PaidBookingError``)."""
 
     code = "invalid"
@@ -234,11 +236,39 @@ def place_booking(consultation: Consultation, calendar: SpecialistCalendar, *,
         profile = db.session.get(SpecialistProfile, consultation.specialist_id)  # (the caller's: no query)
         assert profile is not None
         consultation.take_terms(profile)  # the specialist's cancellation terms of today, kept
+    with _booking_savepoint(consultation.specialist_id):
+        if before is not None:
+            before()
+        db.session.add(consultation)
+        db.session.flush()
+        _insert_blocks(consultation, calendar.settings.buffer_minutes)
+        if _over_daily_cap(consultation, calendar):
+            raise _DailyCapReached
+        if after is not None:
+            after(consultation)
+            db.session.flush()
+
+
+def move_booking(consultation: Consultation, calendar: SpecialistCalendar, start_utc: datetime, *,
+                 after: Callable[[Consultation], None] | None = None) -> None:
+    """Move ``consultation`` IN PLACE to ``start_utc`` (same length) atomically (one SAVEPOINT).
+
+    For bookings other rows point at (a paid session's payment, a series' charge): the row, its
+    id and everything on it stay; its old occupied blocks are deleted and the new ones inserted,
+    so the unique constraint decides a race exactly as for a new booking (and the daily cap is
+    checked again). Its calendar SEQUENCE grows (same UID: calendars move the event) and its
+    reminders are due again for the new time. ``calendar`` is the one ``validate_slot`` returned
+    (excluding this booking); ``after`` runs last (audit, mail, hooks, ``calendar_changed``).
+    Raises ``BookingError`` "taken" when the database refuses it; then nothing changed and the
+    consultation is reloaded as it was.
+    """
+    length = consultation.end_utc - consultation.start_utc
     try:
-        with db.session.begin_nested():
-            if before is not None:
-                before()
-            db.session.add(consultation)
+        with _booking_savepoint(consultation.specialist_id):
+            release_blocks(consultation)
+            consultation.start_utc, consultation.end_utc = start_utc, start_utc + length
+            consultation.sequence += 1
+            consultation.reminder_24h_sent_at = consultation.reminder_1h_sent_at = None
             db.session.flush()
             _insert_blocks(consultation, calendar.settings.buffer_minutes)
             if _over_daily_cap(consultation, calendar):
@@ -246,18 +276,30 @@ def place_booking(consultation: Consultation, calendar: SpecialistCalendar, *,
             if after is not None:
                 after(consultation)
                 db.session.flush()
+    except BookingError:
+        db.session.refresh(consultation)  # the savepoint rolled back: the booking as it still is
+        raise
+
+
+@contextmanager
+def _booking_savepoint(specialist_id: int) -> Iterator[None]:
+    """The savepoint of a booking's writes, with the database's refusals turned into ``BookingError``:
+    "taken" (a block's unique constraint, the daily cap, a lock that timed out) or "duplicate"."""
+    try:
+        with db.session.begin_nested():
+            yield
     except _DailyCapReached:
-        log.info("booking for specialist %s refused: daily cap reached meanwhile", consultation.specialist_id)
+        log.info("booking for specialist %s refused: daily cap reached meanwhile", specialist_id)
         raise BookingError(SLOT_TAKEN, "taken") from None
     except IntegrityError as exc:
         outcome = _classify(exc)
-        log.info("booking lost a race for specialist %s (%s)", consultation.specialist_id, outcome)
+        log.info("booking lost a race for specialist %s (%s)", specialist_id, outcome)
         raise BookingError(SLOT_TAKEN if outcome == "taken" else DUPLICATE_ANY, outcome) from exc
     except OperationalError as exc:
         message = str(exc).lower()
         if not any(word in message for word in ("locked", "busy", "deadlock")):
             raise
-        log.warning("booking for specialist %s timed out waiting for the database", consultation.specialist_id)
+        log.warning("booking for specialist %s timed out waiting for the database", specialist_id)
         raise BookingError(SLOT_TAKEN, "taken") from exc
 
 
@@ -292,6 +334,15 @@ def _over_daily_cap(consultation: Consultation, calendar: SpecialistCalendar) ->
 def release_blocks(consultation: Consultation) -> None:
     """Free the calendar blocks of a cancelled (or expired) booking."""
     db.session.execute(delete(OccupiedBlock).where(OccupiedBlock.consultation_id == consultation.id))
+
+
+CANNOT_RESCHEDULE = "This consultation can no longer be rescheduled."
+
+
+def not_taking_moves(profile: SpecialistProfile) -> str:
+    """Why a paid session with ``profile`` cannot be moved: the profile is not listed (withdrawn)."""
+    return (f"{profile.display_name} is not taking new times right now, so this session cannot be moved. "
+            "You can keep it or cancel it.")
 
 
 DUPLICATE = "You already have a free consultation with {name}. There is one free consultation per specialist."
@@ -391,7 +442,7 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
     """
     now = now or utcnow()
     if not consultation.can_reschedule(user):
-        raise BookingError("This consultation can no longer be rescheduled.", "invalid")
+        raise BookingError(CANNOT_RESCHEDULE, "invalid")
     profile = consultation.specialist
     if start_utc == consultation.start_utc:
         raise BookingError("Choose a different time to reschedule.", "invalid")
@@ -483,7 +534,11 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, query: We
     to show for ``query``, or the reason there is no form. Reads only."""
     now = now or utcnow()
     page = BookingPage(profile=profile, tz=tz)
-    if not offers_booking(profile):
+    moving_paid = rescheduling is not None and rescheduling.kind is ConsultationKind.PAID
+    if moving_paid and not profile.is_listed:
+        page.blocked = not_taking_moves(profile)
+        return page
+    if not moving_paid and not offers_booking(profile):
         page.blocked = f"{profile.display_name} is not offering free consultations right now."
         return page
     if not getattr(viewer, "is_client", False):
@@ -493,9 +548,12 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, query: We
         page.blocked = f"{profile.display_name} has not yet said how they meet clients. Please check back soon."
         return page
     if rescheduling is not None:
-        # Its own time is free for this viewer only: computed now, without the booking being moved.
+        # Its own time is free for this viewer only: computed now, without the booking being moved;
+        # times of its own length (a paid session's), and for a paid session only times outside its
+        # cancellation notice (``moves.move_paid_session`` refuses the others).
         calendar = load_calendar(profile, now, exclude_consultation_id=rescheduling.id)
-        page.slots = [s for s in calendar.free_slots(now) if s != rescheduling.start_utc]
+        page.slots = [s for s in calendar.free_slots(now, rescheduling.length_minutes)
+                      if s != rescheduling.start_utc and not (moving_paid and rescheduling.terms.is_late(now, s))]
     else:
         page.existing, page.waiting = _free_consultation_and_waitlist(viewer.id, profile.id)
         if page.existing is not None:
@@ -507,9 +565,10 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, query: We
 
 
 __all__ = [
-    "ALLOWED_SOURCES", "BookingError", "BookingPage", "OPEN_STATES", "SLOT_TAKEN", "Standing", "active_free_consultation",
-    "client_standing", "standing_of",
+    "ALLOWED_SOURCES", "BookingError", "BookingPage", "CANNOT_RESCHEDULE", "OPEN_STATES", "SLOT_TAKEN", "Standing",
+    "active_free_consultation", "client_standing", "standing_of",
     "booking_page",
-    "book_free_consultation", "format_slot", "parse_slot", "safe_format_param", "place_booking", "release_blocks",
+    "book_free_consultation", "format_slot", "move_booking", "not_taking_moves", "parse_slot", "safe_format_param",
+    "place_booking", "release_blocks",
     "reschedule_consultation", "slot_refusal", "validate_slot", "week_query",
 ]

@@ -7,6 +7,8 @@ the app factory (``marketplace.create_app``) does the registering::
     booking_hooks.before_booking(release_holds_before_booking)  # (specialist_id, now)
     booking_hooks.on_cancel(cancel_paid_session)                # (consultation, actor)
     booking_hooks.on_no_show(settle_no_show)                    # (consultation, specialist)
+    booking_hooks.move_refusal(series_move_refusal)             # (consultation, now) -> str | None
+    booking_hooks.after_move(move_series_charge)                # (consultation, old_start)
 
 * ``before_booking`` runs inside the slot check of every booking (``booking.validate_slot``)
   when the specialist's calendar has payment holds past their expiry, so whoever owns those
@@ -18,8 +20,13 @@ the app factory (``marketplace.create_app``) does the registering::
 
 * ``after_booking`` runs in the savepoint of every new free consultation (the waitlist, of this
   domain, registers at import: a client who books leaves the specialist's waitlist).
+* ``move_refusal`` is asked before a paid session is moved to another time (``moves``): the
+  first message returned refuses the move (payments: a series occurrence whose charge was
+  declined). It only reads, and also decides whether the consultation page offers the move.
+* ``after_move`` runs in the savepoint of a paid session moved in place, after its new blocks
+  are in, with its previous start (payments moves a series occurrence's charge due time).
 
-With nothing registered (a consultations-only app) both do nothing. Registering the same
+With nothing registered (a consultations-only app) they do nothing. Registering the same
 function twice keeps one (the factory runs once per app; several apps share this module).
 
 Pages of this domain that show parts of later domains (``marketplace.parts.page_parts``; the
@@ -41,6 +48,8 @@ STATS_PAGE = "consultations.stats"
 BeforeBooking = Callable[[int, datetime], object]
 OnCancel = Callable[[Any, Any], object]
 AfterBooking = Callable[[Any], object]
+MoveRefusal = Callable[[Any, datetime], str | None]
+AfterMove = Callable[[Any, datetime], object]
 
 
 @dataclass
@@ -49,6 +58,8 @@ class BookingHooks:
     on_cancel_hooks: list[OnCancel] = field(default_factory=list)
     after_booking_hooks: list[AfterBooking] = field(default_factory=list)
     on_no_show_hooks: list[OnCancel] = field(default_factory=list)
+    move_refusal_hooks: list[MoveRefusal] = field(default_factory=list)
+    after_move_hooks: list[AfterMove] = field(default_factory=list)
 
     # --- registration (the app factory) --------------------------------------------------------
 
@@ -72,6 +83,16 @@ class BookingHooks:
             self.on_no_show_hooks.append(func)
         return func
 
+    def move_refusal(self, func: MoveRefusal) -> MoveRefusal:
+        if func not in self.move_refusal_hooks:
+            self.move_refusal_hooks.append(func)
+        return func
+
+    def after_move(self, func: AfterMove) -> AfterMove:
+        if func not in self.after_move_hooks:
+            self.after_move_hooks.append(func)
+        return func
+
     # --- used by the consultations domain ------------------------------------------------------
 
     def run_after_booking(self, consultation: Any) -> None:
@@ -89,6 +110,18 @@ class BookingHooks:
     def run_on_no_show(self, consultation: Any, actor: Any) -> None:
         for hook in self.on_no_show_hooks:
             hook(consultation, actor)
+
+    def run_move_refusal(self, consultation: Any, now: datetime) -> str | None:
+        """The first refusal a registered domain gives for moving ``consultation`` (None: none)."""
+        for hook in self.move_refusal_hooks:
+            refusal = hook(consultation, now)
+            if refusal:
+                return refusal
+        return None
+
+    def run_after_move(self, consultation: Any, old_start: datetime) -> None:
+        for hook in self.after_move_hooks:
+            hook(consultation, old_start)
 
 
 booking_hooks = BookingHooks()

@@ -272,6 +272,10 @@ class Consultation(Model):
         return self.start_utc <= utcnow()
 
     @property
+    def length_minutes(self) -> int:
+        return int((self.end_utc - self.start_utc).total_seconds() // 60)
+
+    @property
     def uid(self) -> str:
         """Stable iCalendar UID (kept across reschedules)."""
         return self.ical_uid or f"consultation-{self.id}@{ICS_DOMAIN}"
@@ -320,6 +324,13 @@ class Consultation(Model):
         """The client, for a free consultation that is still open, before the start."""
         return (self.is_client(user) and self.kind is ConsultationKind.FREE
                 and self.state in OPEN_STATES and not self.has_started)
+
+    def can_move(self, user: object) -> bool:
+        """The client, for a confirmed paid session (paid, or a series occurrence whose card is
+        saved), before the start. Moved in place (``moves.move_paid_session``), and only while
+        cancelling would still be on time: that, and a declined charge, the service checks."""
+        return (self.is_client(user) and self.kind is ConsultationKind.PAID
+                and self.state is ConsultationState.CONFIRMED and not self.has_started)
 
     def can_confirm(self, user: object) -> bool:
         """The specialist, for a requested consultation, before the start and its deadline."""

@@ -226,8 +226,11 @@ def notify_cancelled(consultation: Consultation, cancelled_by: User | None, *, a
 
 
 def notify_rescheduled(consultation: Consultation, old_start: datetime) -> None:
+    """To both sides: the booking moved from ``old_start`` (a free consultation rebooked, or a paid
+    session moved in place), with the updated .ics (same UID, next SEQUENCE)."""
+    what = "consultation" if consultation.is_free else "session"
     for r in recipients(consultation):
-        _queue_mail(consultation, r, "consultation_rescheduled.txt", f"Rescheduled: consultation with {r.other_name}",
+        _queue_mail(consultation, r, "consultation_rescheduled.txt", f"Rescheduled: {what} with {r.other_name}",
                     old_start=old_start.isoformat())
 
 

@@ -108,6 +108,13 @@ from marketplace.consultations.models import (
     ConsultationState,
     SchedulingSettings,
 )
+from marketplace.consultations.moves import (  # noqa: F401  (re-exported)
+    CANNOT_MOVE,
+    MovePolicy,
+    move_deadline,
+    move_paid_session,
+    move_policy,
+)
 from marketplace.consultations.notifications import (  # noqa: F401  (re-exported)
     consultation_url,
     format_label,

@@ -271,7 +271,8 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
                    if consultation.can_cancel(current_user) else None)
     if consequence is not None:
         cancel_form.terms.data = consequence.key  # what the person sees is what they confirm
-    return render_template("consultations/detail.html", c=consultation, suggestions=suggestions,
+    move = svc.move_policy(consultation, current_user) if consultation.can_move(current_user) else None
+    return render_template("consultations/detail.html", c=consultation, suggestions=suggestions, move=move,
                            parts=page_parts.gather(CONSULTATION_PAGE, consultation=consultation, viewer=current_user),
                            cancel_form=cancel_form, consequence=consequence, undo_form=ActionForm(),
                            no_show_consequence=svc.missed_session_consequence(consultation)
@@ -401,26 +402,30 @@ def undo(consultation_id: int) -> ResponseReturnValue:
 @bp.route("/consultations/<int:consultation_id>/reschedule", methods=["GET", "POST"])
 @login_required
 def reschedule(consultation_id: int) -> ResponseReturnValue:
+    """A free consultation is rescheduled (a new booking replaces it); a paid session is moved in
+    place, under its cancellation terms (``moves``). Anyone but its client is sent back with why."""
     consultation = _viewable_or_404(consultation_id)
     form = RescheduleForm()
-    if not consultation.can_reschedule(current_user):
-        flash("This consultation can no longer be rescheduled.", "error")
+    policy = svc.move_policy(consultation, current_user)
+    if policy.refusal is not None:
+        flash(policy.refusal, "error")
         return _back(consultation_id)
     error, status = None, 200
     if form.validate_on_submit():
+        move = svc.reschedule_consultation if consultation.is_free else svc.move_paid_session
         try:
-            moved = svc.reschedule_consultation(consultation, current_user, svc.parse_slot(form.slot.data))
+            moved = move(consultation, current_user, svc.parse_slot(form.slot.data))
         except svc.BookingError as exc:
             error, status = exc.message, 409 if exc.taken else 422
         else:
-            flash("Your consultation has moved to the new time.", "success")
+            flash(f"Your {'consultation' if consultation.is_free else 'session'} has moved to the new time.", "success")
             return _back(moved.id)
     elif form.errors:
         status = 422
     page = svc.booking_page(consultation.specialist, current_user, viewer_timezone(), rescheduling=consultation,
                             query=week_query(request.args, form.slot.data or request.args.get("slot")))
     return render_template("consultations/reschedule.html", c=consultation, page=page, form=form, error=error,
-                           keep={}), status
+                           policy=policy, keep={}), status
 
 
 # --- specialist: availability and stats -------------------------------------------------------

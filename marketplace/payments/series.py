@@ -71,7 +71,7 @@ from marketplace.payments.series_models import (
     SessionSeries,
 )
 from marketplace.specialists.models import SpecialistProfile
-from marketplace.timeutil import user_zone, zone_or_utc
+from marketplace.timeutil import format_datetime, user_zone, zone_or_utc
 
 log = logging.getLogger(__name__)
 
@@ -381,6 +381,34 @@ def _release(charge: SeriesCharge, now: datetime) -> None:
     log.info("series %s: unpaid occurrence %s released", charge.series_id, consultation.id)
 
 
+# --- an occurrence moved to another time (consultations' move hooks) ---------------------------
+
+DECLINED_NO_MOVE = ("The payment for this session was declined, so it cannot be moved. If it is still unpaid "
+                    "by {release_at}, the session is cancelled and its time freed.")
+
+
+def series_move_refusal(consultation: Consultation, now: datetime) -> str | None:
+    """The consultations ``move_refusal`` hook: an occurrence whose off-session charge was declined
+    (in its grace period) is not moved; anything else of payments does not stand in the way."""
+    charge = db.session.scalar(select(SeriesCharge).where(SeriesCharge.consultation_id == consultation.id))
+    if charge is None or charge.charge_state is not ChargeState.DECLINED:
+        return None
+    return DECLINED_NO_MOVE.format(release_at=format_datetime(charge.release_at, user_zone(consultation.client)))
+
+
+def move_series_charge(consultation: Consultation, old_start: datetime) -> None:
+    """The consultations ``after_move`` hook (in the move's savepoint): an occurrence's charge still
+    to be taken is now due before its new time (``charge_due``). Conditional, so a charge a run of
+    the job has just claimed is left alone; one already charged keeps its payment. A due time
+    already past is taken by the job's next run."""
+    moved = execute_dml(
+        update(SeriesCharge).where(SeriesCharge.consultation_id == consultation.id,
+                                   SeriesCharge.charge_state == ChargeState.SCHEDULED)
+        .values(due_at=charge_due(consultation)).execution_options(synchronize_session="fetch"))
+    if moved.rowcount:
+        log.info("series occurrence %s moved: its charge is due at the new time", consultation.id)
+
+
 # --- pages --------------------------------------------------------------------------------------
 
 @dataclass
@@ -397,9 +425,10 @@ def series_for_checkout(checkout_id: str | None, user: User) -> SeriesView | Non
     series = _series_for_checkout(provider.name, checkout_id)
     if series is None or not series.can_view(user):
         return None
-    return SeriesView(series=series, occurrences=list(series.charges))
+    # In time order: an occurrence moved after its charge keeps its due time.
+    return SeriesView(series=series, occurrences=sorted(series.charges, key=lambda c: c.consultation.start_utc))
 
 
-__all__ = ["CHARGE_BEFORE", "DECLINE_GRACE", "NOT_FREE", "SeriesError", "SeriesView", "book_series",
-           "charge_due", "charge_due_occurrences", "describe_start", "on_card_saved", "release_unpaid_occurrences",
-           "series_for_checkout", "weekly_starts"]
+__all__ = ["CHARGE_BEFORE", "DECLINED_NO_MOVE", "DECLINE_GRACE", "NOT_FREE", "SeriesError", "SeriesView", "book_series",
+           "charge_due", "charge_due_occurrences", "describe_start", "move_series_charge", "on_card_saved",
+           "release_unpaid_occurrences", "series_for_checkout", "series_move_refusal", "weekly_starts"]

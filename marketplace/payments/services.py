@@ -10,7 +10,8 @@ factory import). Paid follow-up sessions, by concern:
 * ``providers`` — the ``PaymentProvider`` protocol and Stripe, its one implementation.
 
 Payments plugs into consultations through its hooks (``consultations.hooks``), registered in
-``marketplace.create_app``: ``release_holds_before_booking``, ``cancel_paid_session`` and ``settle_no_show``.
+``marketplace.create_app``: ``release_holds_before_booking``, ``cancel_paid_session``, ``settle_no_show``,
+and for a paid session moved in place ``series_move_refusal`` and ``move_series_charge``.
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from marketplace.payments.refunds import (
     settle_no_show,
 )
 from marketplace.payments.reports import export_payments, list_payments
+from marketplace.payments.series import move_series_charge, series_move_refusal
 from marketplace.payments.webhooks import process_event, record_event
 
 __all__ = [
@@ -51,5 +53,5 @@ __all__ = [
     "paid_session_slots",
     "paid_session_week", "payment_for_checkout", "payments_enabled", "process_event", "record_event",
     "refund_policy", "release_expired_holds", "release_holds_before_booking", "release_holds_of_deleted_user",
-    "retry_refund", "settle_no_show",
+    "move_series_charge", "retry_refund", "series_move_refusal", "settle_no_show",
 ]

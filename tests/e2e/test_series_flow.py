@@ -1,6 +1,6 @@
-"""Real browser: a client whose free consultation ended with "proceed" books four weekly paid
-sessions in one step, saves a card on the (fake) Stripe Checkout page in setup mode, and sees
-the series booked after the signed webhook reached the app."""
+"""Real browser: a client whose free consultation ended with "proceed" books three weekly paid
+sessions in one step, saves a card on the (fake) Stripe Checkout page in setup mode, sees
+the series booked after the signed webhook reached the app, and moves one session to another time."""
 from __future__ import annotations
 
 import re
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from marketplace.consultations.availability import set_weekly_hours
+from marketplace.consultations.booking import format_slot
 from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
@@ -19,7 +20,7 @@ from marketplace.consultations.models import (
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.payments.series_models import ChargeState, SeriesState, SessionSeries
+from marketplace.payments.series_models import ChargeState, SeriesCharge, SeriesState, SessionSeries
 from tests.e2e import test_payment_flow as payment_flow
 from tests.e2e.test_payment_flow import assert_accessible
 from tests.factories import PASSWORD
@@ -74,4 +75,24 @@ def test_client_books_weekly_sessions_and_saves_a_card(page: Any, live_server: A
     assert series.state is SeriesState.ACTIVE and series.sessions == 3
     assert [c.charge_state for c in series.charges] == [ChargeState.SCHEDULED] * 3
     assert {c.consultation.state for c in series.charges} == {ConsultationState.CONFIRMED}
+
+    # Move the second session: its page offers it (until its 24-hour notice), then a new time is picked.
+    second = series.charges[1].consultation
+    page.get_by_test_id("series-sessions").get_by_role("link").nth(1).click()
+    expect(page.get_by_test_id("move-session")).to_contain_text("You can move this session")
+    page.get_by_role("link", name="Move this session").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Move your session with Dr Mira Holt")
+    expect(page.get_by_test_id("move-policy")).to_contain_text("(Europe/Berlin)")
+    assert_accessible(page)
+    chosen = page.get_by_role("radio").first
+    new_start = chosen.get_attribute("value")
+    chosen.check()
+    page.get_by_role("button", name="Move my session").click()
+    expect(page).to_have_url(f"{live_server.url}/consultations/{second.id}")
+    expect(page.get_by_text("Your session has moved to the new time.")).to_be_visible()
+    expect(page.get_by_test_id("consultation-time").locator("time")).to_have_attribute("datetime", new_start or "")
+    db.session.rollback()
+    moved = db.session.get(SeriesCharge, series.charges[1].id)
+    assert moved is not None and format_slot(moved.consultation.start_utc) == new_start
+    assert moved.due_at == moved.consultation.start_utc - timedelta(hours=24)
     assert page.foreign_requests == []

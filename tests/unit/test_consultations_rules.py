@@ -72,6 +72,18 @@ def test_after_start():
     assert c.can_complete(SPECIALIST) and not c.can_complete(CLIENT)
 
 
+def test_only_the_client_moves_a_confirmed_paid_session_before_it_starts():
+    paid = consultation(ConsultationState.CONFIRMED, kind=ConsultationKind.PAID)
+    assert paid.can_move(CLIENT) and not paid.can_reschedule(CLIENT)  # moved in place, never rebooked
+    assert not any(paid.can_move(p) for p in (SPECIALIST, OTHER, ADMIN, VISITOR))
+    for state in (ConsultationState.PENDING_PAYMENT, ConsultationState.CANCELLED, ConsultationState.COMPLETED):
+        assert not consultation(state, kind=ConsultationKind.PAID).can_move(CLIENT)
+    assert not consultation(ConsultationState.CONFIRMED, starts_in=timedelta(minutes=-5),
+                            kind=ConsultationKind.PAID).can_move(CLIENT)
+    assert not consultation(ConsultationState.CONFIRMED).can_move(CLIENT)  # a free one is rescheduled
+    assert paid.length_minutes == 30
+
+
 def test_outcome_is_recorded_once_and_only_for_free_consultations():
     done = consultation(ConsultationState.COMPLETED, starts_in=timedelta(hours=-2),
                         outcome=ConsultationOutcome.PROCEED)
