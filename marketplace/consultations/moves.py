@@ -126,7 +126,7 @@ def move_paid_session(consultation: Consultation, user: User, start_utc: datetim
                      after={"start_utc": moved.start_utc.isoformat(), "sequence": moved.sequence})
         notify_rescheduled(moved, old_start)
         booking_hooks.run_after_move(moved, old_start)
-        calendar_changed([profile.id])
+        calendar_changed([profile.id], blocks_only=True)
 
     move_booking(consultation, calendar, start_utc, after=after)
     log.info("paid session %s moved (sequence %s)", consultation.id, consultation.sequence)
