@@ -12,7 +12,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from marketplace.auth.confirmation import BOOK
@@ -135,9 +135,8 @@ def _format_label(slug: str) -> str:
 
 
 def _published_profile_or_404(slug: str) -> SpecialistProfile:
-    profile = db.session.scalars(select(SpecialistProfile).where(SpecialistProfile.slug == slug)
-                                 .options(joinedload(SpecialistProfile.formats), joinedload(SpecialistProfile.user))
-                                 ).unique().first()  # (one statement: a profile has a few formats)
+    profile = db.session.scalar(select(SpecialistProfile).where(SpecialistProfile.slug == slug)
+                                .options(selectinload(SpecialistProfile.formats), joinedload(SpecialistProfile.user)))
     if profile is None or not profile.is_listed:
         abort(404)
     return profile

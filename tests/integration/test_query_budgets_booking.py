@@ -130,7 +130,8 @@ def test_booking_post_without_a_usable_snapshot_loads_the_calendar_once(app, cli
             response = post_booking(client, slug, slot)
     assert response.status_code == 302
     text = [" ".join(q.split()).upper() for q in counter.statements]
-    assert len(text) <= BOOKING_POST_BUDGET, counter.statements
+    # The budget and the snapshot read that found it computed from older hours (until the refresh).
+    assert len(text) <= BOOKING_POST_BUDGET + 1, counter.statements
     assert sum("FROM SCHEDULING_SETTINGS" in q for q in text) == 1, counter.statements
     assert sum("FROM AVAILABILITY_RULES" in q for q in text) == 1, counter.statements
     assert sum("FROM AVAILABILITY_SNAPSHOTS" in q for q in text) == 1, counter.statements
