@@ -22,12 +22,13 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace.audit import record_audit
 from marketplace.auth.confirmation import BOOK, confirmation_refusal
-from marketplace.auth.models import User
+from marketplace.auth.models import Role, User
+from marketplace.auth.sessions import forget_loaded, load_with_user
 from marketplace.consultations.availability import (
     SpecialistCalendar,
     bookable_slots,
@@ -137,6 +138,26 @@ class Standing:
 UPCOMING_STATES = (ConsultationState.REQUESTED, ConsultationState.CONFIRMED)
 
 
+def _counts_for_standing() -> ColumnElement[bool]:
+    """The consultations ``client_standing`` looks at."""
+    return or_(Consultation.uses_free_consultation, Consultation.state.in_(UPCOMING_STATES))
+
+
+# The specialists a client has such consultations with ("3,17,17"), loaded with the session's user
+# (``auth.sessions.load_with_user``): a profile of anyone else needs no query to say "you have none".
+STANDING_WITH = "standing_with"
+
+
+def _standing_with_column() -> ColumnElement[str | None]:
+    specialists = (select(func.aggregate_strings(cast(Consultation.specialist_id, String(12)), ","))
+                   .where(Consultation.client_id == User.id, _counts_for_standing())
+                   .correlate(User).scalar_subquery())
+    return case((User.role == Role.CLIENT, specialists), else_=None)
+
+
+load_with_user(STANDING_WITH, _standing_with_column)
+
+
 def client_standing(client_id: int, specialist_id: int, now: datetime | None = None) -> Standing:
     """The client's next consultation with this specialist and their free consultation, one query.
 
@@ -145,8 +166,7 @@ def client_standing(client_id: int, specialist_id: int, now: datetime | None = N
     time or expired can be booked again."""
     now = now or utcnow()
     rows = db.session.scalars(select(Consultation).where(
-        Consultation.client_id == client_id, Consultation.specialist_id == specialist_id,
-        or_(Consultation.uses_free_consultation, Consultation.state.in_(UPCOMING_STATES)),
+        Consultation.client_id == client_id, Consultation.specialist_id == specialist_id, _counts_for_standing(),
     ).order_by(Consultation.start_utc)).all()
     upcoming = next((c for c in rows if c.state in UPCOMING_STATES and c.end_utc > now), None)
     free = next((c for c in rows if c.kind is ConsultationKind.FREE), None)
@@ -158,6 +178,9 @@ def standing_of(viewer: Any, profile_id: int) -> Standing | None:
     the profile and the message thread show "Your consultation" instead of offering it again."""
     if not getattr(viewer, "is_client", False):
         return None
+    loaded = getattr(viewer, "loaded_with_session", {})
+    if STANDING_WITH in loaded and str(profile_id) not in (loaded[STANDING_WITH] or "").split(","):
+        return Standing()  # none with this specialist (as of this request's start: see ``book_free_consultation``)
     return client_standing(viewer.id, profile_id)
 
 
@@ -405,6 +428,7 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
         record_audit(client, "consultation.booked", booked, after={"state": booked.state.value,
                                                                    "start_utc": booked.start_utc.isoformat()})
         notify_booked(booked)
+        forget_loaded(client, STANDING_WITH)  # (the rest of this request asks the database)
         booking_hooks.run_after_booking(booked)
         calendar_changed([profile.id], blocks_only=True)
 

@@ -93,3 +93,22 @@ def test_the_message_thread_shows_your_consultation(client, specialist, make_use
     page = client.get(thread).get_data(as_text=True)
     assert 'data-testid="your-consultation-cta"' in page and f"/consultations/{consultation.id}" in page
     assert f"/specialists/{specialist.slug}/book" not in page
+
+
+def test_standing_is_asked_only_of_specialists_the_client_has_consultations_with(client, specialist, make_user,
+                                                                                make_specialist, count_queries):
+    """The session's user comes with the ids of the specialists the client stands with: another
+    specialist's profile asks nothing more; theirs asks once; a booking in this request forgets it."""
+    other = make_specialist(formats=["video"], display_name="Dr Someone Else")
+    open_all_week(other)
+    booked = make_user(Role.CLIENT)
+    book(booked, specialist)
+    login(client, booked)
+    for profile, standing_queries in ((other, 0), (specialist, 1)):
+        url = f"/specialists/{profile.slug}"
+        client.get(url)  # warm the shared page
+        with count_queries() as counter:
+            page = client.get(url).get_data(as_text=True)
+        assert sum(q.lstrip().startswith("SELECT consultations.") for q in counter.statements) == standing_queries, \
+            counter.statements
+        assert (STANDING in page) is (profile is specialist)
