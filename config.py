@@ -78,6 +78,8 @@ class Config:
                           "text/calendar", "image/svg+xml"]
     COMPRESS_MIN_SIZE = 500
     COMPRESS_ALGORITHM = ["br", "gzip"]
+    # A page composed once for every visitor is compressed once: create_app sets Flask-Compress's
+    # cache to ``templating.SharedPageCompression``.
 
     # Rate limiting (Flask-Limiter). Use redis://… when more than one process serves.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

@@ -112,6 +112,8 @@ LOGGED_IN_MARKER = "Log out"  # on every page a signed-in user sees (the account
 BOOKINGS = 4000  # more than the booking target can make in its run (each uses one slot and one client)
 BROWSING_SESSIONS = 200  # different signed-in clients behind the logged-in GETs
 THREADS_PLACEHOLDER = "__THREADS__"
+# Every request accepts compressed responses, as every browser does (pages are sent with brotli).
+ACCEPT_ENCODING = "gzip, deflate, br"
 
 # wrk gives every thread its own Lua state: thread k sends requests k, k + threads, k + 2 × threads …
 # of REQUESTS, so no two requests are the same (a booking can only succeed once).
@@ -127,7 +129,8 @@ end
 function request()
   local r = REQUESTS[(index % #REQUESTS) + 1]
   index = index + __THREADS__
-  return wrk.format(r[1], r[2], {["Cookie"] = r[3], ["Content-Type"] = "application/x-www-form-urlencoded"}, r[4])
+  return wrk.format(r[1], r[2], {["Cookie"] = r[3], ["Content-Type"] = "application/x-www-form-urlencoded",
+                                 ["Accept-Encoding"] = "__ACCEPT_ENCODING__"}, r[4])
 end
 """
 
@@ -575,7 +578,8 @@ def parse_wrk(output: str) -> tuple[float, float, float, int, int]:
 
 def run_wrk(wrk: str, url: str, *, seconds: int, connections: int, threads: int, lua: str | None,
             workdir: Path) -> str:
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
+               "-H", f"Accept-Encoding: {ACCEPT_ENCODING}"]
     if lua:
         script = workdir / "request.lua"
         script.write_text(lua)
@@ -593,7 +597,7 @@ def target_lua(target: Target, context: dict[str, Any], path: str, threads: int)
         lua = _lua_requests([(target.method, path, cookie, "") for cookie in context["session_cookies"]])
     else:
         return None
-    return lua.replace(THREADS_PLACEHOLDER, str(threads))
+    return lua.replace(THREADS_PLACEHOLDER, str(threads)).replace("__ACCEPT_ENCODING__", ACCEPT_ENCODING)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

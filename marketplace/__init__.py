@@ -82,6 +82,7 @@ def register_extensions(app: Flask) -> None:
     from marketplace import counters
     from marketplace.database import configure_engine_events
     from marketplace.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
+    from marketplace.templating import SharedPageCompression
 
     db.init_app(app)
     with app.app_context():
@@ -91,6 +92,8 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
+    app.config.setdefault("COMPRESS_CACHE_BACKEND", SharedPageCompression)
+    app.config.setdefault("COMPRESS_CACHE_KEY", SharedPageCompression.key)
     compress.init_app(app)
     counters.init_app(app)
     login_manager.init_app(app)

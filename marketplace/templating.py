@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, NoReturn
 
-from flask import Blueprint, Flask, current_app, has_request_context, request, session
+from flask import Blueprint, Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
@@ -160,12 +160,13 @@ class CachedPage:
     nonce: str
     featured_ids: tuple[int, ...] = ()  # featured cards on it, in page order
     visitor_pages: dict[str, Any] | None = None  # this process's pages composed for visitors, by path
+    compressed: dict[str, bytes] | None = None  # … and their compressed forms (``SharedPageCompression``)
 
     @classmethod
     def from_entry(cls, entry: Entry) -> CachedPage:
         value = entry.value
         return cls(value["shell"], value["nonce"], tuple(value.get("featured_ids", ())),
-                   entry.memo.setdefault("visitor_pages", {}))
+                   entry.memo.setdefault("visitor_pages", {}), entry.memo.setdefault("visitor_compressed", {}))
 
     def response(self, **context: Any) -> Markup:
         """The page for this request: the person's parts filled in. For a visitor (not logged in,
@@ -178,7 +179,35 @@ class CachedPage:
             page = compose_page(self.shell, self.nonce, **context)
             if len(self.visitor_pages) < VISITOR_PAGES_PER_ENTRY:
                 self.visitor_pages[key] = page
+        if key in self.visitor_pages and self.compressed is not None:  # the same bytes for every visitor:
+            g.compressed_with = (self.compressed, key)  # compressed once too
         return page
+
+
+# --- compressed once per shared page ------------------------------------------------------------
+
+class SharedPageCompression:
+    """Flask-Compress's cache (``COMPRESS_CACHE_BACKEND`` / ``COMPRESS_CACHE_KEY``): a page composed
+    once for every visitor (``CachedPage.response``) keeps its compressed forms beside it, in the
+    same per-process memo, so it is compressed once per algorithm instead of on every request. Any
+    other response (a logged-in person's, an uncached page) is compressed as it goes: nothing is
+    kept for it."""
+
+    @staticmethod
+    def key(_request: Any) -> str:
+        shared = g.get("compressed_with")
+        return "" if shared is None else shared[1]
+
+    def get(self, key: str) -> bytes | None:
+        shared = g.get("compressed_with")
+        if shared is None or not key.endswith(";" + shared[1]):
+            return None
+        return shared[0].get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        shared = g.get("compressed_with")
+        if shared is not None and key.endswith(";" + shared[1]):
+            shared[0][key] = value
 
 
 def render_page_shell(template: str, **context: Any) -> dict[str, Any]:

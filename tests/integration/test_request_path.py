@@ -8,6 +8,8 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import brotli
+import flask_compress.flask_compress as flask_compress_module
 import pytest
 import requests
 from sqlalchemy import event, func, select
@@ -164,6 +166,30 @@ def test_pages_are_compressed_when_the_browser_accepts_it(client, encoding):
     assert compressed.headers["Content-Encoding"] == encoding
     assert "Accept-Encoding" in compressed.headers.get("Vary", "")
     assert len(compressed.data) < len(plain.data) / 2
+
+
+def test_a_page_shared_by_visitors_is_compressed_once_and_a_persons_page_every_time(client, auth, make_user,
+                                                                                      make_specialist, monkeypatch):
+    make_specialist()
+    compressions: list[int] = []
+    compress = flask_compress_module._compress_data
+
+    def counted(app, data, algorithm):  # type: ignore[no-untyped-def]
+        compressions.append(len(data))
+        return compress(app, data, algorithm)
+
+    monkeypatch.setattr(flask_compress_module, "_compress_data", counted)
+    visitor = [client.get("/specialists", headers={"Accept-Encoding": "br"}) for _ in range(3)]
+    assert [r.headers["Content-Encoding"] for r in visitor] == ["br"] * 3
+    assert visitor[0].data == visitor[1].data == visitor[2].data
+    assert len(compressions) == 1  # composed once for every visitor: compressed once
+    client.get("/specialists", headers={"Accept-Encoding": "gzip"})
+    assert len(compressions) == 2  # once per algorithm
+
+    auth.login_as(make_user(Role.CLIENT))
+    mine = [client.get("/specialists", headers={"Accept-Encoding": "br"}) for _ in range(2)]
+    assert len(compressions) == 4  # a person's page is their own: never a visitor's bytes
+    assert all(r.headers["Content-Encoding"] == "br" and b"Log out" in brotli.decompress(r.data) for r in mine)
 
 
 # --- Redis: shared counters, and an outage costs nothing but misses ------------------------------
