@@ -66,6 +66,7 @@ from marketplace.consultations.snapshots import (
     mark_hours_changed,
     read_booking_snapshot,
     read_snapshot,
+    trim_snapshots,
     write_snapshots,
 )
 from marketplace.database import after_commit, commit, execute_dml, utcnow
@@ -544,6 +545,13 @@ def refresh_stale_availability(max_profiles: int = PERIODIC_MAX_PROFILES) -> int
     """Periodic job: slots move forward in time, so refresh the stale snapshots (see
     ``profiles_due_for_refresh``), at most ``max_profiles`` per run. Returns how many."""
     refreshed = 0
+    while refreshed < max_profiles:  # time passed, hours unchanged: drop what came too close
+        trimmed = trim_snapshots(utcnow(), max_age=SNAPSHOT_MAX_AGE, limit=min(CHUNK, max_profiles - refreshed))
+        if not trimmed:
+            break
+        bump_after_commit(*(f"availability:{pid}" for pid in trimmed))
+        commit()
+        refreshed += len(trimmed)
     while refreshed < max_profiles:
         ids = profiles_due_for_refresh(utcnow(), min(CHUNK, max_profiles - refreshed))
         if not ids:

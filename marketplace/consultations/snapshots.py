@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from marketplace.consultations.models import SLOT_STEP_MINUTES, AvailabilitySnapshot
 from marketplace.database import insert_on_conflict
@@ -98,9 +98,8 @@ def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> Non
         return
     table = AvailabilitySnapshot.__table__
     stmt = insert_on_conflict(table)
-    copied = ("next_available_at", *FREE_TIME_COLUMNS)  # to the profile
     columns = ("version", "computed_at", "min_notice_minutes", "slots", "refresh_due_at", "hours_version_seen",
-               *copied)
+               *_COPIED)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.profile_id],
         set_={name: stmt.excluded[name] for name in columns},
@@ -114,15 +113,59 @@ def write_snapshots(snapshots: Sequence[Snapshot], computed_at: datetime) -> Non
          **dict(zip(FREE_TIME_COLUMNS, free_time_bits(s.slots, computed_at), strict=True))}
         for s in sorted(snapshots, key=lambda s: s.profile_id)  # one lock order for concurrent writers
     ])
-    profiles = SpecialistProfile.__table__
-    ids = sorted(s.profile_id for s in snapshots)
-    db.session.execute(  # UPDATE … FROM the snapshots (PostgreSQL; SQLite since 3.33)
+    _copy_to_profiles(sorted(s.profile_id for s in snapshots))
+
+
+_COPIED = ("next_available_at", *FREE_TIME_COLUMNS)  # from a snapshot to its profile
+
+
+def _copy_to_profiles(ids: list[int]) -> None:
+    """The profile columns copied from the stored snapshots, with a plain UPDATE … FROM (PostgreSQL;
+    SQLite since 3.33) that leaves ``version_id`` and ``updated_at`` alone and skips unchanged rows."""
+    table, profiles = AvailabilitySnapshot.__table__, SpecialistProfile.__table__
+    db.session.execute(
         update(profiles)
         .where(profiles.c.id == table.c.profile_id, profiles.c.id.in_(ids),
-               or_(*(profiles.c[name].is_distinct_from(table.c[name]) for name in copied)))
-        .values({**{name: table.c[name] for name in copied}, "updated_at": profiles.c.updated_at})
+               or_(*(profiles.c[name].is_distinct_from(table.c[name]) for name in _COPIED)))
+        .values({**{name: table.c[name] for name in _COPIED}, "updated_at": profiles.c.updated_at})
     )
-    _expire_copied(set(ids), copied)
+    _expire_copied(set(ids), _COPIED)
+
+
+def trim_snapshots(now: datetime, *, max_age: timedelta, limit: int) -> list[int]:
+    """The periodic refresh's cheap case: up to ``limit`` snapshots due only because time passed
+    (their soonest slot came closer than the notice) while computed from the current hours less
+    than ``max_age`` ago lose the slots that can no longer be booked — no calendar is loaded
+    (bookings and changes since were refreshed by their own ``calendar_changed`` jobs). New days
+    enter the horizon when ``max_age`` has passed: then the refresh computes them again. Returns
+    the profile ids trimmed (three statements); a row recomputed meanwhile is left alone."""
+    table = AvailabilitySnapshot.__table__
+    rows = db.session.execute(
+        select(table.c.profile_id, table.c.slots, table.c.min_notice_minutes, table.c.computed_at)
+        .where(table.c.refresh_due_at <= now, table.c.computed_at > now - max_age,
+               table.c.version == SNAPSHOT_VERSION, table.c.hours_version == table.c.hours_version_seen)
+        .order_by(table.c.refresh_due_at).limit(limit)
+    ).all()
+    if not rows:
+        return []
+    trimmed = []
+    for row in rows:
+        notice = timedelta(minutes=row.min_notice_minutes)
+        slots = unpack_slots(row.slots, SLOT_STEP_MINUTES, not_before=now + notice)
+        expires = row.computed_at + max_age
+        trimmed.append({
+            "pid": row.profile_id, "computed": row.computed_at, "slots": pack_slots(slots, SLOT_STEP_MINUTES),
+            "next_available_at": slots[0] if slots else None,
+            "refresh_due_at": min(expires, slots[0] - notice) if slots else expires,
+            **dict(zip(FREE_TIME_COLUMNS, free_time_bits(slots, now), strict=True))})
+    db.session.execute(
+        update(table).where(table.c.profile_id == bindparam("pid"), table.c.computed_at == bindparam("computed"))
+        .values({name: bindparam(name) for name in ("slots", "next_available_at", "refresh_due_at",
+                                                     *FREE_TIME_COLUMNS)}),
+        trimmed)
+    ids = sorted(r.profile_id for r in rows)
+    _copy_to_profiles(ids)
+    return ids
 
 
 def _expire_copied(ids: set[int], names: Sequence[str]) -> None:
@@ -134,4 +177,4 @@ def _expire_copied(ids: set[int], names: Sequence[str]) -> None:
 
 
 __all__ = ["SNAPSHOT_VERSION", "Snapshot", "mark_hours_changed", "read_booking_snapshot",
-           "read_snapshot", "write_snapshots"]
+           "read_snapshot", "trim_snapshots", "write_snapshots"]

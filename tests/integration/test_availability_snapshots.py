@@ -35,7 +35,7 @@ from marketplace.consultations.models import (
     ConsultationState,
     SchedulingSettings,
 )
-from marketplace.consultations.snapshots import Snapshot, read_booking_snapshot, write_snapshots
+from marketplace.consultations.snapshots import Snapshot, read_booking_snapshot, trim_snapshots, write_snapshots
 from marketplace.database import commit, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import huey_of
@@ -359,6 +359,50 @@ def test_the_periodic_refresh_takes_only_stale_bookable_snapshots(app, make_spec
     assert emptied.slots == [] and emptied.refresh_due_at is None
     assert db.session.get(SpecialistProfile, hidden_due).next_available_at is None
     assert refresh_stale_availability() == 0  # nothing is stale any more
+
+
+def test_time_passing_trims_a_recent_snapshot_without_loading_the_calendar(app, specialist, count_queries):
+    """Due because its soonest slot came closer than the notice, computed from the current hours
+    minutes ago: the periodic refresh drops the slots that closed (what a recomputation would
+    give, bookings and changes having been refreshed by their own jobs) with no calendar read."""
+    now = utcnow()
+    before = snapshot_of(specialist.id)
+    slots, computed_at = unpack_slots(before.slots, 30), before.computed_at
+    later = now + timedelta(hours=3)  # three hours on: six slots have come closer than the notice
+    db.session.execute(update(AvailabilitySnapshot).where(AvailabilitySnapshot.profile_id == specialist.id)
+                       .values(refresh_due_at=later - timedelta(minutes=1)))
+    db.session.commit()
+    with count_queries() as counter:
+        trimmed = trim_snapshots(later, max_age=timedelta(hours=4), limit=10)
+    db.session.commit()
+    assert trimmed == [specialist.id]
+    assert not any("availability_rules" in q or "consultations" in q for q in counter.statements)
+    snapshot = snapshot_of(specialist.id)
+    notice = timedelta(minutes=snapshot.min_notice_minutes)
+    kept = unpack_slots(snapshot.slots, 30)
+    assert kept == [s for s in slots if s >= later + notice] and len(kept) < len(slots)
+    assert snapshot.refresh_due_at == kept[0] - notice
+    assert db.session.get(SpecialistProfile, specialist.id).next_available_at == kept[0]
+    assert snapshot.computed_at == computed_at  # still the computation's: new days enter after max_age
+
+
+@pytest.mark.parametrize("why", ["old", "hours changed"])
+def test_the_periodic_refresh_recomputes_what_trimming_cannot_vouch_for(app, specialist, why):
+    computed_at = snapshot_of(specialist.id).computed_at
+    due = utcnow() - timedelta(minutes=1)
+    values: dict[str, Any] = {"refresh_due_at": due}
+    if why == "old":
+        values["computed_at"] = computed_at - timedelta(hours=2)  # new days may have entered the horizon
+    else:
+        values["hours_version"] = AvailabilitySnapshot.hours_version + 1  # a change whose refresh was lost
+    db.session.execute(update(AvailabilitySnapshot).where(AvailabilitySnapshot.profile_id == specialist.id)
+                       .values(**values))
+    db.session.commit()
+    assert trim_snapshots(utcnow(), max_age=timedelta(minutes=60), limit=10) == []
+    assert refresh_stale_availability() == 1
+    snapshot = snapshot_of(specialist.id)
+    assert snapshot.computed_at > computed_at - timedelta(seconds=1) and snapshot.refresh_due_at > utcnow()
+    assert snapshot.hours_version_seen == snapshot.hours_version
 
 
 def test_the_periodic_refresh_is_bounded_per_run(app, make_specialist):
