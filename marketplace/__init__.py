@@ -116,6 +116,7 @@ def register_domain_hooks(app: Flask) -> None:
         move_series_charge,
         release_holds_before_booking,
         series_move_refusal,
+        series_occurrence_not_charged,
         settle_no_show,
     )
 
@@ -123,6 +124,7 @@ def register_domain_hooks(app: Flask) -> None:
     booking_hooks.on_cancel(cancel_paid_session)  # a cancelled paid session is refunded per its policy
     booking_hooks.on_no_show(settle_no_show)  # a missed paid session: the no-show term of its policy
     booking_hooks.move_refusal(series_move_refusal)  # a declined series charge: that occurrence stays put
+    booking_hooks.not_charged_yet(series_occurrence_not_charged)  # cancelling it costs nothing
     booking_hooks.after_move(move_series_charge)  # a moved occurrence is charged before its new time
 
 

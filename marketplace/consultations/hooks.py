@@ -9,6 +9,7 @@ the app factory (``marketplace.create_app``) does the registering::
     booking_hooks.on_no_show(settle_no_show)                    # (consultation, specialist)
     booking_hooks.move_refusal(series_move_refusal)             # (consultation, now) -> str | None
     booking_hooks.after_move(move_series_charge)                # (consultation, old_start)
+    booking_hooks.not_charged_yet(series_occurrence_not_charged) # (consultation) -> bool
 
 * ``before_booking`` runs inside the slot check of every booking (``booking.validate_slot``)
   when the specialist's calendar has payment holds past their expiry, so whoever owns those
@@ -25,6 +26,9 @@ the app factory (``marketplace.create_app``) does the registering::
   declined). It only reads, and also decides whether the consultation page offers the move.
 * ``after_move`` runs in the savepoint of a paid session moved in place, after its new blocks
   are in, with its previous start (payments moves a series occurrence's charge due time).
+* ``not_charged_yet`` tells whether a paid session has not been charged yet (payments: a series
+  occurrence charged 24 hours before it): cancelling it then costs nothing, and the cancel step
+  says so instead of naming a refund. It only reads.
 
 With nothing registered (a consultations-only app) they do nothing. Registering the same
 function twice keeps one (the factory runs once per app; several apps share this module).
@@ -50,6 +54,7 @@ OnCancel = Callable[[Any, Any], object]
 AfterBooking = Callable[[Any], object]
 MoveRefusal = Callable[[Any, datetime], str | None]
 AfterMove = Callable[[Any, datetime], object]
+NotChargedYet = Callable[[Any], bool]
 
 
 @dataclass
@@ -60,6 +65,7 @@ class BookingHooks:
     on_no_show_hooks: list[OnCancel] = field(default_factory=list)
     move_refusal_hooks: list[MoveRefusal] = field(default_factory=list)
     after_move_hooks: list[AfterMove] = field(default_factory=list)
+    not_charged_yet_hooks: list[NotChargedYet] = field(default_factory=list)
 
     # --- registration (the app factory) --------------------------------------------------------
 
@@ -93,6 +99,11 @@ class BookingHooks:
             self.after_move_hooks.append(func)
         return func
 
+    def not_charged_yet(self, func: NotChargedYet) -> NotChargedYet:
+        if func not in self.not_charged_yet_hooks:
+            self.not_charged_yet_hooks.append(func)
+        return func
+
     # --- used by the consultations domain ------------------------------------------------------
 
     def run_after_booking(self, consultation: Any) -> None:
@@ -122,6 +133,9 @@ class BookingHooks:
     def run_after_move(self, consultation: Any, old_start: datetime) -> None:
         for hook in self.after_move_hooks:
             hook(consultation, old_start)
+
+    def run_not_charged_yet(self, consultation: Any) -> bool:
+        return any(hook(consultation) for hook in self.not_charged_yet_hooks)
 
 
 booking_hooks = BookingHooks()

@@ -40,6 +40,7 @@ from marketplace.scheduling.cancellation import (
     free_consequence,
     no_show_consequence,
     paid_consequence,
+    uncharged_consequence,
 )
 from marketplace.specialists.models import SpecialistProfile
 from marketplace.specialists.services import ProfileError, check_meeting_details
@@ -99,6 +100,8 @@ def cancellation_consequence(consultation: Consultation, user: Any, now: datetim
     now = now or utcnow()
     by_client = consultation.is_client(user)
     if consultation.kind is ConsultationKind.PAID:
+        if booking_hooks.run_not_charged_yet(consultation):
+            return uncharged_consequence(by_client=by_client)
         return paid_consequence(consultation.terms, by_client=by_client, now=now, start_utc=consultation.start_utc,
                                 amount_minor=consultation.price_minor or 0, currency=consultation.currency or "EUR")
     return free_consequence(consultation.terms, by_client=by_client, now=now, start_utc=consultation.start_utc,

@@ -396,6 +396,15 @@ def series_move_refusal(consultation: Consultation, now: datetime) -> str | None
     return DECLINED_NO_MOVE.format(release_at=format_datetime(charge.release_at, user_zone(consultation.client)))
 
 
+def series_occurrence_not_charged(consultation: Consultation) -> bool:
+    """The consultations ``not_charged_yet`` hook: an occurrence whose charge has not been taken
+    (waiting for the card, scheduled, or declined in its grace period) costs nothing to cancel."""
+    return db.session.scalar(select(SeriesCharge.id).where(
+        SeriesCharge.consultation_id == consultation.id,
+        SeriesCharge.charge_state.in_((ChargeState.AWAITING_CARD, ChargeState.SCHEDULED, ChargeState.DECLINED)),
+    )) is not None
+
+
 def move_series_charge(consultation: Consultation, old_start: datetime) -> None:
     """The consultations ``after_move`` hook (in the move's savepoint): an occurrence's charge still
     to be taken is now due before its new time (``charge_due``). Conditional, so a charge a run of
@@ -431,4 +440,5 @@ def series_for_checkout(checkout_id: str | None, user: User) -> SeriesView | Non
 
 __all__ = ["CHARGE_BEFORE", "DECLINED_NO_MOVE", "DECLINE_GRACE", "NOT_FREE", "SeriesError", "SeriesView", "book_series",
            "charge_due", "charge_due_occurrences", "describe_start", "move_series_charge", "on_card_saved",
-           "release_unpaid_occurrences", "series_for_checkout", "series_move_refusal", "weekly_starts"]
+           "release_unpaid_occurrences", "series_for_checkout", "series_move_refusal",
+           "series_occurrence_not_charged", "weekly_starts"]

@@ -43,7 +43,7 @@ from marketplace.payments.refunds import (
     settle_no_show,
 )
 from marketplace.payments.reports import export_payments, list_payments
-from marketplace.payments.series import move_series_charge, series_move_refusal
+from marketplace.payments.series import move_series_charge, series_move_refusal, series_occurrence_not_charged
 from marketplace.payments.webhooks import process_event, record_event
 
 __all__ = [
@@ -53,5 +53,5 @@ __all__ = [
     "paid_session_slots",
     "paid_session_week", "payment_for_checkout", "payments_enabled", "process_event", "record_event",
     "refund_policy", "release_expired_holds", "release_holds_before_booking", "release_holds_of_deleted_user",
-    "move_series_charge", "retry_refund", "series_move_refusal", "settle_no_show",
+    "move_series_charge", "retry_refund", "series_move_refusal", "series_occurrence_not_charged", "settle_no_show",
 ]

@@ -135,6 +135,16 @@ def paid_consequence(terms: CancellationTerms, *, by_client: bool, now: datetime
     return Consequence(True, fraction, refund, words)
 
 
+def uncharged_consequence(*, by_client: bool) -> Consequence:
+    """Cancelling a paid session that has not been charged yet (a weekly series' occurrence is
+    charged 24 hours before it, or when its notice starts if that is earlier): it costs nothing."""
+    if by_client:
+        return Consequence(False, Fraction(1), None,
+                           "Nothing has been charged for this session yet, so cancelling it costs nothing.")
+    return Consequence(False, Fraction(1), None,
+                       "Nothing has been charged for this session yet: if you cancel, the client pays nothing.")
+
+
 def no_show_consequence(terms: CancellationTerms, *, amount_minor: int, currency: str) -> Consequence:
     """A client who did not come to a paid session of ``amount_minor``: the late-cancellation term."""
     fraction = terms.late_refund.fraction

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.consultations.availability import set_weekly_hours
-from marketplace.consultations.lifecycle import cancel_consultation
+from marketplace.consultations.lifecycle import cancel_consultation, cancellation_consequence
 from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
@@ -247,3 +247,22 @@ def test_a_longer_cancellation_notice_charges_when_the_notice_starts(app: Any, p
     charges = _charges(series)
     assert [c.consultation.cancel_notice_hours for c in charges] == [48, 48]  # the terms, kept on each
     assert [c.due_at for c in charges] == [c.consultation.start_utc - timedelta(hours=48) for c in charges]
+
+
+def test_cancelling_an_occurrence_not_charged_yet_says_it_costs_nothing(app: Any, pair: Any,
+                                                                        fakepay: FakePay) -> None:
+    """Before its charge an occurrence costs nothing to cancel, and the cancel step says so (not a
+    "refund" of money never taken); once charged, the booking's terms name the refund."""
+    client_user, profile = pair
+    series = _book(app, client_user, profile)
+    _save_card(series, fakepay)
+    first, second = (c.consultation for c in _charges(series)[:2])
+    charge_due_occurrences(_charges(series)[0].due_at)  # the first is charged, the second not yet
+    with app.test_request_context():
+        not_yet = cancellation_consequence(second, client_user, now=NOW)
+        charged = cancellation_consequence(first, client_user, now=NOW)
+        by_specialist = cancellation_consequence(second, profile.user, now=NOW)
+    assert not_yet.words == "Nothing has been charged for this session yet, so cancelling it costs nothing."
+    assert not not_yet.refundable and not not_yet.late
+    assert "pays nothing" in by_specialist.words
+    assert "refund" in charged.words and charged.refundable
