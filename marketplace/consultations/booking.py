@@ -263,13 +263,19 @@ def place_booking(consultation: Consultation, calendar: SpecialistCalendar, *,
         if before is not None:
             before()
         db.session.add(consultation)
+        _occupy(consultation, calendar, after)
+
+
+def _occupy(consultation: Consultation, calendar: SpecialistCalendar,
+            after: Callable[[Consultation], None] | None) -> None:
+    """Inside a booking savepoint: the booking's blocks (the guard), the daily cap, then ``after``."""
+    db.session.flush()
+    _insert_blocks(consultation, calendar.settings.buffer_minutes)
+    if _over_daily_cap(consultation, calendar):
+        raise _DailyCapReached
+    if after is not None:
+        after(consultation)
         db.session.flush()
-        _insert_blocks(consultation, calendar.settings.buffer_minutes)
-        if _over_daily_cap(consultation, calendar):
-            raise _DailyCapReached
-        if after is not None:
-            after(consultation)
-            db.session.flush()
 
 
 def move_booking(consultation: Consultation, calendar: SpecialistCalendar, start_utc: datetime, *,
@@ -292,13 +298,7 @@ def move_booking(consultation: Consultation, calendar: SpecialistCalendar, start
             consultation.start_utc, consultation.end_utc = start_utc, start_utc + length
             consultation.sequence += 1
             consultation.reminder_24h_sent_at = consultation.reminder_1h_sent_at = None
-            db.session.flush()
-            _insert_blocks(consultation, calendar.settings.buffer_minutes)
-            if _over_daily_cap(consultation, calendar):
-                raise _DailyCapReached
-            if after is not None:
-                after(consultation)
-                db.session.flush()
+            _occupy(consultation, calendar, after)
     except BookingError:
         db.session.refresh(consultation)  # the savepoint rolled back: the booking as it still is
         raise

@@ -28,14 +28,12 @@ from marketplace.consultations.services import (
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.payments.eligibility import may_book_paid_session
+from marketplace.payments.eligibility import check_paid_booking
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.payments.policy import (
     CHECKOUT_LIFETIME,
     HOLD_EXPIRED,
     HOLD_MINUTES,
-    NO_FEE,
-    NOT_ELIGIBLE,
     PAYMENTS_DISABLED,
     PROVIDER_UNAVAILABLE,
     PaidBookingError,
@@ -65,15 +63,7 @@ def book_paid_session(client: User, profile: SpecialistProfile, start_utc: datet
     the webhook.
     """
     now = now or utcnow()
-    provider = active_provider()
-    if provider is None or not provider.enabled():
-        raise PaidBookingError(PAYMENTS_DISABLED, "disabled")
-    if not may_book_paid_session(client, profile):
-        raise PaidBookingError(NOT_ELIGIBLE.format(name=profile.display_name), "not_eligible")
-    if not profile.fee_minor:
-        raise PaidBookingError(NO_FEE.format(name=profile.display_name), "not_bookable")
-    if format_slug not in profile.format_slugs():
-        raise PaidBookingError("Choose how you would like to meet.", "invalid")
+    provider = check_paid_booking(client, profile, active_provider(), format_slug)
     if start_utc is None:
         raise PaidBookingError("Choose a time for your session.", "invalid")
     # The slot check of every booking (it also releases this specialist's lapsed holds first).

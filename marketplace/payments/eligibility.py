@@ -10,6 +10,8 @@ from marketplace.consultations.models import Consultation, ConsultationKind, Con
 from marketplace.consultations.services import load_calendar
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.payments.policy import NO_FEE, NOT_ELIGIBLE, PAYMENTS_DISABLED, PaidBookingError
+from marketplace.payments.providers import PaymentProvider
 from marketplace.scheduling.weeks import SlotWeek, WeekQuery, slot_week
 from marketplace.specialists.models import SpecialistProfile
 
@@ -22,6 +24,23 @@ def may_book_paid_session(client: Any, profile: SpecialistProfile) -> bool:
         Consultation.client_id == client.id, Consultation.specialist_id == profile.id,
         Consultation.kind == ConsultationKind.FREE, Consultation.outcome == ConsultationOutcome.PROCEED,
     ))))
+
+
+def check_paid_booking(client: Any, profile: SpecialistProfile, provider: PaymentProvider | None,
+                       format_slug: str | None, error: type[PaidBookingError] = PaidBookingError) -> PaymentProvider:
+    """THE refusals of a paid booking that need no slot (a single session or a weekly series):
+    raises ``error`` when payments are off, the client may not book paid sessions with this
+    specialist (yet), the specialist has no fee, or the format is not one they offer. Returns the
+    provider to book through."""
+    if provider is None or not provider.enabled():
+        raise error(PAYMENTS_DISABLED, "disabled")
+    if not may_book_paid_session(client, profile):
+        raise error(NOT_ELIGIBLE.format(name=profile.display_name), "not_eligible")
+    if not profile.fee_minor:
+        raise error(NO_FEE.format(name=profile.display_name), "not_bookable")
+    if format_slug not in profile.format_slugs():
+        raise error("Choose how you would like to meet.", "invalid", "format")
+    return provider
 
 
 def offers_paid_follow_up(consultation: Consultation, user: Any) -> bool:

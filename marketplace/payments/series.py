@@ -41,14 +41,11 @@ from marketplace.consultations.services import (
 )
 from marketplace.database import commit, execute_dml, utcnow
 from marketplace.extensions import db
-from marketplace.payments.eligibility import may_book_paid_session
+from marketplace.payments.eligibility import check_paid_booking
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.payments.policy import (
     CHECKOUT_LIFETIME,
     HOLD_MINUTES,
-    NO_FEE,
-    NOT_ELIGIBLE,
-    PAYMENTS_DISABLED,
     PROVIDER_UNAVAILABLE,
     PaidBookingError,
 )
@@ -117,14 +114,7 @@ def describe_start(start_utc: datetime, zone_name: str) -> str:
 
 def _check_request(client: User, profile: SpecialistProfile, provider: PaymentProvider | None,
                    start_utc: datetime | None, count: int | None, format_slug: str | None) -> None:
-    if provider is None or not provider.enabled():
-        raise SeriesError(PAYMENTS_DISABLED, "disabled")
-    if not may_book_paid_session(client, profile):
-        raise SeriesError(NOT_ELIGIBLE.format(name=profile.display_name), "not_eligible")
-    if not profile.fee_minor:
-        raise SeriesError(NO_FEE.format(name=profile.display_name), "not_bookable")
-    if format_slug not in profile.format_slugs():
-        raise SeriesError("Choose how you would like to meet.", "invalid", "format")
+    check_paid_booking(client, profile, provider, format_slug, SeriesError)
     if count is None or not MIN_SERIES_SESSIONS <= count <= MAX_SERIES_SESSIONS:
         raise SeriesError(f"Choose between {MIN_SERIES_SESSIONS} and {MAX_SERIES_SESSIONS} sessions.",
                           "invalid", "sessions")
