@@ -23,7 +23,7 @@ from marketplace.payments import bp
 from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
 from marketplace.payments.models import Payment, PaymentStatus, payment_of
-from marketplace.payments.providers import WebhookRejected, payments_enabled, provider_named
+from marketplace.payments.providers import ProviderError, WebhookRejected, payments_enabled, provider_named
 from marketplace.payments.series_models import SeriesState
 from marketplace.scheduling.cancellation import describe_paid_terms
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
@@ -133,6 +133,9 @@ def _receive(provider_name: str) -> Any:
     except WebhookRejected as exc:
         log.warning("%s webhook rejected: %s", provider.name, exc)
         return {"error": "invalid signature"}, 400
+    except ProviderError as exc:  # reading what the event names failed (e.g. a saved card's SetupIntent)
+        log.warning("%s webhook not processed yet: %s", provider.name, exc)
+        return {"error": "could not be processed now; send it again"}, 503  # the provider retries it
     return {"received": True, "result": svc.process_event(provider.name, event)}, 200
 
 

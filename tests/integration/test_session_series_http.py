@@ -3,6 +3,7 @@
 SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from sqlalchemy import select
@@ -124,3 +125,23 @@ def test_sessions_out_of_range_are_refused(client: Any, auth: Any, stripe_app: A
     response = _post_series(client, profile, _slot(profile), sessions=13)
     assert response.status_code == 422
     assert db.session.scalars(select(SessionSeries)).all() == []
+
+
+def test_a_saved_card_event_stripe_cannot_be_asked_about_gets_a_503_and_changes_nothing(
+        client: Any, auth: Any, stripe_app: Any, fake_stripe: FakeStripe, pair: Any) -> None:
+    """Reading the SetupIntent fails (here: unknown to Stripe): not a bare 500 — a 503 that makes
+    Stripe send the event again later; the series still waits for its card."""
+    client_user, profile = pair
+    auth.login_as(client_user)
+    assert _post_series(client, profile, _slot(profile), sessions=2).status_code == 303
+    series = _only_series()
+    event = fake_stripe.complete_setup(series.provider_checkout_id)
+    unreadable = copy.deepcopy(event)
+    unreadable["data"]["object"]["setup_intent"] = "seti_unknown_to_stripe"
+    payload, headers = fake_stripe.signed(unreadable)
+    response = client.post("/payments/webhooks/stripe", data=payload, headers=headers)
+    assert response.status_code == 503 and "send it again" in response.get_json()["error"]
+    assert _only_series().state is SeriesState.AWAITING_CARD
+    payload, headers = fake_stripe.signed(event)  # Stripe sends it again; now it can be read
+    assert client.post("/payments/webhooks/stripe", data=payload, headers=headers).status_code == 200
+    assert _only_series().state is SeriesState.ACTIVE
