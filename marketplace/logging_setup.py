@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import sys
 
@@ -32,6 +33,39 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class SecretPathFilter(logging.Filter):
+    """For Werkzeug's access log (the development server's, with debug on): a path of a rule whose
+    arguments are credentials is shown as its URL rule (``GET /calendar/<feed_token>.ics``), as in
+    the app's own log lines (``loggable_path``)."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self.app = app
+        self._rules: list[str] | None = None
+        self._pattern: re.Pattern[str] | None = None
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        if self._rules is None:  # built at the first log line, once every blueprint is registered
+            self._rules = sorted({rule.rule for rule in self.app.url_map.iter_rules()
+                                  if SECRET_PATH_ARGS & set(rule.arguments)})
+            alternatives = [f"(?P<r{i}>" + "".join(r"[^/?#\s\"]+" if k % 2 else re.escape(piece)
+                                                   for k, piece in enumerate(re.split(r"(<[^>]+>)", rule))) + ")"
+                            for i, rule in enumerate(self._rules)]
+            self._pattern = re.compile("|".join(alternatives)) if alternatives else None
+        return self._pattern
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        pattern = self._compiled()
+        if pattern is None:
+            return True
+        message = record.getMessage()
+        if pattern.search(message):
+            rules = self._rules or []
+            record.msg = pattern.sub(lambda m: rules[int(str(m.lastgroup)[1:])], message)
+            record.args = ()
+        return True
+
+
 def configure(app: Flask) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(
@@ -46,6 +80,9 @@ def configure(app: Flask) -> None:
     # Werkzeug's access log prints query strings (may contain e-mail in ?next=…); keep it at warning in prod.
     if not app.debug:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    werkzeug_log = logging.getLogger("werkzeug")
+    werkzeug_log.filters = [f for f in werkzeug_log.filters if not isinstance(f, SecretPathFilter)]
+    werkzeug_log.addFilter(SecretPathFilter(app))  # one per process: the last app's rules
 
     @app.before_request
     def _request_id() -> None:

@@ -126,3 +126,20 @@ def test_full_flow_logs_no_personal_data(sqlite_app: Any, make_specialist: Any, 
         line for line in everything.splitlines() if any(v in line for v in leaks.values()))[:2000]
     assert specialist_email not in everything, "the specialist's e-mail address was logged"
     print(f"\nlog privacy: {len(handler.lines) // 2} log records checked for {len(secrets) + 1} secrets")
+
+
+@pytest.mark.parametrize("path, shown", [
+    ("/calendar/s3cr3t-feed_T0k.ics", "/calendar/<feed_token>.ics"),
+    ("/auth/reset/s3cr3t.T0k-en?next=/account", "/auth/reset/<token>?next=/account"),
+    ("/auth/confirm/s3cr3t.T0k-en", "/auth/confirm/<token>"),
+    ("/waitlist/offers/s3cr3t.T0k-en", "/waitlist/offers/<token>"),
+])
+def test_the_development_servers_access_log_hides_credentials_in_paths(sqlite_app: Any, path: str,
+                                                                        shown: str) -> None:
+    """Werkzeug's access log (``make run`` with debug on) prints every request line: a link that is
+    a credential is shown as its URL rule, like the app's own lines."""
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 0, '%s - - [%s] "%s" %s %s',
+                               ("127.0.0.1", "30/Nov/2026 12:00:00", f"GET {path} HTTP/1.1", "200", "-"), None)
+    for log_filter in logging.getLogger("werkzeug").filters:
+        log_filter.filter(record)  # type: ignore[union-attr]
+    assert "s3cr3t" not in record.getMessage() and f'"GET {shown} HTTP/1.1"' in record.getMessage()
