@@ -7,6 +7,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from marketplace import create_app
+from marketplace.consultations.models import EXTERNAL_CALENDAR_URL_MAX, EXTERNAL_CALENDAR_URL_TOKEN_MAX
 from marketplace.encryption import KeyConfigurationError, development_key, parse_keys, token_length
 
 
@@ -38,3 +39,8 @@ def test_a_malformed_key_stops_the_app_at_start_in_any_environment():
 def test_token_length_is_the_length_of_a_real_token(size):
     assert len(Fernet(Fernet.generate_key()).encrypt(b"x" * size)) == token_length(size)
 
+
+def test_the_calendar_address_column_holds_the_token_of_the_longest_address():
+    """2000 characters of the widest UTF-8 (4 bytes each): the longest token an address can give."""
+    longest = ("\U0001d11e" * EXTERNAL_CALENDAR_URL_MAX).encode("utf-8")
+    assert len(Fernet(Fernet.generate_key()).encrypt(longest)) == EXTERNAL_CALENDAR_URL_TOKEN_MAX
