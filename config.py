@@ -135,8 +135,9 @@ class Config:
     STRIPE_MAX_NETWORK_RETRIES = _int("STRIPE_MAX_NETWORK_RETRIES", 1)
     STRIPE_BUDGET_SECONDS = float(os.environ.get("STRIPE_BUDGET_SECONDS", "8"))
 
-    # Specialists' private notes are encrypted at rest (marketplace/encryption.py): comma-separated
-    # Fernet keys, the first encrypts, the others only decrypt (rotation: `flask rotate-note-keys`).
+    # Specialists' private notes and the iCal addresses of their other calendars are encrypted at rest
+    # (marketplace/encryption.py): comma-separated Fernet keys, the first encrypts, the others only
+    # decrypt (rotation: `flask rotate-note-keys`).
     # Unset outside production: a key generated once in instance/notes.key.
     NOTES_KEYS = os.environ.get("NOTES_KEYS", "")
 
@@ -211,7 +212,8 @@ def insecure_settings(config: dict) -> list[str]:
         problems.append("SERVER_BASE_URL must be set to the public address (links in e-mails).")
     notes_keys = str(config.get("NOTES_KEYS") or "")
     if not notes_keys.strip(" ,"):
-        problems.append("NOTES_KEYS must be set: comma-separated Fernet keys for the notes encrypted at rest "
+        problems.append("NOTES_KEYS must be set: comma-separated Fernet keys for the notes and calendar "
+                        "addresses encrypted at rest "
                         "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
     elif TESTING_NOTES_KEY in notes_keys:
         problems.append("NOTES_KEYS must not contain the published testing key.")

@@ -1,25 +1,32 @@
-"""Encryption at rest of private text (specialists' notes about their clients), with
-``cryptography``'s Fernet (AES-128-CBC + HMAC-SHA256, authenticated, timestamped tokens).
+"""Encryption at rest of private text (specialists' notes about their clients, the iCal addresses
+of their other calendars), with ``cryptography``'s Fernet (AES-128-CBC + HMAC-SHA256,
+authenticated, timestamped tokens).
 
 Keys come from ``NOTES_KEYS``: comma-separated Fernet keys, the first is the current one (used to
 encrypt), the others are only tried when decrypting (``MultiFernet``). To rotate: put a new key
 first, keep the old ones after it, run ``flask --app wsgi rotate-note-keys`` (re-encrypts every
-note with the new key), then remove the old keys. Production refuses to start without keys
-(``config.insecure_settings``); development generates one key once in ``instance/notes.key`` so
-``make run`` stays one command; tests set a fixed key.
+note and calendar address with the new key: ``reencrypt_column``), then remove the old keys.
+Production refuses to start without keys (``config.insecure_settings``); development generates
+one key once in ``instance/notes.key`` so ``make run`` stays one command; tests set a fixed key.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from marketplace.extensions import db
 
 CONFIG_KEY = "NOTES_KEYS"
 DEVELOPMENT_KEY_FILE = "notes.key"
 _EXTENSION = "notes_cipher"
+ROTATION_BATCH = 500
 
 
 class KeyConfigurationError(RuntimeError):
@@ -111,3 +118,38 @@ def reencrypt_text(token: str) -> str:
         return _cipher().rotate(token.encode("ascii")).decode("ascii")
     except (InvalidToken, UnicodeError) as exc:
         raise UnreadableText("stored text cannot be decrypted with the configured keys") from exc
+
+
+def token_length(plaintext_bytes: int) -> int:
+    """The length of the Fernet token of ``plaintext_bytes`` bytes (to size a column): version,
+    timestamp, IV, the AES blocks (PKCS7 always pads), the HMAC, all url-safe base64 with padding."""
+    raw = 1 + 8 + 16 + (plaintext_bytes // 16 + 1) * 16 + 32
+    return 4 * ((raw + 2) // 3)
+
+
+@dataclass
+class RotationResult:
+    rotated: int = 0
+    unreadable: list[int] = field(default_factory=list)  # ids of rows no configured key opens
+
+
+def reencrypt_column(column: InstrumentedAttribute[str], batch_size: int = ROTATION_BATCH) -> RotationResult:
+    """Re-encrypt the token in ``column`` (a mapped attribute such as ``ClientNote.body_encrypted``)
+    of every row with the current (first) key, a batch at a time, each batch committed (a token is
+    valid under either key, so a stop halfway loses nothing). Rows no configured key opens are left
+    as they are and reported by id."""
+    model: Any = column.class_
+    result = RotationResult()
+    after = 0
+    while True:
+        batch = list(db.session.scalars(select(model).where(model.id > after).order_by(model.id).limit(batch_size)))
+        if not batch:
+            return result
+        for row in batch:
+            try:
+                setattr(row, column.key, reencrypt_text(getattr(row, column.key)))
+                result.rotated += 1
+            except UnreadableText:
+                result.unreadable.append(row.id)
+        after = batch[-1].id
+        db.session.commit()

@@ -32,7 +32,14 @@ from marketplace.consultations.models import (
 from marketplace.consultations.stats import PAID_COUNTED
 from marketplace.database import execute_dml
 from marketplace.domain import DomainError
-from marketplace.encryption import UnreadableText, decrypt_text, encrypt_text, reencrypt_text
+from marketplace.encryption import (
+    ROTATION_BATCH,
+    RotationResult,
+    UnreadableText,
+    decrypt_text,
+    encrypt_text,
+    reencrypt_column,
+)
 from marketplace.extensions import db
 from marketplace.messaging.models import Conversation
 from marketplace.specialists.models import SpecialistProfile
@@ -41,7 +48,6 @@ log = logging.getLogger(__name__)
 
 # A booking in this state does not make its client one of the specialist's clients.
 NOT_A_MEETING = (ConsultationState.EXPIRED,)
-ROTATION_BATCH = 500
 
 
 class ClientsError(DomainError):
@@ -199,31 +205,11 @@ def save_client_note(user: User, record: ClientRecord, text: str) -> str:
 
 # --- keys ------------------------------------------------------------------------------------
 
-@dataclass
-class RotationResult:
-    rotated: int = 0
-    unreadable: list[int] = field(default_factory=list)  # note ids no configured key opens
-
-
 def rotate_note_keys(batch_size: int = ROTATION_BATCH) -> RotationResult:
     """Re-encrypt every note with the current (first) key of ``NOTES_KEYS``, a batch at a time,
     each batch committed (a note is valid under either key, so a stop halfway loses nothing).
     Notes no configured key opens are left as they are and reported."""
-    result = RotationResult()
-    after = 0
-    while True:
-        batch = list(db.session.scalars(select(ClientNote).where(ClientNote.id > after)
-                                        .order_by(ClientNote.id).limit(batch_size)))
-        if not batch:
-            return result
-        for note in batch:
-            try:
-                note.body_encrypted = reencrypt_text(note.body_encrypted)
-                result.rotated += 1
-            except UnreadableText:
-                result.unreadable.append(note.id)
-        after = batch[-1].id
-        db.session.commit()
+    return reencrypt_column(ClientNote.body_encrypted, batch_size)
 
 
 # --- account export and deletion ---------------------------------------------------------------

@@ -9,7 +9,11 @@
   A failed read keeps the last good busy times and records the reason and since when.
 * ``availability._load`` adds the busy times to every specialist's calendar, so the profile page,
   the booking page, the booking check and the directory's "next free" agree.
-* The address is a secret of the specialist: pages show its host, logs the calendar's id.
+* The address is a secret of the specialist: it is stored encrypted (``url_encrypted``, a Fernet
+  token under ``NOTES_KEYS``, re-encrypted by ``flask rotate-note-keys``: ``rotate_calendar_url_keys``)
+  and decrypted only here, at the moment a read or the data export uses it. A token no configured
+  key opens fails the read with ``REASON_UNREADABLE_ADDRESS`` (adding the same address again
+  stores it under the current key). Pages show its host, logs the calendar's id.
 """
 from __future__ import annotations
 
@@ -42,6 +46,14 @@ from marketplace.consultations.models import (
     SchedulingSettings,
 )
 from marketplace.database import execute_dml, utcnow
+from marketplace.encryption import (
+    ROTATION_BATCH,
+    RotationResult,
+    UnreadableText,
+    decrypt_text,
+    encrypt_text,
+    reencrypt_column,
+)
 from marketplace.extensions import db
 from marketplace.jobs import enqueue, enqueue_after_commit, jobs
 from marketplace.specialists.models import SpecialistProfile, profile_id_of
@@ -53,6 +65,8 @@ READ_EVERY = timedelta(minutes=14)  # the periodic job runs every 15 minutes
 READ_BATCH = 2000  # calendars queued by one periodic run at most (the rest wait for the next)
 PAST = timedelta(days=1)  # busy times kept behind "now" (the daily view of today)
 AHEAD_EXTRA = timedelta(days=2)  # beyond the booking horizon (zones, the horizon's last day)
+# A stored address no configured key opens (a key removed too early, a tampered value).
+REASON_UNREADABLE_ADDRESS = "Balance can no longer read this address; please add it again"
 
 
 def _sha256(url: str) -> str:
@@ -67,20 +81,24 @@ def external_calendars_of(profile: SpecialistProfile) -> list[ExternalCalendar]:
 
 def add_external_calendar(profile: SpecialistProfile, raw_url: str | None) -> ExternalCalendar:
     """Add another calendar of the specialist by its iCal address; it is read right after the
-    commit (and every 15 minutes). ``CalendarUrlError`` (field ``url``) when it cannot be used."""
+    commit (and every 15 minutes). ``CalendarUrlError`` (field ``url``) when it cannot be used.
+    Adding an address whose stored copy no key opens any more stores it again under the current key."""
     url = check_calendar_url(raw_url, allow_private=current_app.config["EXTERNAL_CALENDARS_ALLOW_PRIVATE"])
+    duplicate = CalendarUrlError("You have already added this calendar.", code="calendar_url_duplicate", field="url")
+    digest = _sha256(url)
+    existing = db.session.scalar(select(ExternalCalendar).where(ExternalCalendar.specialist_id == profile.id,
+                                                                ExternalCalendar.url_sha256 == digest))
+    if existing is not None:
+        if _address_of(existing.url_encrypted) is not None:
+            raise duplicate
+        return _store_address_again(existing, url)
     count = db.session.scalar(select(func.count(ExternalCalendar.id))
                               .where(ExternalCalendar.specialist_id == profile.id)) or 0
     if count >= EXTERNAL_CALENDARS_MAX:
         raise CalendarUrlError(f"You can add up to {EXTERNAL_CALENDARS_MAX} calendars. Remove one to add another.",
                                code="calendar_url_limit", field="url")
-    duplicate = CalendarUrlError("You have already added this calendar.", code="calendar_url_duplicate", field="url")
-    digest = _sha256(url)
-    if db.session.scalar(select(ExternalCalendar.id).where(ExternalCalendar.specialist_id == profile.id,
-                                                           ExternalCalendar.url_sha256 == digest)):
-        raise duplicate
-    calendar = ExternalCalendar(specialist_id=profile.id, url=url, url_sha256=digest, host=url_host(url),
-                                created_at=utcnow())
+    calendar = ExternalCalendar(specialist_id=profile.id, url_encrypted=encrypt_text(url), url_sha256=digest,
+                                host=url_host(url), created_at=utcnow())
     try:
         with db.session.begin_nested():  # the same address added from two tabs at once
             db.session.add(calendar)
@@ -90,6 +108,25 @@ def add_external_calendar(profile: SpecialistProfile, raw_url: str | None) -> Ex
     enqueue_after_commit(read_external_calendar, calendar.id)
     log.info("profile %s added external calendar %s", profile.id, calendar.id)
     return calendar
+
+
+def _store_address_again(calendar: ExternalCalendar, url: str) -> ExternalCalendar:
+    """The specialist gave again the address of a calendar whose stored token no key opens (the
+    same address: its SHA-256 matches): it is stored under the current key and read again; the
+    last good busy times and the failure stay until that read."""
+    calendar.url_encrypted = encrypt_text(url)
+    db.session.flush()
+    enqueue_after_commit(read_external_calendar, calendar.id)
+    log.info("profile %s gave again the address of external calendar %s", calendar.specialist_id, calendar.id)
+    return calendar
+
+
+def _address_of(token: str) -> str | None:
+    """The address in a stored token, or None when no configured key opens it."""
+    try:
+        return decrypt_text(token)
+    except UnreadableText:
+        return None
 
 
 def remove_external_calendar(profile: SpecialistProfile, calendar_id: int) -> bool:
@@ -112,15 +149,15 @@ def remove_external_calendar(profile: SpecialistProfile, calendar_id: int) -> bo
 class _Target:
     calendar_id: int
     profile_id: int
-    url: str
+    url_encrypted: str  # decrypted only when the calendar is downloaded
     timezone: str
     horizon_days: int
 
 
 def _target(calendar_id: int) -> _Target | None:
     row = db.session.execute(
-        select(ExternalCalendar.id, ExternalCalendar.specialist_id, ExternalCalendar.url, SpecialistProfile.timezone,
-               SchedulingSettings.horizon_days)
+        select(ExternalCalendar.id, ExternalCalendar.specialist_id, ExternalCalendar.url_encrypted,
+               SpecialistProfile.timezone, SchedulingSettings.horizon_days)
         .join(SpecialistProfile, SpecialistProfile.id == ExternalCalendar.specialist_id)
         .outerjoin(SchedulingSettings, SchedulingSettings.specialist_id == ExternalCalendar.specialist_id)
         .where(ExternalCalendar.id == calendar_id)).first()
@@ -128,12 +165,13 @@ def _target(calendar_id: int) -> _Target | None:
         return None
     horizon: int = (row.horizon_days if row.horizon_days is not None
                     else SchedulingSettings.defaults_for(row.specialist_id).horizon_days)
-    return _Target(row.id, row.specialist_id, row.url, zone_or_utc(row.timezone), horizon)
+    return _Target(row.id, row.specialist_id, row.url_encrypted, zone_or_utc(row.timezone), horizon)
 
 
 def refresh_external_calendar(calendar_id: int, now: datetime | None = None) -> bool:
     """Read one calendar and store its busy times (True), or record why it could not be read and
-    keep the last good ones (False; also for a calendar removed meanwhile).
+    keep the last good ones (False; also for a calendar removed meanwhile, and for one whose stored
+    address no configured key opens: ``REASON_UNREADABLE_ADDRESS``).
 
     Ends the current transaction before downloading (so no lock is held meanwhile): for jobs and
     commands, and tests that have committed their set-up."""
@@ -142,9 +180,15 @@ def refresh_external_calendar(calendar_id: int, now: datetime | None = None) -> 
     db.session.rollback()  # nothing is held open while the other server answers
     if target is None:
         return False
+    url = _address_of(target.url_encrypted)
+    if url is None:
+        log.error("external calendar %s: its address cannot be decrypted with the configured NOTES_KEYS",
+                  target.calendar_id)
+        _record_failure(target, REASON_UNREADABLE_ADDRESS, now)
+        return False
     config = current_app.config
     try:
-        data = fetch_calendar(target.url, timeout=config["EXTERNAL_CALENDARS_TIMEOUT"],
+        data = fetch_calendar(url, timeout=config["EXTERNAL_CALENDARS_TIMEOUT"],
                               max_bytes=config["EXTERNAL_CALENDARS_MAX_BYTES"],
                               allow_private=config["EXTERNAL_CALENDARS_ALLOW_PRIVATE"])
         spans = busy_intervals(data, target.timezone, now - PAST,
@@ -218,11 +262,21 @@ def read_due_external_calendars() -> int:
     return len(ids)
 
 
+# --- keys ---------------------------------------------------------------------------------------
+
+def rotate_calendar_url_keys(batch_size: int = ROTATION_BATCH) -> RotationResult:
+    """Re-encrypt every stored calendar address with the current (first) key of ``NOTES_KEYS``, a
+    batch at a time, each batch committed; addresses no configured key opens are left as they are
+    and reported (their reads fail with ``REASON_UNREADABLE_ADDRESS``)."""
+    return reencrypt_column(ExternalCalendar.url_encrypted, batch_size)
+
+
 # --- the account: export and deletion --------------------------------------------------------------
 
 @data_exporter("external_calendars")
 def export_external_calendars(user: User) -> list[dict[str, Any]] | None:
-    """A specialist's other calendars (their own addresses) and the busy times last read from them."""
+    """A specialist's other calendars (their own addresses, decrypted; None for one no configured key
+    opens) and the busy times last read from them."""
     profile_id = profile_id_of(user)
     if profile_id is None:
         return None
@@ -234,7 +288,7 @@ def export_external_calendars(user: User) -> list[dict[str, Any]] | None:
             .where(ExternalBusyTime.specialist_id == profile_id).order_by(ExternalBusyTime.start_utc)):
         busy.setdefault(calendar_id, []).append({"start_utc": start.isoformat(), "end_utc": end.isoformat()})
     return [{
-        "url": c.url, "host": c.host, "added_at": c.created_at.isoformat(),
+        "url": _address_of(c.url_encrypted), "host": c.host, "added_at": c.created_at.isoformat(),
         "last_read_at": c.last_success_at.isoformat() if c.last_success_at else None,
         "error": c.error, "failing_since": c.failing_since.isoformat() if c.failing_since else None,
         "busy_times": busy.get(c.id, []),
@@ -256,5 +310,5 @@ def forget_external_calendars(user: User) -> None:
 __all__ = [
     "CalendarReadError", "CalendarUrlError", "add_external_calendar", "calendars_due", "export_external_calendars",
     "external_calendars_of", "forget_external_calendars", "read_due_external_calendars", "read_external_calendar",
-    "refresh_external_calendar", "remove_external_calendar",
+    "refresh_external_calendar", "remove_external_calendar", "rotate_calendar_url_keys",
 ]

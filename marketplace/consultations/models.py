@@ -35,6 +35,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import UTCDateTime, enum_type, utcnow
+from marketplace.encryption import token_length
 from marketplace.extensions import Model
 from marketplace.scheduling.cancellation import (
     DEFAULT_FREE_NOTICE_HOURS,
@@ -467,14 +468,18 @@ class CalendarFeed(Model):
 # --- calendars of other services (busy times that block free slots) -------------------------
 
 EXTERNAL_CALENDARS_MAX = 5  # per specialist
-EXTERNAL_CALENDAR_URL_MAX = 2000
+EXTERNAL_CALENDAR_URL_MAX = 2000  # characters
+# The stored Fernet token of the longest address: UTF-8 takes at most 4 bytes a character.
+EXTERNAL_CALENDAR_URL_TOKEN_MAX = token_length(4 * EXTERNAL_CALENDAR_URL_MAX)
 
 
 class ExternalCalendar(Model):
     """An iCal address of another calendar of the specialist (Google, Apple, Outlook …) whose
     events block free slots. The URL is a secret of the specialist (it reads their whole calendar):
-    pages show only ``host``, logs only the id. A failed read keeps the last good busy times and
-    records ``error`` (since ``failing_since``) for the specialist to see."""
+    it is stored encrypted (``url_encrypted``, a Fernet token under ``NOTES_KEYS``) and decrypted
+    only by ``external_calendars`` when the calendar is read or exported; pages show only ``host``,
+    logs only the id. A failed read keeps the last good busy times and records ``error`` (since
+    ``failing_since``) for the specialist to see."""
 
     __tablename__ = "external_calendars"
     __table_args__ = (
@@ -483,7 +488,7 @@ class ExternalCalendar(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist_profiles.id", ondelete="CASCADE"), index=True)
-    url: Mapped[str] = mapped_column(String(EXTERNAL_CALENDAR_URL_MAX))
+    url_encrypted: Mapped[str] = mapped_column(String(EXTERNAL_CALENDAR_URL_TOKEN_MAX))
     url_sha256: Mapped[str] = mapped_column(String(64))  # one copy of an address per specialist
     host: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -744,7 +749,8 @@ class AvailabilitySnapshot(FreeTimesMixin, Model):
 __all__ = [
     "AvailabilityOverride", "AvailabilityRule", "AvailabilitySnapshot", "BLOCK_MINUTES", "CALENDAR_STATES",
     "Consultation", "ConsultationKind", "ConsultationOutcome", "ConsultationState", "EXTERNAL_CALENDARS_MAX",
-    "EXTERNAL_CALENDAR_URL_MAX", "ExternalBusyTime", "ExternalCalendar", "FREE_CONSULTATION_MINUTES",
-    "NO_SHOW_REPORT_WINDOW", "NoShowReport", "OPEN_STATES", "OccupiedBlock", "OfferState", "OverrideKind",
+    "EXTERNAL_CALENDAR_URL_MAX", "EXTERNAL_CALENDAR_URL_TOKEN_MAX", "ExternalBusyTime", "ExternalCalendar",
+    "FREE_CONSULTATION_MINUTES", "NO_SHOW_REPORT_WINDOW", "NoShowReport", "OPEN_STATES", "OccupiedBlock",
+    "OfferState", "OverrideKind",
     "RELEASED_STATES", "SLOT_STEP_MINUTES", "SchedulingSettings", "WEEKDAYS", "WaitlistEntry", "WaitlistOffer",
 ]

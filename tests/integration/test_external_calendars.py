@@ -31,6 +31,7 @@ from marketplace.consultations.external_calendars import (
 )
 from marketplace.consultations.ical_reading import CalendarReadError, fetch_calendar
 from marketplace.consultations.models import ExternalBusyTime, ExternalCalendar, SchedulingSettings
+from marketplace.encryption import encrypt_text
 from marketplace.extensions import db
 from tests.calendar_server import calendar_server, dripping_server, silent_server
 from tests.factories import PASSWORD
@@ -203,7 +204,7 @@ def test_a_feed_that_never_answers_times_out_and_the_specialist_is_told(speciali
     good = free(specialist)
     with silent_server() as silent:
         db.session.execute(update(ExternalCalendar).where(ExternalCalendar.id == calendar.id)
-                           .values(url=f"{silent}/never.ics"))
+                           .values(url_encrypted=encrypt_text(f"{silent}/never.ics")))
         db.session.commit()
         started = datetime.now(timezone.utc)
         assert refresh_external_calendar(calendar.id, now=NOW + timedelta(minutes=15)) is False

@@ -19,6 +19,7 @@ from marketplace.consultations.models import (
     ExternalCalendar,
 )
 from marketplace.consultations.week_calendar import BAD_WEEK, EXTERNAL_BUSY_LABEL, week_calendar
+from marketplace.encryption import encrypt_text
 from marketplace.extensions import db
 
 BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
@@ -189,7 +190,7 @@ def test_busy_times_of_other_calendars_are_blocked_time(app, practice):
     """A busy time read from the specialist's other calendar (calendar feeds in) is shown as
     blocked, in the viewer's zone, and no free time is shown over it."""
     profile, week = practice["profile"], practice["week"]
-    feed = ExternalCalendar(specialist_id=profile.id, url="https://calendar.example.test/secret.ics",
+    feed = ExternalCalendar(specialist_id=profile.id, url_encrypted=encrypt_text("https://calendar.example.test/secret.ics"),
                             url_sha256="0" * 64, host="calendar.example.test")
     db.session.add(feed)
     db.session.flush()

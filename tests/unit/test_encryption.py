@@ -7,7 +7,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from marketplace import create_app
-from marketplace.encryption import KeyConfigurationError, development_key, parse_keys
+from marketplace.consultations.models import EXTERNAL_CALENDAR_URL_MAX, EXTERNAL_CALENDAR_URL_TOKEN_MAX
+from marketplace.encryption import KeyConfigurationError, development_key, parse_keys, token_length
 
 
 def test_the_development_key_is_created_once_private_and_stable(tmp_path):
@@ -32,3 +33,14 @@ def test_keys_are_comma_separated_and_a_bad_one_is_named_by_position_not_shown()
 def test_a_malformed_key_stops_the_app_at_start_in_any_environment():
     with pytest.raises(KeyConfigurationError, match="key 1"):
         create_app("testing", {"NOTES_KEYS": "short"})
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 31, 32, 100, 1999, 2000, 8000])
+def test_token_length_is_the_length_of_a_real_token(size):
+    assert len(Fernet(Fernet.generate_key()).encrypt(b"x" * size)) == token_length(size)
+
+
+def test_the_calendar_address_column_holds_the_token_of_the_longest_address():
+    """2000 characters of the widest UTF-8 (4 bytes each): the longest token an address can give."""
+    longest = ("\U0001d11e" * EXTERNAL_CALENDAR_URL_MAX).encode("utf-8")
+    assert len(Fernet(Fernet.generate_key()).encrypt(longest)) == EXTERNAL_CALENDAR_URL_TOKEN_MAX
