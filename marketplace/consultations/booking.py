@@ -360,6 +360,15 @@ def release_blocks(consultation: Consultation) -> None:
 
 
 CANNOT_RESCHEDULE = "This consultation can no longer be rescheduled."
+RESCHEDULE_TOO_LATE = ("This consultation can no longer be rescheduled: its {hours}-hour cancellation notice has "
+                       "begun. You can still cancel it (a late cancellation).")
+
+
+def inside_notice(consultation: Consultation, now: datetime) -> bool:
+    """Whether the booking's cancellation notice has begun (its terms, snapshotted at booking):
+    from then on it can no longer be moved to another time — only cancelled, late. A booking
+    without a notice can be moved until it starts."""
+    return bool(consultation.terms.notice_hours) and consultation.terms.is_late(now, consultation.start_utc)
 
 
 def not_taking_moves(profile: SpecialistProfile) -> str:
@@ -467,6 +476,8 @@ def reschedule_consultation(consultation: Consultation, user: User, start_utc: d
     now = now or utcnow()
     if not consultation.can_reschedule(user):
         raise BookingError(CANNOT_RESCHEDULE, "invalid")
+    if inside_notice(consultation, now):
+        raise BookingError(RESCHEDULE_TOO_LATE.format(hours=consultation.terms.notice_hours), "late")
     profile = consultation.specialist
     if start_utc == consultation.start_utc:
         raise BookingError("Choose a different time to reschedule.", "invalid")
@@ -589,8 +600,9 @@ def booking_page(profile: SpecialistProfile, viewer: User, tz: str, *, query: We
 
 
 __all__ = [
-    "ALLOWED_SOURCES", "BookingError", "BookingPage", "CANNOT_RESCHEDULE", "OPEN_STATES", "SLOT_TAKEN", "Standing",
-    "active_free_consultation", "client_standing", "standing_of",
+    "ALLOWED_SOURCES", "BookingError", "BookingPage", "CANNOT_RESCHEDULE", "OPEN_STATES", "RESCHEDULE_TOO_LATE",
+    "SLOT_TAKEN", "Standing",
+    "active_free_consultation", "client_standing", "inside_notice", "standing_of",
     "booking_page",
     "book_free_consultation", "format_slot", "move_booking", "not_taking_moves", "parse_slot", "safe_format_param",
     "place_booking", "release_blocks",

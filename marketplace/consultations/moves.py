@@ -24,7 +24,9 @@ from marketplace.auth.models import User
 from marketplace.consultations.availability import calendar_changed
 from marketplace.consultations.booking import (
     CANNOT_RESCHEDULE,
+    RESCHEDULE_TOO_LATE,
     BookingError,
+    inside_notice,
     move_booking,
     not_taking_moves,
     slot_refusal,
@@ -69,14 +71,20 @@ def move_deadline(consultation: Consultation) -> datetime:
 
 def move_policy(consultation: Consultation, user: User, now: datetime | None = None) -> MovePolicy:
     """May ``user`` move ``consultation`` to another time now? A free consultation: the client,
-    while it is open (``can_reschedule``). A paid session: the client of a confirmed one
-    (``can_move``) while cancelling is still on time by its own terms, unless a later domain
-    refuses (a series charge that was declined). Reads only (the consultation page asks too)."""
+    while it is open (``can_reschedule``) and its notice (if it has one) has not begun. A paid
+    session: the client of a confirmed one (``can_move``) while cancelling is still on time by its
+    own terms, unless a later domain refuses (a series charge that was declined). Reads only (the
+    consultation page asks too)."""
+    now = now or utcnow()
     if consultation.kind is not ConsultationKind.PAID:
-        return MovePolicy() if consultation.can_reschedule(user) else MovePolicy(CANNOT_RESCHEDULE)
+        if not consultation.can_reschedule(user):
+            return MovePolicy(CANNOT_RESCHEDULE)
+        until = move_deadline(consultation) if consultation.terms.notice_hours else None
+        if inside_notice(consultation, now):
+            return MovePolicy(RESCHEDULE_TOO_LATE.format(hours=consultation.terms.notice_hours), until, late=True)
+        return MovePolicy(None, until)
     if not consultation.can_move(user):
         return MovePolicy(CANNOT_MOVE)
-    now = now or utcnow()
     until = move_deadline(consultation)
     terms = consultation.terms
     if terms.is_late(now, consultation.start_utc):

@@ -270,7 +270,8 @@ def _render_detail(consultation: Consultation, status: int = 200, **forms: Any) 
                    if consultation.can_cancel(current_user) else None)
     if consequence is not None:
         cancel_form.terms.data = consequence.key  # what the person sees is what they confirm
-    move = svc.move_policy(consultation, current_user) if consultation.can_move(current_user) else None
+    move = (svc.move_policy(consultation, current_user)
+            if consultation.can_move(current_user) or consultation.can_reschedule(current_user) else None)
     return render_template("consultations/detail.html", c=consultation, suggestions=suggestions, move=move,
                            parts=page_parts.gather(CONSULTATION_PAGE, consultation=consultation, viewer=current_user),
                            cancel_form=cancel_form, consequence=consequence, undo_form=ActionForm(),

@@ -11,11 +11,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import CancellationChoice, update_scheduling_settings
-from marketplace.consultations.booking import DUPLICATE, BookingError, book_free_consultation
+from marketplace.consultations.booking import (
+    DUPLICATE,
+    BookingError,
+    book_free_consultation,
+    format_slot,
+    reschedule_consultation,
+)
 from marketplace.consultations.lifecycle import cancel_consultation, cancellation_consequence
 from marketplace.consultations.models import Consultation, ConsultationState, SchedulingSettings
 from marketplace.database import utcnow
@@ -299,3 +305,43 @@ def test_the_cancellation_mail_says_it_was_late(app: Any, free_pair: Any) -> Non
     assert set(bodies) == {client_user.email, profile.user.email}
     assert "It uses up your free consultation with" in bodies[client_user.email]
     assert "It uses up the client's free consultation with you." in bodies[profile.user.email]
+
+
+def test_a_free_consultation_is_rescheduled_only_before_its_notice(client: Any, free_pair: Any) -> None:
+    """Rescheduling is not a way round the notice: once it has begun the consultation can only be
+    cancelled (late); before, the page says until when it can be moved."""
+    client_user, profile = free_pair
+    _set_terms(profile, free=12)
+    consultation = book_free_consultation(client_user, profile, first_free_slot(profile, after_hours=24), "video",
+                                          None)
+    db.session.commit()
+    login(client, client_user)
+    url = f"/consultations/{consultation.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "You can reschedule until" in page and f"{url}/reschedule" in page
+
+    _move_start(consultation, (utcnow() + timedelta(hours=5)).replace(second=0, microsecond=0))
+    later = first_free_slot(profile, after_hours=30)
+    with pytest.raises(BookingError) as refused:
+        reschedule_consultation(consultation, client_user, later)
+    assert refused.value.code == "late" and "12-hour cancellation notice has begun" in refused.value.message
+    db.session.rollback()
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-testid="reschedule-closed"' in page and f'href="{url}/reschedule"' not in page
+    response = client.post(f"{url}/reschedule", data={"slot": format_slot(later)})
+    assert response.status_code == 302  # back to the consultation, with why
+    db.session.expire_all()
+    assert consultation.state is ConsultationState.CONFIRMED or consultation.state is ConsultationState.REQUESTED
+    assert db.session.scalar(select(func.count(Consultation.id)).where(Consultation.client_id == client_user.id)) == 1
+
+
+def test_without_a_notice_a_free_consultation_is_rescheduled_until_it_starts(client: Any, free_pair: Any) -> None:
+    client_user, profile = free_pair
+    _set_terms(profile, free=0)
+    consultation = book_free_consultation(client_user, profile, first_free_slot(profile, after_hours=24), "video",
+                                          None)
+    db.session.commit()
+    _move_start(consultation, (utcnow() + timedelta(hours=1)).replace(second=0, microsecond=0))
+    moved = reschedule_consultation(consultation, client_user, first_free_slot(profile, after_hours=30))
+    db.session.commit()
+    assert moved.rescheduled_from_id == consultation.id
