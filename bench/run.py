@@ -795,7 +795,8 @@ def header_lines(args: argparse.Namespace, runs: list[Run], wrk: str, started: d
         "the consumer, Redis and the database.",
         f"- Load: {wrk_version(wrk)}, {args.threads} threads, {args.connections} connections, {args.duration} s per "
         f"page after a {args.warmup} s warm-up (none for the booking POSTs). Logged-in pages: "
-        f"{BROWSING_SESSIONS} different signed-in clients in turn.",
+        f"{BROWSING_SESSIONS} different signed-in clients in turn. Every request sends "
+        f"`Accept-Encoding: {ACCEPT_ENCODING}`, as browsers do.",
         f"- Goals (ratio to the trivial endpoint's req/s of the same run): {goals}; p99 < {GOAL_P99_MS:.0f} ms for "
         f"every GET page; with more than one size, each page's ratio at the larger size ≥ {GOAL_SCALING} × its "
         "ratio at the smallest; every goal also needs 0 errors (non-2xx/3xx responses, socket errors).",
