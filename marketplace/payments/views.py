@@ -6,6 +6,7 @@ Thin: parse, call one service, flash, redirect or render. Rules live in the serv
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -59,36 +60,45 @@ def _payment_box(consultation: Consultation, viewer: Any, **_: Any) -> Part | No
 
 # --- booking -----------------------------------------------------------------------------------
 
-def _render_book(profile: Any, form: PaidBookingForm, *, status: int = 200, error: str | None = None) -> Any:
-    """The booking page; "Payments are not enabled" without keys, 403 for clients who may not book."""
+def render_paid_booking(template: str, profile: Any, form: Any, *, status: int = 200,
+                        error: str | None = None) -> Any:
+    """A paid-booking page (one session, or a weekly series): "Payments are not enabled" without
+    keys, 403 for clients who may not book paid sessions with this specialist."""
     enabled = payments_enabled()
     eligible = enabled and svc.may_book_paid_session(current_user, profile)
     query = week_query(request.args, form.slot.data or request.args.get("slot"))
     week = svc.paid_session_week(profile, viewer_timezone(), query) if eligible else None
-    return render_template("payments/book.html", profile=profile, form=form, enabled=enabled,
+    return render_template(template, profile=profile, form=form, enabled=enabled,
                            eligible=eligible, week=week, error=error,
                            keep={"format": safe_format_param(request.values.get("format"))},
                            not_eligible=svc.NOT_ELIGIBLE.format(name=profile.display_name)
                            ), 403 if enabled and not eligible else status
 
 
+def paid_booking(slug: str, form: Any, template: str, place: Callable[[Any, Any], str | None]) -> Any:
+    """The views of a paid booking: the page on GET (or without payments), 422 for a bad form, the
+    service's refusal with its status, else on to the provider's checkout. ``place(profile, form)``
+    books through one service and returns the checkout URL."""
+    profile = profile_for_viewer(slug, current_user) or abort(404)
+    form.set_formats([(f.slug, format_label(f.slug)) for f in profile.formats])
+    if request.method == "GET" or not payments_enabled():
+        return render_paid_booking(template, profile, form)
+    if not form.validate_on_submit():
+        return render_paid_booking(template, profile, form, status=422)
+    try:
+        checkout_url = place(profile, form)
+    except svc.PaidBookingError as exc:
+        return render_paid_booking(template, profile, form, status=_STATUS.get(exc.code, 422), error=exc.message)
+    assert checkout_url is not None  # booked: a checkout was opened
+    return redirect(checkout_url, code=303)
+
+
 @bp.route("/book/<slug>", methods=["GET", "POST"])
 @login_required_with_prompt(PROMPT_BOOKING)
 @confirmed_email_required(BOOK)
 def book(slug: str) -> Any:
-    profile = profile_for_viewer(slug, current_user) or abort(404)
-    form = PaidBookingForm()
-    form.set_formats([(f.slug, format_label(f.slug)) for f in profile.formats])
-    if request.method == "GET" or not payments_enabled():
-        return _render_book(profile, form)
-    if not form.validate_on_submit():
-        return _render_book(profile, form, status=422)
-    try:
-        payment = svc.book_paid_session(current_user, profile, form.start_utc, form.format.data)
-    except svc.PaidBookingError as exc:
-        return _render_book(profile, form, status=_STATUS.get(exc.code, 422), error=exc.message)
-    assert payment.checkout_url is not None  # booked: a checkout was opened
-    return redirect(payment.checkout_url, code=303)
+    return paid_booking(slug, PaidBookingForm(), "payments/book.html", lambda profile, form: svc.book_paid_session(
+        current_user, profile, form.start_utc, form.format.data).checkout_url)
 
 
 @bp.route("/checkout/<int:payment_id>")
