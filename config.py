@@ -78,6 +78,11 @@ class Config:
                           "text/calendar", "image/svg+xml"]
     COMPRESS_MIN_SIZE = 500
     COMPRESS_ALGORITHM = ["br", "gzip"]
+    # Pages rendered for one person are compressed on every request: the fastest levels (brotli 1:
+    # 38 KB → 5.3 KB in ≈ 0.05 ms; level 4 gave 4.6 KB for ≈ 0.2–0.45 ms). Static files are
+    # compressed by the front server in production.
+    COMPRESS_BR_LEVEL = int(os.environ.get("COMPRESS_BR_LEVEL", "1"))
+    COMPRESS_LEVEL = int(os.environ.get("COMPRESS_LEVEL", "1"))
     # A page composed once for every visitor is compressed once: create_app sets Flask-Compress's
     # cache to ``templating.SharedPageCompression``.
 
