@@ -37,6 +37,10 @@ from tests.url_rules import install as _reuse_url_rule_builders  # noqa: E402
 
 _reuse_url_rule_builders()  # each test's create_app stops recompiling the same ~95 URL rules
 
+from tests.password_hashing import install as _cheap_password_hashing  # noqa: E402
+
+_cheap_password_hashing()  # argon2id at its smallest cost: logins in tests stop taking 0.2 s each
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally with a printed reason; fail in CI."""
