@@ -41,6 +41,10 @@ from tests.password_hashing import install as _cheap_password_hashing  # noqa: E
 
 _cheap_password_hashing()  # argon2id at its smallest cost: logins in tests stop taking 0.2 s each
 
+from tests.template_code import install as _reuse_template_code  # noqa: E402
+
+_reuse_template_code()  # each test's app stops compiling the same templates again
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally with a printed reason; fail in CI."""
