@@ -45,6 +45,11 @@ from tests.template_code import install as _reuse_template_code  # noqa: E402
 
 _reuse_template_code()  # each test's app stops compiling the same templates again
 
+from tests.shared_engines import install as _share_engines  # noqa: E402
+from tests.shared_engines import share as _share_engine_of  # noqa: E402
+
+_share_engines()  # apps on a test database share its engine (and the SQL it compiled)
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally with a printed reason; fail in CI."""
@@ -72,6 +77,7 @@ def worker_id(request: pytest.FixtureRequest) -> str:
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     _create_schema(url)
+    _share_engine_of(url)
     return url
 
 
@@ -93,6 +99,7 @@ def postgres_url(worker_id: str) -> Iterator[str]:
         raise
     url = base.set(database=name).render_as_string(hide_password=False)
     _create_schema(url)
+    _share_engine_of(url)
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
