@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 FLASK  := $(VENV)/bin/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-# Parallel test workers (2 cores on CI machines).
+# Parallel test workers (2 cores on CI machines; -n 3 measured slower: the suite is CPU-bound, docs/quality.md).
 WORKERS ?= 2
 
 .PHONY: run worker test bench lint venv deps dev-deps db chromium clean

@@ -37,6 +37,19 @@ from tests.url_rules import install as _reuse_url_rule_builders  # noqa: E402
 
 _reuse_url_rule_builders()  # each test's create_app stops recompiling the same ~95 URL rules
 
+from tests.password_hashing import install as _cheap_password_hashing  # noqa: E402
+
+_cheap_password_hashing()  # argon2id at its smallest cost: logins in tests stop taking 0.2 s each
+
+from tests.template_code import install as _reuse_template_code  # noqa: E402
+
+_reuse_template_code()  # each test's app stops compiling the same templates again
+
+from tests.shared_engines import install as _share_engines  # noqa: E402
+from tests.shared_engines import share as _share_engine_of  # noqa: E402
+
+_share_engines()  # apps on a test database share its engine (and the SQL it compiled)
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally with a printed reason; fail in CI."""
@@ -64,6 +77,7 @@ def worker_id(request: pytest.FixtureRequest) -> str:
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     _create_schema(url)
+    _share_engine_of(url)
     return url
 
 
@@ -85,6 +99,7 @@ def postgres_url(worker_id: str) -> Iterator[str]:
         raise
     url = base.set(database=name).render_as_string(hide_password=False)
     _create_schema(url)
+    _share_engine_of(url)
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -279,7 +294,8 @@ class LiveServer:
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for the loop to look up (every poll_interval; 0.5 s by default, per test)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> LiveServer:
         self.thread.start()

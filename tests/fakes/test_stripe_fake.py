@@ -40,7 +40,7 @@ class WebhookReceiver:
 def receiver() -> Iterator[tuple[WebhookReceiver, str]]:
     app = WebhookReceiver()
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     t.start()
     yield app, f"http://127.0.0.1:{server.server_port}/stripe/webhook"
     server.shutdown()
