@@ -607,6 +607,9 @@ def export_specialist_profile(user: User) -> dict[str, Any] | None:
         approaches=[v.slug for v in profile.approaches],
         languages=[v.slug for v in profile.languages],
         formats=[v.slug for v in profile.formats],
+        cancellation_terms={"free_notice_hours": profile.free_cancel_notice_hours,
+                            "paid_notice_hours": profile.paid_cancel_notice_hours,
+                            "paid_late_refund": profile.paid_late_refund.value},
         created_at=profile.created_at.isoformat(),
         updated_at=profile.updated_at.isoformat(),
     )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from marketplace.account.services import export_user_data
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import CancellationChoice, update_scheduling_settings
 from marketplace.consultations.booking import (
@@ -345,3 +346,11 @@ def test_without_a_notice_a_free_consultation_is_rescheduled_until_it_starts(cli
     moved = reschedule_consultation(consultation, client_user, first_free_slot(profile, after_hours=30))
     db.session.commit()
     assert moved.rescheduled_from_id == consultation.id
+
+
+def test_the_specialists_chosen_terms_are_in_their_data_export(free_pair: Any) -> None:
+    _client_user, profile = free_pair
+    _set_terms(profile, free=24, paid=48, late=LateRefund.HALF)
+    exported = export_user_data(profile.user)["specialist_profile"]
+    assert exported["cancellation_terms"] == {"free_notice_hours": 24, "paid_notice_hours": 48,
+                                              "paid_late_refund": "half"}
