@@ -56,14 +56,12 @@ class WebhookRejected(ProviderError):
     """A webhook whose signature, timestamp or shape is not acceptable (answered with a 400)."""
 
 
-@dataclass(frozen=True)
-class CheckoutRequest:
-    """One hosted checkout for one payment (everything derived from stored data, so a
-    re-creation with the same idempotency key sends identical parameters)."""
+@dataclass(frozen=True, kw_only=True)
+class HostedCheckoutRequest:
+    """What every hosted checkout needs (everything derived from stored data, so a re-creation with
+    the same idempotency key sends identical parameters)."""
 
-    amount_minor: int  # minor units of ``currency`` (cents; yen for JPY)
     currency: str  # ISO 4217, upper case
-    product_name: str
     reference: str  # our reference, shown in the provider's dashboard
     success_url: str  # the provider adds ?session_id=<checkout id>
     cancel_url: str
@@ -73,19 +71,20 @@ class CheckoutRequest:
     customer_email: str | None = None
 
 
-@dataclass(frozen=True)
-class SetupCheckoutRequest:
-    """A hosted checkout that saves a card for later off-session charges (no money moves)."""
+@dataclass(frozen=True, kw_only=True)
+class CheckoutRequest(HostedCheckoutRequest):
+    """One hosted checkout for one payment."""
 
-    currency: str  # ISO 4217, upper case: the currency the card will be charged in
+    amount_minor: int  # minor units of ``currency`` (cents; yen for JPY)
+    product_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetupCheckoutRequest(HostedCheckoutRequest):
+    """A hosted checkout that saves a card for later off-session charges (no money moves); the card
+    will be charged in ``currency``."""
+
     description: str
-    reference: str
-    success_url: str  # the provider adds ?session_id=<checkout id>
-    cancel_url: str
-    expires_at: datetime
-    idempotency_key: str
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    customer_email: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ Configuration: ``STRIPE_SECRET_KEY`` (without it the provider is not enabled),
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import stripe
@@ -34,6 +35,16 @@ _KINDS = {
 }
 
 
+@contextmanager
+def _calling_stripe(action: str) -> Iterator[None]:
+    """Any Stripe failure (or the time budget running out: RuntimeError) inside leaves as a
+    ``ProviderError`` naming ``action``."""
+    try:
+        yield
+    except (stripe.StripeError, RuntimeError) as exc:
+        raise _failed(action, exc) from exc
+
+
 def _failed(action: str, exc: Exception) -> ProviderError:
     return ProviderError(f"Stripe: {action} failed ({type(exc).__name__})")
 
@@ -48,56 +59,47 @@ class StripeProvider:
         return str(current_app.config.get("STRIPE_CHECKOUT_HOSTS") or "").split()
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout:
-        try:
+        with _calling_stripe("creating the Checkout Session"):
             session = stripe_client.create_checkout_session(
                 amount_minor=request.amount_minor, currency=request.currency, product_name=request.product_name,
                 metadata=dict(request.metadata), client_reference_id=request.reference,
                 success_url=request.success_url + "?session_id={CHECKOUT_SESSION_ID}",
                 cancel_url=request.cancel_url, expires_at=request.expires_at,
                 idempotency_key=request.idempotency_key, customer_email=request.customer_email)
-        except (stripe.StripeError, RuntimeError) as exc:
-            raise _failed("creating the Checkout Session", exc) from exc
         return Checkout(id=session.id, url=session.url)
 
     def create_setup_checkout(self, request: SetupCheckoutRequest) -> Checkout:
-        try:
+        with _calling_stripe("creating the setup Checkout Session"):
             session = stripe_client.create_setup_session(
                 currency=request.currency, description=request.description, metadata=dict(request.metadata),
                 client_reference_id=request.reference,
                 success_url=request.success_url + "?session_id={CHECKOUT_SESSION_ID}",
                 cancel_url=request.cancel_url, expires_at=request.expires_at,
                 idempotency_key=request.idempotency_key, customer_email=request.customer_email)
-        except (stripe.StripeError, RuntimeError) as exc:
-            raise _failed("creating the setup Checkout Session", exc) from exc
         return Checkout(id=session.id, url=session.url)
 
     def charge_off_session(self, customer: str, payment_method: str, amount_minor: int, currency: str,
                            idempotency_key: str) -> Charge:
-        try:
-            intent = stripe_client.charge_off_session(customer=customer, payment_method=payment_method,
-                                                      amount_minor=amount_minor, currency=currency,
-                                                      idempotency_key=idempotency_key)
-        except stripe.CardError as exc:
-            raise ChargeDeclined(exc.user_message or "The card was declined.") from exc
-        except (stripe.StripeError, RuntimeError) as exc:
-            raise _failed("the off-session charge", exc) from exc
+        with _calling_stripe("the off-session charge"):
+            try:
+                intent = stripe_client.charge_off_session(customer=customer, payment_method=payment_method,
+                                                          amount_minor=amount_minor, currency=currency,
+                                                          idempotency_key=idempotency_key)
+            except stripe.CardError as exc:  # (a ChargeDeclined is not a Stripe error: it passes the wrapper)
+                raise ChargeDeclined(exc.user_message or "The card was declined.") from exc
         if intent.status != "succeeded":
             raise ChargeDeclined("The card needs the cardholder's confirmation.")
         return Charge(reference=intent.id)
 
     def expire_checkout(self, checkout_id: str) -> None:
-        try:
+        with _calling_stripe("expiring the Checkout Session"):
             stripe_client.expire_checkout_session(checkout_id)
-        except (stripe.StripeError, RuntimeError) as exc:
-            raise _failed("expiring the Checkout Session", exc) from exc
 
     def refund(self, payment_reference: str, *, idempotency_key: str,
                metadata: Mapping[str, str], amount_minor: int | None = None) -> RefundReceipt:
-        try:
+        with _calling_stripe("the refund"):
             refund = stripe_client.create_refund(payment_intent=payment_reference, idempotency_key=idempotency_key,
                                                  metadata=dict(metadata), amount=amount_minor)
-        except (stripe.StripeError, RuntimeError) as exc:
-            raise _failed("the refund", exc) from exc
         return RefundReceipt(id=refund.id)
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
@@ -132,10 +134,8 @@ class StripeProvider:
         intent_id = session.get("setup_intent")
         payment_method = None
         if isinstance(intent_id, str):
-            try:
+            with _calling_stripe("reading the SetupIntent"):
                 payment_method = stripe_client.retrieve_setup_intent(intent_id).payment_method
-            except (stripe.StripeError, RuntimeError) as exc:
-                raise _failed("reading the SetupIntent", exc) from exc
         return ProviderEvent(id=event["id"], type=event["type"], kind=EventKind.SETUP_COMPLETED,
                              checkout_id=checkout_id, customer=customer,
                              payment_method=payment_method if isinstance(payment_method, str) else None)
