@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 
 from marketplace import create_app
 from marketplace.extensions import db
+from marketplace.payments.providers import register_provider
+from tests.fakes.fake_provider import FakePay
 
 # CI=1 / CI=true (as CI services set it); CI=false or CI=0 is not CI.
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
@@ -357,3 +359,13 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "config(**kwargs): app config overrides for this test")
     config.addinivalue_line("markers", "slow: long-running test")
+
+
+@pytest.fixture
+def fakepay(app: Any) -> FakePay:
+    """FakePay (tests/fakes/fake_provider.py) registered next to Stripe and made the provider of new
+    checkouts (Stripe has no keys): the payments tests that need no HTTP fake."""
+    provider = FakePay()
+    register_provider(app, provider)
+    app.config["PAYMENT_PROVIDER"] = provider.name
+    return provider

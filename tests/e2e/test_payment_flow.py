@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from marketplace.consultations.availability import set_weekly_hours
 from marketplace.consultations.models import (
-    Consultation,
-    ConsultationKind,
-    ConsultationOutcome,
     ConsultationState,
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.payments.models import Payment, PaymentStatus
-from tests.factories import PASSWORD
+from tests.e2e.helpers import client_who_may_book_paid, log_in
 from tests.fakes.stripe_fake import FakeStripe, serve_fake_stripe
 
 WEBHOOK_SECRET = "whsec_balance_e2e_secret"
@@ -51,20 +46,8 @@ def fake_stripe(live_server: Any, page: Any) -> Iterator[FakeStripe]:
 
 def test_client_pays_for_a_session_and_sees_it_confirmed(page: Any, live_server: Any, fake_stripe: FakeStripe,
                                                           make_user: Any, make_specialist: Any) -> None:
-    profile = make_specialist(display_name="Dr Mira Holt", fee_minor=9000, currency="EUR", session_minutes=50)
-    set_weekly_hours(profile.id, [(wd, "09:00", "17:00") for wd in range(7)])
-    client_user = make_user(display_name="Ilya")
-    first = (utcnow() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    db.session.add(Consultation(client_id=client_user.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
-                                state=ConsultationState.COMPLETED, start_utc=first,
-                                end_utc=first + timedelta(minutes=30), format="video",
-                                outcome=ConsultationOutcome.PROCEED))
-    db.session.commit()
-
-    page.goto("/auth/login")
-    page.get_by_label("E-mail").fill(client_user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    client_user, profile = client_who_may_book_paid(make_user, make_specialist)
+    log_in(page, client_user.email)
 
     page.goto(f"/payments/book/{profile.slug}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Book a session with Dr Mira Holt")

@@ -10,20 +10,15 @@ from typing import Any
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from marketplace.consultations.availability import set_weekly_hours
 from marketplace.consultations.booking import format_slot
 from marketplace.consultations.models import (
-    Consultation,
-    ConsultationKind,
-    ConsultationOutcome,
     ConsultationState,
 )
-from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.payments.series_models import ChargeState, SeriesCharge, SeriesState, SessionSeries
 from tests.e2e import test_payment_flow as payment_flow
+from tests.e2e.helpers import client_who_may_book_paid, log_in
 from tests.e2e.test_payment_flow import assert_accessible
-from tests.factories import PASSWORD
 from tests.fakes.stripe_fake import FakeStripe
 
 fake_stripe = payment_flow.fake_stripe  # the fake Stripe API + hosted checkout, webhooks to the live app
@@ -31,20 +26,8 @@ fake_stripe = payment_flow.fake_stripe  # the fake Stripe API + hosted checkout,
 
 def test_client_books_weekly_sessions_and_saves_a_card(page: Any, live_server: Any, fake_stripe: FakeStripe,
                                                        make_user: Any, make_specialist: Any) -> None:
-    profile = make_specialist(display_name="Dr Mira Holt", fee_minor=9000, currency="EUR", session_minutes=50)
-    set_weekly_hours(profile.id, [(wd, "09:00", "17:00") for wd in range(7)])
-    client_user = make_user(display_name="Ilya")
-    first = (utcnow() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    db.session.add(Consultation(client_id=client_user.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
-                                state=ConsultationState.COMPLETED, start_utc=first,
-                                end_utc=first + timedelta(minutes=30), format="video",
-                                outcome=ConsultationOutcome.PROCEED))
-    db.session.commit()
-
-    page.goto("/auth/login")
-    page.get_by_label("E-mail").fill(client_user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    client_user, profile = client_who_may_book_paid(make_user, make_specialist)
+    log_in(page, client_user.email)
 
     page.goto(f"/payments/book/{profile.slug}")
     page.get_by_test_id("book-series").click()

@@ -26,7 +26,6 @@ from marketplace.consultations.booking import SLOT_TAKEN, BookingError
 from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
-    ConsultationOutcome,
     ConsultationState,
     OccupiedBlock,
 )
@@ -37,11 +36,12 @@ from marketplace.notifications.models import OutboxMail
 from marketplace.payments import services as svc
 from marketplace.payments.eligibility import paid_session_slots
 from marketplace.payments.models import Payment, PaymentStatus
-from marketplace.payments.providers import EventKind, ProviderEvent, register_provider
+from marketplace.payments.providers import EventKind, ProviderEvent
 from marketplace.payments.series import book_series, charge_due_occurrences
 from marketplace.payments.series_models import ChargeState, SeriesCharge, SessionSeries
 from marketplace.timeutil import format_datetime
 from tests.fakes.fake_provider import FakePay
+from tests.integration.test_payments import _proceeded
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2027, 5, 3, 10, 0, tzinfo=UTC)  # Monday 3 May 2027, 12:00 in Berlin (CEST)
@@ -50,21 +50,6 @@ TARGET = datetime(2027, 5, 7, 14, 0, tzinfo=BERLIN).astimezone(UTC)  # Friday 14
 BLOCKS = 4  # a 50-minute session: four 15-minute blocks
 
 
-@pytest.fixture
-def fakepay(app: Any) -> FakePay:
-    provider = FakePay()
-    register_provider(app, provider)
-    app.config["PAYMENT_PROVIDER"] = provider.name
-    return provider
-
-
-def _proceeded(client_user: Any, profile: Any) -> None:
-    start = NOW - timedelta(days=3)
-    db.session.add(Consultation(
-        client_id=client_user.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
-        state=ConsultationState.COMPLETED, start_utc=start, end_utc=start + timedelta(minutes=30),
-        format="video", outcome=ConsultationOutcome.PROCEED))
-    commit()
 
 
 @pytest.fixture

@@ -35,14 +35,6 @@ from tests.integration.test_payments import _book, _only_payment, _slot, pair  #
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def fakepay(app: Any) -> FakePay:
-    """FakePay registered next to Stripe and made the provider of new checkouts (Stripe has no keys)."""
-    provider = FakePay()
-    register_provider(app, provider)
-    app.config["PAYMENT_PROVIDER"] = provider.name
-    return provider
-
 
 def _deliver(client: Any, provider: FakePay, signed: tuple[bytes, dict[str, str]], name: str = "fakepay") -> Any:
     payload, headers = signed

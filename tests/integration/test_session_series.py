@@ -18,7 +18,6 @@ from marketplace.consultations.lifecycle import cancel_consultation, cancellatio
 from marketplace.consultations.models import (
     Consultation,
     ConsultationKind,
-    ConsultationOutcome,
     ConsultationState,
     OccupiedBlock,
 )
@@ -26,7 +25,7 @@ from marketplace.extensions import db
 from marketplace.notifications.models import OutboxMail
 from marketplace.payments import services as svc
 from marketplace.payments.models import Payment, PaymentStatus
-from marketplace.payments.providers import ProviderEvent, register_provider
+from marketplace.payments.providers import ProviderEvent
 from marketplace.payments.providers.base import EventKind
 from marketplace.payments.series import (
     DECLINE_GRACE,
@@ -37,6 +36,7 @@ from marketplace.payments.series import (
 )
 from marketplace.payments.series_models import ChargeState, SeriesCharge, SeriesState, SessionSeries
 from tests.fakes.fake_provider import FakePay
+from tests.integration.test_payments import _proceeded
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Saturday 20 March 2027, noon UTC; clocks in Berlin go forward on Sunday 28 March.
@@ -44,21 +44,6 @@ NOW = datetime(2027, 3, 20, 12, 0, tzinfo=UTC)
 FIRST = datetime(2027, 3, 23, 10, 0, tzinfo=BERLIN).astimezone(UTC)  # Tue 10:00 CET = 09:00 UTC
 
 
-@pytest.fixture
-def fakepay(app: Any) -> FakePay:
-    provider = FakePay()
-    register_provider(app, provider)
-    app.config["PAYMENT_PROVIDER"] = provider.name
-    return provider
-
-
-def _proceeded(client_user: Any, profile: Any) -> None:
-    start = NOW - timedelta(days=3)
-    db.session.add(Consultation(
-        client_id=client_user.id, specialist_id=profile.id, kind=ConsultationKind.FREE,
-        state=ConsultationState.COMPLETED, start_utc=start, end_utc=start + timedelta(minutes=30),
-        format="video", outcome=ConsultationOutcome.PROCEED))
-    db.session.commit()
 
 
 @pytest.fixture
