@@ -25,10 +25,9 @@ from marketplace.timeutil import format_datetime, utc_instant
 from tests.factories import PASSWORD
 from tests.fakes.fake_provider import FakePay
 from tests.integration import test_paid_session_moves as moves_tests
-from tests.integration.test_paid_session_moves import _proceeded
+from tests.integration.test_payments import _proceeded
 
 # The service tests' fixtures: FakePay as the provider, a specialist (50 minutes, €90), an eligible client.
-fakepay = moves_tests.fakepay
 specialist = moves_tests.specialist
 patient = moves_tests.patient
 
