@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections import ChainMap
+import threading
+import time
+from collections import ChainMap, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +20,12 @@ from flask_login import current_user
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from sqlalchemy import inspect
 
 from marketplace import security, timeutil
 from marketplace.cache import Entry, cached_at_versions
 from marketplace.money import format_money
+from marketplace.parts import HEADER, page_parts
 from marketplace.text import render_markdown
 
 
@@ -79,8 +83,8 @@ def person_part(context: Context, name: str, template: str = PERSON_TEMPLATE) ->
     the template renders once per page (``_person.html``: unread badge, account links, flashes…)."""
     modules = context.__dict__.setdefault("_person_modules", {})
     if template not in modules:
-        modules[template] = context.environment.get_template(template).make_module(context.get_all())
-    return Markup(getattr(modules[template], name))  # noqa: S704 (rendered with autoescape)
+        modules[template] = person_module(context.environment, template, context.get_all())
+    return Markup(modules[template][name])  # noqa: S704 (rendered with autoescape)
 
 
 @pass_context
@@ -110,10 +114,103 @@ def compose_page(shell: str, nonce: str, **context: Any) -> Markup:
         if found != nonce:
             return match.group(0)
         if template not in modules:
-            modules[template] = env.get_template(template).make_module(context)
-        return str(getattr(modules[template], name))
+            modules[template] = person_module(env, template, context)
+        return str(modules[template][name])
 
     return Markup(MARKER.sub(fill, shell))  # noqa: S704 (both rendered with autoescape)
+
+
+# --- the person's parts, rendered once per person, page and state -------------------------------
+
+# What _person.html reads besides the app's globals, the person and the request: names of the page's
+# context (tests/test_person_parts.py holds the template to this list).
+PERSON_CONTEXT = ("hide_confirm_banner",)
+PERSON_MODULES_PER_PROCESS = 4096
+PERSON_MODULE_SECONDS = 300
+
+
+class PersonModules:
+    """The exported parts of ``_person.html`` (account links, unread badge, time zone note…) by
+    everything they are made of (``person_key``), kept in this process (least recently used go
+    first). The key holds every input, so an entry never goes stale: a new unread message, another
+    role, zone or path is another key; entries expire only to free memory."""
+
+    def __init__(self, size: int = PERSON_MODULES_PER_PROCESS, seconds: float = PERSON_MODULE_SECONDS) -> None:
+        self.size, self.seconds = size, seconds
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, dict[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> dict[str, str] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] < time.monotonic():
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple[Any, ...], parts: dict[str, str]) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.seconds, parts)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+PERSON_MODULES = "person_modules"
+
+
+def person_modules() -> PersonModules:
+    """This app's ``PersonModules`` (made by ``register``)."""
+    return current_app.extensions[PERSON_MODULES]
+
+
+def _user_state(user: Any) -> tuple[Any, ...]:
+    """Every column of the person's account row (role, confirmation, e-mail, zone…)."""
+    return tuple(getattr(user, attr.key) for attr in inspect(type(user)).column_attrs)
+
+
+def _session_csrf() -> str | None:
+    return session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+
+
+def person_key(context: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Everything ``_person.html`` is made of for this request, or None when it must be rendered
+    (messages to flash, which rendering consumes; no CSRF token in the session yet, which rendering
+    creates): the account row, the header's parts (unread messages, requests waiting), the
+    session's CSRF token, the path (Login and zone links come back to it), the zone and where it
+    came from, and the page's ``PERSON_CONTEXT``."""
+    if not has_request_context() or session.get("_flashes"):
+        return None
+    csrf = _session_csrf()
+    if current_user.is_authenticated:
+        if not csrf:
+            return None
+        header = context.get(HEADER)
+        values = tuple(header[name] for name in page_parts.names(HEADER)) if header is not None else None
+        person: tuple[Any, ...] = (_user_state(current_user._get_current_object()), values)
+    else:
+        person = ()
+    zone = timeutil.viewer_zone()
+    return (person, csrf, request.full_path, zone.name, zone.source.value,
+            *(context.get(name) for name in PERSON_CONTEXT))
+
+
+def person_module(env: Environment, template: str, context: dict[str, Any]) -> dict[str, str]:
+    """The exported variables of ``template`` rendered with ``context``; ``_person.html`` comes
+    from ``person_modules`` when this person, page and state rendered it before in this process."""
+    key = person_key(context) if template == PERSON_TEMPLATE else None
+    kept = person_modules() if key is not None else None
+    if kept is not None and key is not None and (parts := kept.get(key)) is not None:
+        return parts
+    module = env.get_template(template).make_module(context)
+    parts = {name: str(value) for name, value in vars(module).items() if not name.startswith("_")}
+    if kept is not None and key is not None and _session_csrf() == key[1]:  # a token made now is not shared
+        kept.put(key, parts)
+    return parts
 
 
 # --- pages cached whole and shared by everyone ------------------------------------------------
@@ -255,6 +352,7 @@ def expose_enums(bp: Blueprint, *enums: type[Enum]) -> None:
 
 
 def register(app: Flask) -> None:
+    app.extensions[PERSON_MODULES] = PersonModules()
     app.jinja_env.filters.update(
         localtime=localtime,
         localclock=lambda dt, tz=None: timeutil.format_time(dt, tz or timeutil.viewer_timezone()),

@@ -1,0 +1,133 @@
+"""The person's parts of every page (``_person.html``: account links, unread badge, the e-mail
+confirmation banner, flashes, the time zone note) are rendered once per person, page and state in
+each process (``templating.person_module``) — and never shown stale or to anyone else."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import g, session
+from jinja2 import DictLoader, Environment, meta, nodes
+from jinja2.environment import Template
+
+from marketplace.extensions import db
+from marketplace.messaging.models import Conversation, Message
+from marketplace.templating import PERSON_CONTEXT, PERSON_TEMPLATE, person_module, person_modules
+from tests.factories import PASSWORD
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def person_renders(monkeypatch):
+    """How often ``_person.html`` was rendered (Jinja's own ``make_module``, counted, not replaced)."""
+    rendered: list[str] = []
+    make_module = Template.make_module
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.name == PERSON_TEMPLATE:
+            rendered.append(self.name)
+        return make_module(self, *args, **kwargs)
+
+    monkeypatch.setattr(Template, "make_module", counting)
+    return rendered
+
+
+def text(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def test_the_person_template_reads_only_what_its_key_holds(app):
+    """Every name ``_person.html`` reads is an app global, a context processor's value (the person,
+    the request: all in ``person_key``) or one of ``PERSON_CONTEXT``: a new input must be added to
+    the key before the template may use it."""
+    source = app.jinja_loader.get_source(app.jinja_env, PERSON_TEMPLATE)[0]
+    tree = app.jinja_env.parse(source)
+    assigned = {name.name for name in tree.find_all(nodes.Name) if name.ctx == "store"}  # {% set %} in a block
+    read = meta.find_undeclared_variables(tree) - assigned
+    with app.test_request_context("/"):
+        processed: dict = {}
+        app.update_template_context(processed)
+    known = set(app.jinja_env.globals) | set(processed) | set(PERSON_CONTEXT)
+    assert read <= known, f"_person.html reads {sorted(read - known)}: add them to person_key / PERSON_CONTEXT"
+
+
+def test_rendered_once_per_person_page_and_state(client, auth, make_user, make_specialist, person_renders):
+    make_specialist()
+    auth.login_as(make_user(display_name="Robin Repeat"))
+    assert "You are logged in." in text(client.get("/specialists"))  # the login's flash: rendered, not kept
+    first = text(client.get("/specialists"))
+    assert len(person_renders) == 2
+    again = text(client.get("/specialists"))
+    assert len(person_renders) == 2  # the same person, page and state: kept
+    assert CSRF.search(again).group(1) == CSRF.search(first).group(1)
+    assert "Log out" in again and 'data-testid="footer-zone"' in again
+    text(client.get("/specialists?page=2"))  # another page: its own Login/zone links
+    assert len(person_renders) == 3
+
+
+def test_a_change_in_the_same_session_shows_at_once(client, auth, make_user, make_specialist):
+    profile, casey = make_specialist(), make_user(display_name="Casey Client")
+    auth.login_as(profile.user)
+    assert 'data-testid="unread-badge"' not in text(client.get("/specialists"))
+    conversation = Conversation(client_id=casey.id, specialist_id=profile.user_id, specialist_profile_id=profile.id,
+                                started_by_id=casey.id)
+    conversation.messages.append(Message(sender_id=casey.id, body="hello"))
+    db.session.add(conversation)
+    db.session.commit()
+    assert 'data-testid="unread-badge">1<' in text(client.get("/specialists"))  # same session, same path
+
+    profile.user.timezone = "Asia/Tokyo"
+    profile.user.email_confirmed_at = None
+    db.session.commit()
+    html = text(client.get("/specialists"))
+    assert 'data-viewer-zone="Asia/Tokyo"' in html and 'data-testid="confirm-banner"' in html
+
+    auth.logout()
+    html = text(client.get("/specialists"))
+    assert "Log out" not in html and 'data-testid="unread-badge"' not in html
+
+
+def test_flash_messages_of_a_person_show_once(client, auth, make_user, make_specialist, person_renders):
+    make_specialist()
+    auth.login_as(make_user())
+    text(client.get("/specialists"))
+    with client.session_transaction() as browser_session:
+        browser_session["_flashes"] = [("info", "Only this once")]
+    assert "Only this once" in text(client.get("/specialists"))
+    assert "Only this once" not in text(client.get("/specialists"))
+
+
+def test_two_people_never_share_their_parts(app, auth, make_user, make_specialist):
+    make_specialist()
+    pages = []
+    for name in ("Alex First", "Blake Second"):  # the same page, state and zone: only the person differs
+        browser = app.test_client()
+        response = browser.post("/auth/login", data={"email": make_user(display_name=name).email, "password": PASSWORD})
+        assert response.status_code == 302
+        pages.append(text(browser.get("/specialists")))
+    tokens = [CSRF.search(page).group(1) for page in pages]
+    assert tokens[0] != tokens[1]
+    assert "Alex First" not in pages[1]
+
+
+def test_a_csrf_token_made_while_rendering_is_never_kept(app):
+    """A template that makes the session's first CSRF token (a visitor) is rendered afresh for the
+    next visitor: a kept copy would hand one browser's token to another."""
+    from flask_wtf.csrf import generate_csrf
+
+    env = Environment(loader=DictLoader({PERSON_TEMPLATE: "{% set token %}{{ csrf_token() }}{% endset %}"}),
+                      autoescape=True)
+    env.globals["csrf_token"] = generate_csrf
+    tokens = []
+    for _visitor in range(2):
+        with app.test_request_context("/specialists"):
+            app.preprocess_request()
+            g.pop("csrf_token", None)  # flask_wtf keeps the token in `g`, which the test's app context shares
+            assert "csrf_token" not in session
+            tokens.append(person_module(env, PERSON_TEMPLATE, {})["token"])
+            assert "csrf_token" in session
+    assert tokens[0] != tokens[1]
+    with app.test_request_context("/specialists"):
+        assert len(person_modules()._entries) == 0
