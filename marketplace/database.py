@@ -97,8 +97,11 @@ def after_commit(callback: Any) -> None:
 
 
 def commit() -> None:
-    """Commit the unit of work, then run the after-commit callbacks (mail delivery)."""
-    db.session.commit()
+    """Commit the unit of work, then run the after-commit callbacks (mail delivery). A request
+    that used no database (a page served from the cache) has nothing to commit."""
+    session = db.session()
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        session.commit()
     callbacks = g.pop("_after_commit", []) if g else []
     for callback in callbacks:
         try:
