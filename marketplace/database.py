@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, abort, current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import DateTime, Enum, UniqueConstraint, event, select
+from sqlalchemy import ColumnElement, DateTime, Enum, UniqueConstraint, and_, event, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
@@ -130,6 +130,18 @@ def register_unit_of_work(app: Flask) -> None:
     def _rollback_on_error(exc: BaseException | None) -> None:
         if exc is not None:
             rollback()
+
+
+def one_of(column: Any, values: tuple[Any, ...]) -> ColumnElement[bool]:
+    """``column IN values`` for a fixed set of values in a statement run on every request: an IN
+    list is an expanding parameter, re-rendered into the SQL on every execution; equalities are
+    compiled once."""
+    return or_(*(column == value for value in values))
+
+
+def none_of(column: Any, values: tuple[Any, ...]) -> ColumnElement[bool]:
+    """``column NOT IN values`` (a non-null column), compiled once: see ``one_of``."""
+    return and_(*(column != value for value in values))
 
 
 def execute_dml(statement: Executable) -> CursorResult[Any]:

@@ -54,7 +54,7 @@ from marketplace.consultations.models import (
     WaitlistEntry,
 )
 from marketplace.consultations.notifications import notify_booked, notify_rescheduled
-from marketplace.database import utcnow, violated_constraint
+from marketplace.database import one_of, utcnow, violated_constraint
 from marketplace.domain import DomainError
 from marketplace.extensions import db
 from marketplace.scheduling.slots import occupied_block_starts
@@ -140,7 +140,7 @@ UPCOMING_STATES = (ConsultationState.REQUESTED, ConsultationState.CONFIRMED)
 
 def _counts_for_standing() -> ColumnElement[bool]:
     """The consultations ``client_standing`` looks at."""
-    return or_(Consultation.uses_free_consultation, Consultation.state.in_(UPCOMING_STATES))
+    return or_(Consultation.uses_free_consultation, one_of(Consultation.state, UPCOMING_STATES))
 
 
 # The specialists a client has such consultations with ("3,17,17"), loaded with the session's user

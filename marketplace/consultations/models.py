@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.database import UTCDateTime, enum_type, utcnow
+from marketplace.database import UTCDateTime, enum_type, none_of, utcnow
 from marketplace.encryption import token_length
 from marketplace.extensions import Model
 from marketplace.scheduling.cancellation import (
@@ -246,7 +246,7 @@ class Consultation(Model):
     @classmethod
     def _uses_free_consultation_expression(cls) -> Any:
         return and_(cls.kind == ConsultationKind.FREE,
-                    or_(cls.state.not_in(RELEASED_STATES), cls.late_cancellation.is_(True)))
+                    or_(none_of(cls.state, RELEASED_STATES), cls.late_cancellation.is_(True)))
 
     @property
     def is_released(self) -> bool:
