@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
-from marketplace.extensions import db
+from marketplace.extensions import READS_ONLY, db
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,7 +118,24 @@ def rollback() -> None:
         g.pop("_after_commit", None)
 
 
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def writes_on_get(view: V) -> V:
+    """A view whose GET writes (reading a conversation marks its messages read): its GETs run in a
+    transaction like a POST's. Every other GET only reads (``extensions.RequestSession``)."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
+
+
 def register_unit_of_work(app: Flask) -> None:
+    def _reads_only() -> None:  # first of all hooks: the session's user is loaded by later ones
+        view = app.view_functions.get(request.endpoint or "")
+        setattr(g, READS_ONLY, request.method in READING_METHODS and not getattr(view, "writes_on_get", False))
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _reads_only)
+
     @app.after_request
     def _commit_on_success(response: Response) -> Response:
         if response.status_code < 400:
@@ -130,6 +148,7 @@ def register_unit_of_work(app: Flask) -> None:
     def _rollback_on_error(exc: BaseException | None) -> None:
         if exc is not None:
             rollback()
+        g.pop(READS_ONLY, None)
 
 
 def one_of(column: Any, values: tuple[Any, ...]) -> ColumnElement[bool]:

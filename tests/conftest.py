@@ -52,6 +52,10 @@ from tests.shared_engines import share as _share_engine_of  # noqa: E402
 
 _share_engines()  # apps on a test database share its engine (and the SQL it compiled)
 
+from tests.get_writes import install as _refuse_writes_on_reading_gets  # noqa: E402
+
+_refuse_writes_on_reading_gets()  # a GET of a view not marked writes_on_get never writes
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally with a printed reason; fail in CI."""

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from marketplace.auth.confirmation import MESSAGE
 from marketplace.auth.gate import confirmed_email_required
-from marketplace.database import database_id
+from marketplace.database import database_id, writes_on_get
 from marketplace.extensions import limiter
 from marketplace.forms import MESSAGE_SENT, required_text
 from marketplace.messaging import bp
@@ -45,6 +45,7 @@ def inbox() -> ResponseReturnValue:
 
 
 @bp.route("/<int:conversation_id>", methods=["GET", "POST"])
+@writes_on_get  # a GET marks the messages read
 @login_required_with_prompt(PROMPT_MESSAGE)
 @confirmed_email_required(MESSAGE)
 @limiter.limit(SEND_LIMIT, methods=["POST"], key_func=account_key)

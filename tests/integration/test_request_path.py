@@ -234,3 +234,42 @@ def test_pages_still_answer_when_redis_is_down(client, auth, world):
     auth.login_as(world["client"])
     for path in _pages(world):
         assert client.get(path).status_code == 200, path
+
+
+class LevelRecorder:
+    """The isolation level of every statement the app's engine runs, with its first word."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine, self.statements = engine, []
+
+    def _on_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append((statement.split()[0].upper(), conn.get_execution_options().get("isolation_level")))
+
+    def __enter__(self) -> LevelRecorder:
+        event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._on_execute)
+
+
+def test_postgres_gets_read_without_begin_and_commit(app, client, auth, world, backend):
+    """On PostgreSQL a GET's statements run in autocommit (READ COMMITTED gives each statement its
+    own snapshot anyway): a logged-in person's cached page is one round trip, not three. A POST, and
+    the GET of a view marked ``writes_on_get`` (reading a conversation marks it read), keep their
+    transaction; SQLite keeps its transactions everywhere."""
+    auth.login_as(world["client"])
+    slug = world["featured"].slug
+    client.get("/specialists")  # warm: the pages and the login's flash
+    with LevelRecorder(db.engine) as reading:
+        for path in ("/specialists", f"/specialists/{slug}", "/"):
+            assert client.get(path).status_code == 200, path
+    assert reading.statements, "a logged-in page loads its session's user"
+    reads = {level for word, level in reading.statements if word == "SELECT"}
+    assert reads == ({"AUTOCOMMIT"} if backend == "postgresql" else {None})
+    # the counters' flush, a job (run at once in tests, in its own app context): a transaction
+    assert all(level is None for word, level in reading.statements if word != "SELECT")
+
+    with LevelRecorder(db.engine) as posting:
+        assert client.post("/account/time-zone", data={"timezone": "Asia/Tokyo", "next": "/"}).status_code == 302
+    assert ("UPDATE", None) in posting.statements and all(level is None for _w, level in posting.statements)
