@@ -24,6 +24,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     if overrides:
         app.config.update(overrides)
     refuse_insecure_production(app)
+    serve_visitor_responses(app)  # inside the proxy middleware: it keys by the scheme that forwards
     trust_proxies(app)
     os.makedirs(app.instance_path, exist_ok=True)
     encryption.init_app(app)  # the notes' keys: refused at start when malformed
@@ -45,6 +46,13 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
 def refuse_insecure_production(app: Flask) -> None:
     if app.config.get("ENV_NAME") == "production" and (problems := insecure_settings(app.config)):
         raise RuntimeError("Refusing to start in production:\n- " + "\n- ".join(problems))
+
+
+def serve_visitor_responses(app: Flask) -> None:
+    """Pages the same for every visitor are answered again before Flask (marketplace/visitor_responses.py)."""
+    from marketplace import visitor_responses
+
+    visitor_responses.install(app)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -168,6 +168,9 @@ class Entry:
 
     value: Any
     memo: dict[str, Any] = field(default_factory=dict)
+    names: tuple[str, ...] = ()  # the versions it was read at (``cached_at_versions``) …
+    at: tuple[int, ...] = ()
+    expires: float = 0.0  # … and when it expires (``clock``)
 
 
 class LocalEntries:
@@ -218,7 +221,8 @@ def cached_at_versions(names: tuple[str, ...], key_for: Callable[..., str], prod
     Every process reads the versions on every call, so a change (``bump_after_commit``) shows
     everywhere at once; only the value itself, unchanged while its versions are, is kept locally.
     """
-    key = key_for(*versions(*names))
+    at = versions(*names)
+    key = key_for(*at)
     local = local_entries()
     entry = local.get(key)
     if entry is not None:
@@ -228,7 +232,7 @@ def cached_at_versions(names: tuple[str, ...], key_for: Callable[..., str], prod
         stored = (clock(), produce())
         cache.set(key, stored, timeout=timeout)
     made, value = stored
-    entry = Entry(value)
+    entry = Entry(value, names=names, at=at, expires=made + timeout)
     local.put(key, entry, made + timeout)
     return entry
 

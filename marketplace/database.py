@@ -103,6 +103,12 @@ def commit() -> None:
     session = db.session()
     if session.in_transaction() or session.new or session.dirty or session.deleted:
         session.commit()
+    run_after_commit_callbacks()
+
+
+def run_after_commit_callbacks() -> None:
+    """The after-commit callbacks noted so far (``commit`` runs them; so does a response served
+    without a request, ``visitor_responses``, for what it counted)."""
     callbacks = g.pop("_after_commit", []) if g else []
     for callback in callbacks:
         try:

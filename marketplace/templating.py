@@ -9,7 +9,7 @@ import secrets
 import threading
 import time
 from collections import ChainMap, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -27,6 +27,7 @@ from marketplace.cache import Entry, cached_at_versions
 from marketplace.money import format_money
 from marketplace.parts import HEADER, page_parts
 from marketplace.text import render_markdown
+from marketplace.visitor_responses import Replay, offer_to_visitors
 
 
 def localtime(dt: datetime | None, tz_name: str | None = None) -> str:
@@ -258,16 +259,26 @@ class CachedPage:
     featured_ids: tuple[int, ...] = ()  # featured cards on it, in page order
     visitor_pages: dict[str, Any] | None = None  # this process's pages composed for visitors, by path
     compressed: dict[str, bytes] | None = None  # … and their compressed forms (``SharedPageCompression``)
+    entry: Entry | None = None  # the cache entry it came from (its versions and expiry)
 
     @classmethod
     def from_entry(cls, entry: Entry) -> CachedPage:
         value = entry.value
         return cls(value["shell"], value["nonce"], tuple(value.get("featured_ids", ())),
-                   entry.memo.setdefault("visitor_pages", {}), entry.memo.setdefault("visitor_compressed", {}))
+                   entry.memo.setdefault("visitor_pages", {}), entry.memo.setdefault("visitor_compressed", {}), entry)
 
     def response(self, **context: Any) -> Markup:
         """The page for this request: the person's parts filled in. For a visitor (not logged in,
         nothing to flash) they depend on the path only, so that page is composed once per process."""
+        return self._respond(None, context)
+
+    def response_kept_for_visitors(self, replay: Iterable[Replay]) -> Markup:
+        """``response()``, and a visitor's may be served again before Flask (``visitor_responses``):
+        ``replay`` is what the view counts on every visit, as ``(function, args)``. (A view that
+        counts elsewhere, in before-request hooks, uses ``response``: always served by Flask.)"""
+        return self._respond(replay, {})
+
+    def _respond(self, replay: Iterable[Replay] | None, context: dict[str, Any]) -> Markup:
         if self.visitor_pages is None or not _same_for_every_visitor():
             return compose_page(self.shell, self.nonce, **context)
         key = _visitor_key()
@@ -278,6 +289,8 @@ class CachedPage:
                 self.visitor_pages[key] = page
         if key in self.visitor_pages and self.compressed is not None:  # the same bytes for every visitor:
             g.compressed_with = (self.compressed, key)  # compressed once too
+        if key in self.visitor_pages and replay is not None and self.entry is not None:
+            offer_to_visitors(self.entry.names, self.entry.at, self.entry.expires, replay)
         return page
 
 

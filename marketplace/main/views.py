@@ -15,9 +15,10 @@ from marketplace.timeutil import viewer_timezone
 @bp.route("/")
 def home() -> ResponseReturnValue:
     page = home_page(viewer_timezone())  # cached, shared by everyone
-    if page.featured_ids:
-        count_impressions(page.featured_ids, "home")
-    return page.response()
+    counted = [(count_impressions, (page.featured_ids, "home"))] if page.featured_ids else []
+    for count, args in counted:
+        count(*args)
+    return page.response_kept_for_visitors(counted)  # a visitor's is served again with the same counts
 
 
 @bp.route("/free-consultation")
