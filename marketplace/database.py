@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
@@ -17,7 +18,7 @@ from flask import Flask, Response, abort, current_app, g, has_app_context, has_r
 from sqlalchemy import ColumnElement, DateTime, Enum, UniqueConstraint, and_, event, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
@@ -61,8 +62,10 @@ class UTCDateTime(TypeDecorator):
 
 
 def configure_engine_events(engine: Engine) -> None:
-    """SQLite: enforce foreign keys, WAL, and queue writers instead of failing at once."""
+    """SQLite: enforce foreign keys, WAL, and queue writers instead of failing at once. Other
+    databases: pooled connections pinged when they were idle (``ping_when_idle``)."""
     if engine.dialect.name != "sqlite":
+        ping_when_idle(engine, float(current_app.config.get("DATABASE_IDLE_PING_SECONDS", 2)))
         return
     busy_ms = int(current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
 
@@ -83,6 +86,30 @@ def configure_engine_events(engine: Engine) -> None:
         # Requests that intend to write take the write lock up front, so concurrent writers
         # queue on the busy timeout instead of failing on a stale read snapshot.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent() else "BEGIN")
+
+
+def ping_when_idle(engine: Engine, seconds: float) -> None:
+    """A pooled connection is checked (one round trip) only when it sat unused for ``seconds`` or
+    more; a dead one is replaced before anyone uses it (``DisconnectionError``: the pool retries
+    with a fresh connection). ``pool_pre_ping`` pings on every checkout — a round trip per request
+    under load, where connections are reused within milliseconds and a database restart is seen
+    and the pool renewed on first use."""
+    if engine.dialect.name == "sqlite" or seconds < 0:
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
 
 
 def _write_intent() -> bool:
