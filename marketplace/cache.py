@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import redis
 from flask import current_app
@@ -33,6 +33,8 @@ from marketplace.database import after_commit
 from marketplace.extensions import cache
 
 log = logging.getLogger(__name__)
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _miss_on_redis_error(method: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
@@ -173,37 +175,49 @@ class Entry:
     expires: float = 0.0  # … and when it expires (``clock``)
 
 
-class LocalEntries:
-    """This process's copies of shared entries, least recently used dropped first. An entry's key
-    carries the versions it was made at, so a bumped version is a miss here too: a copy is never
-    stale by more than its own timeout, which counts from when it was made."""
+class Recent(Generic[K, V]):
+    """At most ``size`` values kept in this process, least recently used dropped first, each until
+    its own expiry (``clock``); safe to share between threads. Used for the local copies of shared
+    entries (``LocalEntries``), the person's header parts and the responses kept for visitors."""
 
-    def __init__(self, size: int = MAX_LOCAL_ENTRIES) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[str, tuple[float, Entry]] = OrderedDict()
+        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Entry | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            item = self._entries.get(key)
+            item = self._items.get(key)
             if item is None:
                 return None
             if item[0] <= clock():
-                del self._entries[key]
+                del self._items[key]
                 return None
-            self._entries.move_to_end(key)
+            self._items.move_to_end(key)
             return item[1]
 
-    def put(self, key: str, entry: Entry, expires: float) -> None:
+    def put(self, key: K, value: V, expires: float) -> None:
         with self._lock:
-            self._entries[key] = (expires, entry)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self._items[key] = (expires, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class LocalEntries(Recent[str, Entry]):
+    """This process's copies of shared entries. An entry's key carries the versions it was made at,
+    so a bumped version is a miss here too: a copy is never stale by more than its own timeout,
+    which counts from when it was made."""
+
+    def __init__(self, size: int = MAX_LOCAL_ENTRIES) -> None:
+        super().__init__(size)
 
 
 def local_entries() -> LocalEntries:
@@ -237,5 +251,5 @@ def cached_at_versions(names: tuple[str, ...], key_for: Callable[..., str], prod
     return entry
 
 
-__all__ = ["Entry", "bump_after_commit", "bump_on_change", "bump_version", "cached", "cached_at_versions",
+__all__ = ["Entry", "Recent", "bump_after_commit", "bump_on_change", "bump_version", "cached", "cached_at_versions",
            "local_entries", "version", "version_key", "versions"]

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-import time
-from collections import ChainMap, OrderedDict
+from collections import ChainMap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +21,7 @@ from markupsafe import Markup
 from sqlalchemy import inspect
 
 from marketplace import security, timeutil
-from marketplace.cache import Entry, cached_at_versions
+from marketplace.cache import Entry, Recent, cached_at_versions, clock
 from marketplace.money import format_money
 from marketplace.parts import HEADER, page_parts
 from marketplace.text import render_markdown
@@ -130,35 +128,18 @@ PERSON_MODULES_PER_PROCESS = 4096
 PERSON_MODULE_SECONDS = 300
 
 
-class PersonModules:
+class PersonModules(Recent[tuple[Any, ...], dict[str, str]]):
     """The exported parts of ``_person.html`` (account links, unread badge, time zone note…) by
-    everything they are made of (``person_key``), kept in this process (least recently used go
-    first). The key holds every input, so an entry never goes stale: a new unread message, another
-    role, zone or path is another key; entries expire only to free memory."""
+    everything they are made of (``person_key``), kept in this process. The key holds every input,
+    so an entry never goes stale: a new unread message, another role, zone or path is another key;
+    entries expire only to free memory."""
 
     def __init__(self, size: int = PERSON_MODULES_PER_PROCESS, seconds: float = PERSON_MODULE_SECONDS) -> None:
-        self.size, self.seconds = size, seconds
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, dict[str, str]]] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(size)
+        self.seconds = seconds
 
-    def get(self, key: tuple[Any, ...]) -> dict[str, str] | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None or found[0] < time.monotonic():
-                return None
-            self._entries.move_to_end(key)
-            return found[1]
-
-    def put(self, key: tuple[Any, ...], parts: dict[str, str]) -> None:
-        with self._lock:
-            self._entries[key] = (time.monotonic() + self.seconds, parts)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+    def keep(self, key: tuple[Any, ...], parts: dict[str, str]) -> None:
+        self.put(key, parts, clock() + self.seconds)
 
 
 PERSON_MODULES = "person_modules"
@@ -210,7 +191,7 @@ def person_module(env: Environment, template: str, context: dict[str, Any]) -> d
     module = env.get_template(template).make_module(context)
     parts = {name: str(value) for name, value in vars(module).items() if not name.startswith("_")}
     if kept is not None and key is not None and _session_csrf() == key[1]:  # a token made now is not shared
-        kept.put(key, parts)
+        kept.keep(key, parts)
     return parts
 
 

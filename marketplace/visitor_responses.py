@@ -15,8 +15,6 @@ status but 200 — goes to Flask as usual.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
@@ -24,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 
-from marketplace.cache import clock, versions
+from marketplace.cache import Recent, clock, versions
 from marketplace.database import run_after_commit_callbacks
 from marketplace.timeutil import TZ_CHOICE_COOKIE, TZ_COOKIE
 
@@ -94,25 +92,17 @@ class VisitorResponses:
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication, size: int = MAX_RESPONSES) -> None:
         self.app, self.wsgi_app, self.size = app, wsgi_app, size
-        self._kept: OrderedDict[tuple[str, ...], Kept] = OrderedDict()
-        self._lock = threading.Lock()
+        self.kept: Recent[tuple[str, ...], Kept] = Recent(size)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         key = request_key(environ)
         if key is None:
             return self.wsgi_app(environ, start_response)
-        kept = self._get(key)
+        kept = self.kept.get(key)
         if kept is not None and self._still_current(kept.offer):
             start_response(kept.status, list(kept.headers))
             return [kept.body]
         return self._serve_and_keep(key, environ, start_response)
-
-    def _get(self, key: tuple[str, ...]) -> Kept | None:
-        with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None:
-                self._kept.move_to_end(key)
-            return kept
 
     def _still_current(self, offer: Offer) -> bool:
         """The page's versions unchanged and its entry not expired; then count this visit."""
@@ -145,16 +135,8 @@ class VisitorResponses:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        with self._lock:
-            self._kept[key] = Kept(offer, started[0], headers, data)
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+        self.kept.put(key, Kept(offer, started[0], headers, data), offer.expires)
         return [data]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
 
 
 EXTENSION = "visitor_responses"
