@@ -107,13 +107,15 @@ def compose_page(shell: str, nonce: str, **context: Any) -> Markup:
     env = current_app.jinja_env
     current_app.update_template_context(context)
     modules: dict[str, Any] = {}
+    page_state = context.get(PAGE_PERSON_STATE)
+    kept_as = None if page_state is None else (nonce, page_state)
 
     def fill(match: re.Match[str]) -> str:
         template, name, found = match.groups()
         if found != nonce:
             return match.group(0)
         if template not in modules:
-            modules[template] = person_module(env, template, context)
+            modules[template] = person_module(env, template, context, kept_as)
         return str(modules[template][name])
 
     return Markup(MARKER.sub(fill, shell))  # noqa: S704 (both rendered with autoescape)
@@ -181,16 +183,31 @@ def person_key(context: dict[str, Any]) -> tuple[Any, ...] | None:
             *(context.get(name) for name in PERSON_CONTEXT))
 
 
-def person_module(env: Environment, template: str, context: dict[str, Any]) -> dict[str, str]:
-    """The exported variables of ``template`` rendered with ``context``; ``_person.html`` comes
-    from ``person_modules`` when this person, page and state rendered it before in this process."""
-    key = person_key(context) if template == PERSON_TEMPLATE else None
+# In a cached page's context: what its own person parts (e.g. the profile's buttons) depend on
+# besides the cached entry (its nonce) and the person (``person_key``), or None when they must be
+# rendered (``specialists.pages.ProfilePage``: kept only when no later domain has a part for this
+# person there — no consultation with the specialist, not an admin).
+PAGE_PERSON_STATE = "page_person_state"
+
+
+def person_module(env: Environment, template: str, context: dict[str, Any],
+                  kept_as: tuple[Any, ...] | None = None) -> dict[str, str]:
+    """The exported variables of ``template`` rendered with ``context``; kept in ``person_modules``
+    for ``_person.html`` (by ``person_key``), and for a cached page's own person template when the
+    page says by what (``kept_as``: its entry's nonce and ``PAGE_PERSON_STATE``)."""
+    if template == PERSON_TEMPLATE:
+        key = person_key(context)
+    elif kept_as is not None and (person := person_key(context)) is not None:
+        key = (template, kept_as, person)
+    else:
+        key = None
     kept = person_modules() if key is not None else None
+    csrf = _session_csrf() if key is not None else None
     if kept is not None and key is not None and (parts := kept.get(key)) is not None:
         return parts
     module = env.get_template(template).make_module(context)
     parts = {name: str(value) for name, value in vars(module).items() if not name.startswith("_")}
-    if kept is not None and key is not None and _session_csrf() == key[1]:  # a token made now is not shared
+    if kept is not None and key is not None and _session_csrf() == csrf:  # a token made now is not shared
         kept.keep(key, parts)
     return parts
 

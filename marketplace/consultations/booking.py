@@ -134,6 +134,12 @@ class Standing:
     def can_book_free(self) -> bool:
         return self.upcoming is None and self.free_done is None
 
+    @property
+    def person_state(self) -> tuple[str, ...] | None:
+        """What a page shows of it, as a key for keeping that part (``specialists.pages``): only
+        "nothing with this specialist" is the same for every client; anything else is rendered."""
+        return ("none",) if self.can_book_free else None
+
 
 UPCOMING_STATES = (ConsultationState.REQUESTED, ConsultationState.CONFIRMED)
 

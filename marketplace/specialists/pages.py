@@ -50,11 +50,21 @@ from marketplace.specialists.directory import (
 from marketplace.specialists.forms import DirectoryFilterForm
 from marketplace.specialists.hooks import PROFILE_CARD
 from marketplace.specialists.models import SpecialistProfile, owns_profile
-from marketplace.templating import CachedPage, cached_at_version, render_fragment, render_page_shell
+from marketplace.templating import (
+    PAGE_PERSON_STATE,
+    CachedPage,
+    cached_at_version,
+    render_fragment,
+    render_page_shell,
+)
 
 DIRECTORY_SECONDS = 120
 PROFILE_SECONDS = 60  # it shows the next free times: at most a minute old
 BOOKING_CARD = "specialists/_booking_card.html"
+PROFILE_PERSON_TEMPLATE = "specialists/_profile_person.html"
+# What _profile_person.html reads of the page's context: all of it fixed by the cached entry, but
+# ``parts`` (the later domains' parts for this person, ``PROFILE_PERSON``).
+PROFILE_PERSON_CONTEXT = ("page", "profile", "labels", "tz", "parts", "booking_card")
 PROFILE_KINDS = ("specialties", "approaches", "languages", "formats")
 DIRECTORY_PARAMETERS = frozenset({*DirectoryFilterForm().data, "page"})
 
@@ -123,7 +133,21 @@ class ProfilePage:
         if self.cached is None:
             card = render_template(BOOKING_CARD, parts=booking_card_parts(self.profile, self.tz, preview=True))
             return render_template("specialists/profile.html", booking_card=Markup(card), **context)  # noqa: S704
-        return self.cached.response(booking_card=Markup(self.card), **context)  # noqa: S704 (rendered, autoescaped)
+        return self.cached.response(booking_card=Markup(self.card), **context, **{PAGE_PERSON_STATE: parts_state(parts)})  # noqa: S704
+
+
+def parts_state(parts: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What the later domains' parts for this person (``PROFILE_PERSON``) make the profile's person
+    parts show, as a key, or None when they must be rendered: each part is None or says its
+    ``person_state`` (the entry and the person are keyed besides: ``templating.person_module``;
+    tests/integration/test_person_parts.py holds the template to ``PROFILE_PERSON_CONTEXT``)."""
+    states = []
+    for name, part in parts.items():
+        state = None if part is None else getattr(part, "person_state", None)
+        if part is not None and state is None:
+            return None
+        states.append((name, state))
+    return tuple(states)
 
 
 def booking_card_parts(profile: SpecialistProfile | ProfileHead, tz: str, *, preview: bool = False) -> dict[str, Any]:

@@ -10,10 +10,13 @@ from flask import g, session
 from jinja2 import DictLoader, Environment, meta, nodes
 from jinja2.environment import Template
 
+from marketplace.auth.models import Role
 from marketplace.extensions import db
 from marketplace.messaging.models import Conversation, Message
+from marketplace.specialists.pages import PROFILE_PERSON_CONTEXT, PROFILE_PERSON_TEMPLATE
 from marketplace.templating import PERSON_CONTEXT, PERSON_TEMPLATE, person_module, person_modules
 from tests.factories import PASSWORD
+from tests.integration.test_consultations import book, open_all_week
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -131,3 +134,58 @@ def test_a_csrf_token_made_while_rendering_is_never_kept(app):
     assert tokens[0] != tokens[1]
     with app.test_request_context("/specialists"):
         assert len(person_modules()) == 0
+
+
+# --- a cached page's own person parts (the profile's buttons and booking card) -------------------
+
+def test_the_profile_person_template_reads_only_what_its_key_holds(app):
+    """``_profile_person.html`` reads the app's globals, the person and the request (``person_key``),
+    and the page's ``PROFILE_PERSON_CONTEXT``: fixed by the cached entry, but ``parts``, whose
+    ``parts_state`` is keyed."""
+    source = app.jinja_loader.get_source(app.jinja_env, PROFILE_PERSON_TEMPLATE)[0]
+    tree = app.jinja_env.parse(source)
+    assigned = {name.name for name in tree.find_all(nodes.Name) if name.ctx == "store"}
+    read = meta.find_undeclared_variables(tree) - assigned
+    with app.test_request_context("/"):
+        processed: dict = {}
+        app.update_template_context(processed)
+    known = set(app.jinja_env.globals) | set(processed) | set(PROFILE_PERSON_CONTEXT)
+    assert read <= known, f"{PROFILE_PERSON_TEMPLATE} reads {sorted(read - known)}: key it (parts_state / person_key)"
+
+
+def test_profile_parts_kept_for_a_client_with_nothing_there_until_they_book(
+        client, auth, make_user, make_specialist, monkeypatch):
+    rendered: list[str] = []
+    make_module = Template.make_module
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.name == PROFILE_PERSON_TEMPLATE:
+            rendered.append(self.name)
+        return make_module(self, *args, **kwargs)
+
+    monkeypatch.setattr(Template, "make_module", counting)
+    profile, casey = make_specialist(display_name="Dr Kept Buttons"), make_user(display_name="Casey Keeper")
+    open_all_week(profile)
+    db.session.commit()
+    auth.login_as(casey)
+    url = f"/specialists/{profile.slug}"
+    text(client.get(url))  # the login's flash
+    first = text(client.get(url))
+    assert 'data-testid="book-cta"' in first and 'data-testid="message-cta"' in first
+    renders = len(rendered)
+    assert text(client.get(url)) == first and len(rendered) == renders  # kept: the same client, page and state
+
+    book(casey, profile)
+    after = text(client.get(url))  # same session: the standing changed, so rendered afresh
+    assert 'data-testid="your-consultation"' in after and 'data-testid="book-cta"' not in after
+    assert len(rendered) == renders + 1
+    text(client.get(url))
+    assert len(rendered) == renders + 2  # "your consultation" is this client's: rendered every time
+
+
+def test_an_admins_profile_tools_are_rendered_every_time(client, auth, make_user, make_specialist, monkeypatch):
+    profile = make_specialist()
+    auth.login_as(make_user(role=Role.ADMIN))
+    url = f"/specialists/{profile.slug}"
+    pages = [text(client.get(url)) for _ in range(3)]
+    assert all('data-testid="admin-tools"' in page for page in pages[1:])
