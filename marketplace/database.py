@@ -126,9 +126,10 @@ def after_commit(callback: Any) -> None:
 
 def commit() -> None:
     """Commit the unit of work, then run the after-commit callbacks (mail delivery). A request
-    that used no database (a page served from the cache) has nothing to commit."""
+    that used no database (a page served from the cache), or a GET that only read, has nothing to
+    commit (its connection is given back at the end of the request)."""
     session = db.session()
-    if session.in_transaction() or session.new or session.dirty or session.deleted:
+    if session.new or session.dirty or session.deleted or (session.in_transaction() and not g.get(READS_ONLY)):
         session.commit()
     run_after_commit_callbacks()
 

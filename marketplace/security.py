@@ -130,6 +130,15 @@ def has_control_characters(request_: Any) -> bool:
     return False
 
 
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def register_security(app: Flask) -> None:
     @app.before_request
     def _refuse_control_characters() -> None:
@@ -140,15 +149,12 @@ def register_security(app: Flask) -> None:
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", build_csp())
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        present = {name.lower() for name in headers.keys()}  # a view's own value wins (setdefault)
+        wanted = [*SECURITY_HEADERS, ("Content-Security-Policy", build_csp())]
         if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+            wanted.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
         if current_user and getattr(current_user, "is_authenticated", False):
             # Pages with personal data must not be stored by shared caches or the back button.
-            headers.setdefault("Cache-Control", "no-store")
+            wanted.append(("Cache-Control", "no-store"))
+        headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
         return response

@@ -273,3 +273,29 @@ def test_postgres_gets_read_without_begin_and_commit(app, client, auth, world, b
     with LevelRecorder(db.engine) as posting:
         assert client.post("/account/time-zone", data={"timezone": "Asia/Tokyo", "next": "/"}).status_code == 302
     assert ("UPDATE", None) in posting.statements and all(level is None for _w, level in posting.statements)
+
+
+@pytest.mark.config(COUNTER_FLUSH_SECONDS=60)  # no counter flush job (run at once in tests) in between
+def test_a_get_that_only_read_commits_nothing(app, client, auth, world):
+    """The unit of work commits what a request changed; a GET that only read gives its connection
+    back without a COMMIT (the end of the request closes the session), a POST commits."""
+    from flask import has_request_context
+    from sqlalchemy.orm import Session
+
+    commits: list[str] = []
+
+    def _committed(_session: Any) -> None:
+        if has_request_context():  # not the test client's own commit of the test's data (factories.py)
+            commits.append("commit")
+
+    auth.login_as(world["client"])
+    client.get("/specialists")  # warm, and the login's flash
+    event.listen(Session, "after_commit", _committed)
+    try:
+        for path in ("/specialists", f"/specialists/{world['featured'].slug}", "/consultations"):
+            assert client.get(path).status_code == 200, path
+        assert commits == []
+        assert client.post("/account/time-zone", data={"timezone": "Asia/Tokyo", "next": "/"}).status_code == 302
+        assert commits == ["commit"]
+    finally:
+        event.remove(Session, "after_commit", _committed)
