@@ -19,6 +19,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy import inspect
+from sqlalchemy.orm import Mapper
 
 from marketplace import security, timeutil
 from marketplace.cache import Entry, Recent, cached_at_versions, clock
@@ -152,9 +153,20 @@ def person_modules() -> PersonModules:
     return current_app.extensions[PERSON_MODULES]
 
 
+_COLUMN_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _column_names(model: type) -> tuple[str, ...]:
+    names = _COLUMN_NAMES.get(model)
+    if names is None:
+        mapper: Mapper[Any] = inspect(model)
+        names = _COLUMN_NAMES.setdefault(model, tuple(attr.key for attr in mapper.column_attrs))
+    return names
+
+
 def _user_state(user: Any) -> tuple[Any, ...]:
     """Every column of the person's account row (role, confirmation, e-mail, zone…)."""
-    return tuple(getattr(user, attr.key) for attr in inspect(type(user)).column_attrs)
+    return tuple(getattr(user, name) for name in _column_names(type(user)))
 
 
 def _session_csrf() -> str | None:
@@ -170,12 +182,13 @@ def person_key(context: dict[str, Any]) -> tuple[Any, ...] | None:
     if not has_request_context() or session.get("_flashes"):
         return None
     csrf = _session_csrf()
-    if current_user.is_authenticated:
+    user = current_user._get_current_object()
+    if user.is_authenticated:
         if not csrf:
             return None
         header = context.get(HEADER)
         values = tuple(header[name] for name in page_parts.names(HEADER)) if header is not None else None
-        person: tuple[Any, ...] = (_user_state(current_user._get_current_object()), values)
+        person: tuple[Any, ...] = (_user_state(user), values)
     else:
         person = ()
     zone = timeutil.viewer_zone()
