@@ -76,4 +76,3 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
-

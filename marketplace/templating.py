@@ -26,7 +26,7 @@ from marketplace.cache import Entry, Recent, cached_at_versions, clock
 from marketplace.money import format_money
 from marketplace.parts import HEADER, page_parts
 from marketplace.text import render_markdown
-from marketplace.visitor_responses import Replay, offer_to_visitors
+from marketplace.visitor_responses import Replay, count_visit, offer_to_visitors
 
 
 def localtime(dt: datetime | None, tz_name: str | None = None) -> str:
@@ -214,15 +214,20 @@ def person_module(env: Environment, template: str, context: dict[str, Any],
         key = (template, kept_as, person)
     else:
         key = None
-    kept = person_modules() if key is not None else None
-    csrf = _session_csrf() if key is not None else None
-    if kept is not None and key is not None and (parts := kept.get(key)) is not None:
-        return parts
-    module = env.get_template(template).make_module(context)
-    parts = {name: str(value) for name, value in vars(module).items() if not name.startswith("_")}
-    if kept is not None and key is not None and _session_csrf() == csrf:  # a token made now is not shared
-        kept.keep(key, parts)
+    if key is None:
+        return _render_module(env, template, context)
+    kept, csrf = person_modules(), _session_csrf()
+    parts = kept.get(key)
+    if parts is None:
+        parts = _render_module(env, template, context)
+        if _session_csrf() == csrf:  # a CSRF token made while rendering is not shared
+            kept.keep(key, parts)
     return parts
+
+
+def _render_module(env: Environment, template: str, context: dict[str, Any]) -> dict[str, str]:
+    module = env.get_template(template).make_module(context)
+    return {name: str(value) for name, value in vars(module).items() if not name.startswith("_")}
 
 
 # --- pages cached whole and shared by everyone ------------------------------------------------
@@ -283,10 +288,13 @@ class CachedPage:
         nothing to flash) they depend on the path only, so that page is composed once per process."""
         return self._respond(None, context)
 
-    def response_kept_for_visitors(self, replay: Iterable[Replay]) -> Markup:
-        """``response()``, and a visitor's may be served again before Flask (``visitor_responses``):
-        ``replay`` is what the view counts on every visit, as ``(function, args)``. (A view that
-        counts elsewhere, in before-request hooks, uses ``response``: always served by Flask.)"""
+    def response_counting(self, replay: Iterable[Replay]) -> Markup:
+        """``response()`` for a view that counts every visit (``replay``: ``(function, args)``,
+        e.g. the featured cards shown): counted now, and a visitor's response may be served again
+        before Flask with the same counts (``visitor_responses``). (A view that counts elsewhere,
+        in before-request hooks, uses ``response``: always served by Flask.)"""
+        replay = tuple(replay)
+        count_visit(replay)
         return self._respond(replay, {})
 
     def _respond(self, replay: Iterable[Replay] | None, context: dict[str, Any]) -> Markup:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 
-from marketplace.cache import Recent, clock, versions
+from marketplace.cache import Recent, versions
 from marketplace.database import run_after_commit_callbacks
 from marketplace.timeutil import TZ_CHOICE_COOKIE, TZ_COOKIE
 
@@ -61,6 +61,12 @@ def offer_to_visitors(names: tuple[str, ...], at: tuple[int, ...], expires: floa
     checked: nobody logged in, nothing to flash); ``replay``: ``(function, args)`` to call on every
     visit, in an app context (counting)."""
     request.environ[OFFER] = Offer(names, at, expires, tuple(replay))
+
+
+def count_visit(replay: Iterable[Replay]) -> None:
+    """What a view counts on every visit (``offer_to_visitors``' ``replay``), for this one."""
+    for function, args in replay:
+        function(*args)
 
 
 def request_key(environ: WSGIEnvironment) -> tuple[str, ...] | None:
@@ -105,12 +111,12 @@ class VisitorResponses:
         return self._serve_and_keep(key, environ, start_response)
 
     def _still_current(self, offer: Offer) -> bool:
-        """The page's versions unchanged and its entry not expired; then count this visit."""
+        """The page's versions unchanged (its expiry is the kept response's: ``Recent``); then count
+        this visit."""
         with self.app.app_context():
-            if clock() >= offer.expires or versions(*offer.names) != offer.at:
+            if versions(*offer.names) != offer.at:
                 return False
-            for function, args in offer.replay:
-                function(*args)
+            count_visit(offer.replay)
             run_after_commit_callbacks()
         return True
 
@@ -151,4 +157,4 @@ def install(app: Flask) -> None:
         app.wsgi_app = middleware  # type: ignore[method-assign]
 
 
-__all__ = ["OFFER", "Offer", "VisitorResponses", "install", "offer_to_visitors", "request_key"]
+__all__ = ["OFFER", "Offer", "VisitorResponses", "count_visit", "install", "offer_to_visitors", "request_key"]

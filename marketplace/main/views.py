@@ -16,9 +16,7 @@ from marketplace.timeutil import viewer_timezone
 def home() -> ResponseReturnValue:
     page = home_page(viewer_timezone())  # cached, shared by everyone
     counted = [(count_impressions, (page.featured_ids, "home"))] if page.featured_ids else []
-    for count, args in counted:
-        count(*args)
-    return page.response_kept_for_visitors(counted)  # a visitor's is served again with the same counts
+    return page.response_counting(counted)  # a visitor's is served again, counted the same
 
 
 @bp.route("/free-consultation")

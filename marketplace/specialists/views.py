@@ -59,9 +59,7 @@ PHOTO_MAX_AGE = 30 * 24 * 3600  # photo names are random and never reused, so ca
 def directory() -> ResponseReturnValue:
     page = directory_page(request.args, viewer_timezone())  # cached, shared by everyone
     counted = [(directory_hooks.notify_cards_shown, (page.featured_ids, "directory"))] if page.featured_ids else []
-    for count, args in counted:
-        count(*args)
-    return page.response_kept_for_visitors(counted)  # a visitor's is served again with the same counts
+    return page.response_counting(counted)  # a visitor's is served again, counted the same
 
 
 @bp.route("/<slug>")

@@ -22,14 +22,14 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def person_renders(monkeypatch):
-    """How often ``_person.html`` was rendered (Jinja's own ``make_module``, counted, not replaced)."""
+def module_renders(monkeypatch):
+    """The templates rendered as modules, by name, in order (Jinja's own ``make_module``, counted,
+    not replaced): ``module_renders.count(PERSON_TEMPLATE)``."""
     rendered: list[str] = []
     make_module = Template.make_module
 
     def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.name == PERSON_TEMPLATE:
-            rendered.append(self.name)
+        rendered.append(self.name)
         return make_module(self, *args, **kwargs)
 
     monkeypatch.setattr(Template, "make_module", counting)
@@ -41,33 +41,36 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
-def test_the_person_template_reads_only_what_its_key_holds(app):
-    """Every name ``_person.html`` reads is an app global, a context processor's value (the person,
-    the request: all in ``person_key``) or one of ``PERSON_CONTEXT``: a new input must be added to
-    the key before the template may use it."""
-    source = app.jinja_loader.get_source(app.jinja_env, PERSON_TEMPLATE)[0]
+def reads_beyond(app, template: str, context: tuple[str, ...]) -> set[str]:
+    """The names ``template`` reads that are neither an app global, nor a context processor's value
+    (the person, the request: all in ``person_key``), nor one of ``context``."""
+    source = app.jinja_loader.get_source(app.jinja_env, template)[0]
     tree = app.jinja_env.parse(source)
     assigned = {name.name for name in tree.find_all(nodes.Name) if name.ctx == "store"}  # {% set %} in a block
-    read = meta.find_undeclared_variables(tree) - assigned
     with app.test_request_context("/"):
         processed: dict = {}
         app.update_template_context(processed)
-    known = set(app.jinja_env.globals) | set(processed) | set(PERSON_CONTEXT)
-    assert read <= known, f"_person.html reads {sorted(read - known)}: add them to person_key / PERSON_CONTEXT"
+    return meta.find_undeclared_variables(tree) - assigned - set(app.jinja_env.globals) - set(processed) - set(context)
 
 
-def test_rendered_once_per_person_page_and_state(client, auth, make_user, make_specialist, person_renders):
+def test_the_person_template_reads_only_what_its_key_holds(app):
+    """A new input of ``_person.html`` must be added to the key before the template may use it."""
+    beyond = reads_beyond(app, PERSON_TEMPLATE, PERSON_CONTEXT)
+    assert not beyond, f"_person.html reads {sorted(beyond)}: add them to person_key / PERSON_CONTEXT"
+
+
+def test_rendered_once_per_person_page_and_state(client, auth, make_user, make_specialist, module_renders):
     make_specialist()
     auth.login_as(make_user(display_name="Robin Repeat"))
     assert "You are logged in." in text(client.get("/specialists"))  # the login's flash: rendered, not kept
     first = text(client.get("/specialists"))
-    assert len(person_renders) == 2
+    assert module_renders.count(PERSON_TEMPLATE) == 2
     again = text(client.get("/specialists"))
-    assert len(person_renders) == 2  # the same person, page and state: kept
+    assert module_renders.count(PERSON_TEMPLATE) == 2  # the same person, page and state: kept
     assert CSRF.search(again).group(1) == CSRF.search(first).group(1)
     assert "Log out" in again and 'data-testid="footer-zone"' in again
     text(client.get("/specialists?page=2"))  # another page: its own Login/zone links
-    assert len(person_renders) == 3
+    assert module_renders.count(PERSON_TEMPLATE) == 3
 
 
 def test_a_change_in_the_same_session_shows_at_once(client, auth, make_user, make_specialist):
@@ -92,7 +95,7 @@ def test_a_change_in_the_same_session_shows_at_once(client, auth, make_user, mak
     assert "Log out" not in html and 'data-testid="unread-badge"' not in html
 
 
-def test_flash_messages_of_a_person_show_once(client, auth, make_user, make_specialist, person_renders):
+def test_flash_messages_of_a_person_show_once(client, auth, make_user, make_specialist):
     make_specialist()
     auth.login_as(make_user())
     text(client.get("/specialists"))
@@ -139,31 +142,14 @@ def test_a_csrf_token_made_while_rendering_is_never_kept(app):
 # --- a cached page's own person parts (the profile's buttons and booking card) -------------------
 
 def test_the_profile_person_template_reads_only_what_its_key_holds(app):
-    """``_profile_person.html`` reads the app's globals, the person and the request (``person_key``),
-    and the page's ``PROFILE_PERSON_CONTEXT``: fixed by the cached entry, but ``parts``, whose
-    ``parts_state`` is keyed."""
-    source = app.jinja_loader.get_source(app.jinja_env, PROFILE_PERSON_TEMPLATE)[0]
-    tree = app.jinja_env.parse(source)
-    assigned = {name.name for name in tree.find_all(nodes.Name) if name.ctx == "store"}
-    read = meta.find_undeclared_variables(tree) - assigned
-    with app.test_request_context("/"):
-        processed: dict = {}
-        app.update_template_context(processed)
-    known = set(app.jinja_env.globals) | set(processed) | set(PROFILE_PERSON_CONTEXT)
-    assert read <= known, f"{PROFILE_PERSON_TEMPLATE} reads {sorted(read - known)}: key it (parts_state / person_key)"
+    """``_profile_person.html`` also reads the page's ``PROFILE_PERSON_CONTEXT``: fixed by the
+    cached entry, but ``parts``, whose ``parts_state`` is keyed."""
+    beyond = reads_beyond(app, PROFILE_PERSON_TEMPLATE, PROFILE_PERSON_CONTEXT)
+    assert not beyond, f"{PROFILE_PERSON_TEMPLATE} reads {sorted(beyond)}: key it (parts_state / person_key)"
 
 
 def test_profile_parts_kept_for_a_client_with_nothing_there_until_they_book(
-        client, auth, make_user, make_specialist, monkeypatch):
-    rendered: list[str] = []
-    make_module = Template.make_module
-
-    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.name == PROFILE_PERSON_TEMPLATE:
-            rendered.append(self.name)
-        return make_module(self, *args, **kwargs)
-
-    monkeypatch.setattr(Template, "make_module", counting)
+        client, auth, make_user, make_specialist, module_renders):
     profile, casey = make_specialist(display_name="Dr Kept Buttons"), make_user(display_name="Casey Keeper")
     open_all_week(profile)
     db.session.commit()
@@ -172,18 +158,21 @@ def test_profile_parts_kept_for_a_client_with_nothing_there_until_they_book(
     text(client.get(url))  # the login's flash
     first = text(client.get(url))
     assert 'data-testid="book-cta"' in first and 'data-testid="message-cta"' in first
-    renders = len(rendered)
-    assert text(client.get(url)) == first and len(rendered) == renders  # kept: the same client, page and state
+    def renders() -> int:
+        return module_renders.count(PROFILE_PERSON_TEMPLATE)
+
+    before = renders()
+    assert text(client.get(url)) == first and renders() == before  # kept: the same client, page and state
 
     book(casey, profile)
     after = text(client.get(url))  # same session: the standing changed, so rendered afresh
     assert 'data-testid="your-consultation"' in after and 'data-testid="book-cta"' not in after
-    assert len(rendered) == renders + 1
+    assert renders() == before + 1
     text(client.get(url))
-    assert len(rendered) == renders + 2  # "your consultation" is this client's: rendered every time
+    assert renders() == before + 2  # "your consultation" is this client's: rendered every time
 
 
-def test_an_admins_profile_tools_are_rendered_every_time(client, auth, make_user, make_specialist, monkeypatch):
+def test_an_admins_profile_tools_are_rendered_every_time(client, auth, make_user, make_specialist):
     profile = make_specialist()
     auth.login_as(make_user(role=Role.ADMIN))
     url = f"/specialists/{profile.slug}"
