@@ -26,6 +26,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _int_or_none(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else None
+
+
 class Config:
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
@@ -70,6 +75,9 @@ class Config:
     CACHE_DEFAULT_TIMEOUT = 300
     CACHE_THRESHOLD = 5000  # SimpleCache: entries per process
     CACHE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if CACHE_REDIS_URL else {}
+    # A GET's session user kept in each process while its versions hold (auth.sessions); unset:
+    # 30 s with a shared cache, off with per-process caches (a revocation must reach every process).
+    SESSION_USER_CACHE_SECONDS = _int_or_none("SESSION_USER_CACHE_SECONDS")
 
     # Impressions and profile views: counted without a database write on GET, written by a job.
     COUNTERS_URL = os.environ.get("COUNTERS_URL", REDIS_URL)
@@ -174,6 +182,7 @@ class TestingConfig(Config):
     CACHE_TYPE = "SimpleCache"
     CACHE_REDIS_URL = ""
     CACHE_OPTIONS: dict = {}
+    SESSION_USER_CACHE_SECONDS = 30  # one process: every change reaches it, so every test exercises it
     MAIL_BACKEND = "memory"
     SERVER_NAME = None
     STRIPE_SECRET_KEY = None

@@ -26,8 +26,8 @@ from typing import Any, Generic, TypeVar
 import redis
 from flask import current_app
 from flask_caching.backends.rediscache import RedisCache
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Mapper, Session
 
 from marketplace.database import after_commit
 from marketplace.extensions import cache
@@ -61,6 +61,26 @@ class SafeRedisCache(RedisCache):
     delete = _miss_on_redis_error(RedisCache.delete, lambda *a: False)
     delete_many = _miss_on_redis_error(RedisCache.delete_many, lambda *a: [])
     inc = _miss_on_redis_error(RedisCache.inc, lambda *a: None)
+
+
+def is_shared() -> bool:
+    """Whether every process sees this cache (Redis), or each has its own (the default SimpleCache),
+    where a version bumped by one process does not reach the others."""
+    return current_app.config.get("CACHE_TYPE") not in ("SimpleCache", "simple", "flask_caching.backends.SimpleCache")
+
+
+_KEPT_COLUMNS: dict[type, tuple[str, ...]] = {}
+
+
+def kept_columns(model: type) -> tuple[str, ...]:
+    """The column attributes of ``model`` a cache may keep or key on: all but those whose column
+    says ``info={"secret": True}`` (a password hash)."""
+    names = _KEPT_COLUMNS.get(model)
+    if names is None:
+        mapper: Mapper[Any] = inspect(model)
+        names = _KEPT_COLUMNS.setdefault(model, tuple(
+            attr.key for attr in mapper.column_attrs if not any(c.info.get("secret") for c in attr.columns)))
+    return names
 
 
 def version_key(name: str) -> str:
@@ -118,6 +138,12 @@ def bump_on_change(model: type, *names: str | Names) -> None:
 
 def _constant(name: str) -> Names:
     return lambda _row: (name,)
+
+
+def bump_when_committed(session: Session, *names: str) -> None:
+    """Bump ``names`` after ``session``'s transaction commits (with the rows' own, in one go);
+    forgotten when it rolls back. For statements ``bump_on_change`` cannot see."""
+    session.info.setdefault(_PENDING, set()).update(names)
 
 
 @event.listens_for(Session, "after_flush")
@@ -251,5 +277,5 @@ def cached_at_versions(names: tuple[str, ...], key_for: Callable[..., str], prod
     return entry
 
 
-__all__ = ["Entry", "Recent", "bump_after_commit", "bump_on_change", "bump_version", "cached", "cached_at_versions",
-           "local_entries", "version", "version_key", "versions"]
+__all__ = ["Entry", "Recent", "bump_after_commit", "bump_on_change", "bump_version", "bump_when_committed", "cached",
+           "cached_at_versions", "is_shared", "kept_columns", "local_entries", "version", "version_key", "versions"]

@@ -18,11 +18,9 @@ from flask_login import current_user
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from sqlalchemy import inspect
-from sqlalchemy.orm import Mapper
 
 from marketplace import security, timeutil
-from marketplace.cache import Entry, Recent, cached_at_versions, clock
+from marketplace.cache import Entry, Recent, cached_at_versions, clock, is_shared, kept_columns
 from marketplace.money import format_money
 from marketplace.parts import HEADER, page_parts
 from marketplace.text import render_markdown
@@ -153,20 +151,10 @@ def person_modules() -> PersonModules:
     return current_app.extensions[PERSON_MODULES]
 
 
-_COLUMN_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _column_names(model: type) -> tuple[str, ...]:
-    names = _COLUMN_NAMES.get(model)
-    if names is None:
-        mapper: Mapper[Any] = inspect(model)
-        names = _COLUMN_NAMES.setdefault(model, tuple(attr.key for attr in mapper.column_attrs))
-    return names
-
-
 def _user_state(user: Any) -> tuple[Any, ...]:
-    """Every column of the person's account row (role, confirmation, e-mail, zone…)."""
-    return tuple(getattr(user, name) for name in _column_names(type(user)))
+    """Every column of the person's account row (role, confirmation, e-mail, zone…) but a secret
+    one (``cache.kept_columns``)."""
+    return tuple(getattr(user, name) for name in kept_columns(type(user)))
 
 
 def _session_csrf() -> str | None:
@@ -239,7 +227,7 @@ def cache_seconds(seconds: int) -> int:
     """How long to keep a cached part: ``seconds`` when the cache is shared (Redis), at most
     ``PER_PROCESS_CACHE_SECONDS`` when every process has its own (the default SimpleCache), where a
     version bumped by one process does not reach the others."""
-    if current_app.config.get("CACHE_TYPE") in ("SimpleCache", "simple", "flask_caching.backends.SimpleCache"):
+    if not is_shared():
         return min(seconds, PER_PROCESS_CACHE_SECONDS)
     return seconds
 

@@ -31,7 +31,7 @@ class User(UserMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255), info={"secret": True})  # never kept in a cache
     role: Mapped[Role] = mapped_column(enum_type(Role, 20))
     display_name: Mapped[str] = mapped_column(String(80))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")

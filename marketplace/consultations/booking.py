@@ -161,7 +161,7 @@ def _standing_with_column() -> ColumnElement[str | None]:
     return case((User.role == Role.CLIENT, specialists), else_=None)
 
 
-load_with_user(STANDING_WITH, _standing_with_column)
+load_with_user(STANDING_WITH, _standing_with_column, people={Consultation: lambda c: (c.client_id,)})
 
 
 def client_standing(client_id: int, specialist_id: int, now: datetime | None = None) -> Standing:

@@ -195,9 +195,9 @@ def compose_consultation_mail(consultation_id: int, user_id: int, template: str,
     (``old_start``: the time a rescheduled consultation had, shown in the recipient's zone;
     ``other_name``: the other side's name as it was when the mail was queued — an account deletion
     replaces it before delivery)."""
-    consultation = db.session.scalar(
-        select(Consultation).where(Consultation.id == consultation_id)
-        .options(joinedload(Consultation.client), joinedload(Consultation.specialist)))
+    # A batch delivers both participants' mails: the second finds the consultation in the session.
+    consultation = db.session.get(Consultation, consultation_id,
+                                  options=[joinedload(Consultation.client), joinedload(Consultation.specialist)])
     recipient = next((r for r in recipients(consultation) if r.user.id == user_id), None) if consultation else None
     if consultation is None or recipient is None:
         raise NothingToSay(f"consultation {consultation_id} or its participant {user_id} is gone")

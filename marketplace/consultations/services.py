@@ -166,7 +166,10 @@ def _requests_waiting_column() -> ColumnElement[int]:
     return case((User.role == Role.SPECIALIST, waiting), else_=0)
 
 
-load_with_user(REQUESTS_WAITING, _requests_waiting_column)
+load_with_user(REQUESTS_WAITING, _requests_waiting_column, people={
+    Consultation: lambda consultation: (
+        None if (profile := db.session.get(SpecialistProfile, consultation.specialist_id)) is None else (profile.user_id,)),
+    SpecialistProfile: lambda profile: (profile.user_id,)})
 
 
 def requests_waiting(user: Any) -> int:

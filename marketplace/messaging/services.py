@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.auth.confirmation import MESSAGE, confirmation_refusal
 from marketplace.auth.models import Role, User
-from marketplace.auth.sessions import forget_loaded, load_with_user
+from marketplace.auth.sessions import CHANGES_PEOPLE, forget_loaded, load_with_user
 from marketplace.consultations.services import Standing, has_consultation_between, standing_of
 from marketplace.database import execute_dml, utcnow
 from marketplace.domain import DomainError
@@ -106,7 +106,13 @@ def _unread_with_user() -> ColumnElement[int]:
                 else_=0)
 
 
-load_with_user(UNREAD, _unread_with_user)
+def _people_of(conversation: Conversation | None) -> tuple[int, int] | None:
+    return None if conversation is None else (conversation.client_id, conversation.specialist_id)
+
+
+load_with_user(UNREAD, _unread_with_user, people={
+    Message: lambda message: _people_of(db.session.get(Conversation, message.conversation_id)),
+    Conversation: lambda conversation: _people_of(conversation)})
 
 
 @functools.cache
@@ -330,7 +336,8 @@ def _notify_recipient(conversation: Conversation, sender: User) -> None:
         update(Conversation)
         .where(Conversation.id == conversation.id, or_(stamp.is_(None), stamp <= now - NOTIFY_INTERVAL))
         .values({column: now})
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False,
+                           **{CHANGES_PEOPLE: (conversation.client_id, conversation.specialist_id)})
     ).rowcount
     db.session.expire(conversation, [column])
     if claimed != 1:

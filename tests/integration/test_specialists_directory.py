@@ -201,6 +201,7 @@ def test_profile_page_query_count_is_constant(client, app, count_queries):
         assert client.get(f"/specialists/{slug}").status_code == 200
     insert_bulk_specialists(generate_specialists(200, seed=2), password_hash="x")
     db.session.commit()
+    client.get(f"/specialists/{slug}")  # warm again: the page's key holds the minute, which may have turned
     with held_jobs(app, count_queries), count_queries() as large:
         assert client.get(f"/specialists/{slug}").status_code == 200
     # The consultations domain's booking partial adds its own (constant) queries to this page.
