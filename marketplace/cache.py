@@ -109,11 +109,27 @@ def versions(*names: str) -> tuple[int, ...]:
 
 def bump_version(*names: str) -> None:
     """Make everything cached under these versions stale, for every process sharing the cache."""
+    if isinstance(cache.cache, RedisCache):
+        _bump_in_redis(cache.cache, [version_key(name) for name in names])
+        return
     for name in names:
         key = version_key(name)
         cache.add(key, time.time_ns(), timeout=0)  # missing (evicted): restart from the clock, not 0
         if cache.cache.inc(key) is None:  # a backend that cannot increment
             cache.set(key, time.time_ns(), timeout=0)
+
+
+def _bump_in_redis(backend: RedisCache, keys: list[str]) -> None:
+    """``bump_version`` in one round trip: each key set from the clock if missing, then counted up."""
+    prefix = backend._get_prefix()
+    pipeline = backend._write_client.pipeline(transaction=False)
+    for key in keys:
+        pipeline.setnx(prefix + key, backend.serializer.dumps(time.time_ns()))
+        pipeline.incr(prefix + key)
+    try:
+        pipeline.execute()
+    except redis.RedisError as exc:
+        log.warning("cache unavailable (%s): versions %s not bumped", type(exc).__name__, keys)
 
 
 def bump_after_commit(*names: str) -> None:
