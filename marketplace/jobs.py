@@ -94,13 +94,15 @@ def create_huey(app: Flask) -> Huey:
     """Huey for this app: immediate (tests), Redis (``JOBS_URL=redis://…``) or SQLite (default)."""
     cfg = app.config
     name = cfg.get("JOBS_NAME", "balance")
+    # results=False: nothing reads a job's return value; stored, it would pile up in Redis (or the
+    # SQLite file) forever, one write per job.
     if cfg.get("JOBS_IMMEDIATE"):
-        return MemoryHuey(name, immediate=True)
+        return MemoryHuey(name, immediate=True, results=False)
     url = cfg.get("JOBS_URL") or ""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(name, url=url)
+        return RedisHuey(name, url=url, results=False)
     filename = url.removeprefix("sqlite:///") if url else os.path.join(app.instance_path, "jobs.db")
-    return SqliteHuey(name, filename=filename)
+    return SqliteHuey(name, filename=filename, results=False)
 
 
 def huey_of(app: Flask) -> Huey:

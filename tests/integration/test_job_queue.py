@@ -342,6 +342,9 @@ def test_a_real_consumer_runs_jobs_in_the_app(queued_app, smtp_server):
     finally:
         consumer.stop(graceful=True)
     assert [str(m["To"]) for m in smtp_server.messages] == ["consumer@example.test"]
+    # The delivery job returned how many it sent; nothing reads it, so nothing keeps it (a result
+    # store written by every job and never read would only grow).
+    assert huey_of(queued_app).result_count() == 0
 
 
 @QUEUED
