@@ -188,14 +188,23 @@ def _queue_mail(consultation: Consultation, recipient: Recipient, template: str,
                        consultation_id=consultation.id, user_id=recipient.user.id, template=template, **context)
 
 
-@mail_composer(CONSULTATION_MAIL)
+def _load_batch(args: list[dict[str, Any]]) -> list[Consultation]:
+    """The consultations of a batch of consultation mails, with both participants, in one query:
+    ``compose_consultation_mail`` then finds each in the session."""
+    ids = {a["consultation_id"] for a in args if "consultation_id" in a}
+    return list(db.session.scalars(
+        select(Consultation).where(Consultation.id.in_(ids))
+        .options(joinedload(Consultation.client), joinedload(Consultation.specialist))).unique())
+
+
+@mail_composer(CONSULTATION_MAIL, prepare=_load_batch)
 def compose_consultation_mail(consultation_id: int, user_id: int, template: str, *, old_start: str | None = None,
                               other_name: str | None = None, **context: Any) -> tuple[str, list[Attachment]]:
     """The body and .ics of a consultation mail to one participant, as the consultation is now
     (``old_start``: the time a rescheduled consultation had, shown in the recipient's zone;
     ``other_name``: the other side's name as it was when the mail was queued — an account deletion
     replaces it before delivery)."""
-    # A batch delivers both participants' mails: the second finds the consultation in the session.
+    # In a delivery batch, found in the session (``_load_batch``); else one query.
     consultation = db.session.get(Consultation, consultation_id,
                                   options=[joinedload(Consultation.client), joinedload(Consultation.specialist)])
     recipient = next((r for r in recipients(consultation) if r.user.id == user_id), None) if consultation else None

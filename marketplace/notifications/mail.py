@@ -15,7 +15,7 @@ import logging
 import re
 import smtplib
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -44,19 +44,36 @@ def send_mail(to: str, subject: str, body: str, *, attachments: Iterable[Attachm
 # --- mail composed on delivery -----------------------------------------------------------------
 
 Composer = Callable[..., tuple[str, list[Attachment]]]
+# Loads what a batch's mails of one composer need, in one go, from their arguments; the batch holds
+# the result while it composes (the session's identity map keeps rows only while they are referenced).
+Preparer = Callable[[list[dict[str, Any]]], Any]
 _COMPOSERS: dict[str, Composer] = {}
+_PREPARERS: dict[str, Preparer] = {}
 
 
 class NothingToSay(Exception):
     """Raised by a composer when the mail is moot by delivery time (e.g. its booking was deleted)."""
 
 
-def mail_composer(name: str) -> Callable[[Composer], Composer]:
-    """Register a function ``(**args) -> (body, attachments)`` that writes a mail on delivery."""
+def mail_composer(name: str, *, prepare: Preparer | None = None) -> Callable[[Composer], Composer]:
+    """Register a function ``(**args) -> (body, attachments)`` that writes a mail on delivery;
+    ``prepare(list of args)``, when given, loads what a whole batch of them reads, once."""
     def register(compose: Composer) -> Composer:
         _COMPOSERS[name] = compose
+        if prepare is not None:
+            _PREPARERS[name] = prepare
         return compose
     return register
+
+
+def _prepared(mails: Sequence[OutboxMail]) -> list[Any]:
+    """What the composers of these mails load for the whole batch (held while it is composed)."""
+    held = []
+    for composer, prepare in _PREPARERS.items():
+        args = [mail.compose_args or {} for mail in mails if mail.composer == composer and not mail.body_text]
+        if args:
+            held.append(prepare(args))
+    return held
 
 
 def send_composed_mail(to: str, subject: str, composer: str, *, dedupe_key: str | None = None,
@@ -172,6 +189,7 @@ def deliver_mail_ids(ids: list[int]) -> int:
     if not claimed:
         return 0
     mails = db.session.scalars(select(OutboxMail).where(OutboxMail.id.in_(claimed)).order_by(OutboxMail.id)).all()
+    held = _prepared(mails)  # referenced until composed: the session keeps rows only while they are
     outgoing: list[tuple[int, int, EmailMessage]] = []
     bodies: list[dict[str, Any]] = []
     for mail in mails:
@@ -184,6 +202,7 @@ def deliver_mail_ids(ids: list[int]) -> int:
             body, attachments = composed[0], _encoded(composed[1])  # written below, before sending
             bodies.append({"mail_id": mail_id, "attempt": attempt, "body_text": body, "attachments": attachments})
         outgoing.append((mail_id, attempt, build_message(mail.recipient, mail.subject, body, attachments)))
+    del held
     if bodies:
         db.session.connection().execute(
             update(OutboxMail.__table__).where(OutboxMail.__table__.c.id == bindparam("mail_id"),

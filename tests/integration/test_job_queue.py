@@ -162,6 +162,25 @@ def test_a_booking_renders_no_ones_mail_the_worker_writes_each_once(queued_app, 
 
 
 @QUEUED
+def test_a_delivery_batch_composes_any_number_of_consultation_mails_in_the_same_statements(
+        queued_app, client, make_specialist, make_user, smtp_server, count_queries):
+    recover_smtp(queued_app, smtp_server.port)
+    specialist = make_specialist(formats=["video"])
+    open_all_week(specialist)
+    statements = []
+    for bookings in (1, 3):
+        for _ in range(bookings):
+            login(client, make_user(Role.CLIENT))
+            assert book_via_http(client, specialist, first_free_slot(specialist)).status_code == 302
+            client.post("/auth/logout")
+        huey_of(queued_app).flush()  # their delivery jobs: one sweep takes every waiting mail instead
+        with count_queries() as counter:
+            assert deliver_pending() == 2 * bookings  # the client's and the specialist's, each
+        statements.append(counter.count)
+    assert statements[0] == statements[1], statements  # no statement per mail or per consultation
+
+
+@QUEUED
 def test_confirming_rescheduling_and_cancelling_render_no_ones_mail(queued_app, client, make_specialist, make_user,
                                                                      smtp_server):
     """Each action records who gets what; the worker writes each mail, in each recipient's zone."""
