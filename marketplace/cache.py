@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import redis
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_caching.backends.rediscache import RedisCache
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper, Session
@@ -99,12 +99,46 @@ def version(name: str) -> int:
 
 
 def versions(*names: str) -> tuple[int, ...]:
-    """Several versions in one round trip."""
+    """Several versions in one round trip. In a GET, each is read once per request, and the first
+    call also reads those its endpoint said it will (``read_ahead``): a logged-in page's person and
+    page versions take one round trip."""
+    read = _read_in_request()
+    if read is None:
+        return _fetch(names)
+    if any(name not in read for name in names):
+        wanted = (*names, *(name for name in _ahead() if name not in names)) if not read else names
+        read.update(zip(wanted, _fetch(wanted), strict=True))
+    return tuple(read[name] for name in names)
+
+
+def _fetch(names: tuple[str, ...]) -> tuple[int, ...]:
     keys = [version_key(name) for name in names]
     values = cache.get_many(*keys)
     if all(v is not None for v in values):
         return tuple(int(v) for v in values)
     return tuple(version(name) for name in names)
+
+
+_READ = "balance.versions_read"
+_AHEAD: dict[str, Callable[[dict[str, Any]], tuple[str, ...]]] = {}
+
+
+def read_ahead(endpoint: str, names: Callable[[dict[str, Any]], tuple[str, ...]]) -> None:
+    """A GET of ``endpoint`` will read the versions ``names(view_args)``: read them with the
+    request's first versions (those of the session's user, for a person)."""
+    _AHEAD[endpoint] = names
+
+
+def _read_in_request() -> dict[str, int] | None:
+    """The versions this GET has read (kept in its WSGI environ: they live as long as the request)."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    return request.environ.setdefault(_READ, {})
+
+
+def _ahead() -> tuple[str, ...]:
+    names = _AHEAD.get(request.endpoint or "")
+    return names(request.view_args or {}) if names is not None else ()
 
 
 def bump_version(*names: str) -> None:
@@ -294,4 +328,4 @@ def cached_at_versions(names: tuple[str, ...], key_for: Callable[..., str], prod
 
 
 __all__ = ["Entry", "Recent", "bump_after_commit", "bump_on_change", "bump_version", "bump_when_committed", "cached",
-           "cached_at_versions", "is_shared", "kept_columns", "local_entries", "version", "version_key", "versions"]
+           "cached_at_versions", "is_shared", "kept_columns", "local_entries", "read_ahead", "version", "version_key", "versions"]

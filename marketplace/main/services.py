@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from marketplace.articles.services import latest_articles
+from marketplace.cache import read_ahead
 from marketplace.featured.services import home_featured
 from marketplace.questions.services import latest_questions
 from marketplace.templating import CachedPage, cached_at_version, render_page_shell
 
 HOME_SECONDS = 60
 HOME_VERSIONS = ("directory", "featured", "questions", "articles")
+read_ahead("main.home", lambda _args: HOME_VERSIONS)
 
 
 def home_page_sections() -> dict[str, Any]:

@@ -38,6 +38,7 @@ from markupsafe import Markup
 from sqlalchemy import Select, bindparam, select
 from werkzeug.datastructures import MultiDict
 
+from marketplace.cache import read_ahead
 from marketplace.extensions import db
 from marketplace.parts import page_parts
 from marketplace.specialists.directory import (
@@ -181,6 +182,15 @@ def _known_ids() -> dict[str, int]:
     """This process's slug -> id of published profiles: only a hint (checked against the cached
     page's own slug), so a slug that changed or went away falls back to the database."""
     return current_app.extensions.setdefault(PROFILE_IDS, {})
+
+
+def _profile_versions(view_args: dict[str, Any]) -> tuple[str, ...]:
+    profile_id = _known_ids().get(view_args.get("slug", ""))
+    return () if profile_id is None else (f"profile:{profile_id}", f"availability:{profile_id}")
+
+
+read_ahead("specialists.directory", lambda _args: ("directory",))
+read_ahead("specialists.profile", _profile_versions)
 
 
 def profile_page(slug: str, viewer: Any, tz: str) -> ProfilePage | None:

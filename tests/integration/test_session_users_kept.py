@@ -14,7 +14,7 @@ from marketplace import create_app
 from marketplace.auth import sessions
 from marketplace.auth.models import AuthSession, Role, User
 from marketplace.auth.sessions import end_all_sessions
-from marketplace.extensions import db
+from marketplace.extensions import cache, db
 from marketplace.messaging.models import Conversation, Message
 from tests.factories import PASSWORD
 from tests.integration.test_page_caching import REDIS_URL, _redis_or_skip, editor_form
@@ -178,3 +178,20 @@ def test_every_table_the_session_user_is_read_from_names_whose_change_it_is(app)
     named = {model.__table__.name for model in sessions._PEOPLE_OF}
     assert sessions._read_tables() >= {"users", "auth_sessions", "consultations", "messages", "conversations"}
     assert sessions._read_tables() <= named
+
+
+def test_a_logged_in_cached_page_reads_every_version_in_one_round_trip(client, auth, make_user, make_specialist,
+                                                                     monkeypatch):
+    profile = make_specialist()
+    auth.login_as(make_user())
+    urls = ("/", "/specialists", f"/specialists/{profile.slug}")
+    for url in urls:
+        page(client, url)  # warm: the page, its slug's id, the kept user
+    reads: list[tuple[str, ...]] = []
+    real = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda *keys: reads.append(keys) or real(*keys))
+    for url in urls:
+        reads.clear()
+        assert LOGGED_IN in page(client, url)
+        assert len(reads) == 1, (url, reads)  # the person's versions and the page's, together
+        assert f"v:person:{profile.user_id}" not in reads[0] and any(k.startswith("v:person:") for k in reads[0])
