@@ -7,6 +7,7 @@ import os
 import pickle
 import re
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -322,15 +323,29 @@ def _redis_or_skip():  # type: ignore[no-untyped-def]
     return client
 
 
-def test_two_app_instances_sharing_redis_see_an_edit_at_once(app, database_url, make_specialist, tmp_path):
+@contextmanager
+def two_apps_sharing_redis(database_url: str, tmp_path, **settings: object):  # type: ignore[no-untyped-def]
+    """Two app instances (two processes' worth) on one database and one Redis cache of their own
+    prefix: ``(app_a, app_b, redis_client, prefix)``; the prefix's keys are deleted afterwards."""
     redis_client = _redis_or_skip()
     prefix = f"test-{uuid.uuid4().hex}:"
     settings = {"SQLALCHEMY_DATABASE_URI": database_url, "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-                "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix}
+                "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix, **settings}
     app_a, app_b = create_app("testing", settings), create_app("testing", settings)
-    profile = make_specialist(display_name="Dr Shared Cache", next_available_at=utcnow() + timedelta(days=1))
-    browser_a, browser_b = app_a.test_client(), app_b.test_client()
     try:
+        yield app_a, app_b, redis_client, prefix
+    finally:
+        for key in redis_client.scan_iter(f"{prefix}*"):
+            redis_client.delete(key)
+        for other in (app_a, app_b):
+            with other.app_context():
+                db.engine.dispose()
+
+
+def test_two_app_instances_sharing_redis_see_an_edit_at_once(app, database_url, make_specialist, tmp_path):
+    profile = make_specialist(display_name="Dr Shared Cache", next_available_at=utcnow() + timedelta(days=1))
+    with two_apps_sharing_redis(database_url, tmp_path) as (app_a, app_b, redis_client, prefix):
+        browser_a, browser_b = app_a.test_client(), app_b.test_client()
         for browser in (browser_a, browser_b):
             for url in ("/specialists", f"/specialists/{profile.slug}"):
                 assert "Dr Shared Cache" in text(browser.get(url))
@@ -345,12 +360,6 @@ def test_two_app_instances_sharing_redis_see_an_edit_at_once(app, database_url, 
         directory, page = text(browser_b.get("/specialists")), text(browser_b.get(f"/specialists/{profile.slug}"))
         assert "Dr Edited On A" in directory and "Dr Shared Cache" not in directory
         assert "Dr Edited On A" in page and "Edited through app A." in page
-    finally:
-        for key in redis_client.scan_iter(f"{prefix}*"):
-            redis_client.delete(key)
-        for other in (app_a, app_b):
-            with other.app_context():
-                db.engine.dispose()
 
 
 def test_the_booking_card_is_shared_and_follows_the_calendar(client, make_specialist, make_user, auth, count_queries):

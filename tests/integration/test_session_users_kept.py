@@ -4,8 +4,6 @@ a deactivation, a new message or a new request shows at once — in another app 
 the cache (Redis) too; a POST always asks the database."""
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import text as sql
 from sqlalchemy import update
 
@@ -17,7 +15,7 @@ from marketplace.auth.sessions import end_all_sessions
 from marketplace.extensions import cache, db
 from marketplace.messaging.models import Conversation, Message
 from tests.factories import PASSWORD
-from tests.integration.test_page_caching import REDIS_URL, _redis_or_skip, editor_form
+from tests.integration.test_page_caching import editor_form, two_apps_sharing_redis
 
 LOGGED_IN = "Log out"
 
@@ -148,15 +146,10 @@ def test_not_kept_with_per_process_caches_unless_asked(app, make_user):
 
 
 def test_two_app_instances_sharing_redis_end_a_session_at_once(app, database_url, make_user, tmp_path):
-    redis_client = _redis_or_skip()
-    prefix = f"test-{uuid.uuid4().hex}:"
-    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-                "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix,
-                "SESSION_USER_CACHE_SECONDS": None}
-    app_a, app_b = create_app("testing", settings), create_app("testing", settings)
     user = make_user(role=Role.CLIENT)
-    browser_a, browser_b = app_a.test_client(), app_b.test_client()
-    try:
+    with two_apps_sharing_redis(database_url, tmp_path, SESSION_USER_CACHE_SECONDS=None) as (
+            app_a, app_b, redis_client, prefix):
+        browser_a, browser_b = app_a.test_client(), app_b.test_client()
         assert browser_a.post("/auth/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
         browser_b.set_cookie("session", browser_a.get_cookie("session").value)
         for browser in (browser_a, browser_b, browser_b):
@@ -164,12 +157,6 @@ def test_two_app_instances_sharing_redis_end_a_session_at_once(app, database_url
         assert redis_client.keys(f"{prefix}v:person:{user.id}")
         assert browser_a.post("/auth/logout").status_code == 302
         assert LOGGED_IN not in page(browser_b)  # B kept the user: the version A bumped says it ended
-    finally:
-        for key in redis_client.scan_iter(f"{prefix}*"):
-            redis_client.delete(key)
-        for other in (app_a, app_b):
-            with other.app_context():
-                db.engine.dispose()
 
 
 def test_every_table_the_session_user_is_read_from_names_whose_change_it_is(app):
