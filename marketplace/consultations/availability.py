@@ -395,17 +395,20 @@ class _ChangedCalendars:
 
     def __init__(self) -> None:
         self.ids: set[int] = set()
+        self.may_free: set[int] = set()  # those whose change may have made time free (listeners')
 
     def __call__(self) -> None:
         ids = sorted(self.ids)
         enqueue(refresh_availability, ids)
-        for listener in _CHANGE_LISTENERS:
-            listener(ids)
+        if self.may_free:
+            for listener in _CHANGE_LISTENERS:
+                listener(sorted(self.may_free))
         bump_version(*(f"availability:{pid}" for pid in ids), "directory")
 
 
-# Called after the commit of every calendar change with the profile ids (the waitlist queues its
-# matching job here: ``waitlist.py`` registers with ``on_calendar_changed`` at import).
+# Called after the commit of every calendar change that may have made time free, with the profile
+# ids (the waitlist queues its matching job here: ``waitlist.py`` registers with
+# ``on_calendar_changed`` at import); a new booking only takes time (``occupies_only``).
 _CHANGE_LISTENERS: list[Callable[[list[int]], None]] = []
 
 
@@ -416,7 +419,7 @@ def on_calendar_changed(listener: Callable[[list[int]], None]) -> Callable[[list
     return listener
 
 
-def calendar_changed(profile_ids: Iterable[int], *, blocks_only: bool = False) -> None:
+def calendar_changed(profile_ids: Iterable[int], *, blocks_only: bool = False, occupies_only: bool = False) -> None:
     """Record that these profiles' free slots (or whether they can be booked) may have changed.
 
     Call it for every such change, inside the transaction. After the commit, ONE
@@ -425,7 +428,9 @@ def calendar_changed(profile_ids: Iterable[int], *, blocks_only: bool = False) -
 
     ``blocks_only``: the change only occupied or freed calendar blocks (a booking, a hold, a
     waitlist offer, a cancellation), which the occupied-block guard sees, so the precomputed slots
-    still validate bookings and nothing is written here. Any other change (hours, days off,
+    still validate bookings and nothing is written here. ``occupies_only`` (implies ``blocks_only``):
+    the change only took free time (a new booking), so no time became free for the listeners to
+    offer (the waitlist). Any other change (hours, days off,
     settings, busy times of other calendars, zone, bookability) marks the snapshots as computed
     from older hours, in this transaction (one UPDATE): bookings then load the calendar until the
     refresh.
@@ -433,13 +438,15 @@ def calendar_changed(profile_ids: Iterable[int], *, blocks_only: bool = False) -
     ids = {int(pid) for pid in profile_ids}
     if not ids:
         return
-    if not blocks_only:
+    if not (blocks_only or occupies_only):
         mark_hours_changed(sorted(ids))
     pending = g.get("_calendar_changed")
     if pending is None or pending not in g.get("_after_commit", ()):  # none yet in this unit of work
         pending = g._calendar_changed = _ChangedCalendars()
         after_commit(pending)
     pending.ids |= ids
+    if not occupies_only:
+        pending.may_free |= ids
 
 
 def compute_snapshots(profile_ids: Sequence[int], now: datetime) -> list[Snapshot]:

@@ -445,7 +445,7 @@ def book_free_consultation(client: User, profile: SpecialistProfile, start_utc: 
         notify_booked(booked)
         forget_loaded(client, STANDING_WITH)  # (the rest of this request asks the database)
         booking_hooks.run_after_booking(booked)
-        calendar_changed([profile.id], blocks_only=True)
+        calendar_changed([profile.id], occupies_only=True)  # (a held time it withdraws says so itself)
 
     def place(precomputed: bool) -> Consultation:
         calendar, problem = validate_slot(profile, start_utc, now, client_id=client.id, precomputed=precomputed)

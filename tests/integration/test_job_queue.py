@@ -181,6 +181,24 @@ def test_a_delivery_batch_composes_any_number_of_consultation_mails_in_the_same_
 
 
 @QUEUED
+def test_a_booking_looks_for_no_freed_time_a_cancellation_does(queued_app, client, make_specialist, make_user):
+    from marketplace.consultations.lifecycle import cancel_consultation
+
+    specialist = make_specialist(formats=["video"])
+    open_all_week(specialist)
+    patient = make_user(Role.CLIENT)
+    login(client, patient)
+    assert book_via_http(client, specialist, first_free_slot(specialist)).status_code == 302
+    queued = [task.name for task in huey_of(queued_app).pending()]
+    assert "refresh_availability" in queued and "offer_freed_times" not in queued, queued  # it only took time
+    huey_of(queued_app).flush()
+    cancel_consultation(db.session.scalars(select(Consultation)).one(), patient, "Plans changed")
+    commit()
+    queued = [task.name for task in huey_of(queued_app).pending()]
+    assert "refresh_availability" in queued and "offer_freed_times" in queued, queued  # its time is free again
+
+
+@QUEUED
 def test_confirming_rescheduling_and_cancelling_render_no_ones_mail(queued_app, client, make_specialist, make_user,
                                                                      smtp_server):
     """Each action records who gets what; the worker writes each mail, in each recipient's zone."""
