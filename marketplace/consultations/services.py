@@ -166,10 +166,14 @@ def _requests_waiting_column() -> ColumnElement[int]:
     return case((User.role == Role.SPECIALIST, waiting), else_=0)
 
 
+def _specialist_user(consultation: Consultation) -> tuple[int] | None:
+    """Whose requests-waiting count a changed consultation moves: its specialist's (None: unknown)."""
+    profile = db.session.get(SpecialistProfile, consultation.specialist_id)
+    return None if profile is None else (profile.user_id,)
+
+
 load_with_user(REQUESTS_WAITING, _requests_waiting_column, people={
-    Consultation: lambda consultation: (
-        None if (profile := db.session.get(SpecialistProfile, consultation.specialist_id)) is None else (profile.user_id,)),
-    SpecialistProfile: lambda profile: (profile.user_id,)})
+    Consultation: _specialist_user, SpecialistProfile: lambda profile: (profile.user_id,)})
 
 
 def requests_waiting(user: Any) -> int:

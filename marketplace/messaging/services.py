@@ -112,7 +112,7 @@ def _people_of(conversation: Conversation | None) -> tuple[int, int] | None:
 
 load_with_user(UNREAD, _unread_with_user, people={
     Message: lambda message: _people_of(db.session.get(Conversation, message.conversation_id)),
-    Conversation: lambda conversation: _people_of(conversation)})
+    Conversation: _people_of})
 
 
 @functools.cache

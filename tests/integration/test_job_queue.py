@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.auth.models import Role
+from marketplace.consultations.lifecycle import cancel_consultation
 from marketplace.consultations.models import Consultation, ConsultationState
 from marketplace.database import commit, rollback
 from marketplace.extensions import db
@@ -182,8 +183,6 @@ def test_a_delivery_batch_composes_any_number_of_consultation_mails_in_the_same_
 
 @QUEUED
 def test_a_booking_looks_for_no_freed_time_a_cancellation_does(queued_app, client, make_specialist, make_user):
-    from marketplace.consultations.lifecycle import cancel_consultation
-
     specialist = make_specialist(formats=["video"])
     open_all_week(specialist)
     patient = make_user(Role.CLIENT)

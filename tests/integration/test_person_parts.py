@@ -7,6 +7,7 @@ import re
 
 import pytest
 from flask import g, session
+from flask_wtf.csrf import generate_csrf
 from jinja2 import DictLoader, Environment, meta, nodes
 from jinja2.environment import Template
 
@@ -121,8 +122,6 @@ def test_two_people_never_share_their_parts(app, auth, make_user, make_specialis
 def test_a_csrf_token_made_while_rendering_is_never_kept(app):
     """A template that makes the session's first CSRF token (a visitor) is rendered afresh for the
     next visitor: a kept copy would hand one browser's token to another."""
-    from flask_wtf.csrf import generate_csrf
-
     env = Environment(loader=DictLoader({PERSON_TEMPLATE: "{% set token %}{{ csrf_token() }}{% endset %}"}),
                       autoescape=True)
     env.globals["csrf_token"] = generate_csrf

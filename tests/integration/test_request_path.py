@@ -12,7 +12,9 @@ import brotli
 import flask_compress.flask_compress as flask_compress_module
 import pytest
 import requests
+from flask import has_request_context
 from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from marketplace import counters
 from marketplace.auth.models import Role
@@ -279,9 +281,6 @@ def test_postgres_gets_read_without_begin_and_commit(app, client, auth, world, b
 def test_a_get_that_only_read_commits_nothing(app, client, auth, world):
     """The unit of work commits what a request changed; a GET that only read gives its connection
     back without a COMMIT (the end of the request closes the session), a POST commits."""
-    from flask import has_request_context
-    from sqlalchemy.orm import Session
-
     commits: list[str] = []
 
     def _committed(_session: Any) -> None:

@@ -7,7 +7,9 @@ import gzip
 from typing import Any
 
 import pytest
+from flask import make_response, request
 
+import marketplace.cache
 from marketplace import counters
 from marketplace.auth.models import Role
 from marketplace.cache import bump_version, clock, versions
@@ -24,8 +26,6 @@ def flask_runs(app: Any) -> list[str]:
 
     @app.before_request
     def _seen() -> None:
-        from flask import request
-
         seen.append(request.full_path)
 
     return seen
@@ -76,13 +76,11 @@ def test_a_change_anywhere_is_seen_at_once(app, client, featured_world, flask_ru
 
 
 def test_an_entry_is_not_served_past_its_expiry(app, client, featured_world, flask_runs, monkeypatch):
-    import marketplace.cache as cache_module
-
     client.get("/specialists")
     client.get("/specialists")
     assert flask_runs.count("/specialists?") == 1
-    now = cache_module.clock()
-    monkeypatch.setattr(cache_module, "clock", lambda: now + 3600)
+    now = marketplace.cache.clock()
+    monkeypatch.setattr(marketplace.cache, "clock", lambda: now + 3600)
     client.get("/specialists")
     assert flask_runs.count("/specialists?") == 2
 
@@ -114,8 +112,6 @@ def test_only_offered_responses_without_a_cookie_are_kept(app, flask_runs):
     that was not offered (no ``offer_to_visitors``) is always Flask's."""
     @app.route("/_offered")
     def _offered() -> Any:
-        from flask import make_response, request
-
         offer_to_visitors(("directory",), versions("directory"), clock() + 60)
         response = make_response("same for everyone")
         if request.args.get("cookie"):
