@@ -67,6 +67,9 @@ class Config:
     JOBS_URL = os.environ.get("JOBS_URL", REDIS_URL)
     JOBS_NAME = os.environ.get("JOBS_NAME", "balance")
     JOBS_IMMEDIATE = False  # tests: run each job synchronously when it is enqueued
+    # Each worker's CPU priority (nice value, 0–19; 0 keeps it): on a host shared with web
+    # processes, requests get the CPU first and the jobs, which nobody waits on, what is left.
+    JOBS_NICENESS = int(os.environ.get("JOBS_NICENESS", "10"))
 
     # Shared cache (Flask-Caching): in-process by default, Redis when configured.
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", REDIS_URL)

@@ -73,6 +73,7 @@ class JobQueue:
                 tasks[name] = huey.periodic_task(crontab(**entry.schedule), name=short)(runner)
             else:
                 tasks[name] = huey.task(name=short, retries=entry.retries, retry_delay=entry.retry_delay)(runner)
+        huey.on_startup("yield_cpu_to_requests")(_yield_cpu(int(app.config.get("JOBS_NICENESS", 0))))
         app.extensions[EXTENSION] = _AppJobs(huey, tasks)
         return huey
 
@@ -84,6 +85,24 @@ class _AppJobs:
 
 
 jobs = JobQueue()
+
+
+def _yield_cpu(niceness: int) -> Callable[[], None]:
+    """A consumer's startup hook: each worker (run in its own thread or process) lowers its own
+    scheduling priority to ``niceness``, so on a host it shares with web processes the requests
+    get the CPU first and the jobs take what is left: their work is not what anyone waits for.
+    On Linux a thread's nice value is its own, so the consumer's scheduler thread, which only
+    enqueues periodic jobs, keeps its priority. Never raises it (that would need privileges)."""
+    def lower() -> None:
+        if niceness <= 0 or not hasattr(os, "setpriority"):  # (Windows has none)
+            return
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, 0)
+            if niceness > current:
+                os.setpriority(os.PRIO_PROCESS, 0, niceness)
+        except OSError as exc:  # a platform or sandbox without it: run at the priority we have
+            log.warning("job worker keeps its CPU priority (%s)", exc)
+    return lower
 
 
 def job_name(func: Callable[..., Any]) -> str:

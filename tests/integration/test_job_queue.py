@@ -6,6 +6,7 @@ never answers ("black hole").
 """
 from __future__ import annotations
 
+import os
 import socket
 import tempfile
 import threading
@@ -381,6 +382,33 @@ def test_a_real_consumer_runs_jobs_in_the_app(queued_app, smtp_server):
     # The delivery job returned how many it sent; nothing reads it, so nothing keeps it (a result
     # store written by every job and never read would only grow).
     assert huey_of(queued_app).result_count() == 0
+
+
+@QUEUED
+def test_workers_leave_the_cpu_to_requests(queued_app):
+    """Each worker of a consumer runs at JOBS_NICENESS (10 by default): on a host shared with web
+    processes, the requests get the CPU first. The process that starts the consumer keeps its own."""
+    assert queued_app.config["JOBS_NICENESS"] == 10
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    huey = huey_of(queued_app)
+    seen: list[int] = []
+
+    @huey.task(name="priority_probe")
+    def probe() -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, 0))
+
+    probe()
+    probe()
+    consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False)
+    consumer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        consumer.stop(graceful=True)
+    assert seen == [max(ours, 10)] * 2
+    assert os.getpriority(os.PRIO_PROCESS, 0) == ours
 
 
 @QUEUED
