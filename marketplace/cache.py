@@ -83,6 +83,12 @@ def kept_columns(model: type) -> tuple[str, ...]:
     return names
 
 
+# A version not bumped for this long is forgotten (one key per account, profile, … would otherwise
+# stay forever); read again, it restarts from the clock, so it never repeats a value an entry still
+# in the cache was stored under: every entry kept under versions lives far shorter (an hour at most).
+VERSION_SECONDS = 7 * 24 * 3600
+
+
 def version_key(name: str) -> str:
     return f"v:{name}"
 
@@ -93,7 +99,7 @@ def version(name: str) -> int:
     value = cache.get(key)
     if value is None:
         value = time.time_ns()
-        cache.add(key, value, timeout=0)  # add: a racing process that set it first wins
+        cache.add(key, value, timeout=VERSION_SECONDS)  # add: a racing process that set it first wins
         value = cache.get(key) or value
     return int(value)
 
@@ -148,18 +154,20 @@ def bump_version(*names: str) -> None:
         return
     for name in names:
         key = version_key(name)
-        cache.add(key, time.time_ns(), timeout=0)  # missing (evicted): restart from the clock, not 0
+        cache.add(key, time.time_ns(), timeout=VERSION_SECONDS)  # missing (evicted): restart from the clock, not 0
         if cache.cache.inc(key) is None:  # a backend that cannot increment
-            cache.set(key, time.time_ns(), timeout=0)
+            cache.set(key, time.time_ns(), timeout=VERSION_SECONDS)
 
 
 def _bump_in_redis(backend: RedisCache, keys: list[str]) -> None:
-    """``bump_version`` in one round trip: each key set from the clock if missing, then counted up."""
+    """``bump_version`` in one round trip: each key set from the clock if missing, then counted up,
+    and kept for ``VERSION_SECONDS`` from now."""
     prefix = backend._get_prefix()
     pipeline = backend._write_client.pipeline(transaction=False)
     for key in keys:
         pipeline.setnx(prefix + key, backend.serializer.dumps(time.time_ns()))
         pipeline.incr(prefix + key)
+        pipeline.expire(prefix + key, VERSION_SECONDS)
     try:
         pipeline.execute()
     except redis.RedisError as exc:

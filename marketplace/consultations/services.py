@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, exists, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, bindparam, case, event, exists, func, or_, select
+from sqlalchemy.orm import Session, SessionTransaction, joinedload
 
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.auth.models import Role, User
@@ -166,10 +166,25 @@ def _requests_waiting_column() -> ColumnElement[int]:
     return case((User.role == Role.SPECIALIST, waiting), else_=0)
 
 
+_PROFILE_OWNERS = "balance.profile_owners"  # session.info: specialist id -> their user id, this transaction
+
+
 def _specialist_user(consultation: Consultation) -> tuple[int] | None:
-    """Whose requests-waiting count a changed consultation moves: its specialist's (None: unknown)."""
-    profile = db.session.get(SpecialistProfile, consultation.specialist_id)
-    return None if profile is None else (profile.user_id,)
+    """Whose requests-waiting count a changed consultation moves: its specialist's (None: unknown).
+    Asked for every changed consultation of a flush: each specialist's owner is read once per
+    transaction (the identity map is weak: a profile nothing holds would be queried again per row)."""
+    owners: dict[int, int | None] = db.session.info.setdefault(_PROFILE_OWNERS, {})
+    if consultation.specialist_id not in owners:
+        profile = db.session.get(SpecialistProfile, consultation.specialist_id)
+        owners[consultation.specialist_id] = None if profile is None else profile.user_id
+    owner = owners[consultation.specialist_id]
+    return None if owner is None else (owner,)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_profile_owners(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PROFILE_OWNERS, None)
 
 
 load_with_user(REQUESTS_WAITING, _requests_waiting_column, people={

@@ -4,14 +4,18 @@ a deactivation, a new message or a new request shows at once — in another app 
 the cache (Redis) too; a POST always asks the database."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select, update
 from sqlalchemy import text as sql
-from sqlalchemy import update
 
 import marketplace.cache
 from marketplace import create_app
 from marketplace.auth import sessions
 from marketplace.auth.models import AuthSession, Role, User
 from marketplace.auth.sessions import end_all_sessions
+from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationState
+from marketplace.database import utcnow
 from marketplace.extensions import cache, db
 from marketplace.messaging.models import Conversation, Message
 from tests.factories import PASSWORD
@@ -182,3 +186,26 @@ def test_a_logged_in_cached_page_reads_every_version_in_one_round_trip(client, a
         assert LOGGED_IN in page(client, url)
         assert len(reads) == 1, (url, reads)  # the person's versions and the page's, together
         assert f"v:person:{profile.user_id}" not in reads[0] and any(k.startswith("v:person:") for k in reads[0])
+
+
+def test_a_flush_of_many_consultations_of_one_specialist_reads_their_owner_once(app, make_user, make_specialist,
+                                                                                count_queries):
+    """Whose kept user a changed consultation makes stale (the specialist's) is worked out per row
+    after the flush: the specialist's profile is read once, not once per consultation."""
+    profile = make_specialist()
+    profile_id, start = profile.id, utcnow() + timedelta(days=3)
+    for hour in range(5):
+        db.session.add(Consultation(client_id=make_user(Role.CLIENT).id, specialist_id=profile_id,
+                                    kind=ConsultationKind.FREE, state=ConsultationState.REQUESTED, format="video",
+                                    start_utc=start + timedelta(hours=hour),
+                                    end_utc=start + timedelta(hours=hour, minutes=30)))
+    db.session.commit()
+    db.session.expunge_all()  # nothing holds the profile (the identity map is weak)
+    consultations = list(db.session.scalars(select(Consultation).where(Consultation.specialist_id == profile_id)))
+    for consultation in consultations:
+        consultation.note = "Changed"
+    with count_queries() as counter:
+        db.session.flush()
+    profile_reads = [s for s in counter.statements if "FROM specialist_profiles" in s]
+    assert len(consultations) == 5 and len(profile_reads) == 1, counter.statements
+    db.session.rollback()
