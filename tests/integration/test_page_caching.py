@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from marketplace import create_app
 from marketplace.auth.models import Role
+from marketplace.cache import VERSION_SECONDS, bump_version, version
 from marketplace.consultations.availability import set_weekly_hours
 from marketplace.database import utcnow
 from marketplace.extensions import cache, db
@@ -382,3 +383,18 @@ def test_the_booking_card_is_shared_and_follows_the_calendar(client, make_specia
     auth.logout()
     after = client.get(path).get_data(as_text=True)
     assert shown not in after and slot.strftime("%Y-%m-%dT%H:%M:%SZ") not in after  # the booked time is gone at once
+
+
+def test_versions_in_redis_are_forgotten_a_week_after_their_last_change(app, database_url, tmp_path):
+    """A version key (one per account, profile, …) does not stay in Redis forever: it expires
+    VERSION_SECONDS after it was made or last bumped, far longer than anything cached under it."""
+    with two_apps_sharing_redis(database_url, tmp_path) as (app_a, _app_b, redis_client, prefix):
+        with app_a.app_context():
+            read = version("ttl-read")
+            bump_version("ttl-bumped")
+            bump_version("ttl-bumped")
+        for name in ("ttl-read", "ttl-bumped"):
+            assert 0 < redis_client.ttl(f"{prefix}v:{name}") <= VERSION_SECONDS
+        redis_client.delete(f"{prefix}v:ttl-read")  # expired: read again, it restarts from the clock
+        with app_a.app_context():
+            assert version("ttl-read") > read
