@@ -12,7 +12,10 @@ For every database (``--database postgresql|sqlite|both``) and every size (``--s
    on a random loopback port, and waits until the job queue is empty,
 4. runs wrk (16 connections, 2 threads, fixed duration) against every entry of ``TARGETS``,
    the trivial endpoint first, so every run has its own baseline (one request first: a logged-in
-   page must show a signed-in user; afterwards the bookings made are counted in the database),
+   page must show a signed-in user; afterwards the bookings made are counted in the database, and
+   the bench waits until the jobs they queued are done — every e-mail sent — and reports how long
+   after the load that was: the consumer's workers run at a lower CPU priority than gunicorn
+   (``JOBS_NICENESS``), as on any host web and workers share),
 5. stops gunicorn and the consumer, drops the database, flushes Redis.
 
 Then it prints one table per (database, size) with req/s, p50, p99, each page's req/s as a ratio
@@ -83,6 +86,12 @@ class Target:
     # (e.g. a redirect to the login page) counts as an error.
     effect_sql: str | None = None
     effect_name: str = "made"  # shown with the count, e.g. "412 bookings made"
+    # SQL counting the work the requests left to the job queue that is not done yet (e-mails not
+    # sent): after the load the bench waits until the queue is empty and this is 0, and reports how
+    # long that took (the workers run at a lower CPU priority than the web, JOBS_NICENESS, so under
+    # load they take what is left; what remains after WAIT_FOR_JOBS_SECONDS counts as errors).
+    jobs_done_sql: str | None = None
+    jobs_done_name: str = "jobs done"
 
     @property
     def p99_goal(self) -> bool:
@@ -105,7 +114,9 @@ TARGETS: list[Target] = [
     Target("booking POST (each a new slot and client)", PROFILE + "/book", min_ratio=0.1, method="POST",
            lua_context="booking_lua", warmup=False, effect_name="bookings made", effect_sql=(
                "SELECT count(*) FROM consultations WHERE client_id IN "
-               "(SELECT id FROM users WHERE email LIKE 'bench-client-%')")),
+               "(SELECT id FROM users WHERE email LIKE 'bench-client-%')"),
+           jobs_done_sql="SELECT count(*) FROM outbox_mail WHERE status IN ('pending', 'sending')",
+           jobs_done_name="every e-mail sent"),
 ]
 LOGGED_IN_MARKER = "Log out"  # on every page a signed-in user sees (the account menu)
 
@@ -449,6 +460,22 @@ def wait_for_jobs(url: str, timeout: float) -> int:
     return left
 
 
+WAIT_FOR_JOBS_SECONDS = 300
+
+
+def wait_until_done(redis_url: str, database_url: str, sql: str, before: int,
+                    timeout: float) -> tuple[float, int, int]:
+    """Wait until the job queue is empty and ``sql`` counts no more than ``before`` (its count
+    before the load): (seconds waited, jobs queued, what ``sql`` counts beyond ``before``)."""
+    started = time.monotonic()
+    while True:
+        left, undone = pending_jobs(redis_url), max(0, count(database_url, sql) - before)
+        waited = time.monotonic() - started
+        if (not left and not undone) or waited > timeout:
+            return waited, left, undone
+        time.sleep(0.5)
+
+
 def app_environment(workdir: Path, redis_url: str) -> dict[str, str]:
     """What the bench's app processes (loader, gunicorn, consumer) share: everything shared lives in
     the bench's Redis database, files in the bench's temporary directory, never in instance/."""
@@ -639,6 +666,7 @@ def benchmark(wrk: str, base_url: str, context: dict[str, Any], args: argparse.N
         if target.warmup and args.warmup > 0:
             run_wrk(wrk, url, seconds=args.warmup, **options)
         before = count(database_url, target.effect_sql) if target.effect_sql else 0
+        undone_before = count(database_url, target.jobs_done_sql) if target.jobs_done_sql else 0
         output = run_wrk(wrk, url, seconds=args.duration, **options)
         rps, p50, p99, requests, errors = parse_wrk(output)
         result = Result(target, path, rps, p50, p99, requests, errors)
@@ -648,6 +676,12 @@ def benchmark(wrk: str, base_url: str, context: dict[str, Any], args: argparse.N
             missing = max(0, requests - errors - made)
             result.errors += missing
             result.note = f"{made:,} {target.effect_name}" + (f", {missing:,} responses without" if missing else "")
+        if target.jobs_done_sql:
+            waited, left, undone = wait_until_done(args.redis_url, database_url, target.jobs_done_sql,
+                                                   undone_before, WAIT_FOR_JOBS_SECONDS)
+            result.errors += undone
+            result.note += (f"; {target.jobs_done_name} {waited:.0f} s after the load" if not (left or undone) else
+                            f"; {undone:,} not done, {left:,} jobs queued {waited:.0f} s after the load")
         results.append(result)
         print(f"  {target.name:<42} {rps:>8.1f} req/s   p50 {p50:>7.2f} ms   p99 {p99:>7.2f} ms"
               + (f"   ({result.errors} errors of {requests})" if result.errors else "")
