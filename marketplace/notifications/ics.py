@@ -156,8 +156,7 @@ def build_ics(
             ),
         )
     calendar.add_component(component)
-    _add_timezones(calendar, zone, [event])
-    return calendar.to_ical()
+    return _with_timezones(calendar, zone, [event])
 
 
 def build_feed(
@@ -185,8 +184,7 @@ def build_feed(
     for event, (_, changed) in zip(checked, events, strict=True):
         require_aware(changed, "changed")
         calendar.add_component(_event(event, zone, changed, organizer))
-    _add_timezones(calendar, zone, checked)
-    return calendar.to_ical()
+    return _with_timezones(calendar, zone, checked)
 
 
 def _calendar(method: str) -> Calendar:
@@ -216,19 +214,22 @@ def _event(event: CalendarEvent, zone: ZoneInfo, stamp_utc: datetime, organizer:
     return component
 
 
-def _add_timezones(calendar: Calendar, zone: ZoneInfo, events: Sequence[CalendarEvent]) -> None:
-    """The VTIMEZONE of the display zone, before the events, for the years around them (a year
-    before the first to two after the last keeps the component short)."""
+def _with_timezones(calendar: Calendar, zone: ZoneInfo, events: Sequence[CalendarEvent]) -> bytes:
+    """The calendar serialized with the VTIMEZONE of the display zone before its events, for the
+    years around them (a year before the first to two after the last keeps the component short).
+    Each zone's component is serialized once (``_vtimezone``): every mail and feed of those years
+    carries the same bytes, and folding its lines is most of an invitation's cost."""
+    body = calendar.to_ical()
     if not events:
-        return
+        return body
     first = min(event.start_utc for event in events).astimezone(zone).year - 1
     last = max(event.end_utc for event in events).astimezone(zone).year + 2
-    for tzid in sorted(calendar.get_missing_tzids()):
-        calendar.subcomponents.insert(0, _vtimezone(tzid, first, last))
+    zones = b"".join(_vtimezone(tzid, first, last) for tzid in sorted(calendar.get_missing_tzids(), reverse=True))
+    at = body.find(b"BEGIN:VEVENT\r\n")
+    return body[:at] + zones + body[at:] if zones and at >= 0 else body
 
 
 @functools.lru_cache(maxsize=256)
-def _vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
-    """The VTIMEZONE of ``tzid`` for these years, computed once (it takes milliseconds); the
-    component is only serialized, never changed."""
-    return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
+    """The VTIMEZONE of ``tzid`` for these years, serialized, computed once (it takes milliseconds)."""
+    return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1)).to_ical()
