@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from marketplace.auth.models import Role
 from marketplace.consultations.models import Consultation
-from marketplace.database import utcnow
+from marketplace.database import commit, utcnow
 from marketplace.extensions import db
-from marketplace.notifications.mail import html_body
+from marketplace.notifications.mail import html_body, send_mail
 from tests.integration.test_consultations import book_via_http, first_free_slot, login, open_all_week
 
 
@@ -92,3 +92,28 @@ def test_html_body_escapes_and_links():
     assert '<a href="https://x.test/a?b=1&amp;c=2">' in rich
     assert "then" in rich and "<br>" in rich
     assert rich.count("<p>") == 3
+
+
+def test_names_beyond_ascii_arrive_intact_and_the_message_is_seven_bit_clean(app, smtp_server):
+    """Subjects, sender names and bodies in any language: encoded on the wire (RFC 2047 headers,
+    quoted-printable bodies), read back by a mail program exactly as written."""
+    app.config["MAIL_DEFAULT_SENDER"] = "Bälance Praxis <no-reply@balance.example>"
+    subject, body = "Ihre Beratung mit Dr Müller — bestätigt", "Hallo Zoë,\n\nbis Donnerstag um 10:00 (Europe/Berlin).\n"
+    with app.app_context():
+        send_mail("zoe@example.test", subject, body, attachments=[("invite.ics", "text/calendar; method=REQUEST",
+                                                                   "BEGIN:VCALENDAR\r\nSUMMARY:Ä\r\n".encode())])
+        commit()
+        app.config["MAIL_BACKEND"] = "memory"
+        send_mail("zoe@example.test", subject, body)
+        commit()
+        [kept] = app.extensions["mail_outbox"]
+    [message] = smtp_server.messages
+    assert message["Subject"] == subject == kept["Subject"]
+    assert message["From"].addresses[0].display_name == "Bälance Praxis"
+    assert message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n") == body
+    assert kept.get_body(preferencelist=("plain",)).get_content() == body
+    assert "Dr Müller" in message.get_body(preferencelist=("html",)).get_content()
+    [invite] = message.iter_attachments()
+    assert invite.get_param("method") == "REQUEST"
+    assert invite.get_payload(decode=True).decode() == "BEGIN:VCALENDAR\r\nSUMMARY:Ä\r\n"
+    assert kept.raw.isascii()  # every character beyond ASCII encoded: any server relays it unchanged
