@@ -25,7 +25,7 @@ from marketplace.payments.models import Payment
 from marketplace.questions.models import Answer, Question
 from marketplace.specialists.models import SpecialistProfile, VerificationStatus
 from marketplace.specialists.services import revoke_licence
-from marketplace.weeks import Weeks, week_labels
+from marketplace.weeks import Weeks, monday_of, week_labels
 
 AUDIT_PER_PAGE = 50
 SIGNUP_WEEKS = 12
@@ -189,7 +189,7 @@ class MarketplaceStats:
 
 def week_starts(today: date, weeks: int = SIGNUP_WEEKS) -> list[date]:
     """The Mondays of the last ``weeks`` weeks including the current one, oldest first."""
-    this_monday = today - timedelta(days=today.weekday())
+    this_monday = monday_of(today)
     return [this_monday - timedelta(weeks=n) for n in reversed(range(weeks))]
 
 

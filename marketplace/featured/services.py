@@ -39,6 +39,7 @@ from marketplace.specialists.hooks import directory_hooks
 from marketplace.specialists.models import SpecialistProfile, VerificationStatus
 from marketplace.specialists.profile_views import add_profile_views
 from marketplace.specialists.services import published_profiles_query
+from marketplace.weeks import monday_of
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def count_weekly_profile_view(slug: str) -> None:
     """Count a view of a profile for its weekly total (``specialists.profile_views``), without a
     database write; the key names the week's Monday (UTC)."""
     if SLUG.fullmatch(slug):
-        week = today_utc() - timedelta(days=today_utc().weekday())
+        week = monday_of(today_utc())
         counters.add([counters.key(WEEKLY_VIEWS, "", week.isoformat(), slug)], flush=_queue_counts)
 
 
