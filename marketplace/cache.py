@@ -147,21 +147,23 @@ def _ahead() -> tuple[str, ...]:
     return names(request.view_args or {}) if names is not None else ()
 
 
-def bump_version(*names: str) -> None:
-    """Make everything cached under these versions stale, for every process sharing the cache."""
+def bump_version(*names: str) -> dict[str, int]:
+    """Make everything cached under these versions stale, for every process sharing the cache.
+    Returns the new values where the shared cache said them (none with a per-process cache or
+    while Redis is down)."""
     if isinstance(cache.cache, RedisCache):
-        _bump_in_redis(cache.cache, [version_key(name) for name in names])
-        return
+        return dict(zip(names, _bump_in_redis(cache.cache, [version_key(name) for name in names]), strict=False))
     for name in names:
         key = version_key(name)
         cache.add(key, time.time_ns(), timeout=VERSION_SECONDS)  # missing (evicted): restart from the clock, not 0
         if cache.cache.inc(key) is None:  # a backend that cannot increment
             cache.set(key, time.time_ns(), timeout=VERSION_SECONDS)
+    return {}
 
 
-def _bump_in_redis(backend: RedisCache, keys: list[str]) -> None:
+def _bump_in_redis(backend: RedisCache, keys: list[str]) -> list[int]:
     """``bump_version`` in one round trip: each key set from the clock if missing, then counted up,
-    and kept for ``VERSION_SECONDS`` from now."""
+    and kept for ``VERSION_SECONDS`` from now. Returns the new values (none if Redis failed)."""
     prefix = backend._get_prefix()
     pipeline = backend._write_client.pipeline(transaction=False)
     for key in keys:
@@ -169,9 +171,11 @@ def _bump_in_redis(backend: RedisCache, keys: list[str]) -> None:
         pipeline.incr(prefix + key)
         pipeline.expire(prefix + key, VERSION_SECONDS)
     try:
-        pipeline.execute()
+        replies = pipeline.execute()
     except redis.RedisError as exc:
         log.warning("cache unavailable (%s): versions %s not bumped", type(exc).__name__, keys)
+        return []
+    return [int(value) for value in replies[1::3]]  # (SETNX, INCR, EXPIRE for each key)
 
 
 def bump_after_commit(*names: str) -> None:

@@ -15,6 +15,7 @@ editor's services.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm.exc import StaleDataError
 
-from marketplace.cache import bump_after_commit, bump_version
+from marketplace.cache import VERSION_SECONDS, bump_after_commit, bump_version, is_shared, version_key
 from marketplace.consultations.models import (
     CONFIRM_WITHIN_HOURS_DEFAULT,
     CONFIRM_WITHIN_HOURS_MAX,
@@ -71,7 +72,7 @@ from marketplace.consultations.snapshots import (
 )
 from marketplace.database import after_commit, commit, execute_dml, utcnow
 from marketplace.domain import DomainError
-from marketplace.extensions import db
+from marketplace.extensions import cache, db
 from marketplace.jobs import enqueue, jobs
 from marketplace.scheduling.cancellation import FREE_NOTICE_CHOICES, PAID_NOTICE_CHOICES, LateRefund
 from marketplace.scheduling.slots import (
@@ -399,11 +400,14 @@ class _ChangedCalendars:
 
     def __call__(self) -> None:
         ids = sorted(self.ids)
-        enqueue(refresh_availability, ids)
+        # Each profile's change counter, counted up before the job is queued: the job is told the
+        # values this change gave them (see ``refresh_in_batches``'s ``coalesce``).
+        bumped = bump_version(*(_changes_name(pid) for pid in ids), *(f"availability:{pid}" for pid in ids),
+                              "directory")
+        enqueue(refresh_availability, ids, [bumped.get(_changes_name(pid)) for pid in ids])
         if self.may_free:
             for listener in _CHANGE_LISTENERS:
                 listener(sorted(self.may_free))
-        bump_version(*(f"availability:{pid}" for pid in ids), "directory")
 
 
 # Called after the commit of every calendar change that may have made time free, with the profile
@@ -497,7 +501,42 @@ def _profile_ids(profile_ids: Iterable[int] | None) -> list[int]:
     return sorted({int(pid) for pid in profile_ids})
 
 
-def refresh_in_batches(profile_ids: Iterable[int] | None = None, *, calendars_changed: bool = True) -> int:
+def _changes_name(profile_id: int) -> str:
+    """The version counted up after every committed calendar change of the profile."""
+    return f"calendar-changes:{profile_id}"
+
+
+def _refreshed_key(profile_id: int) -> str:
+    """The profile's change counter as its last refresh read it before computing."""
+    return f"calendar-refreshed:{profile_id}"
+
+
+def _already_refreshed(ids: list[int], changes: dict[int, int]) -> tuple[set[int], dict[int, int]]:
+    """Which of these profiles a refresh has computed since the change that counted their counter
+    up to ``changes[pid]``: one that read the counter at that value or later before computing (the
+    counter is counted up after the change's commit, so it read the calendar with the change in
+    it). And the counters as read now (only values the shared cache holds: a counter it cannot say
+    marks nothing). Without a shared cache nothing is known: every profile is computed."""
+    if not is_shared() or not ids:
+        return set(), {}
+    found = cache.get_many(*(_changes_name_key(pid) for pid in ids), *(_refreshed_key(pid) for pid in ids))
+    current, marks = found[:len(ids)], found[len(ids):]
+    done = {pid for pid, mark in zip(ids, marks, strict=True)
+            if mark is not None and changes.get(pid) is not None and int(mark) >= changes[pid]}
+    return done, {pid: int(value) for pid, value in zip(ids, current, strict=True) if value is not None}
+
+
+def _changes_name_key(profile_id: int) -> str:
+    return version_key(_changes_name(profile_id))
+
+
+def _note_refreshed(seen: dict[int, int]) -> None:
+    if seen:
+        cache.set_many({_refreshed_key(pid): counter for pid, counter in seen.items()}, timeout=VERSION_SECONDS)
+
+
+def refresh_in_batches(profile_ids: Iterable[int] | None = None, *, calendars_changed: bool = True,
+                       coalesce: dict[int, int] | None = None) -> int:
     """``refresh_next_available`` as a series of short units of work of ``CHUNK`` profiles each.
 
     After a calendar change the directory pages are stale at once (version "directory"); when
@@ -510,23 +549,39 @@ def refresh_in_batches(profile_ids: Iterable[int] | None = None, *, calendars_ch
     on SQLite it queues for the lock instead of failing with a stale read snapshot); the
     snapshot write keeps the later of two concurrent computations. Commits, so only for jobs
     and commands. Returns the number of profiles refreshed.
+
+    ``coalesce`` (the job queued by ``calendar_changed``: each profile's change counter as the
+    change left it): a profile that a refresh computed since that change is not computed again,
+    so a backlog of jobs for one specialist (bookings in quick succession) costs one computation.
     """
     ids = _profile_ids(profile_ids)
+    refreshed = 0
     for chunk in _chunks(ids):
+        seen: dict[int, int] = {}
+        if coalesce is not None:
+            done, seen = _already_refreshed(chunk, coalesce)
+            chunk = [pid for pid in chunk if pid not in done]
+            seen = {pid: seen[pid] for pid in chunk if pid in seen}
+            if not chunk:
+                continue
         now = utcnow()
         snapshots = compute_snapshots(chunk, now)
         db.session.rollback()  # end the read-only transaction
         write_snapshots(snapshots, now)
         bump_after_commit(*(f"availability:{s.profile_id}" for s in snapshots),
                           *(("directory",) if calendars_changed else ()))
+        after_commit(functools.partial(_note_refreshed, seen))
         commit()
-    return len(ids)
+        refreshed += len(chunk)
+    return refreshed
 
 
 @jobs.task
-def refresh_availability(profile_ids: list[int]) -> None:
-    """Job (queued by ``calendar_changed``): recompute these profiles' availability."""
-    refresh_in_batches(profile_ids)
+def refresh_availability(profile_ids: list[int], changes: list[int | None] | None = None) -> None:
+    """Job (queued by ``calendar_changed``): recompute these profiles' availability — not those a
+    job has already recomputed since this change (``changes``: their change counters after it)."""
+    counters = {pid: c for pid, c in zip(profile_ids, changes or [], strict=False) if c is not None}
+    refresh_in_batches(profile_ids, coalesce=counters)
 
 
 def profiles_due_for_refresh(now: datetime, limit: int = CHUNK) -> list[int]:

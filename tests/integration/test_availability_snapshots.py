@@ -12,7 +12,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from marketplace.auth.models import Role
 from marketplace.consultations.availability import (
@@ -50,6 +50,7 @@ from tests.integration.test_consultations import (
     login,
     open_all_week,
 )
+from tests.integration.test_page_caching import two_apps_sharing_redis
 from tests.integration.test_query_budgets_booking import held_jobs
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
@@ -294,7 +295,7 @@ def test_changes_in_one_unit_of_work_queue_one_refresh_job(app, count_queries, m
             commit()
         refreshes = [t for t in huey_of(app).pending() if t.name == refresh_availability.__name__]
         assert len(refreshes) == 1  # (the waitlist's offer job rides on the same change)
-        assert list(refreshes[0].args) == [sorted([first, second])]
+        assert refreshes[0].args[0] == sorted([first, second])
         run_queued()
     assert snapshot_of(first) is not None and snapshot_of(second) is not None
 
@@ -458,3 +459,66 @@ def test_slots_round_trip_through_the_compact_form():
     assert unpack_slots(runs, 30, not_before=base + timedelta(minutes=151)) == slots[4:]
     with pytest.raises(ValueError):
         pack_slots([slots[1], slots[0]], 30)
+
+
+# --- a backlog of refresh jobs for one specialist computes once (shared cache) ------------------------
+
+def _change_hours(app: Any, profile_id: int, hours: list[tuple[int, str, str]]) -> None:
+    """A change of hours in its own unit of work, as the availability editor makes it."""
+    with app.test_request_context("/", method="POST"):
+        set_weekly_hours(profile_id, hours)
+        calendar_changed([profile_id])
+        commit()
+
+
+def _run_refresh_jobs(app: Any) -> list[int]:
+    """Run the queued refresh jobs one by one, like a worker: the statements each ran."""
+    counts = []
+    huey = huey_of(app)
+    while (task := huey.dequeue()) is not None:
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            huey.execute(task)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        if task.name == refresh_availability.__name__:
+            counts.append(len(statements))
+    return counts
+
+
+def test_a_backlog_of_refresh_jobs_for_one_specialist_computes_once(app, database_url, make_specialist, tmp_path):
+    """Three changes before the worker gets to them: the first job computes with all three in it,
+    the two after it run no statement (their changes were in what it read) — and what is shown is
+    the calendar after the last change. A change after that refresh is computed again."""
+    profile_id = make_specialist().id
+    db.session.commit()
+    with two_apps_sharing_redis(database_url, tmp_path) as (app_a, _app_b, _redis, _prefix):
+        huey_of(app_a).immediate = False
+        with app_a.app_context():
+            _change_hours(app_a, profile_id, [(day, "08:00", "18:00") for day in range(7)])
+            _change_hours(app_a, profile_id, [(day, "09:00", "10:00") for day in range(7)])
+            _change_hours(app_a, profile_id, [])  # no hours left: nothing is free
+            first, *others = _run_refresh_jobs(app_a)
+            assert first > 0 and others == [0, 0], (first, others)
+            assert unpack_slots(snapshot_of(profile_id).slots, 30) == []
+
+            _change_hours(app_a, profile_id, [(day, "09:00", "10:00") for day in range(7)])
+            [again] = _run_refresh_jobs(app_a)
+            assert again > 0
+            assert len(unpack_slots(snapshot_of(profile_id).slots, 30)) > 0
+
+
+def test_without_a_shared_cache_every_refresh_job_computes(app, make_specialist):
+    """A worker cannot read what a web process counted in its own memory: each job computes."""
+    profile_id = make_specialist().id
+    db.session.commit()
+    huey_of(app).immediate = False
+    try:
+        _change_hours(app, profile_id, [(day, "08:00", "18:00") for day in range(7)])
+        _change_hours(app, profile_id, [])
+        assert all(count > 0 for count in _run_refresh_jobs(app))
+        assert unpack_slots(snapshot_of(profile_id).slots, 30) == []
+    finally:
+        huey_of(app).immediate = True
