@@ -61,7 +61,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"  # dedicated to the bench: flush
 DATABASE_PREFIX = "balance_bench"
 DATABASES = ("postgresql", "sqlite")
 DATABASE_LABELS = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
-JOBS_NAME = "balance-bench"
+# The bench's queue, its own per invocation: a consumer left over from an interrupted run (on the
+# same Redis database) cannot take this run's jobs and run them against another database.
+JOBS_NAME = f"balance-bench-{os.getpid()}"
 RESULTS_FILE = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
 
