@@ -337,7 +337,10 @@ def build_message(recipient: str, subject: str, body_text: str, attachments: lis
             msg.attach(_part(part))
     msg["From"] = formataddr((name, address), charset="utf-8")
     msg["To"] = recipient
-    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    if subject.isascii():
+        msg["Subject"] = subject
+    else:  # encoded words, folded by the generator (an encoded string would start with a fold)
+        msg["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or "balance.example")
     return Built(recipient, subject, body_text, msg.as_bytes(policy=_WIRE))

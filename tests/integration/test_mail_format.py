@@ -98,7 +98,8 @@ def test_names_beyond_ascii_arrive_intact_and_the_message_is_seven_bit_clean(app
     """Subjects, sender names and bodies in any language: encoded on the wire (RFC 2047 headers,
     quoted-printable bodies), read back by a mail program exactly as written."""
     app.config["MAIL_DEFAULT_SENDER"] = "Bälance Praxis <no-reply@balance.example>"
-    subject, body = "Ihre Beratung mit Dr Müller — bestätigt", "Hallo Zoë,\n\nbis Donnerstag um 10:00 (Europe/Berlin).\n"
+    subject = "Ihre kostenlose Erstberatung mit Dr Müller ist bestätigt — Donnerstag, 10:00 (Europe/Berlin)"  # folded
+    body = "Hallo Zoë,\n\nbis Donnerstag um 10:00 (Europe/Berlin).\n"
     with app.app_context():
         send_mail("zoe@example.test", subject, body, attachments=[("invite.ics", "text/calendar; method=REQUEST",
                                                                    "BEGIN:VCALENDAR\r\nSUMMARY:Ä\r\n".encode())])
