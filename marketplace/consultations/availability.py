@@ -511,28 +511,25 @@ def _refreshed_key(profile_id: int) -> str:
     return f"calendar-refreshed:{profile_id}"
 
 
-def _already_refreshed(ids: list[int], changes: dict[int, int]) -> tuple[set[int], dict[int, int]]:
-    """Which of these profiles a refresh has computed since the change that counted their counter
-    up to ``changes[pid]``: one that read the counter at that value or later before computing (the
-    counter is counted up after the change's commit, so it read the calendar with the change in
-    it). And the counters as read now (only values the shared cache holds: a counter it cannot say
-    marks nothing). Without a shared cache nothing is known: every profile is computed."""
+def _still_to_refresh(ids: list[int], changes: dict[int, int]) -> tuple[list[int], dict[int, int]]:
+    """Which of these profiles still need computing — not those a refresh has computed since the
+    change that counted their counter up to ``changes[pid]``: one that read the counter at that
+    value or later before computing (the counter is counted up after the change's commit, so it
+    read the calendar with the change in it) — and, for those, the counters as read now (only
+    values the shared cache holds: a counter it cannot say marks nothing). Without a shared cache
+    nothing is known: every profile is computed."""
     if not is_shared() or not ids:
-        return set(), {}
-    found = cache.get_many(*(_changes_name_key(pid) for pid in ids), *(_refreshed_key(pid) for pid in ids))
+        return ids, {}
+    found = cache.get_many(*(version_key(_changes_name(pid)) for pid in ids), *(_refreshed_key(pid) for pid in ids))
     current, marks = found[:len(ids)], found[len(ids):]
-    done = {pid for pid, mark in zip(ids, marks, strict=True)
-            if mark is not None and changes.get(pid) is not None and int(mark) >= changes[pid]}
-    return done, {pid: int(value) for pid, value in zip(ids, current, strict=True) if value is not None}
-
-
-def _changes_name_key(profile_id: int) -> str:
-    return version_key(_changes_name(profile_id))
+    todo = [pid for pid, mark in zip(ids, marks, strict=True)
+            if mark is None or changes.get(pid) is None or int(mark) < changes[pid]]
+    read = {pid: int(value) for pid, value in zip(ids, current, strict=True) if value is not None}
+    return todo, {pid: read[pid] for pid in todo if pid in read}
 
 
 def _note_refreshed(seen: dict[int, int]) -> None:
-    if seen:
-        cache.set_many({_refreshed_key(pid): counter for pid, counter in seen.items()}, timeout=VERSION_SECONDS)
+    cache.set_many({_refreshed_key(pid): counter for pid, counter in seen.items()}, timeout=VERSION_SECONDS)
 
 
 def refresh_in_batches(profile_ids: Iterable[int] | None = None, *, calendars_changed: bool = True,
@@ -559,9 +556,7 @@ def refresh_in_batches(profile_ids: Iterable[int] | None = None, *, calendars_ch
     for chunk in _chunks(ids):
         seen: dict[int, int] = {}
         if coalesce is not None:
-            done, seen = _already_refreshed(chunk, coalesce)
-            chunk = [pid for pid in chunk if pid not in done]
-            seen = {pid: seen[pid] for pid in chunk if pid in seen}
+            chunk, seen = _still_to_refresh(chunk, coalesce)
             if not chunk:
                 continue
         now = utcnow()
@@ -570,7 +565,8 @@ def refresh_in_batches(profile_ids: Iterable[int] | None = None, *, calendars_ch
         write_snapshots(snapshots, now)
         bump_after_commit(*(f"availability:{s.profile_id}" for s in snapshots),
                           *(("directory",) if calendars_changed else ()))
-        after_commit(functools.partial(_note_refreshed, seen))
+        if seen:
+            after_commit(functools.partial(_note_refreshed, seen))
         commit()
         refreshed += len(chunk)
     return refreshed
