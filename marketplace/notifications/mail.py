@@ -291,9 +291,10 @@ def _set_status(mail_id: int, attempt: int, status: MailStatus, **values: Any) -
 
 @dataclass(frozen=True)
 class Built:
-    """A mail ready for a backend: who it is for, its subject and text (the console shows them)
-    and the whole RFC 5322 message as bytes."""
+    """A mail ready for a backend: who it is from and for (the SMTP envelope), its subject and text
+    (the console shows them) and the whole RFC 5322 message as bytes."""
 
+    sender: str
     recipient: str
     subject: str
     body_text: str
@@ -343,7 +344,7 @@ def build_message(recipient: str, subject: str, body_text: str, attachments: lis
         msg["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or "balance.example")
-    return Built(recipient, subject, body_text, msg.as_bytes(policy=_WIRE))
+    return Built(address, recipient, subject, body_text, msg.as_bytes(policy=_WIRE))
 
 
 def _text(subtype: str, text: str) -> Message:
@@ -418,7 +419,7 @@ def _send_smtp(mail: Built) -> None:
             smtp.starttls()
         if cfg["MAIL_USERNAME"]:
             smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
-        smtp.sendmail(parseaddr(cfg["MAIL_DEFAULT_SENDER"])[1], [mail.recipient], mail.raw)
+        smtp.sendmail(mail.sender, [mail.recipient], mail.raw)
 
 
 _BACKENDS = {"console": _send_console, "memory": _send_memory, "smtp": _send_smtp}
