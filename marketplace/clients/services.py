@@ -15,22 +15,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, and_, case, delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.account.hooks import data_exporter, deletion_hook
 from marketplace.auth.models import User
 from marketplace.clients.models import NOTE_MAX_LENGTH, ClientNote
 from marketplace.consultations.models import (
+    CALENDAR_STATES,
     Consultation,
     ConsultationKind,
     ConsultationOutcome,
     ConsultationState,
 )
 from marketplace.consultations.stats import PAID_COUNTED
-from marketplace.database import execute_dml
+from marketplace.database import execute_dml, one_of, utcnow
 from marketplace.domain import DomainError
 from marketplace.encryption import (
     ROTATION_BATCH,
@@ -42,6 +44,7 @@ from marketplace.encryption import (
 )
 from marketplace.extensions import db
 from marketplace.messaging.models import Conversation
+from marketplace.pagination import Page, paginate_ids
 from marketplace.specialists.models import SpecialistProfile
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,11 @@ class ClientRecord:
     has_note: bool = False
     note: str | None = None  # the decrypted note (detail page only)
     note_unreadable: bool = False  # stored, but no configured key opens it
+
+    @property
+    def id(self) -> int:
+        """The client's id (what ``pagination.paginate_ids`` keeps a page's order by)."""
+        return self.client.id
 
     @property
     def is_deleted(self) -> bool:
@@ -130,23 +138,31 @@ def _records(user: User, profile_id: int, consultations: Iterable[Consultation])
     return list(records.values())
 
 
-def list_clients(user: User) -> list[ClientRecord]:
-    """Every client of the specialist ``user``: those with an upcoming consultation first (soonest
-    first), then the others by their latest consultation. A constant number of statements."""
-    profile_id = specialist_profile_id(user)
-    if profile_id is None:
-        return []
+CLIENTS_PER_PAGE = 25
+
+
+def _client_order(profile_id: int, now: datetime) -> Select:
+    """The specialist's clients' ids in list order: those with an upcoming consultation first
+    (soonest first), then the others by their latest consultation (newest first)."""
     listed = (select(Consultation.client_id)
               .where(Consultation.specialist_id == profile_id, is_listed_consultation()))
-    records = _records(user, profile_id, _consultations_of(profile_id, listed))
+    upcoming = func.min(case((and_(one_of(Consultation.state, CALENDAR_STATES), Consultation.end_utc > now),
+                              Consultation.start_utc)))
+    return (select(Consultation.client_id)
+            .where(Consultation.specialist_id == profile_id, Consultation.client_id.in_(listed))
+            .group_by(Consultation.client_id)
+            .order_by(upcoming.is_(None), upcoming, func.max(Consultation.start_utc).desc(), Consultation.client_id))
 
-    def order(record: ClientRecord) -> tuple[int, float]:
-        upcoming = record.next_consultation
-        if upcoming is not None:
-            return 0, upcoming.start_utc.timestamp()
-        return 1, -record.consultations[0].start_utc.timestamp()  # every record has one
 
-    return sorted(records, key=order)
+def list_clients(user: User, page: Any = 1, per_page: int = CLIENTS_PER_PAGE) -> Page[ClientRecord]:
+    """One page of the clients of the specialist ``user`` (``_client_order``): ordered and counted
+    in the database, then only that page's consultations loaded. A constant number of statements
+    whatever the size of the practice; an empty page for anyone who is not a specialist."""
+    profile_id = specialist_profile_id(user)
+    if profile_id is None:
+        return Page(items=[], page=1, per_page=per_page, total=0)
+    return paginate_ids(_client_order(profile_id, utcnow()), page, per_page,
+                        lambda ids: _records(user, profile_id, _consultations_of(profile_id, ids)))
 
 
 def client_record(user: Any, client_id: int) -> ClientRecord:

@@ -1,7 +1,7 @@
 """The specialist's client list and client pages (mounted without a prefix; full paths below)."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -18,7 +18,7 @@ from marketplace.timeutil import viewer_timezone
 @bp.route("/specialists/me/clients")
 @role_required(Role.SPECIALIST)
 def index() -> ResponseReturnValue:
-    return render_template("clients/list.html", records=svc.list_clients(current_user))
+    return render_template("clients/list.html", records=svc.list_clients(current_user, request.args.get("page")))
 
 
 def _record_or_404(client_id: int) -> svc.ClientRecord:

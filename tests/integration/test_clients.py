@@ -145,15 +145,67 @@ def test_list_runs_a_constant_number_of_statements(client, practice, make_user, 
     db.session.commit()
     many = statements()
     assert len(many) == len(few), many
-    # the user (with the menu's counts), the profile id, consultations with their clients, the bookings
-    # reschedules made, conversations, which clients have a note
-    assert len(many) <= 6, many
+    # the user (with the menu's counts), the profile id, the number of clients, the page's client ids,
+    # their consultations with the clients, the bookings reschedules made, conversations, which have a note
+    assert len(many) <= 8, many
 
 
 def test_list_service_leaves_out_expired_only_and_other_specialists_clients(app, practice):
     records = list_clients(practice["profile"].user)
     assert [r.client.display_name for r in records] == ["Carol Client", "Alice Client"]
-    assert list_clients(practice["alice"]) == []  # not a specialist: nothing
+    assert records.total == 2
+    assert list_clients(practice["alice"]).items == []  # not a specialist: nothing
+
+
+@pytest.fixture
+def large_practice(make_specialist, make_user):
+    """A specialist with 30 clients: 3 with an upcoming consultation (in 9, 2 and 5 days), 27 whose
+    consultations are over (the n-th ended n + 1 days ago; client 4 also had an earlier one)."""
+    profile = make_specialist(display_name="Dr Busy")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    upcoming = {}
+    for days in (9, 2, 5):
+        person = make_user(Role.CLIENT, display_name=f"Soon {days}")
+        book(person, profile, start=now - timedelta(days=60))  # an older one: the upcoming one decides
+        book(person, profile, start=now + timedelta(days=days), kind=ConsultationKind.PAID,
+             state=ConsultationState.CONFIRMED)
+        upcoming[days] = person
+    past = []
+    for n in range(27):
+        person = make_user(Role.CLIENT, display_name=f"Past {n:02d}")
+        book(person, profile, start=now - timedelta(days=n + 1))
+        if n == 4:
+            book(person, profile, start=now - timedelta(days=200), kind=ConsultationKind.PAID)
+        past.append(person)
+    # Cancelled in time, still upcoming: listed (a client), but not "upcoming".
+    cancelled = make_user(Role.CLIENT, display_name="Cancelled")
+    book(cancelled, profile, start=now + timedelta(days=1), state=ConsultationState.CANCELLED)
+    order = [upcoming[2], upcoming[5], upcoming[9], cancelled, *past]
+    return dict(profile=profile, order=[person.id for person in order])
+
+
+def test_the_list_is_paged_in_its_order_upcoming_first_then_latest(app, large_practice):
+    specialist = large_practice["profile"].user
+    first, second = list_clients(specialist), list_clients(specialist, page=2)
+    assert (first.total, first.pages, len(first), len(second)) == (31, 2, 25, 6)
+    assert [r.client.id for r in [*first, *second]] == large_practice["order"]
+    assert all(r.consultations for r in second), "a page's clients come with their consultations"
+    assert [r.client.id for r in list_clients(specialist, page="999")] == large_practice["order"][25:]
+    assert [r.client.id for r in list_clients(specialist, page="two")] == large_practice["order"][:25]
+
+
+def test_the_list_page_links_the_next_page_and_survives_bad_page_numbers(client, large_practice):
+    login(client, large_practice["profile"].user)
+    page = client.get("/specialists/me/clients").get_data(as_text=True)
+    assert page.count('data-testid="client-row"') == 25
+    assert 'href="/specialists/me/clients?page=2"' in page and "Page 1 of 2" in page
+    second = client.get("/specialists/me/clients?page=2")
+    assert second.status_code == 200
+    rows = second.get_data(as_text=True)
+    assert rows.count('data-testid="client-row"') == 6
+    assert f'data-client-id="{large_practice["order"][25]}"' in rows
+    for bad in ("0", "-3", "abc", "99999999999999999999", "2.5"):
+        assert client.get(f"/specialists/me/clients?page={bad}").status_code == 200, bad
 
 
 # --- the client page and the note ------------------------------------------------------------
