@@ -6,9 +6,9 @@ confirming it: a person whose only bookings expired unconfirmed never met the sp
 not listed (``is_listed_consultation``). Their client page exists exactly for those listed.
 
 Notes are stored encrypted (``marketplace.encryption``), one per specialist and client, read and
-written only here. They are part of the specialist's data export and deleted with the
-specialist's account, and with the client's account (a person who leaves takes notes about them
-along).
+written only here; saving or removing one is in the audit log (who, which client, when: never the
+text). They are part of the specialist's data export and deleted with the specialist's account,
+and with the client's account (a person who leaves takes notes about them along).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from sqlalchemy import Select, and_, case, delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.account.hooks import data_exporter, deletion_hook
+from marketplace.audit import record_audit
 from marketplace.auth.models import User
 from marketplace.clients.models import NOTE_MAX_LENGTH, ClientNote
 from marketplace.consultations.models import (
@@ -205,15 +206,18 @@ def save_client_note(user: User, record: ClientRecord, text: str) -> str:
     if not text:
         if stored is None:
             return "There was no note to remove."
+        record_audit(user, "client_note.removed", stored, before={"client_id": record.client.id})
         db.session.delete(stored)
         db.session.flush()
         log.info("specialist %s removed the note about client %s", profile_id, record.client.id)
         return "Note removed."
     if stored is None:
-        db.session.add(ClientNote(specialist_id=profile_id, client_id=record.client.id,
-                                  body_encrypted=encrypt_text(text)))
+        stored = ClientNote(specialist_id=profile_id, client_id=record.client.id, body_encrypted=encrypt_text(text))
+        db.session.add(stored)
     else:
         stored.body_encrypted = encrypt_text(text)
+    db.session.flush()
+    record_audit(user, "client_note.saved", stored, after={"client_id": record.client.id})  # (never the text)
     db.session.flush()
     log.info("specialist %s saved the note about client %s", profile_id, record.client.id)
     return "Note saved. Only you can read it."

@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
 from config import TESTING_NOTES_KEY
+from marketplace.audit import AuditEntry
 from marketplace.auth.models import Role
 from marketplace.clients.models import NOTE_MAX_LENGTH, ClientNote
 from marketplace.clients.services import client_record, list_clients, rotate_note_keys
@@ -226,6 +227,23 @@ def test_note_is_saved_encrypted_and_shown_only_to_its_specialist(client, practi
     client.post(note_url(alice), data={"note": "Second thoughts."})
     [again] = stored_ciphertexts()
     assert decrypt_text(again) == "Second thoughts."
+
+
+def test_saving_and_removing_a_note_is_audited_without_its_text(client, practice):
+    alice, specialist = practice["alice"], practice["profile"].user
+    login(client, specialist)
+    client.post(note_url(alice), data={"note": SECRET})
+    client.post(note_url(alice), data={"note": "Second thoughts."})
+    client.post(note_url(alice), data={"note": ""})
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("client_note.%"))
+                                 .order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor_id) for e in entries] == [
+        ("client_note.saved", specialist.id), ("client_note.saved", specialist.id),
+        ("client_note.removed", specialist.id)]
+    assert entries[0].target_type == "ClientNote" and entries[0].target_id == entries[2].target_id
+    assert [e.after or e.before for e in entries] == [{"client_id": alice.id}] * 3
+    logged = json.dumps([[e.before, e.after] for e in entries])
+    assert "sleep" not in logged and "thoughts" not in logged, "a note's text reached the audit log"
 
 
 @pytest.mark.parametrize("who", ["other_specialist", "admin", "the_client", "other_client"])
