@@ -15,6 +15,7 @@ def BLUEPRINTS() -> list[tuple[Blueprint, str | None]]:
     import marketplace.articles.views
     import marketplace.auth.views
     import marketplace.clients.views
+    import marketplace.consultations.availability_views
     import marketplace.consultations.calendar_views
     import marketplace.consultations.views
     import marketplace.consultations.waitlist_views
