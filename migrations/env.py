@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from flask import current_app
@@ -102,14 +103,50 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        with foreign_keys_off_on_sqlite(connection):
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                # SQLite's DDL is transactional too: all the migrations of a run, and the check of
+                # their references, commit together or not at all.
+                transactional_ddl=True,
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+                refuse_dangling_references(connection)
+
+
+@contextmanager
+def foreign_keys_off_on_sqlite(connection):
+    """SQLite changes a table's columns by copying it into a new table and dropping the old one
+    (Alembic's batch mode); with foreign keys enforced, that DROP deletes every row pointing at the
+    table ON DELETE CASCADE. So migrations run with them off, as SQLite's documentation for such
+    changes says, and on again afterwards. The PRAGMA has no effect inside a transaction: it goes
+    to the driver's connection before Alembic begins one."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.dbapi_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if connection.in_transaction():  # (what Alembic read after its commit, or a failed migration)
+            connection.rollback()
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def refuse_dangling_references(connection):
+    """SQLite, foreign keys off: before the migration commits, every reference still has its row;
+    otherwise the migration fails and is rolled back (SQLite's DDL is transactional)."""
+    if connection.dialect.name != "sqlite":
+        return
+    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if dangling:
+        raise RuntimeError("the migration left rows referring to missing rows (table, rowid, parent table, "
+                           f"foreign key): {[tuple(row) for row in dangling[:20]]}")
 
 
 if context.is_offline_mode():
