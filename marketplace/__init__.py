@@ -122,6 +122,7 @@ def register_domain_hooks(app: Flask) -> None:
     from marketplace.payments.services import (
         cancel_paid_session,
         move_series_charge,
+        refund_missed_session,
         release_holds_before_booking,
         series_move_refusal,
         series_occurrence_not_charged,
@@ -131,6 +132,7 @@ def register_domain_hooks(app: Flask) -> None:
     booking_hooks.before_booking(release_holds_before_booking)  # lapsed payment holds never refuse a booking
     booking_hooks.on_cancel(cancel_paid_session)  # a cancelled paid session is refunded per its policy
     booking_hooks.on_no_show(settle_no_show)  # a missed paid session: the no-show term of its policy
+    booking_hooks.on_specialist_no_show(refund_missed_session)  # the specialist did not come: refunded in full
     booking_hooks.move_refusal(series_move_refusal)  # a declined series charge: that occurrence stays put
     booking_hooks.not_charged_yet(series_occurrence_not_charged)  # cancelling it costs nothing
     booking_hooks.after_move(move_series_charge)  # a moved occurrence is charged before its new time

@@ -7,6 +7,7 @@ the app factory (``marketplace.create_app``) does the registering::
     booking_hooks.before_booking(release_holds_before_booking)  # (specialist_id, now)
     booking_hooks.on_cancel(cancel_paid_session)                # (consultation, actor)
     booking_hooks.on_no_show(settle_no_show)                    # (consultation, specialist)
+    booking_hooks.on_specialist_no_show(refund_missed_session)  # (consultation, client, now) -> str | None
     booking_hooks.move_refusal(series_move_refusal)             # (consultation, now) -> str | None
     booking_hooks.after_move(move_series_charge)                # (consultation, old_start)
     booking_hooks.not_charged_yet(series_occurrence_not_charged) # (consultation) -> bool
@@ -18,6 +19,9 @@ the app factory (``marketplace.create_app``) does the registering::
   the release of the calendar blocks (the payments domain settles the money there).
 * ``on_no_show`` runs in the same unit of work as the specialist recording a no-show (the
   payments domain applies the booking's no-show term to a paid session).
+* ``on_specialist_no_show`` runs in the same unit of work as the client's report that the
+  specialist did not come (``no_shows``): the payments domain refunds a paid session in full and
+  returns what the client is told of it.
 
 * ``after_booking`` runs in the savepoint of every new free consultation (the waitlist, of this
   domain, registers at import: a client who books leaves the specialist's waitlist).
@@ -55,6 +59,7 @@ AfterBooking = Callable[[Any], object]
 MoveRefusal = Callable[[Any, datetime], str | None]
 AfterMove = Callable[[Any, datetime], object]
 NotChargedYet = Callable[[Any], bool]
+SpecialistMissed = Callable[[Any, Any, datetime], str | None]
 
 
 @dataclass
@@ -66,6 +71,7 @@ class BookingHooks:
     move_refusal_hooks: list[MoveRefusal] = field(default_factory=list)
     after_move_hooks: list[AfterMove] = field(default_factory=list)
     not_charged_yet_hooks: list[NotChargedYet] = field(default_factory=list)
+    on_specialist_no_show_hooks: list[SpecialistMissed] = field(default_factory=list)
 
     # --- registration (the app factory) --------------------------------------------------------
 
@@ -104,6 +110,11 @@ class BookingHooks:
             self.not_charged_yet_hooks.append(func)
         return func
 
+    def on_specialist_no_show(self, func: SpecialistMissed) -> SpecialistMissed:
+        if func not in self.on_specialist_no_show_hooks:
+            self.on_specialist_no_show_hooks.append(func)
+        return func
+
     # --- used by the consultations domain ------------------------------------------------------
 
     def run_after_booking(self, consultation: Any) -> None:
@@ -136,6 +147,10 @@ class BookingHooks:
 
     def run_not_charged_yet(self, consultation: Any) -> bool:
         return any(hook(consultation) for hook in self.not_charged_yet_hooks)
+
+    def run_on_specialist_no_show(self, consultation: Any, client: Any, now: datetime) -> list[str]:
+        """What each registered domain did about the report, as told to the client."""
+        return [said for hook in self.on_specialist_no_show_hooks if (said := hook(consultation, client, now))]
 
 
 booking_hooks = BookingHooks()

@@ -355,11 +355,11 @@ class Consultation(Model):
         return self.is_specialist(user) and self.state in OPEN_STATES and self.has_started
 
     def can_report_no_show(self, user: object, now: datetime | None = None) -> bool:
-        """The client reports that the specialist did not come: a confirmed free consultation,
-        from its start until ``NO_SHOW_REPORT_WINDOW`` after it, once (it then leaves "confirmed")."""
+        """The client reports that the specialist did not come: a confirmed free consultation or
+        paid session, from its start until ``NO_SHOW_REPORT_WINDOW`` after it, once (it then
+        leaves "confirmed")."""
         now = now or utcnow()
-        return (self.is_client(user) and self.kind is ConsultationKind.FREE
-                and self.state is ConsultationState.CONFIRMED
+        return (self.is_client(user) and self.state is ConsultationState.CONFIRMED
                 and self.start_utc <= now < self.start_utc + NO_SHOW_REPORT_WINDOW)
 
     @property

@@ -1,17 +1,20 @@
 """No-shows the other way round: the client reports that the specialist did not come.
 
-From the start of a confirmed free consultation until ``NO_SHOW_REPORT_WINDOW`` after it, its
-client may report it once (``Consultation.can_report_no_show``). The consultation becomes
-``specialist_no_show`` — a released state, so the client's one free consultation with that
-specialist is theirs again (``ONE_FREE_PER_PAIR_INDEX`` and ``client_standing`` skip it) — a
-``NoShowReport`` joins the admin's queue, and the specialist is e-mailed once (after commit, by
-the outbox). Reports the admin does not dismiss count against campaign eligibility
-(``reports_against``; the featured domain's rule).
+From the start of a confirmed free consultation or paid session until ``NO_SHOW_REPORT_WINDOW``
+after it, its client may report it once (``Consultation.can_report_no_show``). The consultation
+becomes ``specialist_no_show`` — a released state, so the client's one free consultation with that
+specialist is theirs again (``ONE_FREE_PER_PAIR_INDEX`` and ``client_standing`` skip it), and a
+paid session's fee is refunded in full, as when the specialist cancels (the payments domain's
+``on_specialist_no_show`` hook; the client is told the outcome) — a ``NoShowReport`` joins the
+admin's queue, and the specialist is e-mailed once (after commit, by the outbox). Reports the
+admin does not dismiss count against campaign eligibility (``reports_against``; the featured
+domain's rule). A dismissed report does not take a refund back.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, func, select, update
@@ -23,6 +26,7 @@ from marketplace.cache import bump_on_change
 from marketplace.consultations.availability import calendar_changed
 from marketplace.consultations.booking import release_blocks
 from marketplace.consultations.follow_up import FOLLOW_UP_MAIL, first_name
+from marketplace.consultations.hooks import booking_hooks
 from marketplace.consultations.lifecycle import OUTCOME_NOTE_MAX_LENGTH, ConsultationError
 from marketplace.consultations.models import (
     NO_SHOW_REPORT_WINDOW,
@@ -59,8 +63,7 @@ def report_refusal(consultation: Consultation, user: User, now: datetime) -> str
     """Why ``user`` may not report this consultation now (None: they may)."""
     if consultation.can_report_no_show(user, now):
         return None
-    ongoing = consultation.is_client(user) and consultation.kind is ConsultationKind.FREE \
-        and consultation.state is ConsultationState.CONFIRMED
+    ongoing = consultation.is_client(user) and consultation.state is ConsultationState.CONFIRMED
     if ongoing and consultation.start_utc > now:
         return NOT_YET
     if ongoing:
@@ -68,11 +71,24 @@ def report_refusal(consultation: Consultation, user: User, now: datetime) -> str
     return CANNOT_REPORT
 
 
+@dataclass(frozen=True)
+class Reported:
+    """A report made, and what the client is told of its consequences."""
+
+    report: NoShowReport
+    message: str
+
+
+REPORT_THANKS = "Thank you for telling us. We are sorry the specialist did not come."
+FREE_GIVEN_BACK = "Your free consultation with them is available again."
+
+
 def report_specialist_no_show(consultation: Consultation, user: User, note: str | None = None, *,
-                              now: datetime | None = None) -> NoShowReport:
-    """The client reports that the specialist did not come: the consultation is marked so (its
-    free consultation given back), a report joins the admin's queue, the specialist is e-mailed.
-    Once: the state moves from "confirmed" by one conditional UPDATE."""
+                              now: datetime | None = None) -> Reported:
+    """The client reports that the specialist did not come: the consultation is marked so (a
+    free consultation given back, a paid session refunded by the payments hook), a report joins
+    the admin's queue, the specialist is e-mailed. Once: the state moves from "confirmed" by one
+    conditional UPDATE."""
     now = now or utcnow()
     refusal = report_refusal(consultation, user, now)
     if refusal is not None:
@@ -96,10 +112,12 @@ def report_specialist_no_show(consultation: Consultation, user: User, note: str 
     record_audit(user, "consultation.specialist_no_show", consultation,
                  before={"state": "confirmed"}, after={"state": ConsultationState.SPECIALIST_NO_SHOW.value})
     db.session.flush()
+    said = booking_hooks.run_on_specialist_no_show(consultation, user, now)
     _notify_specialist(consultation)
     calendar_changed([consultation.specialist_id], blocks_only=True)
     log.info("consultation %s reported: the specialist did not come", consultation.id)
-    return report
+    told = [REPORT_THANKS, *([FREE_GIVEN_BACK] if consultation.kind is ConsultationKind.FREE else []), *said]
+    return Reported(report, " ".join(told))
 
 
 def _notify_specialist(consultation: Consultation) -> None:
@@ -167,7 +185,7 @@ def reports_against(profile_ids: Iterable[int], now: datetime | None = None) -> 
 
 
 __all__ = [
-    "CANNOT_REPORT", "NOT_YET", "QUEUE_FILTERS", "REPORTS_LIMIT", "REPORTS_WINDOW", "TOO_LATE",
+    "CANNOT_REPORT", "NOT_YET", "QUEUE_FILTERS", "REPORTS_LIMIT", "REPORTS_WINDOW", "TOO_LATE", "Reported",
     "list_no_show_reports", "report_refusal", "report_specialist_no_show", "reports_against",
     "repeatedly_reported_ids", "review_no_show_report",
 ]

@@ -5,6 +5,7 @@ booking.py / lifecycle.py / availability.py and the model's ``can_<verb>`` metho
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -302,18 +303,19 @@ def _back(consultation_id: int) -> WerkzeugResponse:
     return redirect(url_for("consultations.detail", consultation_id=consultation_id))
 
 
-def _run_action(consultation_id: int, action: Any, success: str, *args: Any, form_name: str = "",
-                form: Any = None) -> Any:
-    """POST actions: one lifecycle service, flash, back to the page (422 with the page on bad input)."""
+def _run_action(consultation_id: int, action: Any, success: str | Callable[[Any], str], *args: Any,
+                form_name: str = "", form: Any = None) -> Any:
+    """POST actions: one lifecycle service, flash (``success``, or what it says of the service's
+    result), back to the page (422 with the page on bad input)."""
     consultation = _viewable_or_404(consultation_id)
     if form is not None and not form.validate_on_submit():
         return _render_detail(consultation, 422, **{form_name: form})
     try:
-        action(consultation, current_user, *args)
+        result = action(consultation, current_user, *args)
     except svc.ConsultationError as exc:
         flash(str(exc), "error")
         return _render_detail(consultation, 422, **({form_name: form} if form is not None else {}))
-    flash(success, "success")
+    flash(success(result) if callable(success) else success, "success")
     return _back(consultation_id)
 
 
@@ -346,9 +348,7 @@ def no_show(consultation_id: int) -> ResponseReturnValue:
 def report_no_show(consultation_id: int) -> ResponseReturnValue:
     """The client reports that the specialist did not come."""
     form = ReportNoShowForm()
-    return _run_action(consultation_id, report_specialist_no_show,
-                       "Thank you for telling us. We are sorry the specialist did not come. "
-                       "Your free consultation with them is available again.",
+    return _run_action(consultation_id, report_specialist_no_show, lambda reported: reported.message,
                        form.note.data, form_name="report_form", form=form)
 
 

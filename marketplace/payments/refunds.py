@@ -1,7 +1,8 @@
 """Cancelling a paid session settles its money by the cancellation terms snapshotted on the
 booking (``consultations.cancellation``): a full refund with more than the notice left (or
 whenever anyone but the client cancels), otherwise the late term (full / half / none), which a
-client no-show gets too. ``refund_policy`` states it BEFORE the person confirms; one pure
+client no-show gets too; a session the specialist did not come to (the client's report) is
+refunded in full. ``refund_policy`` states it BEFORE the person confirms; one pure
 function computes it for the page and for the refund. Refunds go to the provider the payment
 was made with, a partial one with its amount."""
 from __future__ import annotations
@@ -16,6 +17,7 @@ from marketplace.auth.models import User
 from marketplace.consultations.models import Consultation, ConsultationKind
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.money import format_money
 from marketplace.payments.models import Payment, PaymentStatus, payment_of
 from marketplace.payments.policy import PaymentError
 from marketplace.payments.providers import ProviderError, provider_named
@@ -94,6 +96,28 @@ def settle_no_show(consultation: Consultation, actor: Any, now: datetime | None 
     else:
         record_audit(actor, "payment.no_refund", payment, after={"policy": "no-show"})
     return consequence
+
+
+MISSED_REFUNDED = ("The fee you paid for this session ({amount}) is refunded in full. Depending on your bank it can "
+                   "take 5–10 days to appear.")
+MISSED_REFUND_FAILED = ("We could not refund the fee you paid for this session ({amount}) automatically just now. "
+                        "Our team has been told and will refund it in full.")
+
+
+def refund_missed_session(consultation: Consultation, client: Any, now: datetime) -> str | None:
+    """The consultations ``on_specialist_no_show`` hook: the client reports that the specialist
+    did not come to a paid session, so its fee is refunded in full (as when the specialist
+    cancels), in the report's unit of work. Returns what the client is told (None: nothing was
+    paid). A refund the provider refuses is flagged ``refund_failed`` for an admin to retry."""
+    payment = _paid_payment(consultation)
+    if payment is None:
+        return None
+    refund_payment(payment, now, reason="specialist_no_show", amount_minor=payment.amount_minor)
+    record_audit(client, "payment.refund", payment, after={"status": payment.status.value,
+                                                           "refund_minor": payment.refund_minor,
+                                                           "policy": "specialist did not come"})
+    amount = format_money(payment.amount_minor, payment.currency)
+    return (MISSED_REFUNDED if payment.status is PaymentStatus.REFUNDED else MISSED_REFUND_FAILED).format(amount=amount)
 
 
 def refund_payment(payment: Payment, now: datetime, *, reason: str, amount_minor: int | None = None) -> None:

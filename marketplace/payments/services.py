@@ -11,7 +11,7 @@ factory import). Paid follow-up sessions, by concern:
 
 Payments plugs into consultations through its hooks (``consultations.hooks``), registered in
 ``marketplace.create_app``: ``release_holds_before_booking``, ``cancel_paid_session``, ``settle_no_show``,
-and for a paid session moved in place ``series_move_refusal`` and ``move_series_charge``.
+``refund_missed_session``, and for a paid session moved in place ``series_move_refusal`` and ``move_series_charge``.
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from marketplace.payments.providers import payments_enabled
 from marketplace.payments.refunds import (
     RefundPolicy,
     cancel_paid_session,
+    refund_missed_session,
     refund_policy,
     retry_refund,
     settle_no_show,
@@ -52,6 +53,7 @@ __all__ = [
     "expire_checkouts", "export_payments", "list_payments", "may_book_paid_session", "offers_paid_follow_up",
     "paid_session_slots",
     "paid_session_week", "payment_for_checkout", "payments_enabled", "process_event", "record_event",
-    "refund_policy", "release_expired_holds", "release_holds_before_booking", "release_holds_of_deleted_user",
+    "refund_missed_session", "refund_policy", "release_expired_holds", "release_holds_before_booking",
+    "release_holds_of_deleted_user",
     "move_series_charge", "retry_refund", "series_move_refusal", "series_occurrence_not_charged", "settle_no_show",
 ]

@@ -24,14 +24,14 @@ from marketplace.consultations.booking import (
     reschedule_consultation,
 )
 from marketplace.consultations.lifecycle import cancel_consultation, cancellation_consequence
-from marketplace.consultations.models import Consultation, ConsultationState, SchedulingSettings
+from marketplace.consultations.models import Consultation, ConsultationState, NoShowReport, SchedulingSettings
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.mail import deliver_pending
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.scheduling.cancellation import LateRefund
 from tests.fakes.stripe_fake import FakeStripe
-from tests.integration.test_consultations import book_via_http, first_free_slot, login, open_all_week
+from tests.integration.test_consultations import book_via_http, first_free_slot, login, mails, open_all_week
 from tests.integration.test_payments import (  # noqa: F401 (fixtures)
     _book,
     _deliver,
@@ -222,6 +222,73 @@ def test_a_no_show_applies_the_no_show_term(stripe_app: Any, client: Any, auth: 
     refunds = [r["amount"] for r in _refunds_of(fake_stripe, payment)]
     assert refunds == ([refunded] if refunded else [])
     assert payment.status is (PaymentStatus.REFUNDED if refunded else PaymentStatus.PAID)
+
+
+# --- the specialist did not come to a paid session (the client's report) ---------------------------
+
+def _started_paid_session(client: Any, auth: Any, fake: FakeStripe, pair: Any) -> Payment:
+    client_user, profile = pair
+    _set_terms(profile, paid=48, late=LateRefund.NONE)  # a client no-show would cost the whole fee
+    auth.login_as(client_user)
+    payment = _book_paid(client, fake, profile)
+    _move_start(payment.consultation, (utcnow() - timedelta(minutes=20)).replace(microsecond=0))
+    return payment
+
+
+def test_a_paid_session_the_specialist_missed_is_reported_and_refunded_in_full(
+        stripe_app: Any, client: Any, auth: Any, pair: Any, fake_stripe: FakeStripe) -> None:
+    client_user, profile = pair
+    payment = _started_paid_session(client, auth, fake_stripe, pair)
+    consultation = payment.consultation
+    page = client.get(f"/consultations/{consultation.id}").get_data(as_text=True)
+    assert "The fee you paid for this session is refunded in full." in page  # said before the report
+    response = client.post(f"/consultations/{consultation.id}/report-no-show",
+                           data={"confirm": "y", "note": "Nobody joined the call."}, follow_redirects=True)
+    assert response.status_code == 200
+    told = response.get_data(as_text=True)
+    assert "The fee you paid for this session (€90) is refunded in full." in told
+    assert "free consultation with them is available again" not in told  # (a paid session gives none back)
+    db.session.expire_all()
+    assert consultation.state is ConsultationState.SPECIALIST_NO_SHOW
+    assert payment.status is PaymentStatus.REFUNDED and payment.refund_minor == FEE
+    [refund] = _refunds_of(fake_stripe, payment)
+    assert refund["amount"] == FEE and refund["id"] == payment.refund_id
+    [report] = db.session.scalars(select(NoShowReport)).all()
+    assert (report.consultation_id, report.client_id) == (consultation.id, client_user.id)
+    deliver_pending()
+    [to_specialist] = [m for m in mails(stripe_app) if profile.user.email in str(m["To"])
+                       and "reported that you missed" in str(m["Subject"])]
+    body = to_specialist.get_body(preferencelist=("plain",)).get_content()
+    assert "did not come to your session on" in body and "paid for this session was refunded in full" in body
+    # Once: a second report changes nothing and refunds nothing more.
+    assert client.post(f"/consultations/{consultation.id}/report-no-show",
+                       data={"confirm": "y", "note": ""}).status_code == 422
+    assert len(_refunds_of(fake_stripe, payment)) == 1
+
+
+def test_a_refund_the_provider_refuses_is_flagged_and_the_report_stands(
+        stripe_app: Any, client: Any, auth: Any, pair: Any, fake_stripe: FakeStripe) -> None:
+    payment = _started_paid_session(client, auth, fake_stripe, pair)
+    fake_stripe.expected_api_key = "sk_rotated"  # Stripe refuses our key for now
+    response = client.post(f"/consultations/{payment.consultation.id}/report-no-show",
+                           data={"confirm": "y", "note": ""}, follow_redirects=True)
+    assert "We could not refund the fee you paid for this session (€90) automatically" in response.get_data(
+        as_text=True)
+    db.session.expire_all()
+    assert payment.consultation.state is ConsultationState.SPECIALIST_NO_SHOW
+    assert payment.status is PaymentStatus.REFUND_FAILED  # listed for an admin to retry
+    assert db.session.scalar(select(func.count(NoShowReport.id))) == 1
+
+
+def test_a_paid_session_cannot_be_reported_before_it_starts(stripe_app: Any, client: Any, auth: Any, pair: Any,
+                                                            fake_stripe: FakeStripe) -> None:
+    client_user, profile = pair
+    auth.login_as(client_user)
+    payment = _book_paid(client, fake_stripe, profile)
+    assert client.post(f"/consultations/{payment.consultation.id}/report-no-show",
+                       data={"confirm": "y", "note": ""}).status_code == 422
+    db.session.expire_all()
+    assert payment.status is PaymentStatus.PAID and _refunds_of(fake_stripe, payment) == []
 
 
 # --- free consultations -----------------------------------------------------------------------
