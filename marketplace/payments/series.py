@@ -11,8 +11,9 @@ occurrences are held (``pending_payment``) while the client saves a card at the 
 Each occurrence is then charged off-session 24 hours before it (or when its cancellation
 notice starts, if longer: ``charge_due``) by ``charge_due_occurrences``
 (periodic job); a charge is claimed with ``UPDATE … WHERE charge_state='scheduled'`` so it is
-taken once whatever runs overlap. A declined charge notifies both and, still unpaid after
-``DECLINE_GRACE``, the occurrence is released (``release_unpaid_occurrences``). Occurrences are
+taken once whatever runs overlap. A declined charge notifies both; until ``DECLINE_GRACE`` has
+passed the client can try the card again from the session's page (``retry_declined_charge``);
+still unpaid then, the occurrence is released (``release_unpaid_occurrences``). Occurrences are
 ordinary paid consultations: cancelling one (the consultation's own cancel) leaves the others.
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ from marketplace.consultations.services import (
 )
 from marketplace.database import commit, execute_dml, utcnow
 from marketplace.extensions import db
+from marketplace.money import format_money
 from marketplace.payments.eligibility import check_paid_booking
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.payments.policy import (
@@ -301,34 +303,95 @@ def _charge_one(charge: SeriesCharge, now: datetime) -> bool:
     if consultation.state is not ConsultationState.CONFIRMED or payment.status is not PaymentStatus.PENDING:
         charge.charge_state = ChargeState.CANCELLED  # cancelled meanwhile: nothing to charge
         return False
+    outcome = _charge_card(charge, now, f"series-charge-{charge.id}")
+    if outcome == "declined":
+        charge.release_at = now + DECLINE_GRACE
+        notify_series(series, [consultation], "declined", release_at=charge.release_at)
+    elif outcome == "failed":
+        charge.charge_state = ChargeState.SCHEDULED  # retried by the next run, with the same key
+    return outcome == "charged"
+
+
+def _charge_card(charge: SeriesCharge, now: datetime, idempotency_key: str) -> str:
+    """Charge the occurrence's payment to the series' saved card, off-session: "charged" (the
+    payment is paid), "declined" (the charge is ``declined`` as of ``now``) or "failed" (the
+    provider could not be asked or did not answer: nothing is changed; a retry with the same key
+    replays, never repeats, a charge that was made)."""
+    consultation, payment, series = charge.consultation, charge.payment, charge.series
     provider = provider_named(series.provider)
     if provider is None or not series.provider_customer_id or not series.provider_payment_method_id:
-        charge.charge_state = ChargeState.SCHEDULED
         log.error("series %s: no provider or card to charge occurrence %s", series.id, charge.id)
-        return False
+        return "failed"
     try:
         receipt = provider.charge_off_session(series.provider_customer_id, series.provider_payment_method_id,
                                               payment.amount_minor, payment.currency,
-                                              idempotency_key=f"series-charge-{charge.id}")
+                                              idempotency_key=idempotency_key)
     except ChargeDeclined as exc:
         charge.charge_state = ChargeState.DECLINED
         charge.declined_at = now
-        charge.release_at = now + DECLINE_GRACE
         charge.decline_reason = str(exc)[:255]
         record_audit(None, "payment.series_charge_declined", payment, after={"consultation_id": consultation.id})
-        notify_series(series, [consultation], "declined", release_at=charge.release_at)
         log.info("series %s: charge of occurrence %s declined", series.id, charge.id)
-        return False
+        return "declined"
     except ProviderError as exc:
-        charge.charge_state = ChargeState.SCHEDULED  # retried by the next run, with the same key
-        log.warning("series %s: charge of occurrence %s failed (%s); retried later", series.id, charge.id, exc)
-        return False
+        log.warning("series %s: charge of occurrence %s failed (%s)", series.id, charge.id, exc)
+        return "failed"
     payment.status = PaymentStatus.PAID
     payment.provider_payment_id = receipt.reference
     payment.paid_at = now
     charge.charge_state = ChargeState.CHARGED
     record_audit(None, "payment.paid", payment, after={"consultation_id": consultation.id, "series_id": series.id})
-    return True
+    return "charged"
+
+
+# --- a declined charge tried again by the client (in its grace period) ---------------------------
+
+NOTHING_TO_RETRY = "This session has no declined payment to try again."
+RETRY_PAID = "Thank you: the payment of {amount} went through. Your session on {when} stays booked."
+RETRY_DECLINED = ("The card was declined again. If the session is still unpaid by {release_at}, it is cancelled "
+                  "and its time freed. Your bank can tell you why it declined the payment.")
+RETRY_UNREACHABLE = ("We could not reach the payment provider just now, so nothing was charged. "
+                     "Please try again in a few minutes.")
+
+
+def declined_charge_of(consultation: Consultation, now: datetime | None = None) -> SeriesCharge | None:
+    """The occurrence's declined charge while it can still be paid (before its ``release_at``)."""
+    charge = db.session.scalar(select(SeriesCharge).where(SeriesCharge.consultation_id == consultation.id,
+                                                          SeriesCharge.charge_state == ChargeState.DECLINED))
+    if charge is None or charge.release_at is None or charge.release_at <= (now or utcnow()):
+        return None
+    return charge
+
+
+def retry_declined_charge(consultation: Consultation, client: User, now: datetime | None = None) -> str:
+    """The client tries the saved card again for an occurrence whose charge was declined, before
+    it is released (after talking to their bank, say). One attempt at a time: the charge is
+    claimed (``declined`` → ``charging``) in this unit of work, so a second click waits for the
+    first and finds nothing to retry. The idempotency key is that of this decline: a timed-out
+    attempt tried again replays the provider's answer. The grace period is not extended. Returns
+    what the client is told; ``SeriesError`` when there is nothing to retry."""
+    now = now or utcnow()
+    charge = declined_charge_of(consultation, now) if consultation.is_client(client) else None
+    if charge is None or consultation.state is not ConsultationState.CONFIRMED:
+        raise SeriesError(NOTHING_TO_RETRY)
+    claimed = execute_dml(
+        update(SeriesCharge).where(SeriesCharge.id == charge.id, SeriesCharge.charge_state == ChargeState.DECLINED)
+        .values(charge_state=ChargeState.CHARGING, attempted_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise SeriesError(NOTHING_TO_RETRY)
+    db.session.refresh(charge)
+    assert charge.declined_at is not None and charge.release_at is not None
+    tz = user_zone(client)
+    outcome = _charge_card(charge, now, f"series-charge-{charge.id}-after-{charge.declined_at:%Y%m%dT%H%M%S}")
+    record_audit(client, "payment.series_charge_retried", charge.payment, after={"outcome": outcome})
+    if outcome == "charged":
+        return RETRY_PAID.format(amount=format_money(charge.payment.amount_minor, charge.payment.currency),
+                                 when=format_datetime(consultation.start_utc, tz))
+    if outcome == "failed":
+        charge.charge_state = ChargeState.DECLINED  # as it was: the client may try again
+        db.session.flush()
+        return RETRY_UNREACHABLE
+    return RETRY_DECLINED.format(release_at=format_datetime(charge.release_at, tz))
 
 
 def release_unpaid_occurrences(now: datetime | None = None) -> int:
@@ -428,7 +491,7 @@ def series_for_checkout(checkout_id: str | None, user: User) -> SeriesView | Non
     return SeriesView(series=series, occurrences=sorted(series.charges, key=lambda c: c.consultation.start_utc))
 
 
-__all__ = ["CHARGE_BEFORE", "DECLINED_NO_MOVE", "DECLINE_GRACE", "NOT_FREE", "SeriesError", "SeriesView", "book_series",
-           "charge_due", "charge_due_occurrences", "describe_start", "move_series_charge", "on_card_saved",
-           "release_unpaid_occurrences", "series_for_checkout", "series_move_refusal",
-           "series_occurrence_not_charged", "weekly_starts"]
+__all__ = ["CHARGE_BEFORE", "DECLINED_NO_MOVE", "DECLINE_GRACE", "NOTHING_TO_RETRY", "NOT_FREE", "SeriesError",
+           "SeriesView", "book_series", "charge_due", "charge_due_occurrences", "declined_charge_of", "describe_start",
+           "move_series_charge", "on_card_saved", "release_unpaid_occurrences", "retry_declined_charge",
+           "series_for_checkout", "series_move_refusal", "series_occurrence_not_charged", "weekly_starts"]

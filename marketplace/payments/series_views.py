@@ -1,16 +1,21 @@
 """Views of weekly series (/payments/series): book N weekly paid sessions in one step (then
-save a card at the provider), and the page the provider sends the client back to.
+save a card at the provider), the page the provider sends the client back to, and trying the
+card again for a session whose charge was declined.
 
 Thin: parse, call one service, render or redirect. Rules live in ``payments.series``."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
+from marketplace.consultations.models import Consultation
+from marketplace.database import get_owned_or_404
+from marketplace.extensions import limiter
+from marketplace.forms import ActionForm
 from marketplace.payments import bp
 from marketplace.payments import series as series_svc
 from marketplace.payments.forms import SeriesBookingForm
@@ -32,3 +37,20 @@ def series_saved() -> Any:
     """The setup checkout's success URL (``?session_id=<checkout id>``)."""
     view = series_svc.series_for_checkout(request.args.get("session_id"), current_user) or abort(404)
     return render_template("payments/series_saved.html", series=view.series, occurrences=view.occurrences)
+
+
+@bp.route("/series/sessions/<int:consultation_id>/retry-charge", methods=["POST"])
+@login_required
+@limiter.limit("10 per hour")
+def series_retry_charge(consultation_id: int) -> Any:
+    """The client tries their saved card again for a session whose charge was declined."""
+    consultation = get_owned_or_404(Consultation, consultation_id, current_user)
+    if not consultation.is_client(current_user):
+        abort(404)  # (an admin may view the session; only its client pays for it)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        flash(series_svc.retry_declined_charge(consultation, current_user), "success")
+    except series_svc.SeriesError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("consultations.detail", consultation_id=consultation_id))

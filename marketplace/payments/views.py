@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
 from marketplace.consultations.hooks import CONSULTATION_PAGE
-from marketplace.consultations.models import Consultation, ConsultationKind
+from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationState
 from marketplace.consultations.services import format_label, safe_format_param, week_query
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import csrf, limiter
@@ -25,6 +25,7 @@ from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
 from marketplace.payments.models import Payment, PaymentStatus, payment_of
 from marketplace.payments.providers import ProviderError, WebhookRejected, payments_enabled, provider_named
+from marketplace.payments.series import declined_charge_of
 from marketplace.payments.series_models import SeriesState
 from marketplace.scheduling.cancellation import describe_paid_terms
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
@@ -55,7 +56,12 @@ def _payment_box(consultation: Consultation, viewer: Any, **_: Any) -> Part | No
     payment = payment_of(consultation) if consultation.kind is ConsultationKind.PAID else None
     if payment is None and not svc.offers_paid_follow_up(consultation, viewer):
         return None
-    return Part("payments/_consultation_payment.html", {"consultation": consultation, "payment": payment})
+    # A series occurrence whose charge was declined (its payment still pending): until it is
+    # released, the client may try the card again.
+    declined = (declined_charge_of(consultation) if payment is not None and payment.status is PaymentStatus.PENDING
+                and consultation.state is ConsultationState.CONFIRMED else None)
+    return Part("payments/_consultation_payment.html",
+                {"consultation": consultation, "payment": payment, "declined": declined})
 
 
 # --- booking -----------------------------------------------------------------------------------

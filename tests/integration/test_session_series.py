@@ -33,9 +33,11 @@ from marketplace.payments.series import (
     book_series,
     charge_due_occurrences,
     release_unpaid_occurrences,
+    retry_declined_charge,
 )
 from marketplace.payments.series_models import ChargeState, SeriesCharge, SeriesState, SessionSeries
 from tests.fakes.fake_provider import FakePay
+from tests.integration.test_consultations import login
 from tests.integration.test_payments import _proceeded
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -203,6 +205,104 @@ def test_a_declined_charge_notifies_both_and_releases_after_the_grace_period(app
     cancelled = db.session.scalars(select(OutboxMail.recipient).where(OutboxMail.subject.startswith(
         "Cancelled (not paid)"))).all()
     assert sorted(cancelled) == sorted([client_user.email, profile.user.email])
+
+
+def _declined(app: Any, pair: Any, fakepay: FakePay) -> tuple[SeriesCharge, datetime]:
+    """A series whose first charge was declined (the card is still declined): (charge, when)."""
+    client_user, profile = pair
+    series = _book(app, client_user, profile)
+    _save_card(series, fakepay, card="fp_card_declines")
+    fakepay.declining.add("fp_card_declines")
+    due = _charges(series)[0].due_at
+    assert charge_due_occurrences(due) == 0
+    db.session.commit()
+    charge = _charges(series)[0]
+    assert charge.charge_state is ChargeState.DECLINED
+    return charge, due
+
+
+def test_the_client_tries_the_card_again_once_the_bank_cleared_it(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, _ = pair
+    charge, due = _declined(app, pair, fakepay)
+    fakepay.declining.discard("fp_card_declines")  # the client called their bank
+    told = retry_declined_charge(charge.consultation, client_user, now=due + timedelta(hours=2))
+    db.session.commit()
+    assert told.startswith("Thank you: the payment of €90 went through. Your session on Tue 23 Mar 2027, 10:00")
+    charge = _charges(charge.series)[0]
+    assert charge.charge_state is ChargeState.CHARGED and charge.payment.status is PaymentStatus.PAID
+    assert [c["amount"] for c in fakepay.charges.values()] == [9000]
+    assert release_unpaid_occurrences(due + DECLINE_GRACE) == 0  # paid: it stays
+    assert charge.consultation.state is ConsultationState.CONFIRMED
+    with pytest.raises(SeriesError, match="no declined payment"):  # a second click charges nothing more
+        retry_declined_charge(charge.consultation, client_user, now=due + timedelta(hours=2))
+    assert len(fakepay.charges) == 1
+
+
+def test_declined_again_the_grace_period_is_not_extended(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, _ = pair
+    charge, due = _declined(app, pair, fakepay)
+    release_at = charge.release_at
+    told = retry_declined_charge(charge.consultation, client_user, now=due + timedelta(hours=3))
+    db.session.commit()
+    assert told.startswith("The card was declined again.")
+    # The release time (charged 24 h before Tue 10:00 CET, released 12 h later), in the client's zone:
+    assert "Mon 22 Mar 2027, 22:00 CET (Europe/Berlin)" in told
+    charge = _charges(charge.series)[0]
+    assert charge.charge_state is ChargeState.DECLINED and charge.release_at == release_at
+    assert charge.declined_at == due + timedelta(hours=3) and fakepay.charges == {}
+    assert release_unpaid_occurrences(release_at) == 1
+
+
+def test_a_provider_outage_changes_nothing_and_the_client_can_try_again(app: Any, pair: Any,
+                                                                       fakepay: FakePay) -> None:
+    client_user, _ = pair
+    charge, due = _declined(app, pair, fakepay)
+    fakepay.declining.discard("fp_card_declines")
+    fakepay.failing = True
+    told = retry_declined_charge(charge.consultation, client_user, now=due + timedelta(hours=1))
+    db.session.commit()
+    assert told.startswith("We could not reach the payment provider just now, so nothing was charged.")
+    assert _charges(charge.series)[0].charge_state is ChargeState.DECLINED
+    fakepay.failing = False
+    retry_declined_charge(charge.consultation, client_user, now=due + timedelta(hours=1, minutes=5))
+    db.session.commit()
+    assert _charges(charge.series)[0].charge_state is ChargeState.CHARGED
+
+
+def test_only_the_client_and_only_before_the_release_may_try_again(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, profile = pair
+    charge, due = _declined(app, pair, fakepay)
+    fakepay.declining.discard("fp_card_declines")
+    with pytest.raises(SeriesError):
+        retry_declined_charge(charge.consultation, profile.user, now=due + timedelta(hours=1))
+    with pytest.raises(SeriesError):
+        retry_declined_charge(charge.consultation, client_user, now=due + DECLINE_GRACE)
+    assert fakepay.charges == {} and _charges(charge.series)[0].charge_state is ChargeState.DECLINED
+
+
+def test_the_session_page_offers_the_client_to_try_again(app: Any, client: Any, pair: Any, fakepay: FakePay,
+                                                        make_user: Any) -> None:
+    client_user, profile = pair
+    charge, _ = _declined(app, pair, fakepay)
+    consultation_id = charge.consultation.id
+    url = f"/payments/series/sessions/{consultation_id}/retry-charge"
+    login(client, profile.user)
+    page = client.get(f"/consultations/{consultation_id}").get_data(as_text=True)
+    assert "The client can try their card again until" in page and url not in page
+    assert client.post(url).status_code == 404  # the specialist does not pay for it
+    client.post("/auth/logout")
+    login(client, make_user())
+    assert client.post(url).status_code == 404  # another client
+    client.post("/auth/logout")
+    login(client, client_user)
+    page = client.get(f"/consultations/{consultation_id}").get_data(as_text=True)
+    assert "Try my card again" in page and f'action="{url}"' in page
+    fakepay.declining.discard("fp_card_declines")
+    response = client.post(url, follow_redirects=True)
+    assert "the payment of €90 went through" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert _charges(charge.series)[0].charge_state is ChargeState.CHARGED
+    assert "Try my card again" not in client.get(f"/consultations/{consultation_id}").get_data(as_text=True)
 
 
 def test_cancelling_one_occurrence_leaves_the_others(app: Any, pair: Any, fakepay: FakePay) -> None:

@@ -303,6 +303,9 @@ MATRIX: dict[str, Route] = {
                                      note="with payments disabled everyone sees 'Payments are not enabled'"),
     "/payments/series/saved": Route(
         GET=owners({"client"}), url=lambda w: f"/payments/series/saved?session_id={w.series.provider_checkout_id}"),
+    "/payments/series/sessions/<int:consultation_id>/retry-charge": Route(  # its client only; nothing declined
+        POST=owners({"client"}, REDIRECT), url=lambda w: f"/payments/series/sessions/{w.consultation.id}/retry-charge",
+        note="the client is sent back to the session with 'no declined payment'; only the client pays for it"),
     "/payments/checkout/<int:payment_id>": Route(  # the specialist / an admin are sent to the booking page
         GET=override(owners({"client"}, expect(302, 303, name="TO_CHECKOUT")),
                      specialist=redirect_to("/payments/book/*"), admin=redirect_to("/payments/book/*")),

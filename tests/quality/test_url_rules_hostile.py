@@ -71,6 +71,7 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "auth.signup": ("role", "next"),
     "auth.login": ("next",),
     "articles.index": ("page",),
+    "clients.index": ("page",),
     "questions.index": ("topic", "q", "page"),
     "messaging.new": ("to", "client"),
     "payments.success": ("session_id",),
