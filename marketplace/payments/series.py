@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import url_for
@@ -354,13 +355,22 @@ RETRY_UNREACHABLE = ("We could not reach the payment provider just now, so nothi
                      "Please try again in a few minutes.")
 
 
+def series_charge_of(consultation: Consultation) -> SeriesCharge | None:
+    """The charge of a series occurrence, with its series (None: not part of a series)."""
+    return db.session.scalar(select(SeriesCharge).where(SeriesCharge.consultation_id == consultation.id)
+                             .options(joinedload(SeriesCharge.series)))
+
+
+def can_try_again(charge: SeriesCharge | None, now: datetime | None = None) -> bool:
+    """Whether ``charge`` was declined and can still be paid (before its ``release_at``)."""
+    return (charge is not None and charge.charge_state is ChargeState.DECLINED and charge.release_at is not None
+            and charge.release_at > (now or utcnow()))
+
+
 def declined_charge_of(consultation: Consultation, now: datetime | None = None) -> SeriesCharge | None:
     """The occurrence's declined charge while it can still be paid (before its ``release_at``)."""
-    charge = db.session.scalar(select(SeriesCharge).where(SeriesCharge.consultation_id == consultation.id,
-                                                          SeriesCharge.charge_state == ChargeState.DECLINED))
-    if charge is None or charge.release_at is None or charge.release_at <= (now or utcnow()):
-        return None
-    return charge
+    charge = series_charge_of(consultation)
+    return charge if can_try_again(charge, now) else None
 
 
 def retry_declined_charge(consultation: Consultation, client: User, now: datetime | None = None) -> str:
@@ -479,6 +489,18 @@ class SeriesView:
     occurrences: list[SeriesCharge]
 
 
+def series_overview(series_id: int, user: Any) -> SeriesView | None:
+    """A series and its occurrences in time order, with their charges, for its client and its
+    specialist (None for anyone else: the page answers 404)."""
+    series = db.session.scalar(select(SessionSeries).where(SessionSeries.id == series_id).options(
+        selectinload(SessionSeries.charges).joinedload(SeriesCharge.consultation),
+        selectinload(SessionSeries.charges).joinedload(SeriesCharge.payment),
+        joinedload(SessionSeries.specialist), joinedload(SessionSeries.client)))
+    if series is None or getattr(user, "id", None) not in (series.client_id, series.specialist.user_id):
+        return None
+    return SeriesView(series=series, occurrences=sorted(series.charges, key=lambda c: c.consultation.start_utc))
+
+
 def series_for_checkout(checkout_id: str | None, user: User) -> SeriesView | None:
     """The page after the card was saved: the user's series for a setup checkout (None if not theirs)."""
     provider = active_provider()
@@ -492,6 +514,7 @@ def series_for_checkout(checkout_id: str | None, user: User) -> SeriesView | Non
 
 
 __all__ = ["CHARGE_BEFORE", "DECLINED_NO_MOVE", "DECLINE_GRACE", "NOTHING_TO_RETRY", "NOT_FREE", "SeriesError",
-           "SeriesView", "book_series", "charge_due", "charge_due_occurrences", "declined_charge_of", "describe_start",
-           "move_series_charge", "on_card_saved", "release_unpaid_occurrences", "retry_declined_charge",
-           "series_for_checkout", "series_move_refusal", "series_occurrence_not_charged", "weekly_starts"]
+           "SeriesView", "book_series", "can_try_again", "charge_due", "charge_due_occurrences", "declined_charge_of",
+           "describe_start", "move_series_charge", "on_card_saved", "release_unpaid_occurrences",
+           "retry_declined_charge", "series_charge_of", "series_for_checkout", "series_overview",
+           "series_move_refusal", "series_occurrence_not_charged", "weekly_starts"]

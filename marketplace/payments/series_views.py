@@ -1,6 +1,6 @@
 """Views of weekly series (/payments/series): book N weekly paid sessions in one step (then
-save a card at the provider), the page the provider sends the client back to, and trying the
-card again for a session whose charge was declined.
+save a card at the provider), the page the provider sends the client back to, the series'
+sessions at a glance, and trying the card again for a session whose charge was declined.
 
 Thin: parse, call one service, render or redirect. Rules live in ``payments.series``."""
 from __future__ import annotations
@@ -54,3 +54,11 @@ def series_retry_charge(consultation_id: int) -> Any:
     except series_svc.SeriesError as exc:
         flash(str(exc), "error")
     return redirect(url_for("consultations.detail", consultation_id=consultation_id))
+
+
+@bp.route("/series/<int:series_id>/sessions")
+@login_required
+def series_overview(series_id: int) -> Any:
+    """Every session of a weekly series and where its payment stands (its client and specialist)."""
+    view = series_svc.series_overview(series_id, current_user) or abort(404)
+    return render_template("payments/series_overview.html", series=view.series, occurrences=view.occurrences)

@@ -25,8 +25,8 @@ from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
 from marketplace.payments.models import Payment, PaymentStatus, payment_of
 from marketplace.payments.providers import ProviderError, WebhookRejected, payments_enabled, provider_named
-from marketplace.payments.series import declined_charge_of
-from marketplace.payments.series_models import SeriesState
+from marketplace.payments.series import can_try_again, series_charge_of
+from marketplace.payments.series_models import ChargeState, SeriesState
 from marketplace.scheduling.cancellation import describe_paid_terms
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
 from marketplace.specialists.services import profile_for_viewer
@@ -34,7 +34,7 @@ from marketplace.templating import expose_enums
 from marketplace.timeutil import viewer_timezone
 
 log = logging.getLogger(__name__)
-expose_enums(bp, PaymentStatus, SeriesState)
+expose_enums(bp, PaymentStatus, SeriesState, ChargeState)
 
 _STATUS = {"disabled": 200, "not_eligible": 403, "not_bookable": 409, "invalid": 422, "taken": 409,
            "provider": 503}
@@ -56,12 +56,12 @@ def _payment_box(consultation: Consultation, viewer: Any, **_: Any) -> Part | No
     payment = payment_of(consultation) if consultation.kind is ConsultationKind.PAID else None
     if payment is None and not svc.offers_paid_follow_up(consultation, viewer):
         return None
-    # A series occurrence whose charge was declined (its payment still pending): until it is
-    # released, the client may try the card again.
-    declined = (declined_charge_of(consultation) if payment is not None and payment.status is PaymentStatus.PENDING
-                and consultation.state is ConsultationState.CONFIRMED else None)
+    # A series occurrence links its series; one whose charge was declined, until it is released,
+    # offers the client to try the card again.
+    charge = series_charge_of(consultation) if payment is not None else None
+    declined = charge if can_try_again(charge) and consultation.state is ConsultationState.CONFIRMED else None
     return Part("payments/_consultation_payment.html",
-                {"consultation": consultation, "payment": payment, "declined": declined})
+                {"consultation": consultation, "payment": payment, "series_charge": charge, "declined": declined})
 
 
 # --- booking -----------------------------------------------------------------------------------

@@ -305,6 +305,36 @@ def test_the_session_page_offers_the_client_to_try_again(app: Any, client: Any, 
     assert "Try my card again" not in client.get(f"/consultations/{consultation_id}").get_data(as_text=True)
 
 
+def test_the_series_page_shows_every_session_and_its_payment_to_both_sides(app: Any, client: Any, pair: Any,
+                                                                         fakepay: FakePay, make_user: Any) -> None:
+    client_user, profile = pair
+    series = _book(app, client_user, profile)
+    _save_card(series, fakepay)
+    first, second, third = _charges(series)
+    assert charge_due_occurrences(first.due_at) == 1  # the first is paid
+    db.session.commit()
+    url = f"/payments/series/{series.id}/sessions"
+    assert client.get(url).status_code == 302  # to the login
+    login(client, client_user)
+    page = client.get(url).get_data(as_text=True)
+    rows = [page[page.index(f'data-consultation-id="{c.consultation_id}"'):] for c in (first, second, third)]
+    assert [page.index(f'data-consultation-id="{c.consultation_id}"') for c in (first, second, third)] == sorted(
+        page.index(f'data-consultation-id="{c.consultation_id}"') for c in (first, second, third))
+    assert "Paid " in rows[0][:rows[0].index("</tr>")]
+    assert "To be charged " in rows[1][:rows[1].index("</tr>")] and "To be charged " in rows[2][:rows[2].index("</tr>")]
+    assert "Tue 30 Mar 2027, 10:00 CEST (Europe/Berlin)" in page  # the second session, after the clocks changed
+    assert "3 sessions, one a week" in page and "Weekly sessions with Dr" in page
+    occurrence = client.get(f"/consultations/{second.consultation_id}").get_data(as_text=True)
+    assert f'href="{url}"' in occurrence and "One of 3 weekly sessions" in occurrence
+    client.post("/auth/logout")
+    login(client, profile.user)
+    assert client.get(url).status_code == 200  # the specialist too
+    client.post("/auth/logout")
+    login(client, make_user())
+    assert client.get(url).status_code == 404  # nobody else
+    assert client.get("/payments/series/2147483647/sessions").status_code == 404
+
+
 def test_cancelling_one_occurrence_leaves_the_others(app: Any, pair: Any, fakepay: FakePay) -> None:
     client_user, profile = pair
     series = _book(app, client_user, profile)

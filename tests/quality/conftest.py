@@ -549,6 +549,7 @@ MAIN_PAGES: dict[str, list[tuple[str, Callable[[World], str]]]] = {
         ("paid-booking", lambda w: f"/payments/book/{w.profile.slug}"),
         ("series-booking", lambda w: f"/payments/series/{w.profile.slug}"),
         ("series-saved", lambda w: f"/payments/series/saved?session_id={w.series.provider_checkout_id}"),
+        ("series-overview", lambda w: f"/payments/series/{w.series.id}/sessions"),
     ],
     "other_client": [
         # The held consultation (started an hour ago, confirmed) offers its client the no-show report.

@@ -303,6 +303,8 @@ MATRIX: dict[str, Route] = {
                                      note="with payments disabled everyone sees 'Payments are not enabled'"),
     "/payments/series/saved": Route(
         GET=owners({"client"}), url=lambda w: f"/payments/series/saved?session_id={w.series.provider_checkout_id}"),
+    "/payments/series/<int:series_id>/sessions": Route(
+        GET=owners(CLIENT_AND_SPECIALIST), url=lambda w: f"/payments/series/{w.series.id}/sessions"),
     "/payments/series/sessions/<int:consultation_id>/retry-charge": Route(  # its client only; nothing declined
         POST=owners({"client"}, REDIRECT), url=lambda w: f"/payments/series/sessions/{w.consultation.id}/retry-charge",
         note="the client is sent back to the session with 'no declined payment'; only the client pays for it"),

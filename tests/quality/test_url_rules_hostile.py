@@ -133,6 +133,7 @@ REAL_ARGS: dict[str, Callable[[World], Any]] = {
     "target_id": lambda w: w.question.id,
     "report_id": lambda w: w.report.id,
     "payment_id": lambda w: w.payment.id,
+    "series_id": lambda w: w.series.id,
     "profile_id": lambda w: w.other_profile.id,
     "campaign_id": lambda w: w.campaign.id,
     "entry_id": lambda w: w.featured_entry.id,
