@@ -44,8 +44,9 @@ class Currency:
     # Written before the amount ("€90") or, if ``symbol_after``, after it with a space ("90 CHF").
     symbol: str
     # ISO 4217 minor-unit digits, which are also the payment provider's amount units (Stripe's
-    # "zero-decimal" currencies are the ISO 0-digit ones; HUF and ISK are Stripe special cases,
-    # check its currency rules before adding them).
+    # "zero-decimal" currencies are the ISO 0-digit ones). Not ISK: ISO gives it no decimals, but
+    # Stripe's API counts it in hundredths (100 = 1 króna, whole krónur only), so it would need a
+    # scale between the two. HUF is two-decimal in both (Stripe pays it out in whole forints).
     digits: int
     # Approximate value of one major unit in euros. Only the directory's fee filter and sort use it
     # ("approx. €"); nobody is charged at this rate.
@@ -77,6 +78,8 @@ CURRENCIES: dict[str, Currency] = _table(
     Currency("DKK", "Danish krone", "DKK", 2, Decimal("0.134"), symbol_after=True),
     Currency("CZK", "Czech koruna", "CZK", 2, Decimal("0.040"), symbol_after=True),
     Currency("UAH", "Ukrainian hryvnia", "UAH", 2, Decimal("0.022"), symbol_after=True),
+    Currency("HUF", "Hungarian forint", "Ft", 2, Decimal("0.0025"), symbol_after=True),
+    Currency("KRW", "South Korean won", "₩", 0, Decimal("0.00065")),
 )
 EUR = CURRENCIES["EUR"]
 

@@ -43,6 +43,8 @@ def test_every_currency_has_its_iso_digits() -> None:
     (6000, "GBP", "£60"),
     (12000, "JPY", "¥12,000"),  # zero-decimal: 12,000 yen, not ¥120
     (1, "JPY", "¥1"),
+    (50000, "KRW", "₩50,000"),  # zero-decimal too
+    (1500000, "HUF", "15,000 Ft"),
     (12000, "CHF", "120 CHF"),  # symbol after the amount
     (15050, "PLN", "150.50 zł"),
     (-500, "GBP", "-£5"),
@@ -96,8 +98,8 @@ def test_to_eur_minor_rounds_half_up_to_the_cent() -> None:
 
 
 @pytest.mark.parametrize("call", [
-    lambda: format_money(100, "HUF"),
-    lambda: to_minor(Decimal(1), "KRW"),
+    lambda: format_money(100, "ISK"),  # (see money.Currency: Stripe counts it in hundredths)
+    lambda: to_minor(Decimal(1), "BRL"),
     lambda: to_major(1, "XYZ"),
     lambda: to_eur_minor(100, "eur"),  # codes are upper case, as stored
     lambda: to_eur_minor(100, None),  # an amount without a currency
