@@ -133,7 +133,7 @@ class ReportNoShowForm(FlaskForm):
                          description="Only our team reads this.")
     confirm = BooleanField("Yes, the specialist did not come", id="report-no-show-confirm",
                            validators=[DataRequired(CONFIRM_REQUIRED)],
-                           description="Your free consultation with them becomes available again.")
+                           description="Our team reviews every report; the specialist is told.")
 
 
 class VideoLinkForm(FlaskForm):

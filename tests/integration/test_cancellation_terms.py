@@ -242,6 +242,8 @@ def test_a_paid_session_the_specialist_missed_is_reported_and_refunded_in_full(
     consultation = payment.consultation
     page = client.get(f"/consultations/{consultation.id}").get_data(as_text=True)
     assert "The fee you paid for this session is refunded in full." in page  # said before the report
+    report_box = page[page.index("<h3>The specialist did not come</h3>"):page.index("Report that the specialist did not come")]
+    assert "free consultation" not in report_box  # (a paid session gives none back)
     response = client.post(f"/consultations/{consultation.id}/report-no-show",
                            data={"confirm": "y", "note": "Nobody joined the call."}, follow_redirects=True)
     assert response.status_code == 200
