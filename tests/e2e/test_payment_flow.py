@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -44,11 +45,9 @@ def fake_stripe(live_server: Any, page: Any) -> Iterator[FakeStripe]:
         yield fake
 
 
-def test_client_pays_for_a_session_and_sees_it_confirmed(page: Any, live_server: Any, fake_stripe: FakeStripe,
-                                                          make_user: Any, make_specialist: Any) -> None:
-    client_user, profile = client_who_may_book_paid(make_user, make_specialist)
-    log_in(page, client_user.email)
-
+def pay_for_a_session(page: Any, live_server: Any, fake_stripe: FakeStripe, profile: Any) -> None:
+    """The logged-in client books the first paid time and pays on the fake Checkout page, then
+    waits on the success page until the webhook has confirmed the session."""
     page.goto(f"/payments/book/{profile.slug}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Book a session with Dr Mira Holt")
     expect(page.get_by_test_id("session-fee")).to_have_text("€90")
@@ -70,6 +69,13 @@ def test_client_pays_for_a_session_and_sees_it_confirmed(page: Any, live_server:
         page.wait_for_timeout(250)
         page.reload()
     expect(heading).to_have_text("Your session is confirmed")
+
+
+def test_client_pays_for_a_session_and_sees_it_confirmed(page: Any, live_server: Any, fake_stripe: FakeStripe,
+                                                          make_user: Any, make_specialist: Any) -> None:
+    client_user, profile = client_who_may_book_paid(make_user, make_specialist)
+    log_in(page, client_user.email)
+    pay_for_a_session(page, live_server, fake_stripe, profile)
     expect(page.get_by_test_id("payment-result")).to_contain_text("€90")
     assert_accessible(page)
 
@@ -79,4 +85,32 @@ def test_client_pays_for_a_session_and_sees_it_confirmed(page: Any, live_server:
     assert payment.status is PaymentStatus.PAID
     assert payment.consultation.state is ConsultationState.CONFIRMED
     assert payment.consultation.start_utc > utcnow()
+    assert page.foreign_requests == []
+
+
+def test_a_client_the_specialist_stood_up_reports_it_and_is_refunded(page: Any, live_server: Any,
+                                                                      fake_stripe: FakeStripe, make_user: Any,
+                                                                      make_specialist: Any) -> None:
+    client_user, profile = client_who_may_book_paid(make_user, make_specialist)
+    log_in(page, client_user.email)
+    pay_for_a_session(page, live_server, fake_stripe, profile)
+    db.session.rollback()
+    payment = db.session.scalars(select(Payment)).one()
+    consultation = payment.consultation
+    start = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=20)  # it began 20 minutes ago
+    consultation.start_utc, consultation.end_utc = start, start + timedelta(minutes=50)
+    db.session.commit()
+
+    page.goto(f"/consultations/{consultation.id}")
+    expect(page.get_by_test_id("report-consequence")).to_have_text("The fee you paid for this session is refunded in full.")
+    page.get_by_label("What happened? (optional)").fill("Nobody joined the video call.")
+    page.get_by_label("Yes, the specialist did not come").check()
+    page.get_by_role("button", name="Report that the specialist did not come").click()
+    expect(page.locator(".flashes")).to_contain_text(
+        "The fee you paid for this session (€90) is refunded in full.")
+    expect(page.get_by_test_id("consultation-state")).to_have_text("Specialist did not come")
+    expect(page.get_by_test_id("payment-status")).to_have_text("Refunded")
+    assert_accessible(page)
+
+    assert [r["amount"] for r in fake_stripe.refunds.values()] == [9000]
     assert page.foreign_requests == []
