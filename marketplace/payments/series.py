@@ -232,9 +232,13 @@ def _series_for_checkout(provider: str, checkout_id: str | None) -> SessionSerie
 
 def on_card_saved(provider: str, event: ProviderEvent, now: datetime) -> str:
     """``SETUP_COMPLETED``: keep the card and confirm every occurrence still held (or whose
-    released time is still free); each confirmed one is scheduled for its off-session charge."""
+    released time is still free); each confirmed one is scheduled for its off-session charge.
+    The setup checkout of "Use another card" replaces the card instead (``_card_replaced``)."""
     series = _series_for_checkout(provider, event.checkout_id)
     if series is None:
+        replacing = _series_for_card_checkout(provider, event.checkout_id)
+        if replacing is not None:
+            return _card_replaced(replacing, event, now)
         log.warning("%s setup checkout not linked to any series", provider)
         return "unknown"
     if series.state is not SeriesState.AWAITING_CARD:
@@ -444,6 +448,82 @@ def _release(charge: SeriesCharge, now: datetime) -> None:
     log.info("series %s: unpaid occurrence %s released", charge.series_id, consultation.id)
 
 
+# --- another card for a declined charge (a setup checkout; its webhook replaces the card) --------
+
+NO_CARD_PAGE = ("We could not open the payment page just now, so nothing changed. "
+                "Please try again in a few minutes.")
+
+
+def new_card_checkout(consultation: Consultation, client: User, now: datetime | None = None) -> str:
+    """For an occurrence whose charge was declined, before it is released: a setup checkout in
+    which its client saves another card (the same for repeated clicks during one decline: its
+    idempotency key). Returns the URL to send the client to; ``SeriesError`` when there is
+    nothing to pay or the provider cannot be reached (nothing changed)."""
+    now = now or utcnow()
+    charge = declined_charge_of(consultation, now) if consultation.is_client(client) else None
+    if charge is None or consultation.state is not ConsultationState.CONFIRMED:
+        raise SeriesError(NOTHING_TO_RETRY)
+    assert charge.declined_at is not None
+    series, profile = charge.series, consultation.specialist
+    provider = provider_named(series.provider)
+    if provider is None:
+        raise SeriesError(NO_CARD_PAGE, "provider")
+    back = url_for("consultations.detail", consultation_id=consultation.id, _external=True)
+    request = SetupCheckoutRequest(
+        currency=charge.payment.currency, description=f"Another card for your weekly sessions with {profile.display_name}",
+        reference=f"series-{series.id}-card", success_url=back, cancel_url=back,
+        expires_at=now + CHECKOUT_LIFETIME,
+        idempotency_key=f"setup-series-{series.id}-card-{charge.declined_at:%Y%m%dT%H%M%S}",
+        metadata={"series_id": str(series.id)}, customer_email=client.email)
+    try:
+        checkout = provider.create_setup_checkout(request)
+    except ProviderError as exc:
+        log.warning("series %s: setup checkout for another card not created (%s)", series.id, exc)
+        raise SeriesError(NO_CARD_PAGE, "provider") from exc
+    series.card_checkout_id = checkout.id
+    record_audit(client, "payment.series_card_checkout", series, after={"consultation_id": consultation.id})
+    db.session.flush()
+    return checkout.url
+
+
+def _series_for_card_checkout(provider: str, checkout_id: str | None) -> SessionSeries | None:
+    if not checkout_id:
+        return None
+    return db.session.scalar(select(SessionSeries).where(
+        SessionSeries.provider == provider, SessionSeries.card_checkout_id == checkout_id)
+        .options(selectinload(SessionSeries.charges).joinedload(SeriesCharge.consultation),
+                 selectinload(SessionSeries.charges).joinedload(SeriesCharge.payment)))
+
+
+def _card_replaced(series: SessionSeries, event: ProviderEvent, now: datetime) -> str:
+    """The client saved another card: it is the series' card from now on (every charge still to
+    come), and each declined occurrence still in its grace period is charged to it at once (with a
+    key of this checkout: a replayed webhook replays the charge)."""
+    if not event.customer or not event.payment_method:
+        log.error("series %s: another card saved without a customer or card", series.id)
+        return "no-card"
+    series.provider_customer_id = event.customer
+    series.provider_payment_method_id = event.payment_method
+    record_audit(None, "payment.series_card_replaced", series)
+    outcomes = []
+    for charge in series.charges:
+        if not can_try_again(charge, now) or charge.consultation.state is not ConsultationState.CONFIRMED:
+            continue
+        claimed = execute_dml(
+            update(SeriesCharge).where(SeriesCharge.id == charge.id, SeriesCharge.charge_state == ChargeState.DECLINED)
+            .values(charge_state=ChargeState.CHARGING, attempted_at=now).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        db.session.refresh(charge)
+        outcome = _charge_card(charge, now, f"series-charge-{charge.id}-card-{event.checkout_id}")
+        if outcome == "failed":
+            charge.charge_state = ChargeState.DECLINED  # as it was: the client may try again
+        outcomes.append(outcome)
+    db.session.flush()
+    log.info("series %s: card replaced; declined occurrences charged again: %s", series.id, outcomes)
+    return "card-replaced"
+
+
 # --- an occurrence moved to another time (consultations' move hooks) ---------------------------
 
 DECLINED_NO_MOVE = ("The payment for this session was declined, so it cannot be moved. If it is still unpaid "
@@ -513,8 +593,8 @@ def series_for_checkout(checkout_id: str | None, user: User) -> SeriesView | Non
     return SeriesView(series=series, occurrences=sorted(series.charges, key=lambda c: c.consultation.start_utc))
 
 
-__all__ = ["CHARGE_BEFORE", "DECLINED_NO_MOVE", "DECLINE_GRACE", "NOTHING_TO_RETRY", "NOT_FREE", "SeriesError",
-           "SeriesView", "book_series", "can_try_again", "charge_due", "charge_due_occurrences", "declined_charge_of",
-           "describe_start", "move_series_charge", "on_card_saved", "release_unpaid_occurrences",
-           "retry_declined_charge", "series_charge_of", "series_for_checkout", "series_overview",
-           "series_move_refusal", "series_occurrence_not_charged", "weekly_starts"]
+__all__ = ["CHARGE_BEFORE", "DECLINED_NO_MOVE", "DECLINE_GRACE", "NOTHING_TO_RETRY", "NOT_FREE", "NO_CARD_PAGE",
+           "SeriesError", "SeriesView", "book_series", "can_try_again", "charge_due", "charge_due_occurrences",
+           "declined_charge_of", "describe_start", "move_series_charge", "new_card_checkout", "on_card_saved",
+           "release_unpaid_occurrences", "retry_declined_charge", "series_charge_of", "series_for_checkout",
+           "series_overview", "series_move_refusal", "series_occurrence_not_charged", "weekly_starts"]

@@ -42,6 +42,7 @@ class SessionSeries(Model):
         CheckConstraint(f"sessions BETWEEN {MIN_SERIES_SESSIONS} AND {MAX_SERIES_SESSIONS}",
                         name="series_session_count"),
         UniqueConstraint("provider", "provider_checkout_id"),
+        Index("ix_session_series_card_checkout", "provider", "card_checkout_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +57,8 @@ class SessionSeries(Model):
     checkout_url: Mapped[str | None] = mapped_column(String(2000))
     provider_customer_id: Mapped[str | None] = mapped_column(String(255))
     provider_payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    # The setup checkout of "Use another card" (after a declined charge): its webhook replaces the card.
+    card_checkout_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     card_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -56,6 +56,23 @@ def series_retry_charge(consultation_id: int) -> Any:
     return redirect(url_for("consultations.detail", consultation_id=consultation_id))
 
 
+@bp.route("/series/sessions/<int:consultation_id>/new-card", methods=["POST"])
+@login_required
+@limiter.limit("10 per hour")
+def series_new_card(consultation_id: int) -> Any:
+    """The client saves another card for a session whose charge was declined (the provider's page)."""
+    consultation = get_owned_or_404(Consultation, consultation_id, current_user)
+    if not consultation.is_client(current_user):
+        abort(404)  # (an admin may view the session; only its client pays for it)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        return redirect(series_svc.new_card_checkout(consultation, current_user), code=303)
+    except series_svc.SeriesError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("consultations.detail", consultation_id=consultation_id))
+
+
 @bp.route("/series/<int:series_id>/sessions")
 @login_required
 def series_overview(series_id: int) -> Any:

@@ -32,6 +32,7 @@ from marketplace.payments.series import (
     SeriesError,
     book_series,
     charge_due_occurrences,
+    new_card_checkout,
     release_unpaid_occurrences,
     retry_declined_charge,
 )
@@ -298,6 +299,77 @@ def test_the_session_page_offers_the_client_to_try_again(app: Any, client: Any, 
     db.session.expire_all()
     assert _charges(charge.series)[0].charge_state is ChargeState.CHARGED
     assert "Try my card again" not in client.get(f"/consultations/{consultation_id}").get_data(as_text=True)
+
+
+def _card_saved(fakepay: FakePay, checkout_id: str, card: str, now: datetime, event_id: str = "evt-new-card") -> str:
+    event = ProviderEvent(id=event_id, type="card.saved", kind=EventKind.SETUP_COMPLETED, checkout_id=checkout_id,
+                          customer="fp_cus_2", payment_method=card)
+    outcome = svc.process_event(fakepay.name, event, now=now)
+    db.session.commit()
+    return outcome
+
+
+def test_another_card_pays_the_declined_session_and_the_next_ones(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, _ = pair
+    charge, due = _declined(app, pair, fakepay)
+    with app.test_request_context():
+        url = new_card_checkout(charge.consultation, client_user, now=due + timedelta(hours=1))
+        again = new_card_checkout(charge.consultation, client_user, now=due + timedelta(hours=1, minutes=2))
+    db.session.commit()
+    series = charge.series
+    assert url == again and url.startswith(fakepay.origin)  # one checkout per decline
+    [(checkout_id, request)] = [(cid, r) for cid, r in fakepay.setups.items() if r.reference.endswith("-card")]
+    assert series.card_checkout_id == checkout_id and request.success_url.endswith(
+        f"/consultations/{charge.consultation_id}")
+
+    assert _card_saved(fakepay, checkout_id, "fp_card_new", due + timedelta(hours=2)) == "card-replaced"
+    charges = _charges(series)
+    assert charges[0].charge_state is ChargeState.CHARGED and charges[0].payment.status is PaymentStatus.PAID
+    assert [c["payment_method"] for c in fakepay.charges.values()] == ["fp_card_new"]
+    assert charge_due_occurrences(charges[1].due_at) == 1  # the next session: charged to the new card
+    assert [c["payment_method"] for c in fakepay.charges.values()] == ["fp_card_new", "fp_card_new"]
+
+
+def test_another_card_that_is_declined_too_leaves_the_grace_as_it_was(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, _ = pair
+    charge, due = _declined(app, pair, fakepay)
+    release_at = charge.release_at
+    with app.test_request_context():
+        new_card_checkout(charge.consultation, client_user, now=due + timedelta(hours=1))
+    db.session.commit()
+    fakepay.declining.add("fp_card_also_declines")
+    _card_saved(fakepay, charge.series.card_checkout_id, "fp_card_also_declines", due + timedelta(hours=2))
+    charge = _charges(charge.series)[0]
+    assert charge.charge_state is ChargeState.DECLINED and charge.release_at == release_at
+    assert fakepay.charges == {}
+
+
+def test_another_card_only_for_the_client_of_a_declined_session(app: Any, pair: Any, fakepay: FakePay) -> None:
+    client_user, profile = pair
+    charge, due = _declined(app, pair, fakepay)
+    scheduled = _charges(charge.series)[1].consultation
+    with app.test_request_context():
+        with pytest.raises(SeriesError):  # nothing was declined for this one
+            new_card_checkout(scheduled, client_user, now=due + timedelta(hours=1))
+        with pytest.raises(SeriesError):  # not the specialist
+            new_card_checkout(charge.consultation, profile.user, now=due + timedelta(hours=1))
+        with pytest.raises(SeriesError):  # not after the release
+            new_card_checkout(charge.consultation, client_user, now=due + DECLINE_GRACE)
+    assert [r for r in fakepay.setups.values() if r.reference.endswith("-card")] == []
+
+
+def test_the_session_page_sends_the_client_to_save_another_card(app: Any, client: Any, pair: Any,
+                                                               fakepay: FakePay) -> None:
+    client_user, profile = pair
+    charge, _ = _declined(app, pair, fakepay)
+    url = f"/payments/series/sessions/{charge.consultation_id}/new-card"
+    login(client, profile.user)
+    assert client.post(url).status_code == 404
+    client.post("/auth/logout")
+    login(client, client_user)
+    assert f'action="{url}"' in client.get(f"/consultations/{charge.consultation_id}").get_data(as_text=True)
+    response = client.post(url)
+    assert response.status_code == 303 and response.headers["Location"].startswith(fakepay.origin)
 
 
 def test_the_series_page_shows_every_session_and_its_payment_to_both_sides(app: Any, client: Any, pair: Any,

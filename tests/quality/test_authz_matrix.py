@@ -305,6 +305,9 @@ MATRIX: dict[str, Route] = {
         GET=owners({"client"}), url=lambda w: f"/payments/series/saved?session_id={w.series.provider_checkout_id}"),
     "/payments/series/<int:series_id>/sessions": Route(
         GET=owners(CLIENT_AND_SPECIALIST), url=lambda w: f"/payments/series/{w.series.id}/sessions"),
+    "/payments/series/sessions/<int:consultation_id>/new-card": Route(  # its client only; nothing declined
+        POST=owners({"client"}, REDIRECT), url=lambda w: f"/payments/series/sessions/{w.consultation.id}/new-card",
+        note="the client is sent back to the session with 'no declined payment'; only the client pays for it"),
     "/payments/series/sessions/<int:consultation_id>/retry-charge": Route(  # its client only; nothing declined
         POST=owners({"client"}, REDIRECT), url=lambda w: f"/payments/series/sessions/{w.consultation.id}/retry-charge",
         note="the client is sent back to the session with 'no declined payment'; only the client pays for it"),
