@@ -30,3 +30,9 @@ class PaidBookingError(BookingError):
     (``taken``, ``invalid``, ``not_bookable``) ``code`` is ``disabled`` (no payment provider),
     ``not_eligible`` (no free consultation that agreed to proceed) or ``provider`` (the provider
     failed to open the checkout)."""
+
+
+class SeriesError(PaidBookingError):
+    """A weekly series was not booked (nothing was), or a declined session of one cannot be paid
+    now; the message says why. Codes: those of ``PaidBookingError`` (``taken`` names the
+    occurrence that is not free; ``provider``: the provider could not be reached)."""

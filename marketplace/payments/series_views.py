@@ -1,8 +1,10 @@
 """Views of weekly series (/payments/series): book N weekly paid sessions in one step (then
 save a card at the provider), the page the provider sends the client back to, the series'
-sessions at a glance, and trying the card again for a session whose charge was declined.
+sessions at a glance, and for a session whose charge was declined: trying the card again, or
+saving another card.
 
-Thin: parse, call one service, render or redirect. Rules live in ``payments.series``."""
+Thin: parse, call one service, render or redirect. Rules live in ``payments.series`` and
+``payments.series_charges``."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,9 +18,10 @@ from marketplace.consultations.models import Consultation
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import limiter
 from marketplace.forms import ActionForm
-from marketplace.payments import bp
+from marketplace.payments import bp, series_charges
 from marketplace.payments import series as series_svc
 from marketplace.payments.forms import SeriesBookingForm
+from marketplace.payments.policy import SeriesError
 from marketplace.payments.views import paid_booking
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt
 
@@ -50,8 +53,8 @@ def series_retry_charge(consultation_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        flash(series_svc.retry_declined_charge(consultation, current_user), "success")
-    except series_svc.SeriesError as exc:
+        flash(series_charges.retry_declined_charge(consultation, current_user), "success")
+    except SeriesError as exc:
         flash(str(exc), "error")
     return redirect(url_for("consultations.detail", consultation_id=consultation_id))
 
@@ -67,8 +70,8 @@ def series_new_card(consultation_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        return redirect(series_svc.new_card_checkout(consultation, current_user), code=303)
-    except series_svc.SeriesError as exc:
+        return redirect(series_charges.new_card_checkout(consultation, current_user), code=303)
+    except SeriesError as exc:
         flash(str(exc), "error")
     return redirect(url_for("consultations.detail", consultation_id=consultation_id))
 

@@ -44,7 +44,7 @@ from marketplace.payments.refunds import (
     settle_no_show,
 )
 from marketplace.payments.reports import export_payments, list_payments
-from marketplace.payments.series import move_series_charge, series_move_refusal, series_occurrence_not_charged
+from marketplace.payments.series_charges import move_series_charge, series_move_refusal, series_occurrence_not_charged
 from marketplace.payments.webhooks import process_event, record_event
 
 __all__ = [

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marketplace.database import commit
 from marketplace.jobs import jobs
-from marketplace.payments.series import charge_due_occurrences, release_unpaid_occurrences
+from marketplace.payments.series_charges import charge_due_occurrences, release_unpaid_occurrences
 from marketplace.payments.services import expire_checkouts, release_expired_holds
 
 

@@ -25,7 +25,7 @@ from marketplace.payments import services as svc
 from marketplace.payments.forms import PaidBookingForm
 from marketplace.payments.models import Payment, PaymentStatus, payment_of
 from marketplace.payments.providers import ProviderError, WebhookRejected, payments_enabled, provider_named
-from marketplace.payments.series import can_try_again, series_charge_of
+from marketplace.payments.series_charges import can_try_again, series_charge_of
 from marketplace.payments.series_models import ChargeState, SeriesState
 from marketplace.scheduling.cancellation import describe_paid_terms
 from marketplace.security import PROMPT_BOOKING, login_required_with_prompt

@@ -37,7 +37,8 @@ from marketplace.payments import services as svc
 from marketplace.payments.eligibility import paid_session_slots
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.payments.providers import EventKind, ProviderEvent
-from marketplace.payments.series import book_series, charge_due_occurrences
+from marketplace.payments.series import book_series
+from marketplace.payments.series_charges import charge_due_occurrences
 from marketplace.payments.series_models import ChargeState, SeriesCharge, SessionSeries
 from marketplace.timeutil import format_datetime
 from tests.fakes.fake_provider import FakePay

@@ -25,12 +25,12 @@ from marketplace.extensions import db
 from marketplace.notifications.models import OutboxMail
 from marketplace.payments import services as svc
 from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payments.policy import SeriesError
 from marketplace.payments.providers import ProviderEvent
 from marketplace.payments.providers.base import EventKind
-from marketplace.payments.series import (
+from marketplace.payments.series import book_series
+from marketplace.payments.series_charges import (
     DECLINE_GRACE,
-    SeriesError,
-    book_series,
     charge_due_occurrences,
     new_card_checkout,
     release_unpaid_occurrences,

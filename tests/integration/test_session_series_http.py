@@ -12,7 +12,8 @@ from marketplace.consultations.booking import format_slot
 from marketplace.consultations.models import ConsultationState
 from marketplace.extensions import db
 from marketplace.payments import services as svc
-from marketplace.payments.series import charge_due_occurrences, weekly_starts
+from marketplace.payments.series import weekly_starts
+from marketplace.payments.series_charges import charge_due_occurrences
 from marketplace.payments.series_models import ChargeState, SeriesCharge, SeriesState, SessionSeries
 from tests.fakes.stripe_fake import FakeStripe
 from tests.integration import test_payments as payments_tests
