@@ -55,7 +55,7 @@ from marketplace.payments.providers import (
     SetupCheckoutRequest,
     active_provider,
 )
-from marketplace.payments.series_charges import card_replaced, charge_due, series_for_card_checkout
+from marketplace.payments.series_charges import card_replaced, charge_due, series_by_checkout
 from marketplace.payments.series_mail import notify_series
 from marketplace.payments.series_models import (
     MAX_SERIES_SESSIONS,
@@ -198,23 +198,13 @@ def _setup_request(series: SessionSeries, client: User, profile: SpecialistProfi
 
 # --- the card is saved (webhook) ----------------------------------------------------------------
 
-def _series_for_checkout(provider: str, checkout_id: str | None) -> SessionSeries | None:
-    if not checkout_id:
-        return None
-    return db.session.scalar(select(SessionSeries).where(
-        SessionSeries.provider == provider, SessionSeries.provider_checkout_id == checkout_id)
-        .options(selectinload(SessionSeries.charges).joinedload(SeriesCharge.consultation),
-                 selectinload(SessionSeries.charges).joinedload(SeriesCharge.payment),
-                 joinedload(SessionSeries.specialist)))
-
-
 def on_card_saved(provider: str, event: ProviderEvent, now: datetime) -> str:
     """``SETUP_COMPLETED``: keep the card and confirm every occurrence still held (or whose
     released time is still free); each confirmed one is scheduled for its off-session charge.
     The setup checkout of "Use another card" replaces the card instead (``_card_replaced``)."""
-    series = _series_for_checkout(provider, event.checkout_id)
+    series = series_by_checkout(provider, event.checkout_id)
     if series is None:
-        replacing = series_for_card_checkout(provider, event.checkout_id)
+        replacing = series_by_checkout(provider, event.checkout_id, another_card=True)
         if replacing is not None:
             return card_replaced(replacing, event, now)
         log.warning("%s setup checkout not linked to any series", provider)
@@ -268,7 +258,7 @@ def series_for_checkout(checkout_id: str | None, user: User) -> SeriesView | Non
     provider = active_provider()
     if not checkout_id or len(checkout_id) > 255 or provider is None:
         return None
-    series = _series_for_checkout(provider.name, checkout_id)
+    series = series_by_checkout(provider.name, checkout_id)
     if series is None or not series.can_view(user):
         return None
     # In time order: an occurrence moved after its charge keeps its due time.

@@ -278,13 +278,16 @@ def new_card_checkout(consultation: Consultation, client: User, now: datetime | 
     return checkout.url
 
 
-def series_for_card_checkout(provider: str, checkout_id: str | None) -> SessionSeries | None:
+def series_by_checkout(provider: str, checkout_id: str | None, *, another_card: bool = False) -> SessionSeries | None:
+    """The series whose setup checkout this is (its first card's, or with ``another_card`` the
+    checkout of "Use another card"), with its charges, their sessions and payments, and its specialist."""
     if not checkout_id:
         return None
-    return db.session.scalar(select(SessionSeries).where(
-        SessionSeries.provider == provider, SessionSeries.card_checkout_id == checkout_id)
-        .options(selectinload(SessionSeries.charges).joinedload(SeriesCharge.consultation),
-                 selectinload(SessionSeries.charges).joinedload(SeriesCharge.payment)))
+    column = SessionSeries.card_checkout_id if another_card else SessionSeries.provider_checkout_id
+    return db.session.scalar(select(SessionSeries).where(SessionSeries.provider == provider, column == checkout_id)
+                             .options(selectinload(SessionSeries.charges).joinedload(SeriesCharge.consultation),
+                                      selectinload(SessionSeries.charges).joinedload(SeriesCharge.payment),
+                                      joinedload(SessionSeries.specialist)))
 
 
 def card_replaced(series: SessionSeries, event: ProviderEvent, now: datetime) -> str:
@@ -356,4 +359,4 @@ def move_series_charge(consultation: Consultation, old_start: datetime) -> None:
 __all__ = ["CHARGE_BEFORE", "DECLINED_NO_MOVE", "DECLINE_GRACE", "NOTHING_TO_RETRY", "NO_CARD_PAGE", "can_try_again",
            "card_replaced", "charge_due", "charge_due_occurrences", "declined_charge_of", "move_series_charge",
            "new_card_checkout", "release_unpaid_occurrences", "retry_declined_charge", "series_charge_of",
-           "series_for_card_checkout", "series_move_refusal", "series_occurrence_not_charged"]
+           "series_by_checkout", "series_move_refusal", "series_occurrence_not_charged"]

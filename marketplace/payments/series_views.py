@@ -7,10 +7,12 @@ Thin: parse, call one service, render or redirect. Rules live in ``payments.seri
 ``payments.series_charges``."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
@@ -42,21 +44,31 @@ def series_saved() -> Any:
     return render_template("payments/series_saved.html", series=view.series, occurrences=view.occurrences)
 
 
-@bp.route("/series/sessions/<int:consultation_id>/retry-charge", methods=["POST"])
-@login_required
-@limiter.limit("10 per hour")
-def series_retry_charge(consultation_id: int) -> Any:
-    """The client tries their saved card again for a session whose charge was declined."""
+def _for_declined_session(consultation_id: int, action: Callable[[Consultation, Any], WerkzeugResponse]) -> Any:
+    """A POST by the client of a session whose charge was declined: ``action`` answers, or back to
+    the session with the refusal (``SeriesError``: nothing to pay, the provider unreachable)."""
     consultation = get_owned_or_404(Consultation, consultation_id, current_user)
     if not consultation.is_client(current_user):
         abort(404)  # (an admin may view the session; only its client pays for it)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        flash(series_charges.retry_declined_charge(consultation, current_user), "success")
+        return action(consultation, current_user)
     except SeriesError as exc:
         flash(str(exc), "error")
     return redirect(url_for("consultations.detail", consultation_id=consultation_id))
+
+
+@bp.route("/series/sessions/<int:consultation_id>/retry-charge", methods=["POST"])
+@login_required
+@limiter.limit("10 per hour")
+def series_retry_charge(consultation_id: int) -> Any:
+    """The client tries their saved card again for a session whose charge was declined."""
+    def retry(consultation: Consultation, client: Any) -> WerkzeugResponse:
+        flash(series_charges.retry_declined_charge(consultation, client), "success")
+        return redirect(url_for("consultations.detail", consultation_id=consultation_id))
+
+    return _for_declined_session(consultation_id, retry)
 
 
 @bp.route("/series/sessions/<int:consultation_id>/new-card", methods=["POST"])
@@ -64,16 +76,8 @@ def series_retry_charge(consultation_id: int) -> Any:
 @limiter.limit("10 per hour")
 def series_new_card(consultation_id: int) -> Any:
     """The client saves another card for a session whose charge was declined (the provider's page)."""
-    consultation = get_owned_or_404(Consultation, consultation_id, current_user)
-    if not consultation.is_client(current_user):
-        abort(404)  # (an admin may view the session; only its client pays for it)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        return redirect(series_charges.new_card_checkout(consultation, current_user), code=303)
-    except SeriesError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("consultations.detail", consultation_id=consultation_id))
+    return _for_declined_session(consultation_id, lambda consultation, client: redirect(
+        series_charges.new_card_checkout(consultation, client), code=303))
 
 
 @bp.route("/series/<int:series_id>/sessions")
