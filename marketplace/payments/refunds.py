@@ -68,9 +68,7 @@ def cancel_paid_session(consultation: Consultation, actor: Any, now: datetime | 
     payment = payment_of(consultation)
     assert payment is not None  # a refund policy means a paid payment
     if policy.refundable:
-        refund_payment(payment, now, reason="requested_by_customer", amount_minor=policy.refund_minor)
-        record_audit(actor, "payment.refund", payment, after={"status": payment.status.value,
-                                                              "refund_minor": payment.refund_minor})
+        _refund_recorded(payment, actor, now, reason="requested_by_customer", amount_minor=policy.refund_minor)
     else:
         record_audit(actor, "payment.no_refund", payment, after={"policy": "late cancellation"})
         log.info("paid session %s cancelled late: no refund", consultation.id)
@@ -89,10 +87,8 @@ def settle_no_show(consultation: Consultation, actor: Any, now: datetime | None 
     consequence = no_show_consequence(consultation.terms, amount_minor=payment.amount_minor,
                                       currency=payment.currency)
     if consequence.refundable:
-        refund_payment(payment, now or utcnow(), reason="no_show", amount_minor=consequence.refund_minor)
-        record_audit(actor, "payment.refund", payment, after={"status": payment.status.value,
-                                                              "refund_minor": payment.refund_minor,
-                                                              "policy": "no-show"})
+        _refund_recorded(payment, actor, now or utcnow(), reason="no_show", amount_minor=consequence.refund_minor,
+                         policy="no-show")
     else:
         record_audit(actor, "payment.no_refund", payment, after={"policy": "no-show"})
     return consequence
@@ -112,12 +108,19 @@ def refund_missed_session(consultation: Consultation, client: Any, now: datetime
     payment = _paid_payment(consultation)
     if payment is None:
         return None
-    refund_payment(payment, now, reason="specialist_no_show", amount_minor=payment.amount_minor)
-    record_audit(client, "payment.refund", payment, after={"status": payment.status.value,
-                                                           "refund_minor": payment.refund_minor,
-                                                           "policy": "specialist did not come"})
+    _refund_recorded(payment, client, now, reason="specialist_no_show", amount_minor=payment.amount_minor,
+                     policy="specialist did not come")
     amount = format_money(payment.amount_minor, payment.currency)
     return (MISSED_REFUNDED if payment.status is PaymentStatus.REFUNDED else MISSED_REFUND_FAILED).format(amount=amount)
+
+
+def _refund_recorded(payment: Payment, actor: Any, now: datetime, *, reason: str, amount_minor: int | None,
+                     policy: str | None = None) -> None:
+    """``refund_payment`` and its audit row (what became of it; the policy that refunded it)."""
+    refund_payment(payment, now, reason=reason, amount_minor=amount_minor)
+    record_audit(actor, "payment.refund", payment, after={"status": payment.status.value,
+                                                          "refund_minor": payment.refund_minor,
+                                                          **({"policy": policy} if policy else {})})
 
 
 def refund_payment(payment: Payment, now: datetime, *, reason: str, amount_minor: int | None = None) -> None:

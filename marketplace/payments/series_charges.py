@@ -59,9 +59,10 @@ def charge_due(consultation: Consultation) -> datetime:
 
 # --- off-session charges (periodic job) ---------------------------------------------------------
 
-def _claim(charge_id: int, now: datetime) -> bool:
+def _claim(charge_id: int, now: datetime, state: ChargeState = ChargeState.SCHEDULED) -> bool:
+    """Take the charge from ``state`` to ``charging``, once whatever runs or clicks overlap."""
     result = execute_dml(
-        update(SeriesCharge).where(SeriesCharge.id == charge_id, SeriesCharge.charge_state == ChargeState.SCHEDULED)
+        update(SeriesCharge).where(SeriesCharge.id == charge_id, SeriesCharge.charge_state == state)
         .values(charge_state=ChargeState.CHARGING, attempted_at=now).execution_options(synchronize_session=False))
     return result.rowcount == 1
 
@@ -158,9 +159,24 @@ def series_charge_of(consultation: Consultation) -> SeriesCharge | None:
 
 
 def can_try_again(charge: SeriesCharge | None, now: datetime | None = None) -> bool:
-    """Whether ``charge`` was declined and can still be paid (before its ``release_at``)."""
+    """Whether ``charge`` was declined and its session can still be paid: still booked, before
+    its ``release_at``."""
     return (charge is not None and charge.charge_state is ChargeState.DECLINED and charge.release_at is not None
-            and charge.release_at > (now or utcnow()))
+            and charge.release_at > (now or utcnow()) and charge.consultation.state is ConsultationState.CONFIRMED)
+
+
+def _charge_declined(charge: SeriesCharge, now: datetime, idempotency_key: str) -> str | None:
+    """Claim a declined charge (``declined`` → ``charging``) and charge the series' card again:
+    the outcome of ``_charge_card``, or None when another attempt had claimed it. A provider that
+    could not be asked leaves the charge declined, for the client to try again."""
+    if not _claim(charge.id, now, ChargeState.DECLINED):
+        return None
+    db.session.refresh(charge)
+    outcome = _charge_card(charge, now, idempotency_key)
+    if outcome == "failed":
+        charge.charge_state = ChargeState.DECLINED  # as it was
+    db.session.flush()
+    return outcome
 
 
 def declined_charge_of(consultation: Consultation, now: datetime | None = None) -> SeriesCharge | None:
@@ -178,26 +194,21 @@ def retry_declined_charge(consultation: Consultation, client: User, now: datetim
     what the client is told; ``SeriesError`` when there is nothing to retry."""
     now = now or utcnow()
     charge = declined_charge_of(consultation, now) if consultation.is_client(client) else None
-    if charge is None or consultation.state is not ConsultationState.CONFIRMED:
+    if charge is None:
         raise SeriesError(NOTHING_TO_RETRY)
-    claimed = execute_dml(
-        update(SeriesCharge).where(SeriesCharge.id == charge.id, SeriesCharge.charge_state == ChargeState.DECLINED)
-        .values(charge_state=ChargeState.CHARGING, attempted_at=now).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        raise SeriesError(NOTHING_TO_RETRY)
-    db.session.refresh(charge)
     assert charge.declined_at is not None and charge.release_at is not None
-    tz = user_zone(client)
-    outcome = _charge_card(charge, now, f"series-charge-{charge.id}-after-{charge.declined_at:%Y%m%dT%H%M%S}")
+    release_at = charge.release_at
+    outcome = _charge_declined(charge, now, f"series-charge-{charge.id}-after-{charge.declined_at:%Y%m%dT%H%M%S}")
+    if outcome is None:
+        raise SeriesError(NOTHING_TO_RETRY)
     record_audit(client, "payment.series_charge_retried", charge.payment, after={"outcome": outcome})
+    tz = user_zone(client)
     if outcome == "charged":
         return RETRY_PAID.format(amount=format_money(charge.payment.amount_minor, charge.payment.currency),
                                  when=format_datetime(consultation.start_utc, tz))
     if outcome == "failed":
-        charge.charge_state = ChargeState.DECLINED  # as it was: the client may try again
-        db.session.flush()
         return RETRY_UNREACHABLE
-    return RETRY_DECLINED.format(release_at=format_datetime(charge.release_at, tz))
+    return RETRY_DECLINED.format(release_at=format_datetime(release_at, tz))
 
 
 def release_unpaid_occurrences(now: datetime | None = None) -> int:
@@ -253,7 +264,7 @@ def new_card_checkout(consultation: Consultation, client: User, now: datetime | 
     nothing to pay or the provider cannot be reached (nothing changed)."""
     now = now or utcnow()
     charge = declined_charge_of(consultation, now) if consultation.is_client(client) else None
-    if charge is None or consultation.state is not ConsultationState.CONFIRMED:
+    if charge is None:
         raise SeriesError(NOTHING_TO_RETRY)
     assert charge.declined_at is not None
     series, profile = charge.series, consultation.specialist
@@ -300,20 +311,8 @@ def card_replaced(series: SessionSeries, event: ProviderEvent, now: datetime) ->
     series.provider_customer_id = event.customer
     series.provider_payment_method_id = event.payment_method
     record_audit(None, "payment.series_card_replaced", series)
-    outcomes = []
-    for charge in series.charges:
-        if not can_try_again(charge, now) or charge.consultation.state is not ConsultationState.CONFIRMED:
-            continue
-        claimed = execute_dml(
-            update(SeriesCharge).where(SeriesCharge.id == charge.id, SeriesCharge.charge_state == ChargeState.DECLINED)
-            .values(charge_state=ChargeState.CHARGING, attempted_at=now).execution_options(synchronize_session=False))
-        if claimed.rowcount != 1:
-            continue
-        db.session.refresh(charge)
-        outcome = _charge_card(charge, now, f"series-charge-{charge.id}-card-{event.checkout_id}")
-        if outcome == "failed":
-            charge.charge_state = ChargeState.DECLINED  # as it was: the client may try again
-        outcomes.append(outcome)
+    outcomes = [_charge_declined(charge, now, f"series-charge-{charge.id}-card-{event.checkout_id}")
+                for charge in series.charges if can_try_again(charge, now)]
     db.session.flush()
     log.info("series %s: card replaced; declined occurrences charged again: %s", series.id, outcomes)
     return "card-replaced"

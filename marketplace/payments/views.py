@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from marketplace.auth.confirmation import BOOK
 from marketplace.auth.gate import confirmed_email_required
 from marketplace.consultations.hooks import CONSULTATION_PAGE
-from marketplace.consultations.models import Consultation, ConsultationKind, ConsultationState
+from marketplace.consultations.models import Consultation, ConsultationKind
 from marketplace.consultations.services import format_label, safe_format_param, week_query
 from marketplace.database import get_owned_or_404
 from marketplace.extensions import csrf, limiter
@@ -59,7 +59,7 @@ def _payment_box(consultation: Consultation, viewer: Any, **_: Any) -> Part | No
     # A series occurrence links its series; one whose charge was declined, until it is released,
     # offers the client to try the card again.
     charge = series_charge_of(consultation) if payment is not None else None
-    declined = charge if can_try_again(charge) and consultation.state is ConsultationState.CONFIRMED else None
+    declined = charge if can_try_again(charge) else None
     return Part("payments/_consultation_payment.html",
                 {"consultation": consultation, "payment": payment, "series_charge": charge, "declined": declined})
 
